@@ -1,0 +1,50 @@
+# Two entry points: `make run` (the demo on the embedded SQLite registry) and `make test`
+# (lint, types, tests). Both create .venv and install from the committed constraints.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: run test lint types pytest bench lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[postgres]'
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev,postgres]'
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/consentry demo
+
+test: $(VENV)/.installed-dev lint types pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+types: $(VENV)/.installed-dev
+	$(BIN)/mypy src
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/register.py
+
+# Regenerate constraints.txt from a clean resolve of pyproject.toml.
+lock:
+	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/pip install --quiet --upgrade pip
+	.lock-venv/bin/pip install --quiet '.[dev,postgres]'
+	.lock-venv/bin/pip freeze --exclude consentry | sort -f > constraints.txt
+	rm -rf .lock-venv
+
+clean:
+	rm -rf $(VENV) .consentry-demo .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,53 @@
+"""RFC 8785 (JSON Canonicalization Scheme) for everything consentry signs.
+
+Signed documents never contain floats: prices are decimal strings, times are RFC 3339
+strings, so canonical form is unambiguous across languages.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import rfc8785
+
+from consentry.errors import InputError
+
+__all__ = ["canonical_json", "parse_json_object"]
+
+
+def canonical_json(value: Any) -> bytes:
+    """Return the RFC 8785 canonical UTF-8 encoding of ``value``.
+
+    Raises ``InputError`` when ``value`` holds something JSON cannot carry exactly
+    (a float, a non-string key, an unpaired surrogate, an integer beyond 2**53).
+    """
+    _reject_floats(value)
+    try:
+        return rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, TypeError, ValueError) as exc:
+        raise InputError(f"cannot canonicalise document for signing: {exc}") from exc
+
+
+def parse_json_object(data: bytes | str, *, what: str) -> dict[str, Any]:
+    """Parse ``data`` as a JSON object; ``what`` names the input in the error."""
+    try:
+        value = json.loads(data)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise InputError(f"{what} is not valid JSON ({exc}); fix the syntax and retry") from exc
+    if not isinstance(value, dict):
+        raise InputError(f"{what} must be a JSON object, found {type(value).__name__}")
+    return value
+
+
+def _reject_floats(value: Any) -> None:
+    # Floats have several valid renderings across languages; money and times must not
+    # depend on which one a verifier picks, so signed documents carry strings instead.
+    if isinstance(value, float):
+        raise InputError(f"signed documents carry numbers as strings, found float {value!r}")
+    if isinstance(value, dict):
+        for item in value.values():
+            _reject_floats(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _reject_floats(item)

@@ -1,0 +1,48 @@
+"""Pure fingerprints of text, code and images. No I/O, no database."""
+
+from consentry.fingerprint.code import canonical_tokens, lexer_for, strip_comments
+from consentry.fingerprint.content import (
+    ContentFingerprint,
+    FingerprintParams,
+    fingerprint_bytes,
+    text_digest,
+)
+from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
+from consentry.fingerprint.image import ImageFingerprint, image_fingerprint
+from consentry.fingerprint.minhash import (
+    MinHashParams,
+    MinHashSignature,
+    minhash_signatures,
+    shingle_hashes,
+)
+from consentry.fingerprint.normalize import normalize_text
+from consentry.fingerprint.winnow import (
+    ExcerptFingerprints,
+    WinnowParams,
+    excerpt_fingerprints,
+    winnow,
+)
+
+__all__ = [
+    "ContentFingerprint",
+    "ContentKind",
+    "ExcerptFingerprints",
+    "FingerprintParams",
+    "ImageFingerprint",
+    "MinHashParams",
+    "MinHashSignature",
+    "WinnowParams",
+    "canonical_tokens",
+    "declared_spdx",
+    "detect_kind",
+    "excerpt_fingerprints",
+    "fingerprint_bytes",
+    "image_fingerprint",
+    "lexer_for",
+    "minhash_signatures",
+    "normalize_text",
+    "shingle_hashes",
+    "strip_comments",
+    "text_digest",
+    "winnow",
+]

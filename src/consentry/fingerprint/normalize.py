@@ -1,0 +1,49 @@
+"""Text normalisation for exact and excerpt matching.
+
+A copy that differs only in whitespace, line endings, letter case, compatibility forms
+(fullwidth letters, ligatures) or invisible characters must normalise to the same string.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["normalize_text"]
+
+# Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.1): characters
+# that render as nothing. Copiers insert them (zero-width spaces, joiners, variation
+# selectors, tag characters) to defeat naive matching, so they are removed outright.
+_DEFAULT_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+_WHITESPACE = re.compile(r"\s+")
+
+
+def _normalize_once(text: str) -> str:
+    text = _DEFAULT_IGNORABLE.sub("", text)
+    # NFKC, then case folding, then NFKC again: folding can leave a string that is no
+    # longer NFKC (Unicode's toNFKC_Casefold has the same shape).
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    text = _DEFAULT_IGNORABLE.sub("", text)
+    return _WHITESPACE.sub(" ", text).strip()
+
+
+def normalize_text(text: str) -> str:
+    """Return the canonical form of ``text`` used by every text fingerprint.
+
+    NFKC, default-ignorable characters removed, case folded, every run of whitespace
+    (line endings included) collapsed to one space, trimmed. Idempotent:
+    ``normalize_text(normalize_text(t)) == normalize_text(t)``.
+    """
+    current = _normalize_once(text)
+    # Removing an invisible character can bring a base letter and a combining mark
+    # together, which NFKC then composes; repeat until nothing changes (two passes in
+    # all but contrived input).
+    while True:
+        again = _normalize_once(current)
+        if again == current:
+            return current
+        current = again

@@ -1,0 +1,149 @@
+"""What every registry service shares: transactions, parties' keys, signed events."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from consentry.crypto import KeyPair, PublicKey, SignedEnvelope, sign_document, verify_document
+from consentry.errors import (
+    ConsentryError,
+    NotFoundError,
+    PermissionDeniedError,
+    StateConflictError,
+    StorageError,
+)
+from consentry.registry.records import PartyKind, format_time, utc_now
+from consentry.store.models import EventRow, LicenseeRow, OwnerRow, PublicKeyRow
+
+__all__ = ["RegistryContext"]
+
+
+class RegistryContext:
+    """Sessions and the helpers each service needs; one per open registry."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session inside one transaction: everything in it, events included, commits
+        together or not at all."""
+        try:
+            with self._sessions() as session, session.begin():
+                yield session
+        except IntegrityError as exc:
+            raise StateConflictError(
+                f"the registry refused the change ({exc.orig}); "
+                "another change may have raced it: retry"
+            ) from exc
+        except SQLAlchemyError as exc:
+            raise StorageError(f"registry database error: {exc}") from exc
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        try:
+            with self._sessions() as session:
+                yield session
+        except ConsentryError:
+            raise
+        except SQLAlchemyError as exc:
+            raise StorageError(f"registry database error: {exc}") from exc
+
+    def party_row(self, session: Session, party_id: str, kind: PartyKind) -> OwnerRow | LicenseeRow:
+        row: OwnerRow | LicenseeRow | None = (
+            session.get(OwnerRow, party_id)
+            if kind is PartyKind.OWNER
+            else session.get(LicenseeRow, party_id)
+        )
+        if row is None:
+            raise NotFoundError(
+                f"no {kind.value} {party_id!r}; run 'consentry {kind.value} create NAME' "
+                f"or check the id with 'consentry {kind.value} list'"
+            )
+        return row
+
+    def public_key(self, session: Session, key_id: str) -> PublicKey:
+        row = session.get(PublicKeyRow, key_id)
+        if row is None:
+            raise NotFoundError(f"no public key {key_id} in the registry")
+        return PublicKey.from_hex(row.public_key)
+
+    def party_key(self, session: Session, party_id: str, kind: PartyKind) -> PublicKey:
+        return self.public_key(session, self.party_row(session, party_id, kind).key_id)
+
+    def require_actor(
+        self, session: Session, party_id: str, kind: PartyKind, actor: KeyPair
+    ) -> PublicKey:
+        """Raise ``PermissionDeniedError`` unless ``actor`` holds the key of ``party_id``.
+
+        Guarantee 7: only an owner's key changes that owner's works, terms and grants;
+        only a licensee's key acts for that licensee.
+        """
+        key = self.party_key(session, party_id, kind)
+        if key.key_id != actor.public.key_id:
+            raise PermissionDeniedError(
+                f"key {actor.public.key_id} does not belong to {kind.value} {party_id}; "
+                f"act with {party_id}'s own key"
+            )
+        return key
+
+    def append_event(
+        self,
+        session: Session,
+        *,
+        kind: str,
+        actor_id: str,
+        subject_id: str,
+        actor: KeyPair,
+        payload: dict[str, Any],
+    ) -> None:
+        """Append a signed event in the caller's transaction (the log is built on these)."""
+        now = utc_now()
+        envelope = sign_document(
+            "event",
+            {
+                "type": "consentry.event",
+                "version": 1,
+                "event": kind,
+                "actor": actor_id,
+                "subject": subject_id,
+                "at": format_time(now),
+                "payload": payload,
+            },
+            actor,
+        )
+        session.add(
+            EventRow(
+                kind=kind,
+                actor_id=actor_id,
+                subject_id=subject_id,
+                created_at=now,
+                body=envelope.body.decode("utf-8"),
+                key_id=envelope.key_id,
+                signature=envelope.signature_b64,
+            )
+        )
+
+    @staticmethod
+    def envelope(kind: str, body: str, key_id: str, signature: str) -> SignedEnvelope:
+        return SignedEnvelope.from_stored(
+            kind=kind, body=body, key_id=key_id, signature_b64=signature
+        )
+
+    def verified_body(
+        self, session: Session, kind: str, row: Any, *, signer: PublicKey | None = None
+    ) -> dict[str, Any]:
+        """Verify a stored signed row and return its body (signature checked on load)."""
+        envelope = self.envelope(kind, row.body, row.key_id, row.signature)
+        key = signer if signer is not None else self.public_key(session, row.key_id)
+        return verify_document(envelope, key)
+
+    @staticmethod
+    def latest_events(session: Session, limit: int = 20) -> list[EventRow]:
+        return list(session.scalars(select(EventRow).order_by(EventRow.seq.desc()).limit(limit)))

@@ -1,0 +1,166 @@
+"""Finding a creator's files and fingerprinting them in parallel, on their machine.
+
+Inside a git repository only tracked files count (build outputs and secrets in ignored
+files never get registered). Fingerprinting runs in worker processes with a bounded
+number of files in flight, so memory stays flat for catalogues of any size.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+
+from consentry.errors import InputError
+from consentry.fingerprint import ContentFingerprint, fingerprint_bytes
+from consentry.registry.works import FileFingerprint
+
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "CatalogueFile",
+    "FileProblem",
+    "discover_files",
+    "fingerprint_files",
+]
+
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueFile:
+    """A file to register: where it is, and the path recorded for it."""
+
+    location: Path
+    path: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileProblem:
+    """A file that was not registered, and one sentence saying why and what to do."""
+
+    path: str
+    message: str
+
+
+def _git_tracked(folder: Path) -> list[str] | None:
+    """Tracked files under ``folder`` relative to it, or None outside a git work tree."""
+    try:
+        inside = subprocess.run(
+            ["git", "-C", str(folder), "rev-parse", "--is-inside-work-tree"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if inside.returncode != 0 or inside.stdout.strip() != "true":
+            return None
+        listed = subprocess.run(
+            ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--", "."],
+            capture_output=True,
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    names = [n for n in listed.stdout.decode("utf-8", "surrogateescape").split("\0") if n]
+    return sorted(names)
+
+
+def _walk(folder: Path) -> list[str]:
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        # Hidden folders (.git, .venv, .cache) hold tooling, not works.
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            found.append(os.path.relpath(os.path.join(root, name), folder))
+    return found
+
+
+def discover_files(paths: Sequence[Path]) -> list[CatalogueFile]:
+    """Every file named or found under ``paths``, each once, in a stable order.
+
+    Raises ``InputError`` for a path that does not exist.
+    """
+    seen: set[Path] = set()
+    out: list[CatalogueFile] = []
+    for given in paths:
+        if not given.exists():
+            raise InputError(f"{given} does not exist; check the path")
+        if given.is_dir():
+            base = given.resolve()
+            names = _git_tracked(base)
+            for name in names if names is not None else _walk(base):
+                location = base / name
+                if location.is_file() and location not in seen:
+                    seen.add(location)
+                    out.append(CatalogueFile(location, f"{base.name}/{name}"))
+        else:
+            location = given.resolve()
+            if location not in seen:
+                seen.add(location)
+                out.append(CatalogueFile(location, given.name))
+    return out
+
+
+def _fingerprint_one(location: str, path: str, max_bytes: int) -> ContentFingerprint | FileProblem:
+    try:
+        size = os.stat(location).st_size
+        if size > max_bytes:
+            return FileProblem(
+                path,
+                f"{path} is {size:,} bytes, over the {max_bytes:,}-byte limit; "
+                "raise --max-bytes or split it",
+            )
+        with open(location, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        return FileProblem(path, f"{path} cannot be read ({exc.strerror}); check its permissions")
+    if not data:
+        return FileProblem(path, f"{path} is empty; nothing to register")
+    try:
+        return fingerprint_bytes(path, data)
+    except InputError as exc:
+        return FileProblem(path, str(exc))
+
+
+def fingerprint_files(
+    files: Iterable[CatalogueFile],
+    *,
+    workers: int = 1,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Iterator[FileFingerprint | FileProblem]:
+    """Fingerprint each file; yields a result per file (completion order when
+    ``workers`` > 1). Problems are results, not exceptions: the rest go on."""
+    if workers <= 1:
+        for item in files:
+            yield _wrap(item.path, _fingerprint_one(str(item.location), item.path, max_bytes))
+        return
+    in_flight: dict[Future[ContentFingerprint | FileProblem], str] = {}
+    limit = workers * 4
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        for item in files:
+            while len(in_flight) >= limit:
+                yield from _drain(in_flight)
+            future = pool.submit(_fingerprint_one, str(item.location), item.path, max_bytes)
+            in_flight[future] = item.path
+        while in_flight:
+            yield from _drain(in_flight)
+
+
+def _wrap(path: str, result: ContentFingerprint | FileProblem) -> FileFingerprint | FileProblem:
+    return result if isinstance(result, FileProblem) else FileFingerprint(path, result)
+
+
+def _drain(
+    in_flight: dict[Future[ContentFingerprint | FileProblem], str],
+) -> Iterator[FileFingerprint | FileProblem]:
+    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+    for future in done:
+        path = in_flight.pop(future)
+        try:
+            result = future.result()
+        except Exception as exc:
+            yield FileProblem(path, f"{path} could not be fingerprinted ({exc!r})")
+            continue
+        yield _wrap(path, result)

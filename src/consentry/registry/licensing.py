@@ -1,0 +1,495 @@
+"""Licences: a licensee asks, the owner grants (signing), denies or counters, and may
+later revoke. ``may_use`` answers whether a licensee may use a work now."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consentry.crypto import KeyPair, PublicKey, sign_document, verify_document
+from consentry.errors import InputError, NotFoundError, StateConflictError, VerificationError
+from consentry.registry._context import RegistryContext
+from consentry.registry.documents import (
+    counter_body,
+    counter_from_body,
+    grant_body,
+    request_body,
+    request_from_body,
+    revocation_body,
+)
+from consentry.registry.grants import check_parties, permit_for, verify_grant, verify_revocation
+from consentry.registry.records import (
+    CounterOffer,
+    Grant,
+    LicenseRequest,
+    PartyKind,
+    RequestState,
+    Revocation,
+    Scope,
+    ScopeKind,
+    Work,
+    new_id,
+    utc_now,
+)
+from consentry.registry.terms_service import TermsService
+from consentry.registry.works import Works
+from consentry.store.models import (
+    CollectionRow,
+    GrantRow,
+    LicenseRequestRow,
+    RevocationRow,
+    WorkRow,
+)
+from consentry.terms import Category, Permit, Price, UseDecision, may_use
+
+__all__ = ["Licensing"]
+
+
+class Licensing:
+    def __init__(self, context: RegistryContext, works: Works, terms: TermsService) -> None:
+        self._context = context
+        self._works = works
+        self._terms = terms
+
+    # -- requests ---------------------------------------------------------------------
+
+    def _scope_owner(self, session: Session, scope: Scope) -> str:
+        match scope.kind:
+            case ScopeKind.WORKS:
+                rows = list(session.scalars(select(WorkRow).where(WorkRow.id.in_(scope.ids))))
+                missing = set(scope.ids) - {row.id for row in rows}
+                if missing:
+                    raise NotFoundError(f"no work {sorted(missing)[0]!r}; check the work ids")
+                owners = {row.owner_id for row in rows}
+                if len(owners) != 1:
+                    raise InputError(
+                        f"the works belong to {len(owners)} owners; ask each owner in a "
+                        "separate request"
+                    )
+                return owners.pop()
+            case ScopeKind.COLLECTION:
+                collection = session.get(CollectionRow, scope.ids[0])
+                if collection is None:
+                    raise NotFoundError(f"no collection {scope.ids[0]!r}")
+                return collection.owner_id
+            case ScopeKind.OWNER:
+                self._context.party_row(session, scope.ids[0], PartyKind.OWNER)
+                return scope.ids[0]
+
+    def request(
+        self,
+        licensee_id: str,
+        key: KeyPair,
+        *,
+        scope: Scope,
+        purposes: Iterable[Category],
+        not_before: datetime | None = None,
+        not_after: datetime | None = None,
+        offer: Price | None = None,
+        commercial: bool = True,
+    ) -> LicenseRequest:
+        """Ask the owner of ``scope`` for a licence; signed by the licensee."""
+        purposes = frozenset(purposes)
+        if not purposes:
+            raise InputError("a licence request needs at least one purpose (--purpose)")
+        if not scope.ids:
+            raise InputError("a licence request needs --work, --collection or --owner")
+        now = utc_now()
+        start = not_before or now
+        if not_after is not None and not_after <= start:
+            raise InputError(
+                f"--until {not_after.date().isoformat()} is not after the start "
+                f"{start.date().isoformat()}; give a later date"
+            )
+        with self._context.transaction() as session:
+            self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, key)
+            owner_id = self._scope_owner(session, scope)
+            request = LicenseRequest(
+                id=new_id("req"),
+                licensee_id=licensee_id,
+                owner_id=owner_id,
+                scope=scope,
+                purposes=purposes,
+                not_before=start,
+                not_after=not_after,
+                offer=offer,
+                commercial=commercial,
+                state=RequestState.PENDING,
+                counter=None,
+                note=None,
+                created_at=now,
+            )
+            body = request_body(request)
+            envelope = sign_document("license-request", body, key)
+            session.add(
+                LicenseRequestRow(
+                    id=request.id,
+                    licensee_id=licensee_id,
+                    owner_id=owner_id,
+                    state=request.state.value,
+                    created_at=now,
+                    updated_at=now,
+                    body=envelope.body.decode("utf-8"),
+                    key_id=envelope.key_id,
+                    signature=envelope.signature_b64,
+                )
+            )
+            session.flush()
+            self._context.append_event(
+                session,
+                kind="request.created",
+                actor_id=licensee_id,
+                subject_id=request.id,
+                actor=key,
+                payload={"request": body, "signature": envelope.signature_b64},
+            )
+        return request
+
+    def _load_request(self, session: Session, row: LicenseRequestRow) -> LicenseRequest:
+        licensee_key = self._context.party_key(session, row.licensee_id, PartyKind.LICENSEE)
+        body = self._context.verified_body(session, "license-request", row, signer=licensee_key)
+        counter = None
+        if row.counter_body is not None:
+            owner_key = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
+            envelope = self._context.envelope(
+                "counter-offer",
+                row.counter_body,
+                row.counter_key_id or "",
+                row.counter_signature or "",
+            )
+            counter = counter_from_body(verify_document(envelope, owner_key))
+        request = request_from_body(
+            body, state=RequestState(row.state), counter=counter, note=row.note
+        )
+        if (request.id, request.licensee_id, request.owner_id) != (
+            row.id,
+            row.licensee_id,
+            row.owner_id,
+        ):
+            raise VerificationError(f"request {row.id} row differs from what was signed")
+        return request
+
+    def _request_row(self, session: Session, request_id: str) -> LicenseRequestRow:
+        row = session.get(LicenseRequestRow, request_id, with_for_update=True)
+        if row is None:
+            raise NotFoundError(f"no licence request {request_id!r}; see 'consentry license list'")
+        return row
+
+    def _transition(
+        self,
+        session: Session,
+        row: LicenseRequestRow,
+        allowed: set[RequestState],
+        action: str,
+    ) -> None:
+        state = RequestState(row.state)
+        if state not in allowed:
+            raise StateConflictError(
+                f"request {row.id} is {state.value}; it cannot be {action} "
+                f"(only a {' or '.join(sorted(s.value for s in allowed))} request can)"
+            )
+
+    # -- owner's answers ----------------------------------------------------------------
+
+    def grant(self, request_id: str, owner_id: str, key: KeyPair) -> Grant:
+        """Sign a grant for a pending (or accepted counter-offered) request."""
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            row = self._request_row(session, request_id)
+            self._require_owner(row, owner_id)
+            self._transition(session, row, {RequestState.PENDING, RequestState.ACCEPTED}, "granted")
+            request = self._load_request(session, row)
+            counter = request.counter if request.state is RequestState.ACCEPTED else None
+            price = (
+                counter.price
+                if counter is not None and counter.price is not None
+                else request.offer or self._terms.effective(owner_id).terms.price
+            )
+            licensee_key = self._context.party_key(session, request.licensee_id, PartyKind.LICENSEE)
+            grant = Grant(
+                id=new_id("grt"),
+                request_id=request.id,
+                owner_id=owner_id,
+                licensee_id=request.licensee_id,
+                licensee_key=licensee_key.hex,
+                scope=request.scope,
+                purposes=counter.purposes if counter else request.purposes,
+                not_before=request.not_before,
+                not_after=counter.not_after if counter else request.not_after,
+                price=price,
+                issued_at=utc_now(),
+            )
+            body = grant_body(grant)
+            envelope = sign_document("grant", body, key)
+            session.add(
+                GrantRow(
+                    id=grant.id,
+                    request_id=request.id,
+                    owner_id=owner_id,
+                    licensee_id=grant.licensee_id,
+                    created_at=grant.issued_at,
+                    body=envelope.body.decode("utf-8"),
+                    key_id=envelope.key_id,
+                    signature=envelope.signature_b64,
+                )
+            )
+            row.state = RequestState.GRANTED.value
+            row.updated_at = grant.issued_at
+            session.flush()
+            self._context.append_event(
+                session,
+                kind="grant.issued",
+                actor_id=owner_id,
+                subject_id=grant.id,
+                actor=key,
+                payload={"grant": body, "signature": envelope.signature_b64},
+            )
+        return grant
+
+    @staticmethod
+    def _require_owner(row: LicenseRequestRow, owner_id: str) -> None:
+        if row.owner_id != owner_id:
+            raise NotFoundError(f"no licence request {row.id!r} addressed to owner {owner_id}")
+
+    def deny(self, request_id: str, owner_id: str, key: KeyPair, reason: str | None = None) -> None:
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            row = self._request_row(session, request_id)
+            self._require_owner(row, owner_id)
+            self._transition(
+                session,
+                row,
+                {RequestState.PENDING, RequestState.COUNTERED, RequestState.ACCEPTED},
+                "denied",
+            )
+            row.state = RequestState.DENIED.value
+            row.note = reason
+            row.updated_at = utc_now()
+            self._context.append_event(
+                session,
+                kind="request.denied",
+                actor_id=owner_id,
+                subject_id=request_id,
+                actor=key,
+                payload={"request": request_id, "reason": reason},
+            )
+
+    def counter(
+        self,
+        request_id: str,
+        owner_id: str,
+        key: KeyPair,
+        *,
+        purposes: Iterable[Category] | None = None,
+        not_after: datetime | None = None,
+        price: Price | None = None,
+    ) -> LicenseRequest:
+        """Answer a pending request with other terms; the licensee may accept them."""
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            row = self._request_row(session, request_id)
+            self._require_owner(row, owner_id)
+            self._transition(session, row, {RequestState.PENDING}, "countered")
+            request = self._load_request(session, row)
+            counter = CounterOffer(
+                purposes=frozenset(purposes) if purposes else request.purposes,
+                not_after=not_after if not_after is not None else request.not_after,
+                price=price if price is not None else request.offer,
+            )
+            body = counter_body(request_id, counter)
+            envelope = sign_document("counter-offer", body, key)
+            row.counter_body = envelope.body.decode("utf-8")
+            row.counter_key_id = envelope.key_id
+            row.counter_signature = envelope.signature_b64
+            row.state = RequestState.COUNTERED.value
+            row.updated_at = utc_now()
+            self._context.append_event(
+                session,
+                kind="request.countered",
+                actor_id=owner_id,
+                subject_id=request_id,
+                actor=key,
+                payload={"counter": body, "signature": envelope.signature_b64},
+            )
+            return self._load_request(session, row)
+
+    def accept(self, request_id: str, licensee_id: str, key: KeyPair) -> LicenseRequest:
+        """The licensee accepts the owner's counter-offer; the owner can then grant it."""
+        with self._context.transaction() as session:
+            self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, key)
+            row = self._request_row(session, request_id)
+            if row.licensee_id != licensee_id:
+                raise NotFoundError(f"no licence request {request_id!r} from {licensee_id}")
+            self._transition(session, row, {RequestState.COUNTERED}, "accepted")
+            row.state = RequestState.ACCEPTED.value
+            row.updated_at = utc_now()
+            self._context.append_event(
+                session,
+                kind="request.accepted",
+                actor_id=licensee_id,
+                subject_id=request_id,
+                actor=key,
+                payload={"request": request_id, "counter_signature": row.counter_signature},
+            )
+            return self._load_request(session, row)
+
+    def revoke(
+        self,
+        grant_id: str,
+        owner_id: str,
+        key: KeyPair,
+        *,
+        effective_at: datetime | None = None,
+        reason: str | None = None,
+    ) -> Revocation:
+        """Revoke a grant from ``effective_at`` (default now) on; never retroactively,
+        since runs already made under it were consented to."""
+        now = utc_now()
+        effective = effective_at or now
+        if effective < now:
+            raise InputError(
+                "a revocation takes effect now or later, not in the past; runs made under "
+                "the grant before now stay licensed"
+            )
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            grant = self._load_grant(session, grant_id)
+            if grant.owner_id != owner_id:
+                raise NotFoundError(f"no grant {grant_id!r} from owner {owner_id}")
+            if session.scalar(select(RevocationRow).where(RevocationRow.grant_id == grant_id)):
+                raise StateConflictError(f"grant {grant_id} is already revoked")
+            revocation = Revocation(new_id("rev"), grant_id, owner_id, effective, reason)
+            body = revocation_body(revocation)
+            envelope = sign_document("revocation", body, key)
+            session.add(
+                RevocationRow(
+                    id=revocation.id,
+                    grant_id=grant_id,
+                    owner_id=owner_id,
+                    effective_at=effective,
+                    created_at=now,
+                    body=envelope.body.decode("utf-8"),
+                    key_id=envelope.key_id,
+                    signature=envelope.signature_b64,
+                )
+            )
+            session.flush()
+            self._context.append_event(
+                session,
+                kind="grant.revoked",
+                actor_id=owner_id,
+                subject_id=grant_id,
+                actor=key,
+                payload={"revocation": body, "signature": envelope.signature_b64},
+            )
+        return revocation
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _load_grant(self, session: Session, grant_id: str) -> Grant:
+        row = session.get(GrantRow, grant_id)
+        if row is None:
+            raise NotFoundError(f"no grant {grant_id!r}; see 'consentry license list'")
+        return self._verify_grant_row(session, row)
+
+    def _verify_grant_row(self, session: Session, row: GrantRow) -> Grant:
+        owner_key = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
+        envelope = self._context.envelope("grant", row.body, row.key_id, row.signature)
+        grant = verify_grant(envelope, owner_id=row.owner_id, owner_key=owner_key)
+        if (grant.id, grant.licensee_id) != (row.id, row.licensee_id):
+            raise VerificationError(f"grant {row.id} row differs from what its owner signed")
+        return grant
+
+    def _revocation(self, session: Session, grant: Grant) -> Revocation | None:
+        row = session.scalar(select(RevocationRow).where(RevocationRow.grant_id == grant.id))
+        if row is None:
+            return None
+        owner_key = self._context.party_key(session, grant.owner_id, PartyKind.OWNER)
+        envelope = self._context.envelope("revocation", row.body, row.key_id, row.signature)
+        return verify_revocation(envelope, owner_id=grant.owner_id, owner_key=owner_key)
+
+    def requests(self, party_id: str, kind: PartyKind, key: KeyPair) -> list[LicenseRequest]:
+        """Requests the party made (licensee) or received (owner); only its own."""
+        with self._context.reading() as session:
+            self._context.require_actor(session, party_id, kind, key)
+            column = (
+                LicenseRequestRow.owner_id
+                if kind is PartyKind.OWNER
+                else LicenseRequestRow.licensee_id
+            )
+            rows = session.scalars(
+                select(LicenseRequestRow)
+                .where(column == party_id)
+                .order_by(LicenseRequestRow.created_at)
+            )
+            return [self._load_request(session, row) for row in rows]
+
+    def grants(
+        self, party_id: str, kind: PartyKind, key: KeyPair
+    ) -> list[tuple[Grant, Revocation | None]]:
+        """Grants the party issued (owner) or holds (licensee), with any revocation."""
+        with self._context.reading() as session:
+            self._context.require_actor(session, party_id, kind, key)
+            column = GrantRow.owner_id if kind is PartyKind.OWNER else GrantRow.licensee_id
+            rows = session.scalars(
+                select(GrantRow).where(column == party_id).order_by(GrantRow.created_at)
+            )
+            out = []
+            for row in rows:
+                grant = self._verify_grant_row(session, row)
+                out.append((grant, self._revocation(session, grant)))
+            return out
+
+    def permits(
+        self, session: Session, licensee_id: str, licensee_key: PublicKey, work: Work
+    ) -> tuple[list[Permit], list[str]]:
+        """Permits from the licensee's grants that cover ``work``, and why others do not.
+
+        A grant that fails verification gives no permit; its failure is reported.
+        """
+        permits: list[Permit] = []
+        problems: list[str] = []
+        rows = session.scalars(
+            select(GrantRow).where(
+                GrantRow.licensee_id == licensee_id, GrantRow.owner_id == work.owner_id
+            )
+        )
+        for row in rows:
+            try:
+                grant = self._verify_grant_row(session, row)
+                if not grant.scope.covers(work):
+                    continue
+                check_parties(grant, work=work, licensee_id=licensee_id, licensee_key=licensee_key)
+                permits.append(permit_for(grant, self._revocation(session, grant)))
+            except VerificationError as exc:
+                problems.append(f"grant {row.id} rejected: {exc}")
+        return permits, problems
+
+    def may_use(
+        self,
+        licensee_id: str,
+        key: KeyPair,
+        work_id: str,
+        purpose: Category,
+        *,
+        at: datetime | None = None,
+        commercial: bool = True,
+    ) -> UseDecision:
+        """May ``licensee_id`` use ``work_id`` for ``purpose`` at ``at`` (default now)?"""
+        moment = at or utc_now()
+        work = self._works.get(work_id)
+        effective = self._terms.effective(work_id)
+        with self._context.reading() as session:
+            licensee_key = self._context.require_actor(
+                session, licensee_id, PartyKind.LICENSEE, key
+            )
+            permits, problems = self.permits(session, licensee_id, licensee_key, work)
+        decision = may_use(
+            effective.terms, purpose, at=moment, commercial=commercial, permits=permits
+        )
+        if problems and not decision.allowed:
+            return UseDecision(False, f"{decision.reason}; {'; '.join(problems)}")
+        return decision

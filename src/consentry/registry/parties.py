@@ -1,0 +1,86 @@
+"""Owners and licensees: a name and an Ed25519 public key each."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from consentry.crypto import KeyPair
+from consentry.errors import InputError
+from consentry.registry._context import RegistryContext
+from consentry.registry.records import Party, PartyKind, format_time, new_id, utc_now
+from consentry.store.models import LicenseeRow, OwnerRow, PublicKeyRow
+
+__all__ = ["Parties"]
+
+_PREFIX = {PartyKind.OWNER: "own", PartyKind.LICENSEE: "lic"}
+
+
+class Parties:
+    def __init__(self, context: RegistryContext) -> None:
+        self._context = context
+
+    def create(
+        self, kind: PartyKind, name: str, key: KeyPair, *, party_id: str | None = None
+    ) -> Party:
+        """Register a party with its public key; the event is self-signed, proving the
+        creator holds the private key."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InputError(f"{kind.value} name must be 1 to 200 characters, got {len(name)}")
+        party_id = party_id or new_id(_PREFIX[kind])
+        if not party_id.startswith(_PREFIX[kind] + "_"):
+            raise InputError(f"{kind.value} ids start with {_PREFIX[kind]}_, got {party_id!r}")
+        now = utc_now()
+        with self._context.transaction() as session:
+            session.add(
+                PublicKeyRow(
+                    key_id=key.public.key_id,
+                    party_id=party_id,
+                    public_key=key.public.hex,
+                    created_at=now,
+                )
+            )
+            session.flush()
+            row_type = OwnerRow if kind is PartyKind.OWNER else LicenseeRow
+            session.add(row_type(id=party_id, name=name, key_id=key.public.key_id, created_at=now))
+            session.flush()
+            self._context.append_event(
+                session,
+                kind=f"{kind.value}.created",
+                actor_id=party_id,
+                subject_id=party_id,
+                actor=key,
+                payload={
+                    "id": party_id,
+                    "public_key": key.public.hex,
+                    "created_at": format_time(now),
+                },
+            )
+        return Party(party_id, kind, name, key.public.key_id, key.public.hex, now)
+
+    def get(self, party_id: str, kind: PartyKind) -> Party:
+        with self._context.reading() as session:
+            row = self._context.party_row(session, party_id, kind)
+            key = self._context.public_key(session, row.key_id)
+            return Party(row.id, kind, row.name, row.key_id, key.hex, row.created_at)
+
+    def all(self, kind: PartyKind) -> list[Party]:
+        row_type: type[OwnerRow] | type[LicenseeRow] = (
+            OwnerRow if kind is PartyKind.OWNER else LicenseeRow
+        )
+        with self._context.reading() as session:
+            rows = session.execute(
+                select(
+                    row_type.id,
+                    row_type.name,
+                    row_type.key_id,
+                    row_type.created_at,
+                    PublicKeyRow.public_key,
+                )
+                .join(PublicKeyRow, PublicKeyRow.key_id == row_type.key_id)
+                .order_by(row_type.created_at)
+            ).all()
+            return [
+                Party(party_id, kind, name, key_id, public, created)
+                for party_id, name, key_id, created, public in rows
+            ]

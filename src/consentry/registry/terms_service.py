@@ -1,0 +1,163 @@
+"""Terms set by owners on themselves (their default), a collection, or a work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consentry.crypto import KeyPair, sign_document
+from consentry.errors import InputError, NotFoundError, PermissionDeniedError, VerificationError
+from consentry.registry._context import RegistryContext
+from consentry.registry.records import PartyKind, format_time, new_id, utc_now
+from consentry.store.models import CollectionRow, TermsRow, WorkRow
+from consentry.terms import Terms, resolve_terms
+
+__all__ = ["EffectiveTerms", "TargetKind", "TermsLayer", "TermsService"]
+
+
+class TargetKind(StrEnum):
+    OWNER = "owner"
+    COLLECTION = "collection"
+    WORK = "work"
+
+
+@dataclass(frozen=True, slots=True)
+class TermsLayer:
+    target_kind: TargetKind
+    target_id: str
+    version: int
+    terms: Terms
+
+
+@dataclass(frozen=True, slots=True)
+class EffectiveTerms:
+    """The terms in force for a target, and the layers they came from (least specific
+    first)."""
+
+    terms: Terms
+    layers: tuple[TermsLayer, ...]
+
+
+def target_kind(target_id: str) -> TargetKind:
+    prefix = target_id.split("_", 1)[0]
+    kinds = {"own": TargetKind.OWNER, "col": TargetKind.COLLECTION, "wrk": TargetKind.WORK}
+    if prefix not in kinds:
+        raise InputError(
+            f"terms target {target_id!r} is not an owner (own_...), collection (col_...) "
+            "or work (wrk_...) id"
+        )
+    return kinds[prefix]
+
+
+class TermsService:
+    def __init__(self, context: RegistryContext) -> None:
+        self._context = context
+
+    def _target_owner(self, session: Session, target_id: str) -> str:
+        match target_kind(target_id):
+            case TargetKind.OWNER:
+                self._context.party_row(session, target_id, PartyKind.OWNER)
+                return target_id
+            case TargetKind.COLLECTION:
+                collection = session.get(CollectionRow, target_id)
+                if collection is None:
+                    raise NotFoundError(f"no collection {target_id!r}")
+                return collection.owner_id
+            case TargetKind.WORK:
+                work = session.get(WorkRow, target_id)
+                if work is None:
+                    raise NotFoundError(f"no work {target_id!r}")
+                return work.owner_id
+
+    def set(self, target_id: str, owner_id: str, key: KeyPair, terms: Terms) -> TermsLayer:
+        """Publish a new version of the terms on ``target_id``, signed by its owner."""
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            if self._target_owner(session, target_id) != owner_id:
+                raise PermissionDeniedError(
+                    f"{target_id} belongs to another owner; only its owner sets its terms"
+                )
+            previous = session.scalar(
+                select(TermsRow.version)
+                .where(TermsRow.target_id == target_id)
+                .order_by(TermsRow.version.desc())
+                .limit(1)
+            )
+            version = (previous or 0) + 1
+            now = utc_now()
+            body = {
+                "type": "consentry.terms",
+                "version": 1,
+                "owner": owner_id,
+                "target": target_id,
+                "terms_version": version,
+                "terms": terms.to_json(),
+                "published_at": format_time(now),
+            }
+            envelope = sign_document("terms", body, key)
+            row = TermsRow(
+                id=new_id("trm"),
+                owner_id=owner_id,
+                target_type=target_kind(target_id).value,
+                target_id=target_id,
+                version=version,
+                created_at=now,
+                body=envelope.body.decode("utf-8"),
+                key_id=envelope.key_id,
+                signature=envelope.signature_b64,
+            )
+            session.add(row)
+            session.flush()
+            self._context.append_event(
+                session,
+                kind="terms.set",
+                actor_id=owner_id,
+                subject_id=target_id,
+                actor=key,
+                payload={"terms": body, "signature": envelope.signature_b64},
+            )
+        return TermsLayer(target_kind(target_id), target_id, version, terms)
+
+    def _layer(self, session: Session, target_id: str, owner_id: str) -> TermsLayer | None:
+        row = session.scalar(
+            select(TermsRow)
+            .where(TermsRow.target_id == target_id)
+            .order_by(TermsRow.version.desc())
+            .limit(1)
+        )
+        if row is None:
+            return None
+        signer = self._context.party_key(session, owner_id, PartyKind.OWNER)
+        body = self._context.verified_body(session, "terms", row, signer=signer)
+        if body["target"] != target_id or body["owner"] != owner_id:
+            raise VerificationError(
+                f"terms row {row.id} was signed for {body['target']} by {body['owner']}, "
+                f"found on {target_id} of {owner_id}"
+            )
+        terms = Terms.from_json(body["terms"], source=f"stored terms {row.id}")
+        return TermsLayer(target_kind(target_id), target_id, int(body["terms_version"]), terms)
+
+    def effective(self, target_id: str) -> EffectiveTerms:
+        """Terms in force for a target: owner default, then collection, then work."""
+        with self._context.reading() as session:
+            owner_id = self._target_owner(session, target_id)
+            chain = [owner_id]
+            match target_kind(target_id):
+                case TargetKind.WORK:
+                    work = session.get(WorkRow, target_id)
+                    if work is not None and work.collection_id is not None:
+                        chain.append(work.collection_id)
+                    chain.append(target_id)
+                case TargetKind.COLLECTION:
+                    chain.append(target_id)
+                case TargetKind.OWNER:
+                    pass
+            layers = tuple(
+                layer
+                for layer in (self._layer(session, t, owner_id) for t in chain)
+                if layer is not None
+            )
+        return EffectiveTerms(resolve_terms([layer.terms for layer in layers]), layers)

@@ -1,0 +1,323 @@
+"""Works: fingerprints and metadata registered under an owner's signature.
+
+The content never reaches the registry: only its fingerprints, size, media type, path
+and title. Registering the same content twice is a no-op; content another owner
+registered first opens a dispute instead of a second claim.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from consentry.crypto import KeyPair, sign_document
+from consentry.errors import InputError, NotFoundError, VerificationError
+from consentry.fingerprint import ContentFingerprint
+from consentry.registry._context import RegistryContext
+from consentry.registry.records import (
+    Collection,
+    PartyKind,
+    Registration,
+    RegistrationStatus,
+    Work,
+    format_time,
+    new_id,
+    utc_now,
+)
+from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, WorkRow
+
+__all__ = ["FileFingerprint", "Works", "fingerprint_commitment"]
+
+_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class FileFingerprint:
+    """A file's path (relative, as the creator named it) and its fingerprints."""
+
+    path: str
+    fingerprint: ContentFingerprint
+
+
+def _fingerprint_parts(fingerprint: ContentFingerprint) -> list[tuple[str, bytes, int | None]]:
+    parts: list[tuple[str, bytes, int | None]] = []
+    if fingerprint.minhash:
+        parts.append(("minhash", fingerprint.minhash, None))
+    if fingerprint.excerpts:
+        parts.append(("excerpts", fingerprint.excerpts, None))
+    if fingerprint.pdq is not None:
+        parts.append(("pdq", fingerprint.pdq, fingerprint.pdq_quality))
+    if fingerprint.crop_segments:
+        parts.append(("crop", fingerprint.crop_segments, None))
+    return parts
+
+
+def fingerprint_commitment(parts: Iterable[tuple[str, bytes]]) -> str:
+    """SHA-256 over every stored fingerprint, so the owner's signature covers them."""
+    digest = hashlib.sha256()
+    for kind, value in sorted(parts):
+        digest.update(kind.encode() + b"\0" + len(value).to_bytes(8, "big") + value)
+    return digest.hexdigest()
+
+
+def _work(row: WorkRow) -> Work:
+    return Work(
+        id=row.id,
+        owner_id=row.owner_id,
+        collection_id=row.collection_id,
+        digest=row.digest,
+        kind=row.kind,
+        media_type=row.media_type,
+        path=row.path,
+        title=row.title,
+        size=row.size,
+        spdx=row.spdx,
+        created_at=row.created_at,
+    )
+
+
+def _batches(items: Iterable[FileFingerprint], size: int) -> Iterator[list[FileFingerprint]]:
+    batch: list[FileFingerprint] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class Works:
+    def __init__(self, context: RegistryContext) -> None:
+        self._context = context
+
+    def collection(self, owner_id: str, name: str, key: KeyPair) -> Collection:
+        """The owner's collection called ``name``, created on first use."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise InputError("a collection name must be 1 to 200 characters")
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            return self._collection(session, owner_id, name, key)
+
+    def _collection(self, session: Session, owner_id: str, name: str, key: KeyPair) -> Collection:
+        row = session.scalar(
+            select(CollectionRow).where(
+                CollectionRow.owner_id == owner_id, CollectionRow.name == name
+            )
+        )
+        if row is None:
+            row = CollectionRow(
+                id=new_id("col"), owner_id=owner_id, name=name, created_at=utc_now()
+            )
+            session.add(row)
+            session.flush()
+            self._context.append_event(
+                session,
+                kind="collection.created",
+                actor_id=owner_id,
+                subject_id=row.id,
+                actor=key,
+                payload={"id": row.id, "owner": owner_id, "name": name},
+            )
+        return Collection(row.id, row.owner_id, row.name)
+
+    def find_collection(self, owner_id: str, reference: str) -> Collection:
+        """A collection by id, or by name among ``owner_id``'s collections."""
+        with self._context.reading() as session:
+            row = session.get(CollectionRow, reference) or session.scalar(
+                select(CollectionRow).where(
+                    CollectionRow.owner_id == owner_id, CollectionRow.name == reference
+                )
+            )
+            if row is None:
+                raise NotFoundError(f"no collection {reference!r} for owner {owner_id}")
+            return Collection(row.id, row.owner_id, row.name)
+
+    def register(
+        self,
+        owner_id: str,
+        key: KeyPair,
+        files: Iterable[FileFingerprint],
+        *,
+        collection: str | None = None,
+    ) -> Iterator[Registration]:
+        """Register fingerprinted files under ``owner_id``, one transaction per batch.
+
+        Yields one ``Registration`` per file, in order, as each batch commits, so an
+        interrupted run keeps what it registered and a rerun reports those as existing.
+        """
+        with self._context.transaction() as session:
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            collection_id = (
+                self._collection(session, owner_id, collection, key).id if collection else None
+            )
+        for batch in _batches(files, _BATCH):
+            with self._context.transaction() as session:
+                results = self._register_batch(session, owner_id, key, collection_id, batch)
+            yield from results
+
+    def _register_batch(
+        self,
+        session: Session,
+        owner_id: str,
+        key: KeyPair,
+        collection_id: str | None,
+        batch: Sequence[FileFingerprint],
+    ) -> list[Registration]:
+        digests = {item.fingerprint.digest for item in batch}
+        known: dict[str, list[WorkRow]] = {}
+        for row in session.scalars(select(WorkRow).where(WorkRow.digest.in_(digests))):
+            known.setdefault(row.digest, []).append(row)
+        results: list[Registration] = []
+        for item in batch:
+            rows = known.get(item.fingerprint.digest, [])
+            mine = next((r for r in rows if r.owner_id == owner_id), None)
+            if mine is not None:
+                results.append(Registration(RegistrationStatus.EXISTING, item.path, _work(mine)))
+                continue
+            if rows:
+                results.append(self._dispute(session, owner_id, key, item, rows[0]))
+                continue
+            row = self._insert(session, owner_id, key, collection_id, item)
+            known[row.digest] = [row]
+            results.append(Registration(RegistrationStatus.REGISTERED, item.path, _work(row)))
+        return results
+
+    def _insert(
+        self,
+        session: Session,
+        owner_id: str,
+        key: KeyPair,
+        collection_id: str | None,
+        item: FileFingerprint,
+    ) -> WorkRow:
+        fingerprint = item.fingerprint
+        parts = _fingerprint_parts(fingerprint)
+        now = utc_now()
+        work_id = new_id("wrk")
+        body: dict[str, Any] = {
+            "type": "consentry.work",
+            "version": 1,
+            "id": work_id,
+            "owner": owner_id,
+            "collection": collection_id,
+            "digest": fingerprint.digest,
+            "kind": fingerprint.kind.value,
+            "media_type": fingerprint.media_type,
+            "path": item.path,
+            "title": fingerprint.title,
+            "size": fingerprint.size,
+            "spdx": fingerprint.spdx,
+            "fingerprints": {
+                "params": fingerprint.params_version,
+                "commitment": fingerprint_commitment((k, v) for k, v, _ in parts),
+            },
+            "registered_at": format_time(now),
+        }
+        envelope = sign_document("work", body, key)
+        row = WorkRow(
+            id=work_id,
+            owner_id=owner_id,
+            collection_id=collection_id,
+            digest=fingerprint.digest,
+            kind=fingerprint.kind.value,
+            media_type=fingerprint.media_type,
+            path=item.path,
+            title=fingerprint.title,
+            size=fingerprint.size,
+            spdx=fingerprint.spdx,
+            created_at=now,
+            body=envelope.body.decode("utf-8"),
+            key_id=envelope.key_id,
+            signature=envelope.signature_b64,
+        )
+        session.add(row)
+        session.flush()
+        session.add_all(
+            FingerprintRow(
+                work_id=work_id,
+                kind=kind,
+                params_version=fingerprint.params_version,
+                value=value,
+                quality=quality,
+            )
+            for kind, value, quality in parts
+        )
+        self._context.append_event(
+            session,
+            kind="work.registered",
+            actor_id=owner_id,
+            subject_id=work_id,
+            actor=key,
+            payload={"work": body, "signature": envelope.signature_b64},
+        )
+        return row
+
+    def _dispute(
+        self,
+        session: Session,
+        claimant_id: str,
+        key: KeyPair,
+        item: FileFingerprint,
+        existing: WorkRow,
+    ) -> Registration:
+        dispute = DisputeRow(
+            id=new_id("dsp"),
+            work_id=existing.id,
+            claimant_id=claimant_id,
+            path=item.path,
+            digest=item.fingerprint.digest,
+            created_at=utc_now(),
+        )
+        session.add(dispute)
+        session.flush()
+        self._context.append_event(
+            session,
+            kind="dispute.opened",
+            actor_id=claimant_id,
+            subject_id=existing.id,
+            actor=key,
+            payload={"dispute": dispute.id, "work": existing.id, "digest": dispute.digest},
+        )
+        return Registration(RegistrationStatus.DISPUTED, item.path, _work(existing), dispute.id)
+
+    def get(self, work_id: str) -> Work:
+        """A work, its owner's signature verified."""
+        with self._context.reading() as session:
+            row = session.get(WorkRow, work_id)
+            if row is None:
+                raise NotFoundError(f"no work {work_id!r}; list works with 'consentry work list'")
+            self._verify(session, row)
+            return _work(row)
+
+    def _verify(self, session: Session, row: WorkRow) -> None:
+        signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
+        body = self._context.verified_body(session, "work", row, signer=signer)
+        fields = (row.id, row.owner_id, row.digest, row.path, row.collection_id)
+        signed = (body["id"], body["owner"], body["digest"], body["path"], body["collection"])
+        if fields != signed:
+            raise VerificationError(
+                f"work {row.id} row differs from what its owner signed: expected {signed}, "
+                f"found {fields}"
+            )
+
+    def all(self, *, owner_id: str | None = None, limit: int | None = None) -> list[Work]:
+        with self._context.reading() as session:
+            query = select(WorkRow).order_by(WorkRow.created_at, WorkRow.id)
+            if owner_id is not None:
+                query = query.where(WorkRow.owner_id == owner_id)
+            if limit is not None:
+                query = query.limit(limit)
+            return [_work(row) for row in session.scalars(query)]
+
+    def disputes(self, work_id: str) -> list[tuple[str, str]]:
+        """(dispute id, claimant owner id) for each dispute over ``work_id``."""
+        with self._context.reading() as session:
+            rows = session.scalars(select(DisputeRow).where(DisputeRow.work_id == work_id))
+            return [(row.id, row.claimant_id) for row in rows]

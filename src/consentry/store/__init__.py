@@ -1,0 +1,19 @@
+"""Persistence: SQLAlchemy models, Alembic migrations, SQLite by default, PostgreSQL."""
+
+from consentry.store.engine import (
+    current_revision,
+    head_revision,
+    migrate,
+    open_engine,
+    session_factory,
+)
+from consentry.store.models import Base
+
+__all__ = [
+    "Base",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "open_engine",
+    "session_factory",
+]

@@ -1,0 +1,206 @@
+"""SQLAlchemy 2 models. Rows never leave the registry's service layer.
+
+Signed objects (works, terms, requests, grants, revocations, events) keep their RFC 8785
+canonical body, signer key id and signature: the body is the truth, verified on every
+load; the other columns exist to query by.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "Base",
+    "CollectionRow",
+    "DisputeRow",
+    "EventRow",
+    "FingerprintRow",
+    "GrantRow",
+    "LicenseRequestRow",
+    "LicenseeRow",
+    "OwnerRow",
+    "PublicKeyRow",
+    "RevocationRow",
+    "TermsRow",
+    "UTCDateTime",
+    "WorkRow",
+]
+
+_NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC in, timezone-aware UTC out, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("timestamps must be timezone-aware")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=_NAMING)
+
+
+class _Signed:
+    body: Mapped[str] = mapped_column(Text)
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(96))
+
+
+class PublicKeyRow(Base):
+    __tablename__ = "public_keys"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    party_id: Mapped[str] = mapped_column(String(40), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OwnerRow(Base):
+    __tablename__ = "owners"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(ForeignKey("public_keys.key_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LicenseeRow(Base):
+    __tablename__ = "licensees"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_id: Mapped[str] = mapped_column(ForeignKey("public_keys.key_id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CollectionRow(Base):
+    __tablename__ = "collections"
+    __table_args__ = (UniqueConstraint("owner_id", "name"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkRow(_Signed, Base):
+    __tablename__ = "works"
+    __table_args__ = (UniqueConstraint("owner_id", "digest"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    collection_id: Mapped[str | None] = mapped_column(
+        ForeignKey("collections.id"), index=True, nullable=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    media_type: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(BigInteger)
+    spdx: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class FingerprintRow(Base):
+    __tablename__ = "fingerprints"
+    work_id: Mapped[str] = mapped_column(ForeignKey("works.id"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)
+    params_version: Mapped[str] = mapped_column(String(16))
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class DisputeRow(Base):
+    __tablename__ = "disputes"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    work_id: Mapped[str] = mapped_column(ForeignKey("works.id"), index=True)
+    claimant_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    path: Mapped[str] = mapped_column(Text)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TermsRow(_Signed, Base):
+    __tablename__ = "terms"
+    __table_args__ = (UniqueConstraint("target_id", "version"),)
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LicenseRequestRow(_Signed, Base):
+    __tablename__ = "license_requests"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    licensee_id: Mapped[str] = mapped_column(ForeignKey("licensees.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    state: Mapped[str] = mapped_column(String(16))
+    counter_body: Mapped[str | None] = mapped_column(Text, nullable=True)
+    counter_key_id: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    counter_signature: Mapped[str | None] = mapped_column(String(96), nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GrantRow(_Signed, Base):
+    __tablename__ = "grants"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str] = mapped_column(ForeignKey("license_requests.id"), unique=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    licensee_id: Mapped[str] = mapped_column(ForeignKey("licensees.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RevocationRow(_Signed, Base):
+    __tablename__ = "revocations"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id"), unique=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EventRow(_Signed, Base):
+    """Append-only: one row per change, written in the change's own transaction."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_subject", "subject_id"),)
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    actor_id: Mapped[str] = mapped_column(String(40))
+    subject_id: Mapped[str] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

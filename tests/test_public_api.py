@@ -1,0 +1,86 @@
+"""Each package's public surface is exactly what its __all__ names, and all of it exists."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+PACKAGES = {
+    "consentry": {"ConsentryError", "__version__"},
+    "consentry.crypto": {
+        "FileKeyStore",
+        "KeyPair",
+        "KeyStore",
+        "PublicKey",
+        "SignedEnvelope",
+        "canonical_json",
+        "parse_json_object",
+        "sign_document",
+        "verify_document",
+    },
+    "consentry.fingerprint": {
+        "ContentFingerprint",
+        "ContentKind",
+        "ExcerptFingerprints",
+        "FingerprintParams",
+        "ImageFingerprint",
+        "MinHashParams",
+        "MinHashSignature",
+        "WinnowParams",
+        "canonical_tokens",
+        "declared_spdx",
+        "detect_kind",
+        "excerpt_fingerprints",
+        "fingerprint_bytes",
+        "image_fingerprint",
+        "lexer_for",
+        "minhash_signatures",
+        "normalize_text",
+        "shingle_hashes",
+        "strip_comments",
+        "text_digest",
+        "winnow",
+    },
+    "consentry.terms": {
+        "DEFAULT_TERMS",
+        "VOCABULARY",
+        "Basis",
+        "Category",
+        "Conditions",
+        "Label",
+        "Permission",
+        "Permit",
+        "Price",
+        "PriceUnit",
+        "Terms",
+        "UseDecision",
+        "category_for_label",
+        "may_use",
+        "resolve_terms",
+        "terms_schema",
+    },
+    "consentry.store": {
+        "Base",
+        "current_revision",
+        "head_revision",
+        "migrate",
+        "open_engine",
+        "session_factory",
+    },
+}
+
+
+@pytest.mark.parametrize(("module", "expected"), PACKAGES.items())
+def test_public_names(module: str, expected: set[str]) -> None:
+    imported = importlib.import_module(module)
+    assert set(imported.__all__) == expected
+    for name in imported.__all__:
+        assert hasattr(imported, name), f"{module}.{name} is exported but missing"
+
+
+def test_registry_exports_resolve() -> None:
+    registry = importlib.import_module("consentry.registry")
+    assert "Registry" in registry.__all__
+    for name in registry.__all__:
+        assert hasattr(registry, name)

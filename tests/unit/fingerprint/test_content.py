@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import pytest
+
+from consentry.errors import InputError
+from consentry.fingerprint import ContentKind, declared_spdx, detect_kind, fingerprint_bytes
+from tests.conftest import real_text
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "kind"),
+    [
+        ("poem.txt", b"Roses are red", ContentKind.TEXT),
+        ("README.md", b"# Title", ContentKind.TEXT),
+        ("LICENSE", b"MIT License", ContentKind.TEXT),
+        ("main.py", b"import os", ContentKind.CODE),
+        ("lib.rs", b"fn main() {}", ContentKind.CODE),
+        ("run", b"#!/usr/bin/env python3\nprint(1)", ContentKind.CODE),
+        ("photo.jpg", b"\xff\xd8\xff\xe0\x00\x10JFIF", ContentKind.IMAGE),
+        ("pic.dat", b"\x89PNG\r\n\x1a\n....", ContentKind.IMAGE),
+        ("blob.bin", b"\x00\x01\x02", ContentKind.BINARY),
+    ],
+)
+def test_kind_detection(name: str, head: bytes, kind: ContentKind) -> None:
+    assert detect_kind(name, head) is kind
+
+
+def test_spdx_identifier_is_read_from_the_head() -> None:
+    assert declared_spdx(b"# SPDX-License-Identifier: Apache-2.0 OR MIT\n") == "Apache-2.0 OR MIT"
+    assert declared_spdx(b"no licence here") is None
+
+
+def test_a_text_fingerprint_has_every_part() -> None:
+    data = real_text().encode()
+    printed = fingerprint_bytes("GPL-3", data)
+    assert printed.kind is ContentKind.TEXT
+    assert printed.size == len(data)
+    assert len(printed.digest) == 64
+    assert len(printed.minhash) == 256 * 4
+    assert len(printed.excerpts) % 12 == 0 and printed.excerpts
+    assert printed.params_version == "fp1"
+
+
+def test_binary_that_is_not_an_image_is_refused_with_the_fix() -> None:
+    with pytest.raises(InputError, match=r"archive\.gz is binary .* register text, code or images"):
+        fingerprint_bytes("archive.gz", b"\x1f\x8b\x08\x00\x00\x00")
+
+
+def test_text_in_another_encoding_is_refused_with_the_fix() -> None:
+    with pytest.raises(InputError, match=r"latin\.txt is not UTF-8 .* convert it to UTF-8"):
+        fingerprint_bytes("latin.txt", "café crème".encode("latin-1"))
+
+
+def test_a_utf8_byte_order_mark_is_not_content() -> None:
+    text = real_text()[:500]
+    assert (
+        fingerprint_bytes("a.txt", b"\xef\xbb\xbf" + text.encode()).digest
+        == fingerprint_bytes("b.txt", text.encode()).digest
+    )

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from consentry.fingerprint import (
+    MinHashParams,
+    MinHashSignature,
+    minhash_signatures,
+    normalize_text,
+    shingle_hashes,
+)
+from tests.conftest import real_text
+
+PARAMS = MinHashParams()
+
+
+def _signature(text: str) -> MinHashSignature:
+    (signature,) = minhash_signatures([shingle_hashes(text, PARAMS)], PARAMS)
+    return signature
+
+
+def _exact_jaccard(a: str, b: str) -> float:
+    sa, sb = set(shingle_hashes(a, PARAMS).tolist()), set(shingle_hashes(b, PARAMS).tolist())
+    return len(sa & sb) / len(sa | sb)
+
+
+def _change_words(text: str, share: float, seed: int) -> str:
+    rng = random.Random(seed)
+    words = text.split(" ")
+    for i in rng.sample(range(len(words)), int(len(words) * share)):
+        words[i] = words[i][::-1] + "x"
+    return " ".join(words)
+
+
+def test_signature_estimates_jaccard_within_sampling_error() -> None:
+    text = normalize_text(real_text("GPL-3"))[:20000]
+    for share in (0.01, 0.03, 0.1, 0.3):
+        changed = _change_words(text, share, seed=7)
+        estimate = _signature(text).jaccard(_signature(changed))
+        # Standard error of the estimate is sqrt(J(1-J)/256) <= 0.031.
+        assert abs(estimate - _exact_jaccard(text, changed)) < 0.1
+
+
+def test_three_percent_of_words_changed_stays_above_point_eight() -> None:
+    text = normalize_text(real_text("Apache-2.0"))
+    changed = _change_words(text, 0.03, seed=3)
+    assert _signature(text).jaccard(_signature(changed)) >= 0.8
+
+
+def test_unrelated_texts_are_far_apart() -> None:
+    a = normalize_text(real_text("GPL-3"))
+    b = normalize_text(real_text("MPL-2.0"))
+    assert _signature(a).jaccard(_signature(b)) < 0.3
+
+
+def test_batch_equals_one_by_one_and_empty_sets_give_empty_signatures() -> None:
+    texts = [normalize_text(real_text(n)) for n in ("GPL-3", "Apache-2.0")] + ["short"]
+    batch = minhash_signatures([shingle_hashes(t, PARAMS) for t in texts], PARAMS)
+    for text, signature in zip(texts, batch, strict=True):
+        assert np.array_equal(signature.values, _signature(text).values)
+    assert len(batch[2].values) == 0
+    assert len(batch[0].values) == PARAMS.permutations
+
+
+def test_signature_bytes_round_trip() -> None:
+    signature = _signature(normalize_text(real_text()))
+    assert np.array_equal(
+        MinHashSignature.from_bytes(signature.to_bytes()).values, signature.values
+    )

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consentry.fingerprint import normalize_text, text_digest
+from tests.conftest import real_text
+
+ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\ufe0f"]
+
+
+@given(st.text())
+def test_normalisation_is_idempotent(text: str) -> None:
+    once = normalize_text(text)
+    assert normalize_text(once) == once
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8")))
+def test_normalised_text_has_no_runs_of_whitespace_or_invisible_characters(text: str) -> None:
+    normalised = normalize_text(text)
+    assert "  " not in normalised
+    assert normalised == normalised.strip()
+    assert not any(z in normalised for z in ZERO_WIDTH)
+
+
+def _fullwidth(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+@given(st.integers(0, 2**32), st.sampled_from(["GPL-3", "Apache-2.0", "MPL-2.0"]))
+def test_cosmetic_copies_have_the_same_exact_digest(seed: int, name: str) -> None:
+    rng = random.Random(seed)
+    original = real_text(name)[:3000]
+    digest = text_digest(normalize_text(original))
+    variants = [
+        original.replace("\n", "\r\n"),
+        original.upper(),
+        original.replace(" ", "  \t "),
+        _fullwidth(original),
+        "".join(c + (rng.choice(ZERO_WIDTH) if rng.random() < 0.1 else "") for c in original),
+        "\ufeff" + original + "\n\n",
+    ]
+    for variant in variants:
+        assert text_digest(normalize_text(variant)) == digest
+
+
+def test_different_words_have_different_digests() -> None:
+    text = real_text()[:2000]
+    assert text_digest(normalize_text(text)) != text_digest(
+        normalize_text(text.replace("software", "sofware", 1))
+    )
+
+
+def test_compatibility_and_case_forms_fold_together() -> None:
+    assert normalize_text("Ｆｉｌｅ  ＮＡＭＥ") == "file name"
+    assert normalize_text("ﬁnal STRASSE") == normalize_text("final straße")
+    assert normalize_text("e\u200d\u0301") == "\u00e9"
