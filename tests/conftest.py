@@ -61,10 +61,9 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def registry(engine: Engine) -> Iterator[Registry]:
+def registry(engine: Engine) -> Registry:
     migrate(engine)
-    made = Registry(engine)
-    yield made
+    return Registry(engine)
 
 
 class Actor:

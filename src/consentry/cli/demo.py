@@ -57,7 +57,7 @@ def _home(path: Path) -> Iterator[None]:
 
 def _step(title: str, args: list[str], *, expect: int = 0) -> str:
     """Run ``consentry ARGS``, show it and its output, return the output."""
-    from consentry.cli import main
+    from consentry.cli import main  # noqa: PLC0415 - the demo runs the CLI it belongs to
 
     sys.stdout.write(f"\n# {title}\n$ consentry {' '.join(_quote(a) for a in args)}\n")
     captured = io.StringIO()
@@ -83,14 +83,10 @@ def _catalogue(folder: Path) -> Path:
     for name in _LICENSE_TEXTS:
         if (licences / name).is_file():
             shutil.copyfile(licences / name, texts / name)
-    import json as json_module
-
-    shutil.copytree(
-        Path(json_module.__file__).parent, code, ignore=shutil.ignore_patterns("__pycache__")
-    )
+    shutil.copytree(Path(json.__file__).parent, code, ignore=shutil.ignore_patterns("__pycache__"))
     if not any(texts.iterdir()):
         # No licence texts on this machine: the standard library's own docs stand in.
-        shutil.copyfile(Path(json_module.__file__), texts / "json-init.py.txt")
+        shutil.copyfile(Path(json.__file__), texts / "json-init.py.txt")
     return folder / "catalogue"
 
 

@@ -126,9 +126,8 @@ def request(
         print_json(_request_record(made))
     else:
         out.print(made.id)
-        out.print(
-            f"[dim]asked {made.owner_id} for {', '.join(sorted(purpose))} on {scope.describe()}[/dim]"
-        )
+        asked = ", ".join(sorted(purpose))
+        out.print(f"[dim]asked {made.owner_id} for {asked} on {scope.describe()}[/dim]")
 
 
 @license_app.command("grant")
@@ -146,9 +145,8 @@ def grant(
     else:
         out.print(made.id)
         price = made.price.describe() if made.price else "no charge"
-        out.print(
-            f"[dim]signed grant to {made.licensee_id}: {', '.join(sorted(made.purposes))}; {price}[/dim]"
-        )
+        purposes = ", ".join(sorted(made.purposes))
+        out.print(f"[dim]signed grant to {made.licensee_id}: {purposes}; {price}[/dim]")
 
 
 @license_app.command("deny")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -10,7 +11,7 @@ from rich.table import Table
 from consentry.cli._common import load_key, out, print_json, registry_session
 from consentry.crypto import parse_json_object
 from consentry.errors import InputError
-from consentry.terms import VOCABULARY, Category, Terms
+from consentry.terms import VOCABULARY, Category, Terms, terms_schema
 
 __all__ = ["load_terms_file", "terms_app"]
 
@@ -76,7 +77,8 @@ def show_terms(
         )
         return
     sources = " → ".join(
-        f"{l.target_kind.value} {l.target_id} v{l.version}" for l in effective.layers
+        f"{layer.target_kind.value} {layer.target_id} v{layer.version}"
+        for layer in effective.layers
     )
     out.print(f"terms for {target} (from: {sources or 'consentry default'})")
     table = Table("use", "permission", "IETF AI-pref", "CAWG")
@@ -95,8 +97,4 @@ def show_terms(
 @terms_app.command("schema")
 def show_schema() -> None:
     """Print the terms JSON Schema."""
-    import json
-
-    from consentry.terms import terms_schema
-
     out.print_json(json.dumps(terms_schema()))

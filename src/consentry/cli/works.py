@@ -12,6 +12,7 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -19,6 +20,7 @@ from rich.progress import (
 from rich.table import Table
 
 from consentry.cli._common import err, load_key, out, print_json, registry_session
+from consentry.cli.terms import load_terms_file
 from consentry.registry import (
     DEFAULT_MAX_BYTES,
     FileFingerprint,
@@ -86,8 +88,6 @@ def register(
     The content never leaves this machine: only fingerprints and metadata are stored.
     Exit status 1 when any file was skipped (each is reported with the reason).
     """
-    from consentry.cli.terms import load_terms_file
-
     key = load_key(owner)
     terms = load_terms_file(terms_file) if terms_file else None
     files = discover_files(paths)
@@ -95,7 +95,7 @@ def register(
     with registry_session() as registry:
         problems: list[FileProblem] = []
 
-        def fingerprints(progress: Progress, task: int) -> Iterator[FileFingerprint]:
+        def fingerprints(progress: Progress, task: TaskID) -> Iterator[FileFingerprint]:
             for result in fingerprint_files(files, workers=workers, max_bytes=max_bytes):
                 progress.advance(task)
                 if isinstance(result, FileProblem):

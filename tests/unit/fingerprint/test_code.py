@@ -33,9 +33,8 @@ def _rename_identifiers(source: str) -> str:
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.COMMENT:
             continue
-        if tok.type == tokenize.NAME:
-            tok = tok._replace(string=mapping.get(tok.string, tok.string))
-        out.append((tok.type, tok.string))
+        name = mapping.get(tok.string, tok.string) if tok.type == tokenize.NAME else tok.string
+        out.append((tok.type, name))
     return tokenize.untokenize(out)
 
 

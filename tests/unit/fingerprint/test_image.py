@@ -18,7 +18,7 @@ def _picture(seed: int = 1, size: tuple[int, int] = (256, 192)) -> Image.Image:
     y, x = np.mgrid[0:h, 0:w]
     channels = []
     for _ in range(3):
-        fx, fy, phase = rng.uniform(0.5, 4, 2).tolist() + [rng.uniform(0, 6)]
+        fx, fy, phase = [*rng.uniform(0.5, 4, 2).tolist(), rng.uniform(0, 6)]
         channels.append(127 + 120 * np.sin(fx * x / w * 6 + phase) * np.cos(fy * y / h * 6))
     pixels = np.stack(channels, axis=-1).clip(0, 255).astype(np.uint8)
     for _ in range(6):
