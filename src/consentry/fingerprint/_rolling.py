@@ -12,18 +12,20 @@ import functools
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["U64Array", "codepoints", "kgram_hashes"]
+__all__ = ["CodePoints", "U64Array", "codepoints", "kgram_hashes"]
 
 U64Array = npt.NDArray[np.uint64]
+CodePoints = npt.NDArray[np.uint32]
 
 _BASE = np.uint64(0x100000001B3)
 _BASE_INVERSE = np.uint64(pow(0x100000001B3, -1, 2**64))
-_CHUNK = 1 << 20
+# Power tables are cached per k; 64 Ki characters keeps them near 1 MB per k per process.
+_CHUNK = 1 << 16
 
 
-def codepoints(text: str) -> U64Array:
-    """The code points of ``text`` as uint64, one per character."""
-    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.uint64)
+def codepoints(text: str) -> CodePoints:
+    """The code points of ``text``, one uint32 per character (widened chunk by chunk)."""
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
 
 
 @functools.cache
@@ -44,7 +46,8 @@ def _fmix64(h: U64Array) -> U64Array:
     return h ^ (h >> np.uint64(33))
 
 
-def _chunk_hashes(cps: U64Array, k: int) -> U64Array:
+def _chunk_hashes(chunk: CodePoints, k: int) -> U64Array:
+    cps = chunk.astype(np.uint64)
     n = len(cps)
     forward, inverse = _powers(_CHUNK + k)
     # prefix[i] = sum_{t < i} (c_t + 1) * BASE**(i-1-t), computed as BASE**(i-1) times a
@@ -57,7 +60,7 @@ def _chunk_hashes(cps: U64Array, k: int) -> U64Array:
     return _fmix64(grams)
 
 
-def kgram_hashes(cps: U64Array, k: int) -> U64Array:
+def kgram_hashes(cps: CodePoints, k: int) -> U64Array:
     """Hash of every k-gram of ``cps``: ``len(cps) - k + 1`` values (none if shorter).
 
     Equal k-grams get equal hashes wherever they occur, in any text.

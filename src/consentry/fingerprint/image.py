@@ -58,6 +58,10 @@ def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
     """Fingerprint an encoded image. Raises ``InputError`` for corrupt or huge images."""
     image = _open(data, name=name)
     media_type = Image.MIME.get(image.format or "", "application/octet-stream")
+    # Palette and grey images with transparency go through RGBA so the transparent
+    # index is honoured rather than guessed.
+    if image.mode in {"P", "PA", "LA"} or "transparency" in image.info:
+        image = image.convert("RGBA")
     rgb = image.convert("RGB")
     pixels = np.asarray(rgb)
     # The digest covers decoded pixels, so a lossless re-encode is the same image.

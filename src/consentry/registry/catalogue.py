@@ -56,6 +56,15 @@ def _git_tracked(folder: Path) -> list[str] | None:
         )
         if inside.returncode != 0 or inside.stdout.strip() != "true":
             return None
+        # A folder the enclosing repository ignores (a virtualenv, an installed
+        # toolchain inside a checkout) is not part of that repository: walk it.
+        ignored = subprocess.run(
+            ["git", "-C", str(folder), "check-ignore", "-q", "."],
+            capture_output=True,
+            check=False,
+        )
+        if ignored.returncode == 0:
+            return None
         listed = subprocess.run(
             ["git", "-C", str(folder), "ls-files", "-z", "--cached", "--", "."],
             capture_output=True,
@@ -70,8 +79,8 @@ def _git_tracked(folder: Path) -> list[str] | None:
 def _walk(folder: Path) -> list[str]:
     found: list[str] = []
     for root, dirs, files in os.walk(folder):
-        # Hidden folders (.git, .venv, .cache) hold tooling, not works.
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        # Hidden folders (.git, .venv, .cache) and bytecode caches hold tooling, not works.
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d != "__pycache__")
         for name in sorted(files):
             found.append(os.path.relpath(os.path.join(root, name), folder))
     return found

@@ -1,0 +1,5 @@
+"""``python -m consentry``."""
+
+from consentry.cli import run
+
+run()
