@@ -23,16 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _measure import PeakMemory, emit  # noqa: E402
-
-from consentry.crypto import KeyPair  # noqa: E402
-from consentry.fingerprint import (  # noqa: E402
+from _measure import PeakMemory, emit
+from consentry.crypto import KeyPair
+from consentry.fingerprint import (
     MinHashParams,
     minhash_signatures,
     normalize_text,
     shingle_hashes,
 )
-from consentry.registry import (  # noqa: E402
+from consentry.registry import (
     FileProblem,
     PartyKind,
     Registry,

@@ -4,7 +4,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +26,8 @@ class Cli:
 
     def __init__(self, home: Path, env: dict[str, str] | None = None) -> None:
         self.home = home
-        self.env = {**os.environ, "CONSENTRY_HOME": str(home), **(env or {})}
-        self.env.pop("CONSENTRY_DATABASE_URL", None) if not env else None
+        base = {k: v for k, v in os.environ.items() if k != "CONSENTRY_DATABASE_URL"}
+        self.env = {**base, "CONSENTRY_HOME": str(home), **(env or {})}
 
     def __call__(self, *args: str, expect: int | None = 0, cwd: Path | None = None) -> Result:
         done = subprocess.run(
@@ -47,5 +46,5 @@ class Cli:
 
 
 @pytest.fixture
-def cli(tmp_path: Path) -> Iterator[Cli]:
-    yield Cli(tmp_path / "home")
+def cli(tmp_path: Path) -> Cli:
+    return Cli(tmp_path / "home")
