@@ -195,7 +195,10 @@ def test_counter_offer_accept_then_grant_uses_the_counter_terms(
 ) -> None:  # type: ignore[no-untyped-def]
     owner, lab = make_owner(), make_licensee()
     _, request = _licence_loop(registry, owner, lab)
-    with pytest.raises(StateConflictError, match="is pending; it cannot be accepted"):
+    with pytest.raises(
+        StateConflictError,
+        match="is pending, so it cannot be accepted: only a request that is countered",
+    ):
         registry.licensing.accept(request.id, lab.id, lab.key)
     price = Price(PriceUnit.THOUSAND_TOKENS, __import__("decimal").Decimal("0.02"), "EUR")
     countered = registry.licensing.counter(request.id, owner.id, owner.key, price=price)

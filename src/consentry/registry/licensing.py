@@ -188,8 +188,8 @@ class Licensing:
         state = RequestState(row.state)
         if state not in allowed:
             raise StateConflictError(
-                f"request {row.id} is {state.value}; it cannot be {action} "
-                f"(only a {' or '.join(sorted(s.value for s in allowed))} request can)"
+                f"request {row.id} is {state.value}, so it cannot be {action}: only a request "
+                f"that is {' or '.join(sorted(s.value for s in allowed))} can be"
             )
 
     # -- owner's answers ----------------------------------------------------------------
