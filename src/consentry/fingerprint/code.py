@@ -35,35 +35,61 @@ def lexer_for(filename: str) -> Lexer | None:
     return lexer
 
 
-def _is_comment(kind: _TokenType) -> bool:
+@functools.cache
+def _role(kind: _TokenType) -> str:
+    """What a token type becomes in the canonical stream. Token types are interned, so
+    this runs once per type, not once per token."""
     # Docstrings are documentation, not behaviour: treated like comments.
-    return is_token_subtype(kind, Comment) or is_token_subtype(kind, String.Doc)
+    if is_token_subtype(kind, Comment) or is_token_subtype(kind, String.Doc):
+        return "comment"
+    if is_token_subtype(kind, Token.Text):
+        return "space"
+    if is_token_subtype(kind, String):
+        return _STRING
+    if is_token_subtype(kind, Number):
+        return _NUMBER
+    if is_token_subtype(kind, Name) and not is_token_subtype(kind, Name.Builtin):
+        return _IDENTIFIER
+    return "verbatim"
+
+
+def code_views(source: str, lexer: Lexer) -> tuple[str, str]:
+    """Both views from one lexing pass: (source without comments, canonical tokens).
+
+    Lexing dominates the cost of fingerprinting code, so it is done once, and without
+    Pygments' token filters, which these views do not need.
+    """
+    kept: list[str] = []
+    out: list[str] = []
+    previous = ""
+    # Line endings are unified first, as Pygments' own preprocessing would, so a CRLF
+    # copy lexes exactly like the original.
+    unified = source.replace("\r\n", "\n").replace("\r", "\n")
+    for _, kind, value in lexer.get_tokens_unprocessed(unified):
+        role = _role(kind)
+        if role == "comment":
+            continue
+        kept.append(value)
+        if role == "space" or not value.strip():
+            continue
+        if role == "verbatim":
+            token = value.strip()
+        elif role == _STRING and previous == _STRING:
+            # A literal arrives as several tokens (quotes, escapes, interpolation); it
+            # is one literal.
+            continue
+        else:
+            token = role
+        out.append(token)
+        previous = token
+    return "".join(kept), " ".join(out)
 
 
 def strip_comments(source: str, lexer: Lexer) -> str:
     """``source`` with every comment and docstring token removed."""
-    return "".join(value for kind, value in lexer.get_tokens(source) if not _is_comment(kind))
+    return code_views(source, lexer)[0]
 
 
 def canonical_tokens(source: str, lexer: Lexer) -> str:
     """The renaming-resistant token stream of ``source``, tokens joined by spaces."""
-    out: list[str] = []
-    previous = ""
-    for kind, value in lexer.get_tokens(source):
-        if _is_comment(kind) or is_token_subtype(kind, Token.Text) or not value.strip():
-            continue
-        if is_token_subtype(kind, String):
-            # A literal arrives as several tokens (quotes, escapes, interpolation); it
-            # is one literal.
-            token = _STRING
-            if previous == _STRING:
-                continue
-        elif is_token_subtype(kind, Number):
-            token = _NUMBER
-        elif is_token_subtype(kind, Name) and not is_token_subtype(kind, Name.Builtin):
-            token = _IDENTIFIER
-        else:
-            token = value.strip()
-        out.append(token)
-        previous = token
-    return " ".join(out)
+    return code_views(source, lexer)[1]

@@ -17,7 +17,7 @@ from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
 from consentry.errors import InputError
-from consentry.fingerprint.code import canonical_tokens, lexer_for, strip_comments
+from consentry.fingerprint.code import code_views, lexer_for
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
 from consentry.fingerprint.image import image_fingerprint
 from consentry.fingerprint.minhash import MinHashParams, minhash_signatures, shingle_hashes
@@ -135,8 +135,8 @@ def fingerprint_bytes(
         if lexer is None:
             kind = ContentKind.TEXT
     if lexer is not None:
-        normalised = normalize_text(strip_comments(text, lexer))
-        stream = canonical_tokens(text, lexer)
+        without_comments, stream = code_views(text, lexer)
+        normalised = normalize_text(without_comments)
         minhash_params = params.code_minhash
     else:
         normalised = normalize_text(text)

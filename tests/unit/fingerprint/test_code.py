@@ -81,3 +81,11 @@ def test_other_languages_are_lexed_too() -> None:
     assert lexer is not None
     assert canonical_tokens(c_source.decode(), lexer) == canonical_tokens(renamed.decode(), lexer)
     assert fingerprint_bytes("a.c", c_source).kind == "code"
+
+
+def test_a_crlf_copy_is_the_same_code() -> None:
+    original = fingerprint_bytes("decoder.py", SOURCE.encode())
+    windows = fingerprint_bytes("decoder.py", SOURCE.replace("\n", "\r\n").encode())
+    assert windows.digest == original.digest
+    assert windows.minhash == original.minhash
+    assert windows.excerpts == original.excerpts
