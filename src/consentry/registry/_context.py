@@ -130,6 +130,36 @@ class RegistryContext:
             )
         )
 
+    def add_signed(
+        self,
+        session: Session,
+        row: Any,
+        *,
+        document: str,
+        body: dict[str, Any],
+        key: KeyPair,
+        event: str,
+        actor_id: str,
+        subject_id: str,
+    ) -> SignedEnvelope:
+        """Sign ``body`` as a ``document``, store it on ``row`` and add the row, then
+        append the event that records it, all in the caller's transaction."""
+        envelope = sign_document(document, body, key)
+        row.body = envelope.body.decode("utf-8")
+        row.key_id = envelope.key_id
+        row.signature = envelope.signature_b64
+        session.add(row)
+        session.flush()
+        self.append_event(
+            session,
+            kind=event,
+            actor_id=actor_id,
+            subject_id=subject_id,
+            actor=key,
+            payload={document: body, "signature": envelope.signature_b64},
+        )
+        return envelope
+
     @staticmethod
     def envelope(kind: str, body: str, key_id: str, signature: str) -> SignedEnvelope:
         return SignedEnvelope.from_stored(

@@ -123,28 +123,23 @@ class Licensing:
                 created_at=now,
             )
             body = request_body(request)
-            envelope = sign_document("license-request", body, key)
-            session.add(
-                LicenseRequestRow(
-                    id=request.id,
-                    licensee_id=licensee_id,
-                    owner_id=owner_id,
-                    state=request.state.value,
-                    created_at=now,
-                    updated_at=now,
-                    body=envelope.body.decode("utf-8"),
-                    key_id=envelope.key_id,
-                    signature=envelope.signature_b64,
-                )
+            row = LicenseRequestRow(
+                id=request.id,
+                licensee_id=licensee_id,
+                owner_id=owner_id,
+                state=request.state.value,
+                created_at=now,
+                updated_at=now,
             )
-            session.flush()
-            self._context.append_event(
+            self._context.add_signed(
                 session,
-                kind="request.created",
+                row,
+                document="license-request",
+                body=body,
+                key=key,
+                event="request.created",
                 actor_id=licensee_id,
                 subject_id=request.id,
-                actor=key,
-                payload={"request": body, "signature": envelope.signature_b64},
             )
         return request
 
@@ -222,30 +217,23 @@ class Licensing:
                 price=price,
                 issued_at=utc_now(),
             )
-            body = grant_body(grant)
-            envelope = sign_document("grant", body, key)
-            session.add(
+            row.state = RequestState.GRANTED.value
+            row.updated_at = grant.issued_at
+            self._context.add_signed(
+                session,
                 GrantRow(
                     id=grant.id,
                     request_id=request.id,
                     owner_id=owner_id,
                     licensee_id=grant.licensee_id,
                     created_at=grant.issued_at,
-                    body=envelope.body.decode("utf-8"),
-                    key_id=envelope.key_id,
-                    signature=envelope.signature_b64,
-                )
-            )
-            row.state = RequestState.GRANTED.value
-            row.updated_at = grant.issued_at
-            session.flush()
-            self._context.append_event(
-                session,
-                kind="grant.issued",
+                ),
+                document="grant",
+                body=grant_body(grant),
+                key=key,
+                event="grant.issued",
                 actor_id=owner_id,
                 subject_id=grant.id,
-                actor=key,
-                payload={"grant": body, "signature": envelope.signature_b64},
             )
         return grant
 
@@ -363,27 +351,22 @@ class Licensing:
                 raise StateConflictError(f"grant {grant_id} is already revoked")
             revocation = Revocation(new_id("rev"), grant_id, owner_id, effective, reason)
             body = revocation_body(revocation)
-            envelope = sign_document("revocation", body, key)
-            session.add(
-                RevocationRow(
-                    id=revocation.id,
-                    grant_id=grant_id,
-                    owner_id=owner_id,
-                    effective_at=effective,
-                    created_at=now,
-                    body=envelope.body.decode("utf-8"),
-                    key_id=envelope.key_id,
-                    signature=envelope.signature_b64,
-                )
+            row = RevocationRow(
+                id=revocation.id,
+                grant_id=grant_id,
+                owner_id=owner_id,
+                effective_at=effective,
+                created_at=now,
             )
-            session.flush()
-            self._context.append_event(
+            self._context.add_signed(
                 session,
-                kind="grant.revoked",
+                row,
+                document="revocation",
+                body=body,
+                key=key,
+                event="grant.revoked",
                 actor_id=owner_id,
                 subject_id=grant_id,
-                actor=key,
-                payload={"revocation": body, "signature": envelope.signature_b64},
             )
         return revocation
 

@@ -8,7 +8,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair, sign_document
+from consentry.crypto import KeyPair
 from consentry.errors import InputError, NotFoundError, PermissionDeniedError, VerificationError
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import PartyKind, format_time, new_id, utc_now
@@ -97,7 +97,6 @@ class TermsService:
                 "terms": terms.to_json(),
                 "published_at": format_time(now),
             }
-            envelope = sign_document("terms", body, key)
             row = TermsRow(
                 id=new_id("trm"),
                 owner_id=owner_id,
@@ -105,19 +104,16 @@ class TermsService:
                 target_id=target_id,
                 version=version,
                 created_at=now,
-                body=envelope.body.decode("utf-8"),
-                key_id=envelope.key_id,
-                signature=envelope.signature_b64,
             )
-            session.add(row)
-            session.flush()
-            self._context.append_event(
+            self._context.add_signed(
                 session,
-                kind="terms.set",
+                row,
+                document="terms",
+                body=body,
+                key=key,
+                event="terms.set",
                 actor_id=owner_id,
                 subject_id=target_id,
-                actor=key,
-                payload={"terms": body, "signature": envelope.signature_b64},
             )
         return TermsLayer(target_kind(target_id), target_id, version, terms)
 

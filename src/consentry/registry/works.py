@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair, sign_document
+from consentry.crypto import KeyPair
 from consentry.errors import InputError, NotFoundError, VerificationError
 from consentry.fingerprint import ContentFingerprint
 from consentry.registry._context import RegistryContext
@@ -220,7 +220,6 @@ class Works:
             },
             "registered_at": format_time(now),
         }
-        envelope = sign_document("work", body, key)
         row = WorkRow(
             id=work_id,
             owner_id=owner_id,
@@ -233,12 +232,17 @@ class Works:
             size=fingerprint.size,
             spdx=fingerprint.spdx,
             created_at=now,
-            body=envelope.body.decode("utf-8"),
-            key_id=envelope.key_id,
-            signature=envelope.signature_b64,
         )
-        session.add(row)
-        session.flush()
+        self._context.add_signed(
+            session,
+            row,
+            document="work",
+            body=body,
+            key=key,
+            event="work.registered",
+            actor_id=owner_id,
+            subject_id=work_id,
+        )
         session.add_all(
             FingerprintRow(
                 work_id=work_id,
@@ -248,14 +252,6 @@ class Works:
                 quality=quality,
             )
             for kind, value, quality in parts
-        )
-        self._context.append_event(
-            session,
-            kind="work.registered",
-            actor_id=owner_id,
-            subject_id=work_id,
-            actor=key,
-            payload={"work": body, "signature": envelope.signature_b64},
         )
         return row
 
