@@ -249,3 +249,32 @@ def test_the_cli_on_postgresql(tmp_path: Path) -> None:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_register_with_terms_sets_them_on_the_collection(cli: Cli, tmp_path: Path) -> None:
+    cli("init")
+    owner = _owner(cli)
+    terms = tmp_path / "terms.json"
+    terms.write_text(json.dumps({"version": 1, "categories": {"ai-input": "deny"}}))
+    folder = _catalogue(tmp_path / "essays")
+    records = cli(
+        "work",
+        "register",
+        str(folder),
+        "--owner",
+        owner,
+        "--collection",
+        "essays",
+        "--terms",
+        str(terms),
+        "--json",
+    ).records()
+    shown = cli("terms", "show", records[0]["id"], "--json").records()[0]
+    assert shown["effective"]["categories"]["ai-input"] == "deny"
+    assert [layer["kind"] for layer in shown["layers"]] == ["collection"]
+    # The collection can be named by its name as well as its id.
+    terms.write_text(json.dumps({"version": 1, "categories": {"ai-input": "allow"}}))
+    assert (
+        "terms v2 set on collection"
+        in cli("terms", "set", "essays", "--owner", owner, "--file", str(terms)).stdout
+    )
