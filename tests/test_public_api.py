@@ -60,6 +60,14 @@ PACKAGES = {
         "resolve_terms",
         "terms_schema",
     },
+    "consentry.index": {
+        "BloomFilter",
+        "IndexedWork",
+        "Match",
+        "MatchIndex",
+        "MatchKind",
+        "MatchParams",
+    },
     "consentry.store": {
         "Base",
         "current_revision",

@@ -1,0 +1,338 @@
+"""``MatchIndex``: which registered works does an item reproduce?
+
+Segments are immutable; adding works adds a segment (so the index updates
+incrementally and a crash never leaves half a segment in use), and ``compact`` merges
+them. Saved as a folder of ``.npy`` arrays plus ``index.json``, memory-mapped on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from consentry.errors import InputError
+from consentry.fingerprint import ContentFingerprint, ExcerptFingerprints, MinHashSignature
+from consentry.index.records import IndexedWork, Match, MatchKind
+from consentry.index.segment import PERMUTATIONS, Segment, band_keys
+
+__all__ = ["MatchIndex", "MatchParams"]
+
+_FORMAT = 1
+
+
+@dataclass(frozen=True, slots=True)
+class MatchParams:
+    """Thresholds for calling something a match.
+
+    ``noise`` must equal the winnow noise threshold the fingerprints were made with: a
+    hit at offset o covers characters ``[o, o + noise)`` of the item.
+    """
+
+    near_threshold: float = 0.8
+    min_excerpt_hits: int = 1
+    # A fingerprint found in more works than this is boilerplate (licence headers,
+    # common code idioms): it is not evidence of copying any one of them.
+    max_works_per_fingerprint: int = 8
+    pdq_max_distance: int = 31
+    noise: int = 50
+
+
+@dataclass
+class MatchIndex:
+    segments: list[Segment] = field(default_factory=list)
+    params: MatchParams = field(default_factory=MatchParams)
+
+    # -- building ---------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, works: Iterable[IndexedWork], *, params: MatchParams | None = None
+    ) -> MatchIndex:
+        index = cls(params=params or MatchParams())
+        index.add(works)
+        return index
+
+    def add(self, works: Iterable[IndexedWork]) -> int:
+        """Add works as a new segment; returns how many were added."""
+        batch = list(works)
+        if batch:
+            self.segments.append(Segment.build(batch))
+        return len(batch)
+
+    def compact(self) -> None:
+        """Merge all segments into one (same answers, faster lookups)."""
+        if len(self.segments) > 1:
+            self.segments = [Segment.build(list(self._works()))]
+
+    def _works(self) -> Iterable[IndexedWork]:
+        for segment in self.segments:
+            per_work: dict[int, list[int]] = {}
+            for position, row in enumerate(segment.posting_works.tolist()):
+                per_work.setdefault(row, []).append(position)
+            images = {int(r): i for i, r in enumerate(segment.image_works.tolist())}
+            for row in range(segment.size):
+                positions = np.array(per_work.get(row, []), dtype=np.int64)
+                prints = ExcerptFingerprints(
+                    segment.posting_hashes[positions], segment.posting_offsets[positions]
+                )
+                signature = segment.signatures[row]
+                yield IndexedWork(
+                    work_id=str(segment.work_ids[row]),
+                    owner_id=str(segment.owner_ids[row]),
+                    kind=str(segment.kinds[row]),
+                    digest=bytes(segment.digests[row]).hex(),
+                    minhash=signature.astype("<u4").tobytes() if signature.any() else b"",
+                    excerpts=prints.to_bytes() if len(prints) else b"",
+                    pdq=segment.image_hashes[images[row]].astype("<u8").tobytes()
+                    if row in images
+                    else None,
+                )
+
+    @property
+    def size(self) -> int:
+        return sum(segment.size for segment in self.segments)
+
+    def work_ids(self) -> set[str]:
+        return {str(w) for segment in self.segments for w in segment.work_ids.tolist()}
+
+    # -- persistence ------------------------------------------------------------------
+
+    def digest(self) -> str:
+        """SHA-256 naming this index's content and parameters (recorded in manifests)."""
+        hasher = hashlib.sha256(json.dumps(self._params_json(), sort_keys=True).encode())
+        for segment in self.segments:
+            hasher.update(segment.digest().encode())
+        return hasher.hexdigest()
+
+    def _params_json(self) -> dict[str, object]:
+        p = self.params
+        return {
+            "near_threshold": p.near_threshold,
+            "min_excerpt_hits": p.min_excerpt_hits,
+            "max_works_per_fingerprint": p.max_works_per_fingerprint,
+            "pdq_max_distance": p.pdq_max_distance,
+            "noise": p.noise,
+        }
+
+    def save(self, folder: Path) -> str:
+        """Write the index to ``folder`` crash-safely; returns its digest.
+
+        Segments go to new subfolders first; ``index.json`` naming them is replaced
+        atomically last, so a reader sees the old index or the new one, never a mix.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        names = []
+        for segment in self.segments:
+            name = f"segment-{segment.digest()[:16]}"
+            if not (folder / name / "work_ids.npy").exists():
+                staging = folder / f".{name}.tmp"
+                shutil.rmtree(staging, ignore_errors=True)
+                segment.save(staging)
+                os.replace(staging, folder / name)
+            names.append(name)
+        digest = self.digest()
+        manifest = {
+            "format": _FORMAT,
+            "segments": names,
+            "params": self._params_json(),
+            "digest": digest,
+        }
+        temporary = folder / "index.json.tmp"
+        temporary.write_text(json.dumps(manifest, indent=2))
+        os.replace(temporary, folder / "index.json")
+        for stale in folder.glob("segment-*"):
+            if stale.name not in names:
+                shutil.rmtree(stale, ignore_errors=True)
+        return digest
+
+    @classmethod
+    def load(cls, folder: Path, *, mmap: bool = True) -> MatchIndex:
+        """Load a saved index; arrays are memory-mapped unless ``mmap`` is False.
+
+        Raises ``InputError`` when the folder holds no index or one that fails its digest.
+        """
+        try:
+            manifest = json.loads((folder / "index.json").read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InputError(f"{folder} holds no readable match index; build it again") from exc
+        if manifest.get("format") != _FORMAT:
+            raise InputError(f"{folder} is index format {manifest.get('format')}; rebuild it")
+        p = manifest["params"]
+        index = cls(
+            segments=[Segment.load(folder / name, mmap=mmap) for name in manifest["segments"]],
+            params=MatchParams(**p),
+        )
+        if index.digest() != manifest["digest"]:
+            raise InputError(
+                f"match index in {folder} does not match its recorded digest; rebuild it"
+            )
+        return index
+
+    # -- lookups ----------------------------------------------------------------------
+
+    def match(self, item: ContentFingerprint, *, pdq_variants: Sequence[bytes] = ()) -> list[Match]:
+        """Every registered work ``item`` reproduces, strongest evidence per work.
+
+        ``pdq_variants`` are the PDQ hashes of the item's flips and rotations, so a
+        mirrored copy of an image still matches.
+        """
+        found: dict[str, Match] = {}
+        for match in (
+            *self._exact(item.digest),
+            *self._near(item.minhash),
+            *self._excerpts(item.excerpts),
+            *self._images([h for h in (item.pdq, *pdq_variants) if h]),
+        ):
+            if match.work_id not in found:
+                found[match.work_id] = match
+        return list(found.values())
+
+    def _exact(self, digest: str) -> list[Match]:
+        try:
+            key = np.array([bytes.fromhex(digest)], dtype="S32")
+        except ValueError:
+            return []
+        out = []
+        for segment in self.segments:
+            ordered = segment.digests[segment.digest_order]
+            left, right = (
+                np.searchsorted(ordered, key[0], "left"),
+                np.searchsorted(ordered, key[0], "right"),
+            )
+            for row in segment.digest_order[left:right].tolist():
+                out.append(
+                    Match(
+                        str(segment.work_ids[row]),
+                        str(segment.owner_ids[row]),
+                        MatchKind.EXACT,
+                        1.0,
+                    )
+                )
+        return out
+
+    def _near(self, minhash: bytes) -> list[Match]:
+        if len(minhash) != PERMUTATIONS * 4:
+            return []
+        signature = MinHashSignature.from_bytes(minhash).values
+        keys = band_keys(signature[None, :])[0]
+        out = []
+        for segment in self.segments:
+            rows: set[int] = set()
+            for band, key in enumerate(keys.tolist()):
+                sorted_keys = segment.band_keys_sorted[band]
+                left = int(np.searchsorted(sorted_keys, key, "left"))
+                right = int(np.searchsorted(sorted_keys, key, "right"))
+                rows.update(segment.band_rows[band, left:right].tolist())
+            if not rows:
+                continue
+            candidates = np.fromiter(rows, dtype=np.int64)
+            similarity = (segment.signatures[candidates] == signature).mean(axis=1)
+            for row, score in zip(candidates.tolist(), similarity.tolist(), strict=True):
+                if score >= self.params.near_threshold:
+                    out.append(
+                        Match(
+                            str(segment.work_ids[row]),
+                            str(segment.owner_ids[row]),
+                            MatchKind.NEAR,
+                            round(score, 4),
+                        )
+                    )
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def _excerpts(self, excerpts: bytes) -> list[Match]:
+        if not excerpts:
+            return []
+        query = ExcerptFingerprints.from_bytes(excerpts)
+        # (query fingerprint, segment, row) for every posting a query hash hits.
+        hits_q: list[npt.NDArray[np.int64]] = []
+        hits_work: list[npt.NDArray[np.int64]] = []
+        hits_segment: list[npt.NDArray[np.int64]] = []
+        for number, segment in enumerate(self.segments):
+            maybe = np.flatnonzero(segment.bloom.might_contain(query.hashes))
+            if not len(maybe):
+                continue
+            hashes = query.hashes[maybe]
+            left = np.searchsorted(segment.posting_hashes, hashes, "left")
+            right = np.searchsorted(segment.posting_hashes, hashes, "right")
+            counts = right - left
+            if not counts.sum():
+                continue
+            starts = np.repeat(left, counts)
+            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+            hits_q.append(np.repeat(maybe, counts))
+            hits_work.append(segment.posting_works[starts + within].astype(np.int64))
+            hits_segment.append(np.full(int(counts.sum()), number, dtype=np.int64))
+        if not hits_q:
+            return []
+        q = np.concatenate(hits_q)
+        works = np.concatenate(hits_segment) * (1 << 32) + np.concatenate(hits_work)
+        pairs = np.unique(np.stack([q, works], axis=1), axis=0)
+        # How many distinct works each query fingerprint occurs in: boilerplate test.
+        fingerprint_ids, spread = np.unique(pairs[:, 0], return_counts=True)
+        common = set(fingerprint_ids[spread > self.params.max_works_per_fingerprint].tolist())
+        out = []
+        for work_key in np.unique(pairs[:, 1]).tolist():
+            rows = pairs[pairs[:, 1] == work_key, 0]
+            evidence = [r for r in rows.tolist() if r not in common]
+            if len(evidence) < self.params.min_excerpt_hits:
+                continue
+            segment = self.segments[work_key >> 32]
+            row = work_key & 0xFFFFFFFF
+            offsets = sorted(int(query.offsets[r]) for r in evidence)
+            out.append(
+                Match(
+                    str(segment.work_ids[row]),
+                    str(segment.owner_ids[row]),
+                    MatchKind.EXCERPT,
+                    round(len(evidence) / len(query), 4),
+                    _spans(offsets, self.params.noise),
+                )
+            )
+        out.sort(key=lambda m: -m.score)
+        return out
+
+    def _images(self, hashes: Sequence[bytes]) -> list[Match]:
+        if not hashes:
+            return []
+        queries = np.frombuffer(b"".join(hashes), dtype="<u8").astype(np.uint64).reshape(-1, 4)
+        out = []
+        for segment in self.segments:
+            if not len(segment.image_hashes):
+                continue
+            distance = (
+                np.bitwise_count(segment.image_hashes[:, None, :] ^ queries[None, :, :])
+                .sum(axis=2)
+                .min(axis=1)
+            )
+            for i in np.flatnonzero(distance <= self.params.pdq_max_distance).tolist():
+                row = int(segment.image_works[i])
+                out.append(
+                    Match(
+                        str(segment.work_ids[row]),
+                        str(segment.owner_ids[row]),
+                        MatchKind.IMAGE,
+                        round(1 - int(distance[i]) / 256, 4),
+                    )
+                )
+        out.sort(key=lambda m: -m.score)
+        return out
+
+
+def _spans(offsets: Sequence[int], noise: int) -> tuple[tuple[int, int], ...]:
+    """Merge the k-grams ``[o, o + noise)`` that overlap or touch into spans."""
+    spans: list[list[int]] = []
+    for offset in offsets:
+        if spans and offset <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], offset + noise)
+        else:
+            spans.append([offset, offset + noise])
+    return tuple((start, end) for start, end in spans)

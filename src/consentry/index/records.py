@@ -1,0 +1,45 @@
+"""What goes into the index and what comes out of a lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["IndexedWork", "Match", "MatchKind"]
+
+
+class MatchKind(StrEnum):
+    EXACT = "exact"
+    NEAR = "near"
+    EXCERPT = "excerpt"
+    IMAGE = "image"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedWork:
+    """A registered work as the index needs it: identity and fingerprints, no content."""
+
+    work_id: str
+    owner_id: str
+    kind: str
+    digest: str
+    minhash: bytes = b""
+    excerpts: bytes = b""
+    pdq: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Evidence that an item reproduces a registered work.
+
+    ``score`` is 1.0 for exact copies, the estimated Jaccard similarity for near
+    duplicates, the share of the item's fingerprints that hit the work for excerpts, and
+    ``1 - distance/256`` for images. ``spans`` are ``[start, end)`` offsets in the
+    item's fingerprinted (normalised) stream.
+    """
+
+    work_id: str
+    owner_id: str
+    kind: MatchKind
+    score: float
+    spans: tuple[tuple[int, int], ...] = ()

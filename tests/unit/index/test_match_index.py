@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+import io
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from consentry.errors import InputError
+from consentry.fingerprint import ContentFingerprint, fingerprint_bytes
+from consentry.index import BloomFilter, IndexedWork, MatchIndex, MatchKind
+from tests.conftest import LICENSES, STDLIB
+
+NAMES = ["GPL-3", "Apache-2.0", "MPL-2.0", "CC0-1.0", "Artistic", "LGPL-2.1"]
+
+
+def _text(name: str) -> str:
+    path = LICENSES / name
+    return path.read_text() if path.is_file() else (STDLIB / f"{name.lower()}.py").read_text()
+
+
+def _work(work_id: str, printed: ContentFingerprint, owner: str = "own_1") -> IndexedWork:
+    return IndexedWork(
+        work_id,
+        owner,
+        printed.kind.value,
+        printed.digest,
+        printed.minhash,
+        printed.excerpts,
+        printed.pdq,
+    )
+
+
+@pytest.fixture(scope="module")
+def index() -> MatchIndex:
+    works = [
+        _work(f"wrk_{i}", fingerprint_bytes(n, _text(n).encode())) for i, n in enumerate(NAMES)
+    ]
+    return MatchIndex.build(works)
+
+
+def _kinds(index: MatchIndex, data: str, name: str = "item.txt") -> dict[str, MatchKind]:
+    return {m.work_id: m.kind for m in index.match(fingerprint_bytes(name, data.encode()))}
+
+
+def test_an_exact_copy_matches_exactly(index: MatchIndex) -> None:
+    kinds = _kinds(index, _text("GPL-3").upper().replace("\n", "\r\n"))
+    assert kinds["wrk_0"] is MatchKind.EXACT
+    # GPL-3 really does share a phrase with MPL-2.0 ("this is the first time you have
+    # received notice of ..."): reported as excerpt evidence, never as a copy.
+    assert [k for w, k in kinds.items() if w != "wrk_0"] in ([], [MatchKind.EXCERPT])
+
+
+def test_a_near_duplicate_matches_near(index: MatchIndex) -> None:
+    words = _text("Apache-2.0").split(" ")
+    rng = random.Random(1)
+    for i in rng.sample(range(len(words)), len(words) // 33):
+        words[i] = "changed"
+    matches = index.match(fingerprint_bytes("x.txt", " ".join(words).encode()))
+    assert matches[0].work_id == "wrk_1" and matches[0].kind is MatchKind.NEAR
+    assert matches[0].score >= 0.8
+
+
+@given(st.integers(0, 10_000), st.sampled_from([200, 300, 1000]))
+def test_an_excerpt_inside_other_text_is_found_with_its_span(
+    index: MatchIndex, seed: int, length: int
+) -> None:
+    source = " ".join(_text("MPL-2.0").split())
+    start = random.Random(seed).randrange(0, len(source) - length)
+    excerpt = source[start : start + length].lower()
+    host = "a letter about the weather and gardens. " * 20
+    item = host + excerpt + " " + host
+    matches = [
+        m for m in index.match(fingerprint_bytes("x.txt", item.encode())) if m.work_id == "wrk_2"
+    ]
+    assert matches and matches[0].kind is MatchKind.EXCERPT
+    where = len(" ".join(host.split())) + 1
+    for span_start, span_end in matches[0].spans:
+        assert where - 1 <= span_start and span_end <= where + len(excerpt) + 1
+
+
+def test_unrelated_text_matches_nothing(index: MatchIndex) -> None:
+    assert index.match(fingerprint_bytes("x.py", (STDLIB / "textwrap.py").read_bytes())) == []
+
+
+def test_boilerplate_shared_by_many_works_is_not_evidence() -> None:
+    header = " ".join(_text("GPL-3").split())[:400]
+    works = []
+    for i in range(12):
+        body = f"module {i}: " + " ".join(f"word{i}x{j}" for j in range(300))
+        works.append(_work(f"wrk_{i}", fingerprint_bytes("m.txt", (header + " " + body).encode())))
+    index = MatchIndex.build(works)
+    item = (
+        "an unrelated essay that quotes the usual header. "
+        + header
+        + " and then goes on elsewhere " * 10
+    )
+    assert index.match(fingerprint_bytes("e.txt", item.encode())) == []
+    copied = header + " " + "module 3: " + " ".join(f"word3x{j}" for j in range(300))
+    assert {m.work_id for m in index.match(fingerprint_bytes("c.txt", copied.encode()))} == {
+        "wrk_3"
+    }
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_images_match_by_pdq_including_a_mirrored_copy() -> None:
+    from tests.unit.fingerprint.test_image import _picture
+
+    picture = _picture(3)
+    index = MatchIndex.build([_work("wrk_img", fingerprint_bytes("p.png", _png(picture)))])
+    resized = fingerprint_bytes("q.png", _png(picture.resize((120, 90))))
+    assert [m.kind for m in index.match(resized)] == [MatchKind.IMAGE]
+    import pdqhash
+
+    mirrored = picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    plain = fingerprint_bytes("m.png", _png(mirrored))
+    variants, _ = pdqhash.compute_dihedral(np.asarray(mirrored))
+    packed = [np.packbits(np.asarray(v, dtype=np.uint8)).tobytes() for v in variants]
+    assert [m.work_id for m in index.match(plain, pdq_variants=packed)] == ["wrk_img"]
+    other = fingerprint_bytes("o.png", _png(_picture(9)))
+    assert index.match(other) == []
+
+
+def test_adding_works_is_incremental_and_equals_building_at_once(tmp_path: Path) -> None:
+    printed = [fingerprint_bytes(n, _text(n).encode()) for n in NAMES]
+    works = [_work(f"wrk_{i}", p) for i, p in enumerate(printed)]
+    whole = MatchIndex.build(works)
+    grown = MatchIndex.build(works[:2])
+    grown.add(works[2:4])
+    grown.add(works[4:])
+    assert len(grown.segments) == 3 and grown.size == whole.size
+    for p in printed:
+        assert {m.work_id for m in grown.match(p)} == {m.work_id for m in whole.match(p)}
+    grown.compact()
+    assert len(grown.segments) == 1
+    assert grown.digest() == whole.digest()
+
+
+def test_save_and_memory_mapped_load_give_the_same_answers(
+    index: MatchIndex, tmp_path: Path
+) -> None:
+    digest = index.save(tmp_path / "idx")
+    loaded = MatchIndex.load(tmp_path / "idx")
+    assert loaded.digest() == digest == index.digest()
+    assert isinstance(loaded.segments[0].posting_hashes, np.memmap)
+    item = fingerprint_bytes("x", _text("CC0-1.0").encode())
+    assert loaded.match(item) == index.match(item)
+
+
+def test_a_damaged_index_is_refused(index: MatchIndex, tmp_path: Path) -> None:
+    index.save(tmp_path / "idx")
+    segment = next((tmp_path / "idx").glob("segment-*"))
+    array = np.load(segment / "posting_hashes.npy")
+    array[0] ^= np.uint64(1)
+    np.save(segment / "posting_hashes.npy", array)
+    with pytest.raises(InputError, match="does not match its recorded digest"):
+        MatchIndex.load(tmp_path / "idx")
+    with pytest.raises(InputError, match="holds no readable match index"):
+        MatchIndex.load(tmp_path / "nowhere")
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=500, unique=True))
+def test_the_bloom_filter_never_forgets_a_member(values: list[int]) -> None:
+    members = np.array(values, dtype=np.uint64)
+    assert BloomFilter.build(members).might_contain(members).all()
+
+
+def test_the_bloom_filter_false_positive_rate_is_near_its_target() -> None:
+    rng = np.random.default_rng(5)
+    members = rng.integers(0, 2**63, 20_000, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+    others = rng.integers(0, 2**63, 100_000, dtype=np.uint64) * np.uint64(2)
+    rate = BloomFilter.build(members, false_positive_rate=0.01).might_contain(others).mean()
+    assert rate < 0.02
