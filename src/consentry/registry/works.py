@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from consentry.crypto import KeyPair
 from consentry.errors import InputError, NotFoundError, VerificationError
 from consentry.fingerprint import ContentFingerprint
+from consentry.index import IndexedWork, MatchIndex
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import (
     Collection,
@@ -311,6 +312,62 @@ class Works:
             if limit is not None:
                 query = query.limit(limit)
             return [_work(row) for row in session.scalars(query)]
+
+    def index_records(
+        self, *, exclude: set[str] | frozenset[str] = frozenset(), batch: int = 1000
+    ) -> Iterator[IndexedWork]:
+        """Every work's fingerprints as the match index takes them, skipping ``exclude``.
+
+        Streams in batches, so building an index over a large registry holds one batch
+        of fingerprints at a time. Each work's signature and fingerprint commitment are
+        checked: a fingerprint changed in the database is refused, not indexed.
+        """
+        last = ""
+        while True:
+            with self._context.reading() as session:
+                rows = list(
+                    session.scalars(
+                        select(WorkRow).where(WorkRow.id > last).order_by(WorkRow.id).limit(batch)
+                    )
+                )
+                if not rows:
+                    return
+                last = rows[-1].id
+                wanted = [row for row in rows if row.id not in exclude]
+                parts: dict[str, dict[str, FingerprintRow]] = {row.id: {} for row in wanted}
+                for part in session.scalars(
+                    select(FingerprintRow).where(FingerprintRow.work_id.in_(list(parts)))
+                ):
+                    parts[part.work_id][part.kind] = part
+                records = [self._index_record(session, row, parts[row.id]) for row in wanted]
+            yield from records
+
+    def _index_record(
+        self, session: Session, row: WorkRow, parts: dict[str, FingerprintRow]
+    ) -> IndexedWork:
+        signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
+        body = self._context.verified_body(session, "work", row, signer=signer)
+        commitment = fingerprint_commitment((kind, part.value) for kind, part in parts.items())
+        if body["fingerprints"]["commitment"] != commitment:
+            raise VerificationError(
+                f"fingerprints of work {row.id} differ from those its owner signed; "
+                "re-register the work"
+            )
+        pdq = parts.get("pdq")
+        return IndexedWork(
+            work_id=row.id,
+            owner_id=row.owner_id,
+            kind=row.kind,
+            digest=row.digest,
+            minhash=parts["minhash"].value if "minhash" in parts else b"",
+            excerpts=parts["excerpts"].value if "excerpts" in parts else b"",
+            pdq=pdq.value if pdq is not None else None,
+        )
+
+    def refresh_index(self, index: MatchIndex) -> int:
+        """Add the works ``index`` does not hold yet, as one new segment; returns how
+        many were added."""
+        return index.add(self.index_records(exclude=index.work_ids()))
 
     def disputes(self, work_id: str) -> list[tuple[str, str]]:
         """(dispute id, claimant owner id) for each dispute over ``work_id``."""
