@@ -60,6 +60,16 @@ PACKAGES = {
         "resolve_terms",
         "terms_schema",
     },
+    "consentry.gate": {
+        "Item",
+        "item_from_mapping",
+        "read_corpus",
+        "read_dataset",
+        "read_folder",
+        "read_jsonl",
+        "read_parquet",
+        "read_warc",
+    },
     "consentry.index": {
         "BloomFilter",
         "IndexedWork",

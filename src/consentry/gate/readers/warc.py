@@ -1,0 +1,123 @@
+"""WARC responses: the page's text, and its HTTP headers and HTML meta tags kept in
+``metadata`` for reading reservation signals."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from html.parser import HTMLParser
+from pathlib import Path
+
+from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
+
+from consentry.errors import InputError
+from consentry.gate.item import DEFAULT_MAX_ITEM_BYTES, Item
+
+__all__ = ["html_text_and_meta", "read_warc"]
+
+_CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
+_HIDDEN = {"script", "style", "noscript", "template"}
+
+
+class _PageParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.meta: dict[str, str] = {}
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in _HIDDEN:
+            self._hidden += 1
+        if tag == "meta":
+            values = {k.lower(): v or "" for k, v in attrs}
+            name = (
+                values.get("name") or values.get("http-equiv") or values.get("property") or ""
+            ).lower()
+            if name and "content" in values:
+                self.meta[name] = values["content"]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in _HIDDEN and self._hidden:
+            self._hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def html_text_and_meta(html: str) -> tuple[str, dict[str, str]]:
+    """Visible text of a page (scripts and styles dropped) and its meta tags by name."""
+    parser = _PageParser()
+    parser.feed(html)
+    parser.close()
+    return " ".join(" ".join(parser.parts).split()), parser.meta
+
+
+def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterator[Item]:
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open corpus {path} ({exc.strerror})") from exc
+    with stream:
+        number = 0
+        try:
+            for record in ArchiveIterator(stream):
+                if record.rec_type != "response":
+                    continue
+                number += 1
+                yield _item(record, path, number, max_bytes)
+        except ArchiveLoadFailed as exc:
+            yield Item.broken(
+                f"{path.name}#end", f"{path.name} is not a valid WARC past record {number} ({exc})"
+            )
+
+
+def _item(record: object, path: Path, number: int, max_bytes: int) -> Item:
+    headers = record.rec_headers  # type: ignore[attr-defined]
+    record_id = headers.get_header("WARC-Record-ID") or f"{path.name}#{number}"
+    url = headers.get_header("WARC-Target-URI") or ""
+    source = f"{path.name}#{number}"
+    http = record.http_headers  # type: ignore[attr-defined]
+    http_headers = {k.lower(): v for k, v in (http.headers if http else [])}
+    metadata: dict[str, object] = {"url": url, "http_headers": http_headers}
+    body = record.content_stream().read(max_bytes + 1)  # type: ignore[attr-defined]
+    if len(body) > max_bytes:
+        return Item(
+            record_id,
+            source,
+            metadata=metadata,
+            unreadable=f"response is over the {max_bytes:,}-byte limit per item",
+        )
+    content_type = http_headers.get("content-type", "")
+    if not content_type.startswith(("text/", "application/xhtml")):
+        return Item(
+            record_id,
+            source,
+            metadata=metadata,
+            size=len(body),
+            unreadable=f"response is {content_type or 'of no stated type'}, not text",
+        )
+    match = _CHARSET.search(content_type)
+    charset = match.group(1) if match else "utf-8"
+    try:
+        page = body.decode(charset)
+    except (UnicodeDecodeError, LookupError):
+        return Item(
+            record_id,
+            source,
+            metadata=metadata,
+            size=len(body),
+            unreadable=f"response body is not valid {charset}",
+        )
+    if "html" in content_type:
+        text, meta = html_text_and_meta(page)
+        metadata["html_meta"] = meta
+    else:
+        text = page
+    if not text.strip():
+        return Item(
+            record_id, source, metadata=metadata, size=len(body), unreadable="response has no text"
+        )
+    return Item(record_id, source, text=text, metadata=metadata, size=len(body))
