@@ -167,7 +167,11 @@ def _warc(path: Path) -> Path:
             (
                 "https://example.org/a",
                 "text/html; charset=utf-8",
-                f"<html><head><meta name='robots' content='noai'><meta name='tdm-reservation' content='1'><script>var x=1;</script></head><body><p>{TEXT[:500]}</p></body></html>".encode(),
+                (
+                    "<html><head><meta name='robots' content='noai'>"
+                    "<meta name='tdm-reservation' content='1'><script>var x=1;</script>"
+                    f"</head><body><p>{TEXT[:500]}</p></body></html>"
+                ).encode(),
                 [("X-Robots-Tag", "noai")],
             ),
             (
