@@ -8,7 +8,7 @@ from consentry.fingerprint.content import (
     text_digest,
 )
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
-from consentry.fingerprint.image import ImageFingerprint, image_fingerprint
+from consentry.fingerprint.image import ImageFingerprint, image_fingerprint, pdq_variants
 from consentry.fingerprint.minhash import (
     MinHashParams,
     MinHashSignature,
@@ -41,6 +41,7 @@ __all__ = [
     "lexer_for",
     "minhash_signatures",
     "normalize_text",
+    "pdq_variants",
     "shingle_hashes",
     "strip_comments",
     "text_digest",

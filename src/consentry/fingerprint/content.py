@@ -40,7 +40,7 @@ class FingerprintParams:
     # Canonical code streams repeat a small alphabet ("i ( i , i )"), so short shingles
     # are common to all code; longer ones keep unrelated files apart.
     code_minhash: MinHashParams = field(default_factory=lambda: MinHashParams(shingle=24))
-    version: str = "fp1"
+    version: str = "fp2"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +59,7 @@ class ContentFingerprint:
     pdq: bytes | None = None
     pdq_quality: int | None = None
     crop_segments: bytes | None = None
-    params_version: str = "fp1"
+    params_version: str = "fp2"
 
 
 def text_digest(normalised: str) -> str:

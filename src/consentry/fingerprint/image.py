@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError
 
 from consentry.errors import InputError
 
-__all__ = ["MAX_PIXELS", "ImageFingerprint", "image_fingerprint"]
+__all__ = ["MAX_PIXELS", "ImageFingerprint", "image_fingerprint", "pdq_variants"]
 
 MAX_PIXELS = 64_000_000
 
@@ -79,3 +79,13 @@ def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
         height=rgb.height,
         media_type=media_type,
     )
+
+
+def pdq_variants(data: bytes, *, name: str) -> list[bytes]:
+    """PDQ hashes of the image's eight flips and rotations, so a mirrored or rotated
+    copy of a registered image still matches."""
+    image = _open(data, name=name)
+    if image.mode in {"P", "PA", "LA"} or "transparency" in image.info:
+        image = image.convert("RGBA")
+    hashes, _ = pdqhash.compute_dihedral(np.asarray(image.convert("RGB")))
+    return [np.packbits(np.asarray(h, dtype=np.uint8)).tobytes() for h in hashes]

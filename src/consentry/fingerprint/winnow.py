@@ -11,7 +11,9 @@ Two thresholds govern it:
 
 Ties are all selected (a superset of robust winnowing), which keeps the guarantee and
 costs a few extra fingerprints only in highly repetitive text. Expected density is about
-``2 / (w + 1)``: with the defaults (k = 50, T = 200) one fingerprint per ~76 characters.
+``2 / (w + 1)``: with the defaults (k = 100, T = 200) one fingerprint per ~51 characters.
+A noise threshold of 100 means one shared fingerprint is 100 identical normalised
+characters: a licence that reuses another's 80-character sentence is not a copy of it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ _MAX_U64 = np.iinfo(np.uint64).max
 class WinnowParams:
     """Noise threshold ``k`` and guarantee threshold ``T``, in normalised characters."""
 
-    noise: int = 50
+    noise: int = 100
     guarantee: int = 200
 
     def __post_init__(self) -> None:

@@ -1,6 +1,10 @@
-"""The ingestion gate: readers, decisions, writers, manifest (in progress)."""
+"""The ingestion gate: readers, consent decisions per item, and the ``Gate`` API."""
 
+from consentry.gate.consent import ConsentOracle, RegistryConsent
+from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
+from consentry.gate.gate import Gate
 from consentry.gate.item import Item, item_from_mapping
+from consentry.gate.policy import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy, reservation_signal
 from consentry.gate.readers import (
     read_corpus,
     read_dataset,
@@ -11,7 +15,18 @@ from consentry.gate.readers import (
 )
 
 __all__ = [
+    "DEFAULT_OPEN_LICENCES",
+    "BasisKind",
+    "ConsentOracle",
+    "Decision",
+    "Gate",
+    "GateMode",
+    "GatePolicy",
     "Item",
+    "Outcome",
+    "Reason",
+    "RegistryConsent",
+    "UseBasis",
     "item_from_mapping",
     "read_corpus",
     "read_dataset",
@@ -19,4 +34,5 @@ __all__ = [
     "read_jsonl",
     "read_parquet",
     "read_warc",
+    "reservation_signal",
 ]

@@ -42,7 +42,7 @@ class MatchParams:
     # common code idioms): it is not evidence of copying any one of them.
     max_works_per_fingerprint: int = 8
     pdq_max_distance: int = 31
-    noise: int = 50
+    noise: int = 100
 
 
 @dataclass

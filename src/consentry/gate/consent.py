@@ -1,0 +1,58 @@
+"""Where the gate gets its answers: may this licensee use this work for the run's
+purpose at the run's moment?"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from consentry.crypto import KeyPair
+from consentry.errors import NotFoundError
+from consentry.registry import Registry
+from consentry.terms import Category, UseDecision
+
+__all__ = ["ConsentOracle", "RegistryConsent"]
+
+
+class ConsentOracle(Protocol):
+    def decide(self, work_id: str) -> UseDecision: ...
+
+
+class RegistryConsent:
+    """Answers from the registry: verified grants and effective terms, one lookup per
+    work per run (the licensee, purpose and moment are fixed for a run)."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        licensee_id: str,
+        key: KeyPair,
+        purpose: Category,
+        at: datetime,
+        commercial: bool = True,
+    ) -> None:
+        self._registry = registry
+        self._licensee_id = licensee_id
+        self._key = key
+        self._purpose = purpose
+        self._at = at
+        self._commercial = commercial
+        self._answers: dict[str, UseDecision] = {}
+
+    def decide(self, work_id: str) -> UseDecision:
+        if work_id not in self._answers:
+            try:
+                answer = self._registry.licensing.may_use(
+                    self._licensee_id,
+                    self._key,
+                    work_id,
+                    self._purpose,
+                    at=self._at,
+                    commercial=self._commercial,
+                )
+            except NotFoundError:
+                # In the index but gone from the registry: no consent can be shown.
+                answer = UseDecision(False, f"work {work_id} is not in the registry")
+            self._answers[work_id] = answer
+        return self._answers[work_id]

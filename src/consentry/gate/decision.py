@@ -1,0 +1,90 @@
+"""What the gate decided about one item, and why (DESIGN.md §5.3)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["BasisKind", "Decision", "Outcome", "Reason", "UseBasis"]
+
+
+class Outcome(StrEnum):
+    ADMITTED = "admitted"
+    REJECTED = "rejected"
+
+
+class BasisKind(StrEnum):
+    GRANT = "grant"
+    TERMS = "terms"
+    OPEN_LICENCE = "open-licence"
+    OWN_DATA = "own-data"
+    OPT_OUT = "opt-out"
+
+
+@dataclass(frozen=True, slots=True)
+class UseBasis:
+    """Why an item (or one registered work inside it) may go in."""
+
+    kind: BasisKind
+    work_id: str | None = None
+    owner_id: str | None = None
+    grant_id: str | None = None
+    licence: str | None = None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind.value}
+        for name in ("work_id", "owner_id", "grant_id", "licence"):
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        if self.detail:
+            out["detail"] = self.detail
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why an item was rejected. ``match`` is exact, near, excerpt, image, signal,
+    unregistered or unreadable; the first five name the evidence."""
+
+    match: str
+    message: str
+    work_id: str | None = None
+    owner_id: str | None = None
+    score: float | None = None
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"match": self.match}
+        if self.work_id is not None:
+            out.update(
+                work_id=self.work_id,
+                owner_id=self.owner_id,
+                score=self.score,
+                spans=[list(s) for s in self.spans],
+            )
+        out["message"] = self.message
+        return out
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    item_id: str
+    outcome: Outcome
+    bases: tuple[UseBasis, ...] = ()
+    reasons: tuple[Reason, ...] = ()
+
+    @property
+    def admitted(self) -> bool:
+        return self.outcome is Outcome.ADMITTED
+
+    def to_json(self) -> dict[str, Any]:
+        """The line written for this item: ``{"id", "decision", "basis" | "reasons"}``."""
+        out: dict[str, Any] = {"id": self.item_id, "decision": self.outcome.value}
+        if self.admitted:
+            out["basis"] = [b.to_json() for b in self.bases]
+        else:
+            out["reasons"] = [r.to_json() for r in self.reasons]
+        return out

@@ -1,0 +1,139 @@
+"""``Gate``: decide each item, for pipelines that call it directly.
+
+gate = Gate(index=index, consent=RegistryConsent(...), policy=GatePolicy())
+decision = gate.decide({"id": "a", "text": "..."})
+admitted = gate.filter(dataset_rows)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from consentry.errors import InputError
+from consentry.fingerprint import (
+    ContentFingerprint,
+    FingerprintParams,
+    fingerprint_bytes,
+    pdq_variants,
+)
+from consentry.gate.consent import ConsentOracle
+from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
+from consentry.gate.item import Item, item_from_mapping
+from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
+from consentry.index import Match, MatchIndex
+from consentry.terms import Basis
+
+__all__ = ["Gate"]
+
+
+@dataclass
+class Gate:
+    """Consent enforced per item: every registered work an item reproduces needs a
+    basis, and an unregistered item needs one the policy accepts."""
+
+    index: MatchIndex
+    consent: ConsentOracle
+    policy: GatePolicy = field(default_factory=GatePolicy)
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+
+    def decide(self, record: Item | Mapping[str, Any]) -> Decision:
+        item = record if isinstance(record, Item) else item_from_mapping(record, source="api")
+        if item.unreadable is not None:
+            return Decision(
+                item.id, Outcome.REJECTED, reasons=(Reason("unreadable", item.unreadable),)
+            )
+        try:
+            printed, variants = self._fingerprint(item)
+        except InputError as exc:
+            return Decision(item.id, Outcome.REJECTED, reasons=(Reason("unreadable", str(exc)),))
+        matches = self.index.match(printed, pdq_variants=variants)
+        if matches:
+            return self._registered(item, matches)
+        return self._unregistered(item)
+
+    def filter(
+        self, records: Iterable[Item | Mapping[str, Any]]
+    ) -> Iterator[Item | Mapping[str, Any]]:
+        """Only what may go in, unchanged."""
+        for record in records:
+            if self.decide(record).admitted:
+                yield record
+
+    def _fingerprint(self, item: Item) -> tuple[ContentFingerprint, list[bytes]]:
+        name = str(item.metadata.get("path") or item.id)
+        if item.image is not None:
+            return fingerprint_bytes(name, item.image, self.params), pdq_variants(
+                item.image, name=name
+            )
+        assert item.text is not None  # noqa: S101 - readable items carry text or an image
+        # Items are text unless their name says code; a JSON Lines id is rarely a file name.
+        return fingerprint_bytes(name, item.text.encode("utf-8"), self.params), []
+
+    def _registered(self, item: Item, matches: list[Match]) -> Decision:
+        bases: list[UseBasis] = []
+        reasons: list[Reason] = []
+        for match in matches:
+            answer = self.consent.decide(match.work_id)
+            if answer.allowed:
+                kind = BasisKind.GRANT if answer.basis is Basis.GRANT else BasisKind.TERMS
+                bases.append(
+                    UseBasis(
+                        kind, match.work_id, match.owner_id, answer.grant_id, detail=answer.reason
+                    )
+                )
+            else:
+                reasons.append(
+                    Reason(
+                        match.kind.value,
+                        answer.reason,
+                        match.work_id,
+                        match.owner_id,
+                        match.score,
+                        match.spans,
+                    )
+                )
+        if reasons:
+            return Decision(item.id, Outcome.REJECTED, reasons=tuple(reasons))
+        return Decision(item.id, Outcome.ADMITTED, bases=tuple(bases))
+
+    def _unregistered(self, item: Item) -> Decision:
+        if (licence := self.policy.open_licence(item.metadata)) is not None:
+            return Decision(
+                item.id,
+                Outcome.ADMITTED,
+                bases=(UseBasis(BasisKind.OPEN_LICENCE, licence=licence),),
+            )
+        if (source := self.policy.own_data(item.metadata)) is not None:
+            return Decision(
+                item.id, Outcome.ADMITTED, bases=(UseBasis(BasisKind.OWN_DATA, detail=source),)
+            )
+        match self.policy.mode:
+            case GateMode.OPT_OUT:
+                signal = reservation_signal(item.metadata)
+                if signal is not None:
+                    return Decision(
+                        item.id,
+                        Outcome.REJECTED,
+                        reasons=(Reason("signal", f"rights reserved: {signal}"),),
+                    )
+                return Decision(
+                    item.id,
+                    Outcome.ADMITTED,
+                    bases=(UseBasis(BasisKind.OPT_OUT, detail="no reservation signal"),),
+                )
+            case GateMode.CONSENT_ONLY:
+                declared = item.metadata.get("license")
+                why = (
+                    f"declared licence {declared!r} is not one the policy accepts"
+                    if declared
+                    else "no open licence declared and not the licensee's own data"
+                )
+                return Decision(
+                    item.id,
+                    Outcome.REJECTED,
+                    reasons=(
+                        Reason("unregistered", f"unregistered item with no accepted basis: {why}"),
+                    ),
+                )

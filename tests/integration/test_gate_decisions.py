@@ -1,0 +1,166 @@
+"""The gate's decisions against a real registry: guarantee 1 (consent before
+ingestion) and guarantee 2's "every item ends with its reasons"."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from consentry.fingerprint import fingerprint_bytes
+from consentry.gate import Gate, GateMode, GatePolicy, Item, Outcome, RegistryConsent
+from consentry.index import MatchIndex
+from consentry.registry import FileFingerprint, Registry, Scope, ScopeKind
+from consentry.registry.records import utc_now
+from consentry.terms import Category, UseDecision
+from tests.conftest import LICENSES, STDLIB
+
+NAMES = ["GPL-3", "Apache-2.0", "MPL-2.0", "CC0-1.0", "Artistic"]
+
+
+def _text(name: str) -> str:
+    path = LICENSES / name
+    return path.read_text() if path.is_file() else (STDLIB / "json" / "decoder.py").read_text()
+
+
+FILLER = " ".join((STDLIB / "textwrap.py").read_text().split())
+
+
+@pytest.fixture
+def setup(registry: Registry, make_owner, make_licensee):  # type: ignore[no-untyped-def]
+    owner, lab = make_owner(), make_licensee()
+    files = [FileFingerprint(n, fingerprint_bytes(n, _text(n).encode())) for n in NAMES]
+    works = {r.path: r.work for r in registry.works.register(owner.id, owner.key, files)}
+    request = registry.licensing.request(
+        lab.id,
+        lab.key,
+        scope=Scope(ScopeKind.WORKS, (works["GPL-3"].id,)),
+        purposes=[Category.TRAIN_AI],
+        not_after=utc_now() + timedelta(days=1),
+    )
+    grant = registry.licensing.grant(request.id, owner.id, owner.key)
+    index = MatchIndex()
+    registry.works.refresh_index(index)
+    consent = RegistryConsent(
+        registry, licensee_id=lab.id, key=lab.key, purpose=Category.TRAIN_AI, at=utc_now()
+    )
+    return Gate(index=index, consent=consent), works, grant
+
+
+def test_each_path_of_a_decision(setup) -> None:  # type: ignore[no-untyped-def]
+    gate, works, grant = setup
+    granted = gate.decide({"id": "g", "text": _text("GPL-3").upper()})
+    assert granted.admitted and granted.to_json()["basis"][0]["grant_id"] == grant.id
+
+    copied = gate.decide({"id": "m", "text": _text("MPL-2.0")})
+    assert copied.outcome is Outcome.REJECTED
+    (reason,) = copied.to_json()["reasons"]
+    assert reason["match"] == "exact" and reason["work_id"] == works["MPL-2.0"].id
+    assert "needs a licence" in reason["message"]
+
+    excerpt = " ".join(_text("Apache-2.0").split())[3000:3300]
+    embedded = gate.decide(
+        {"id": "e", "text": FILLER[:2000] + " " + excerpt + " " + FILLER[2000:4000]}
+    )
+    reasons = embedded.to_json()["reasons"]
+    assert [r["work_id"] for r in reasons] == [works["Apache-2.0"].id]
+    assert reasons[0]["match"] == "excerpt" and reasons[0]["spans"]
+
+    both = gate.decide({"id": "b", "text": " ".join(_text("GPL-3").split())[:5000] + " " + excerpt})
+    assert not both.admitted, "a granted work does not carry an ungranted one in with it"
+
+    assert gate.decide({"id": "o", "text": FILLER, "metadata": {"license": "CC-BY-4.0"}}).admitted
+    refused = gate.decide(
+        {"id": "u", "text": FILLER, "metadata": {"license": "LicenseRef-Proprietary"}}
+    )
+    assert refused.to_json()["reasons"][0]["match"] == "unregistered"
+    broken = gate.decide({"id": "x", "text": ""})
+    assert broken.to_json()["reasons"] == [{"match": "unreadable", "message": "text is empty"}]
+
+
+def test_opt_out_mode_honours_reservation_signals(setup) -> None:  # type: ignore[no-untyped-def]
+    gate, _, _ = setup
+    gate.policy = GatePolicy(mode=GateMode.OPT_OUT)
+    assert gate.decide({"id": "a", "text": FILLER}).admitted
+    reserved = gate.decide(
+        {"id": "r", "text": FILLER, "metadata": {"http_headers": {"tdm-reservation": "1"}}}
+    )
+    assert reserved.to_json()["reasons"][0]["match"] == "signal"
+    noai = gate.decide(
+        {"id": "n", "text": FILLER, "metadata": {"html_meta": {"robots": "index, noai"}}}
+    )
+    assert not noai.admitted
+    # Registered works still need consent in opt-out mode.
+    assert not gate.decide({"id": "m", "text": _text("MPL-2.0")}).admitted
+
+
+def test_filter_yields_only_admitted_records_unchanged(setup) -> None:  # type: ignore[no-untyped-def]
+    gate, _, _ = setup
+    rows = [
+        {"id": "1", "text": _text("GPL-3")},
+        {"id": "2", "text": _text("MPL-2.0")},
+        {"id": "3", "text": FILLER, "metadata": {"license": "MIT"}},
+    ]
+    assert list(gate.filter(rows)) == [rows[0], rows[2]]
+
+
+class StaticConsent:
+    """The ConsentOracle protocol over a fixed set of allowed works."""
+
+    def __init__(self, allowed: set[str]) -> None:
+        self.allowed = allowed
+
+    def decide(self, work_id: str) -> UseDecision:
+        return UseDecision(
+            work_id in self.allowed, "allowed" if work_id in self.allowed else "no grant"
+        )
+
+
+INDEX_WORKS = {n: fingerprint_bytes(n, _text(n).encode()) for n in NAMES}
+PURE_INDEX = MatchIndex.build(
+    __import__("consentry.index", fromlist=["IndexedWork"]).IndexedWork(
+        n, "own_1", p.kind.value, p.digest, p.minhash, p.excerpts, p.pdq
+    )
+    for n, p in INDEX_WORKS.items()
+)
+
+
+def _perturb(rng: random.Random, text: str) -> str:
+    flat = " ".join(text.split())
+    choice = rng.randrange(5)
+    if choice == 0:
+        return text
+    if choice == 1:
+        return text.upper().replace("\n", "\r\n")
+    if choice == 2:
+        return "\u200b".join(flat[i : i + 40] for i in range(0, len(flat), 40))
+    length = rng.choice([200, 300, 1000])
+    start = rng.randrange(0, len(flat) - length)
+    return flat[start : start + length]
+
+
+@given(
+    st.sets(st.sampled_from(NAMES)),
+    st.lists(st.lists(st.sampled_from(NAMES), max_size=3), min_size=1, max_size=8),
+    st.integers(0, 2**32),
+)
+def test_no_registered_work_without_a_basis_is_ever_admitted(
+    allowed: set[str], documents: list[list[str]], seed: int
+) -> None:
+    rng = random.Random(seed)
+    gate = Gate(
+        index=PURE_INDEX, consent=StaticConsent(allowed), policy=GatePolicy(mode=GateMode.OPT_OUT)
+    )
+    for number, embedded in enumerate(documents):
+        cut = rng.randrange(0, 3000)
+        pieces = [FILLER[cut : cut + 500]]
+        for name in embedded:
+            pieces += [_perturb(rng, _text(name)), FILLER[cut + 500 : cut + 900]]
+        decision = gate.decide(Item(f"d{number}", "test", text=" ".join(pieces)))
+        if decision.admitted:
+            assert set(embedded) <= allowed, (embedded, allowed, decision)
+        else:
+            assert decision.reasons and not decision.bases
