@@ -18,7 +18,8 @@ from tests.conftest import LICENSES, POSTGRES_URL, STDLIB
 from tests.e2e.conftest import Cli
 
 COMMANDS = {
-    (): ["init", "owner", "licensee", "work", "terms", "license", "demo"],
+    (): ["init", "owner", "licensee", "work", "terms", "license", "gate", "demo"],
+    ("gate",): ["run"],
     ("owner",): ["create", "list"],
     ("licensee",): ["create", "list"],
     ("work",): ["register", "list"],

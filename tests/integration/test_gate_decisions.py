@@ -15,7 +15,7 @@ from consentry.gate import Gate, GateMode, GatePolicy, Item, Outcome, RegistryCo
 from consentry.index import MatchIndex
 from consentry.registry import FileFingerprint, Registry, Scope, ScopeKind
 from consentry.registry.records import utc_now
-from consentry.terms import Category, UseDecision
+from consentry.terms import Category, Price, UseDecision
 from tests.conftest import LICENSES, STDLIB
 
 NAMES = ["GPL-3", "Apache-2.0", "MPL-2.0", "CC0-1.0", "Artistic"]
@@ -114,9 +114,11 @@ class StaticConsent:
         self.allowed = allowed
 
     def decide(self, work_id: str) -> UseDecision:
-        return UseDecision(
-            work_id in self.allowed, "allowed" if work_id in self.allowed else "no grant"
-        )
+        allowed = work_id in self.allowed
+        return UseDecision(allowed, "allowed" if allowed else "no grant")
+
+    def price_of(self, grant_id: str) -> Price | None:
+        return None
 
 
 INDEX_WORKS = {n: fingerprint_bytes(n, _text(n).encode()) for n in NAMES}

@@ -7,6 +7,7 @@ import typer
 from consentry import __version__
 from consentry.cli._common import key_store, out, print_json, settings, state
 from consentry.cli.demo import demo
+from consentry.cli.gate import gate_app
 from consentry.cli.license import license_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.terms import terms_app
@@ -30,6 +31,7 @@ app.add_typer(licensee_app, name="licensee")
 app.add_typer(work_app, name="work")
 app.add_typer(terms_app, name="terms")
 app.add_typer(license_app, name="license")
+app.add_typer(gate_app, name="gate")
 app.command("demo")(demo)
 
 LOG_KEY = "log"

@@ -8,14 +8,16 @@ from typing import Protocol
 
 from consentry.crypto import KeyPair
 from consentry.errors import NotFoundError
-from consentry.registry import Registry
-from consentry.terms import Category, UseDecision
+from consentry.registry import PartyKind, Registry
+from consentry.terms import Category, Price, UseDecision
 
 __all__ = ["ConsentOracle", "RegistryConsent"]
 
 
 class ConsentOracle(Protocol):
     def decide(self, work_id: str) -> UseDecision: ...
+
+    def price_of(self, grant_id: str) -> Price | None: ...
 
 
 class RegistryConsent:
@@ -39,6 +41,7 @@ class RegistryConsent:
         self._at = at
         self._commercial = commercial
         self._answers: dict[str, UseDecision] = {}
+        self._prices: dict[str, Price | None] | None = None
 
     def decide(self, work_id: str) -> UseDecision:
         if work_id not in self._answers:
@@ -56,3 +59,10 @@ class RegistryConsent:
                 answer = UseDecision(False, f"work {work_id} is not in the registry")
             self._answers[work_id] = answer
         return self._answers[work_id]
+
+    def price_of(self, grant_id: str) -> Price | None:
+        """The price the licensee's grant ``grant_id`` carries (grants verified once)."""
+        if self._prices is None:
+            held = self._registry.licensing.grants(self._licensee_id, PartyKind.LICENSEE, self._key)
+            self._prices = {grant.id: grant.price for grant, _ in held}
+        return self._prices.get(grant_id)

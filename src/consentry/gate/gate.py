@@ -23,7 +23,7 @@ from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBas
 from consentry.gate.item import Item, item_from_mapping
 from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
 from consentry.index import Match, MatchIndex
-from consentry.terms import Basis
+from consentry.terms import Basis, Price
 
 __all__ = ["Gate"]
 
@@ -60,6 +60,10 @@ class Gate:
         for record in records:
             if self.decide(record).admitted:
                 yield record
+
+    def price_of(self, basis: UseBasis) -> Price | None:
+        """The price a basis carries: its grant's; None for terms, licences, own data."""
+        return self.consent.price_of(basis.grant_id) if basis.grant_id else None
 
     def _fingerprint(self, item: Item) -> tuple[ContentFingerprint, list[bytes]]:
         name = str(item.metadata.get("path") or item.id)

@@ -3,13 +3,22 @@ later revoke. ``may_use`` answers whether a licensee may use a work now."""
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair, PublicKey, sign_document, verify_document
+from consentry.crypto import (
+    KeyPair,
+    PublicKey,
+    SignedEnvelope,
+    canonical_json,
+    sign_document,
+    verify_document,
+)
 from consentry.errors import InputError, NotFoundError, StateConflictError, VerificationError
 from consentry.registry._context import RegistryContext
 from consentry.registry.documents import (
@@ -369,6 +378,30 @@ class Licensing:
                 subject_id=grant_id,
             )
         return revocation
+
+    def record_manifest(
+        self, licensee_id: str, key: KeyPair, body: dict[str, Any], signature_b64: str
+    ) -> None:
+        """Append a training run's manifest, signed by the licensee, to the events."""
+        with self._context.transaction() as session:
+            licensee_key = self._context.require_actor(
+                session, licensee_id, PartyKind.LICENSEE, key
+            )
+            envelope = SignedEnvelope(
+                "training-manifest",
+                canonical_json(body),
+                licensee_key.key_id,
+                base64.b64decode(signature_b64),
+            )
+            verify_document(envelope, licensee_key)
+            self._context.append_event(
+                session,
+                kind="manifest.recorded",
+                actor_id=licensee_id,
+                subject_id=str(body["run_id"]),
+                actor=key,
+                payload={"manifest": body, "signature": signature_b64},
+            )
 
     # -- reading ------------------------------------------------------------------------
 

@@ -1,0 +1,127 @@
+"""``consentry gate run``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from consentry.cli._common import (
+    err,
+    load_key,
+    out,
+    parse_category,
+    print_json,
+    registry_session,
+    settings,
+)
+from consentry.errors import InputError
+from consentry.gate import Gate, GateMode, GatePolicy, RegistryConsent
+from consentry.gate.index_store import current_index
+from consentry.gate.run import RunSettings, RunStats, run_gate
+
+__all__ = ["gate_app"]
+
+gate_app = typer.Typer(help="Run the ingestion gate over a corpus.", no_args_is_help=True)
+
+
+@gate_app.command("run")
+def run(
+    corpus: Path = typer.Argument(..., help="Folder, JSON Lines (.gz/.zst), Parquet or WARC."),
+    licensee: str = typer.Option(
+        ..., "--licensee", help="Licensee id; its key signs the manifest."
+    ),
+    purpose: str = typer.Option(..., "--purpose", help="Use category, e.g. train-ai."),
+    out_dir: Path = typer.Option(..., "--out", help="Empty folder for the outputs."),
+    mode: str = typer.Option("consent-only", "--mode", help="consent-only or opt-out."),
+    resume: bool = typer.Option(False, "--resume", help="Finish an interrupted run in --out."),
+    compress: bool = typer.Option(False, "--zstd", help="Write admitted.jsonl.zst."),
+    open_licence: list[str] = typer.Option(
+        [],
+        "--open-licence",
+        help="SPDX id accepted as a basis (repeatable; replaces the default list).",
+    ),
+    own_source: list[str] = typer.Option(
+        [],
+        "--own-source",
+        help="metadata.source value or URL prefix of your own data (repeatable).",
+    ),
+    checkpoint_every: int = typer.Option(
+        1000, "--checkpoint-every", min=1, help="Items between checkpoints."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Admit only what owners agreed to; write admitted/rejected items, a signed
+    manifest, royalties and a summary. Interrupted? Run again with --resume."""
+    category = parse_category(purpose)
+    try:
+        gate_mode = GateMode(mode)
+    except ValueError:
+        raise InputError(f"--mode {mode!r} is not consent-only or opt-out") from None
+    key = load_key(licensee)
+    policy = GatePolicy(mode=gate_mode, own_sources=frozenset(own_source))
+    if open_licence:
+        policy = GatePolicy(
+            mode=gate_mode, open_licences=frozenset(open_licence), own_sources=frozenset(own_source)
+        )
+    with registry_session() as registry:
+        index = current_index(registry, settings().home / "index")
+
+        def gate_for(at: datetime) -> Gate:
+            consent = RegistryConsent(
+                registry, licensee_id=licensee, key=key, purpose=category, at=at
+            )
+            return Gate(index=index, consent=consent, policy=policy)
+
+        def record(body: dict[str, object], signature: str) -> None:
+            registry.licensing.record_manifest(licensee, key, body, signature)
+
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as progress:
+            task = progress.add_task("gate: starting")
+
+            def show(stats: RunStats) -> None:
+                progress.update(
+                    task,
+                    description=(
+                        f"gate: {stats.items:,} items, {stats.rejected:,} rejected, "
+                        f"{stats.bytes / 1e6:,.1f} MB"
+                    ),
+                )
+
+            summary = run_gate(
+                RunSettings(
+                    corpus,
+                    out_dir,
+                    licensee,
+                    category.value,
+                    gate_mode.value,
+                    compress=compress,
+                    resume=resume,
+                    checkpoint_every=checkpoint_every,
+                ),
+                gate_for=gate_for,
+                key=key,
+                index_digest=index.digest(),
+                record_manifest=record,
+                on_progress=show,
+            )
+    if as_json:
+        print_json(summary)
+        return
+    decisions = summary["decisions"]
+    admitted, rejected = decisions["admitted"], decisions["rejected"]
+    out.print(f"{summary['items']:,} items: {admitted:,} admitted, {rejected:,} rejected")
+    for reason, count in summary["rejected_by_reason"].items():
+        out.print(f"  rejected ({reason}): {count:,}")
+    out.print(
+        f"outputs in {out_dir}: admitted, rejected, manifest.json, royalties.csv, summary.json"
+    )

@@ -1,0 +1,341 @@
+"""A gate run over a whole corpus: decide every item in order, write the outputs,
+checkpoint so ``--resume`` after any crash finishes with every item decided exactly
+once, then sign the manifest and state what is owed (DESIGN.md §5.3)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from consentry.crypto import KeyPair, canonical_json, sign_document
+from consentry.errors import InputError
+from consentry.gate.decision import Decision
+from consentry.gate.gate import Gate
+from consentry.gate.item import Item
+from consentry.gate.outputs import OutputFiles
+from consentry.gate.readers import read_corpus
+from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
+from consentry.log import leaf_hash, root_from_leaf_hashes
+from consentry.registry.documents import price_from_json
+from consentry.registry.records import format_time, new_id, parse_time, utc_now
+
+__all__ = ["RunSettings", "RunStats", "item_digest", "run_gate"]
+
+_STATE = ".gate-state.json"
+
+
+@dataclass(frozen=True, slots=True)
+class RunSettings:
+    corpus: Path
+    out: Path
+    licensee_id: str
+    purpose: str
+    mode: str
+    compress: bool = False
+    resume: bool = False
+    checkpoint_every: int = 1000
+
+
+@dataclass(slots=True)
+class RunStats:
+    items: int = 0
+    admitted: int = 0
+    rejected: int = 0
+    bytes: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
+
+
+def item_digest(item: Item) -> bytes:
+    """SHA-256 naming an item's content (its source position when unreadable)."""
+    if item.text is not None:
+        return hashlib.sha256(b"text\0" + item.text.encode("utf-8")).digest()
+    if item.image is not None:
+        return hashlib.sha256(b"image\0" + item.image).digest()
+    return hashlib.sha256(b"unreadable\0" + item.source.encode("utf-8")).digest()
+
+
+def _output_line(item: Item, decision: Decision) -> dict[str, Any]:
+    verdict = decision.to_json()
+    if not decision.admitted:
+        return {**verdict, "source": item.source}
+    if item.original is not None:
+        # The record as it came in, so admitted.jsonl is itself a corpus.
+        return {**item.original, **verdict}
+    record: dict[str, Any] = {**verdict, "metadata": item.metadata}
+    if item.text is not None:
+        record["text"] = item.text
+    return record
+
+
+def _write_json(path: Path, value: Any) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(json.dumps(value, indent=2, default=str))
+    os.replace(temporary, path)
+
+
+def _used_to_json(used: dict[str, UsedWork]) -> dict[str, Any]:
+    return {
+        w: {
+            "owner": u.owner_id,
+            "grant": u.grant_id,
+            "price": u.price.to_json() if u.price else None,
+            "items": u.items,
+            "bytes": u.bytes,
+            "tokens": u.tokens,
+        }
+        for w, u in used.items()
+    }
+
+
+def _used_from_json(value: dict[str, Any]) -> dict[str, UsedWork]:
+    return {
+        w: UsedWork(
+            w,
+            u["owner"],
+            u["grant"],
+            price_from_json(u["price"]),
+            u["items"],
+            u["bytes"],
+            u["tokens"],
+        )
+        for w, u in value.items()
+    }
+
+
+def _start_state(settings: RunSettings) -> dict[str, Any]:
+    state_path = settings.out / _STATE
+    if (settings.out / "manifest.json").exists():
+        raise InputError(f"{settings.out} already holds a finished run; choose another --out")
+    if state_path.exists():
+        if not settings.resume:
+            raise InputError(
+                f"{settings.out} holds an unfinished run; "
+                "pass --resume to finish it or choose another --out"
+            )
+        state: dict[str, Any] = json.loads(state_path.read_text())
+        expected = {
+            "corpus": str(settings.corpus.resolve()),
+            "licensee": settings.licensee_id,
+            "purpose": settings.purpose,
+            "mode": settings.mode,
+        }
+        for name, value in expected.items():
+            if state[name] != value:
+                raise InputError(
+                    f"--resume: the unfinished run in {settings.out} had {name} "
+                    f"{state[name]!r}, not {value!r}"
+                )
+        return state
+    if settings.out.exists() and any(settings.out.iterdir()):
+        raise InputError(f"{settings.out} is not empty; give the run an empty or new --out folder")
+    return {
+        "version": 1,
+        "run_id": new_id("run"),
+        "corpus": str(settings.corpus.resolve()),
+        "licensee": settings.licensee_id,
+        "purpose": settings.purpose,
+        "mode": settings.mode,
+        "compress": settings.compress,
+        "started_at": format_time(utc_now()),
+        "items": 0,
+        "admitted": 0,
+        "rejected": 0,
+        "bytes": 0,
+        "reasons": {},
+        "offsets": {},
+        "used": {},
+        "seconds": 0.0,
+    }
+
+
+def _skip(items: Iterator[Item], count: int) -> None:
+    for _ in range(count):
+        if next(items, None) is None:
+            raise InputError(
+                "--resume: the corpus has fewer items than were already decided; "
+                "it changed since the run began"
+            )
+
+
+def run_gate(
+    settings: RunSettings,
+    *,
+    gate_for: Callable[[datetime], Gate],
+    key: KeyPair,
+    index_digest: str,
+    record_manifest: Callable[[dict[str, Any], str], None],
+    on_progress: Callable[[RunStats], None] | None = None,
+) -> dict[str, Any]:
+    """Run the gate over ``settings.corpus`` into ``settings.out``; returns the summary.
+
+    ``gate_for(at)`` builds the gate for the run's moment (kept across a resume, so a
+    resumed run decides as the original would have). ``record_manifest(body, signature)``
+    appends the signed manifest to the registry's events.
+    """
+    state = _start_state(settings)
+    settings.out.mkdir(parents=True, exist_ok=True)
+    at = parse_time(state["started_at"], what="started_at")
+    gate = gate_for(at)
+    stats = RunStats(
+        state["items"],
+        state["admitted"],
+        state["rejected"],
+        state["bytes"],
+        Counter(state["reasons"]),
+    )
+    used = _used_from_json(state["used"])
+    outputs = OutputFiles(
+        settings.out, compress=state["compress"], offsets=state["offsets"] or None
+    )
+    items = iter(read_corpus(settings.corpus))
+    _skip(items, stats.items)
+    started = time.perf_counter()
+
+    def checkpoint() -> None:
+        state.update(
+            items=stats.items,
+            admitted=stats.admitted,
+            rejected=stats.rejected,
+            bytes=stats.bytes,
+            reasons=dict(stats.reasons),
+            offsets=outputs.checkpoint(),
+            used=_used_to_json(used),
+            seconds=state["seconds"] + time.perf_counter() - started,
+        )
+        _write_json(settings.out / _STATE, state)
+
+    try:
+        since = 0
+        for item in items:
+            decision = gate.decide(item)
+            outputs.write(
+                admitted=decision.admitted,
+                line=_output_line(item, decision),
+                digest=item_digest(item),
+            )
+            stats.items += 1
+            stats.bytes += item.size
+            if decision.admitted:
+                stats.admitted += 1
+                for basis in decision.bases:
+                    if basis.work_id is not None:
+                        use = used.setdefault(
+                            basis.work_id,
+                            UsedWork(
+                                basis.work_id,
+                                basis.owner_id or "",
+                                basis.grant_id,
+                                gate.price_of(basis),
+                            ),
+                        )
+                        use.items += 1
+                        use.bytes += item.size
+                        use.tokens += len(item.text.split()) if item.text else 0
+            else:
+                stats.rejected += 1
+                stats.reasons.update({r.match for r in decision.reasons})
+            since += 1
+            if since >= settings.checkpoint_every:
+                checkpoint()
+                since = 0
+                if on_progress is not None:
+                    on_progress(stats)
+        checkpoint()
+    finally:
+        outputs.close()
+    return _finish(
+        settings,
+        state,
+        stats,
+        used,
+        key=key,
+        index_digest=index_digest,
+        record_manifest=record_manifest,
+    )
+
+
+def _finish(
+    settings: RunSettings,
+    state: dict[str, Any],
+    stats: RunStats,
+    used: dict[str, UsedWork],
+    *,
+    key: KeyPair,
+    index_digest: str,
+    record_manifest: Callable[[dict[str, Any], str], None],
+) -> dict[str, Any]:
+    digests_path = settings.out / ".item-digests"
+    raw = digests_path.read_bytes()
+    digests = [raw[i : i + 32] for i in range(0, len(raw), 32)]
+    if len(digests) != stats.items or stats.admitted + stats.rejected != stats.items:
+        raise InputError(
+            f"run in {settings.out} does not reconcile: "
+            f"{len(digests)} digests for {stats.items} items"
+        )
+    royalties = [r for r in (royalty_for(u) for u in used.values()) if r is not None]
+    finished = utc_now()
+    body = {
+        "type": "consentry.training-manifest",
+        "version": 1,
+        "run_id": state["run_id"],
+        "licensee": settings.licensee_id,
+        "licensee_key": key.public.hex,
+        "purpose": settings.purpose,
+        "mode": settings.mode,
+        "index_digest": index_digest,
+        "corpus_digest": hashlib.sha256(raw).hexdigest(),
+        "items_merkle_root": root_from_leaf_hashes([leaf_hash(d) for d in digests]).hex(),
+        "counts": {"items": stats.items, "admitted": stats.admitted, "rejected": stats.rejected},
+        "works": [
+            {
+                "work_id": u.work_id,
+                "owner_id": u.owner_id,
+                "grant_id": u.grant_id,
+                "items": u.items,
+                "units": units_for(u),
+                "unit": u.price.unit.value if u.price else None,
+            }
+            for u in sorted(used.values(), key=lambda u: u.work_id)
+        ],
+        "royalties_total": {
+            c: str(sum((r.amount for r in royalties if r.currency == c), Decimal(0)))
+            for c in sorted({r.currency for r in royalties})
+        },
+        "started_at": state["started_at"],
+        "finished_at": format_time(finished),
+    }
+    envelope = sign_document("training-manifest", body, key)
+    record_manifest(body, envelope.signature_b64)
+    _write_json(
+        settings.out / "manifest.json",
+        {
+            "manifest": json.loads(canonical_json(body)),
+            "key_id": envelope.key_id,
+            "signature": envelope.signature_b64,
+        },
+    )
+    (settings.out / "royalties.csv").write_text(royalties_csv(royalties))
+    seconds = max(state["seconds"], 1e-9)
+    summary = {
+        "run_id": state["run_id"],
+        "items": stats.items,
+        "decisions": {"admitted": stats.admitted, "rejected": stats.rejected},
+        "rejected_by_reason": dict(sorted(stats.reasons.items())),
+        "bytes": stats.bytes,
+        "seconds": round(seconds, 3),
+        "items_per_s": round(stats.items / seconds, 1),
+        "mb_per_s": round(stats.bytes / 1e6 / seconds, 2),
+    }
+    _write_json(settings.out / "summary.json", summary)
+    (settings.out / _STATE).unlink()
+    digests_path.unlink()
+    return summary

@@ -1,0 +1,244 @@
+"""``consentry gate run`` as a licensee runs it: outputs reconcile, the manifest is
+signed and logged, royalties add up, and a run killed with SIGKILL resumes exactly."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import zstandard
+
+from consentry.crypto import PublicKey, SignedEnvelope, canonical_json, verify_document
+from consentry.log import leaf_hash, root_from_leaf_hashes
+from tests.conftest import LICENSES, STDLIB
+from tests.e2e.conftest import Cli
+
+FILLER = (STDLIB / "textwrap.py").read_text()
+
+
+def _licence(name: str) -> str:
+    path = LICENSES / name
+    return path.read_text() if path.is_file() else (STDLIB / "json" / "decoder.py").read_text()
+
+
+def _world(cli: Cli, tmp_path: Path, items: int) -> tuple[str, Path]:
+    cli("init")
+    owner = cli("owner", "create", "Owner", "--json").records()[0]["id"]
+    lab = cli("licensee", "create", "Lab", "--json").records()[0]["id"]
+    works = tmp_path / "works"
+    works.mkdir()
+    for name in ("GPL-3", "MPL-2.0"):
+        (works / name).write_text(_licence(name))
+    registered = {
+        r["path"]: r["id"]
+        for r in cli("work", "register", str(works), "--owner", owner, "--json").records()
+    }
+    request = cli(
+        "license",
+        "request",
+        "--licensee",
+        lab,
+        "--work",
+        registered["works/GPL-3"],
+        "--purpose",
+        "train-ai",
+        "--offer",
+        "0.125 EUR",
+        "--per",
+        "1k-tokens",
+        "--json",
+    ).records()[0]
+    cli("license", "grant", request["id"], "--owner", owner)
+    corpus = tmp_path / "corpus.jsonl"
+    mpl = " ".join(_licence("MPL-2.0").split())
+    with corpus.open("w") as handle:
+        for i in range(items):
+            kind = i % 5
+            record: dict[str, object] = {"id": f"d{i}"}
+            if kind == 0:
+                record["text"] = _licence("GPL-3")
+            elif kind == 1:
+                record["text"] = FILLER[:3000] + " " + mpl[4000:4400]
+            elif kind == 2:
+                record.update(
+                    text=FILLER[i % 5000 : i % 5000 + 3000], metadata={"license": "CC0-1.0"}
+                )
+            elif kind == 3:
+                record["text"] = FILLER[i % 5000 : i % 5000 + 3000]
+            else:
+                record["text"] = ""
+            handle.write(json.dumps(record) + "\n")
+    return lab, corpus
+
+
+def _lines(path: Path) -> list[dict[str, object]]:
+    data = path.read_bytes()
+    if path.suffix == ".zst":
+        data = zstandard.ZstdDecompressor().stream_reader(data).read()
+    return [json.loads(line) for line in data.decode().splitlines()]
+
+
+def _check_outputs(out: Path, items: int, corpus: Path) -> dict[str, object]:
+    admitted = _lines(out / "admitted.jsonl.zst")
+    rejected = _lines(out / "rejected.jsonl")
+    ids = [r["id"] for r in admitted] + [r["id"] for r in rejected]
+    assert sorted(ids) == sorted(f"d{i}" for i in range(items)), "every item exactly once"
+    assert {r["id"] for r in admitted} == {f"d{i}" for i in range(items) if i % 5 in (0, 2)}
+    reasons = {r["id"]: r["reasons"][0]["match"] for r in rejected}
+    assert all(
+        reasons[f"d{i}"] == {1: "excerpt", 3: "unregistered", 4: "unreadable"}[i % 5]
+        for i in range(items)
+        if i % 5 in (1, 3, 4)
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["decisions"] == {"admitted": len(admitted), "rejected": len(rejected)}
+    signed = json.loads((out / "manifest.json").read_text())
+    manifest = signed["manifest"]
+    assert manifest["counts"] == {
+        "items": items,
+        "admitted": len(admitted),
+        "rejected": len(rejected),
+    }
+    key = PublicKey.from_hex(manifest["licensee_key"])
+    envelope = SignedEnvelope(
+        "training-manifest",
+        canonical_json(manifest),
+        signed["key_id"],
+        base64.b64decode(signed["signature"]),
+    )
+    assert verify_document(envelope, key) == manifest
+    # The Merkle root covers every item's digest, in corpus order.
+    import hashlib
+
+    texts = [json.loads(line).get("text", "") for line in corpus.read_text().splitlines()]
+    digests = [
+        hashlib.sha256(b"text\0" + t.encode()).digest()
+        if t.strip()
+        else hashlib.sha256(b"unreadable\0" + f"corpus.jsonl:{n}".encode()).digest()
+        for n, t in enumerate(texts, start=1)
+    ]
+    assert (
+        manifest["items_merkle_root"]
+        == root_from_leaf_hashes([leaf_hash(d) for d in digests]).hex()
+    )
+    # Royalties reconcile with the manifest, to the cent and beyond.
+    rows = list(csv.DictReader((out / "royalties.csv").read_text().splitlines()))
+    (work,) = manifest["works"]
+    assert (
+        len(rows) == 1
+        and rows[0]["work"] == work["work_id"]
+        and int(rows[0]["units"]) == work["units"]
+    )
+    assert Decimal(rows[0]["amount"]) == Decimal("0.125") * work["units"] / 1000
+    assert manifest["royalties_total"] == {"EUR": rows[0]["amount"]}
+    assert not (out / ".gate-state.json").exists()
+    return manifest
+
+
+def test_a_gate_run_reconciles(cli: Cli, tmp_path: Path) -> None:
+    lab, corpus = _world(cli, tmp_path, 100)
+    out = tmp_path / "out"
+    result = cli(
+        "gate",
+        "run",
+        str(corpus),
+        "--licensee",
+        lab,
+        "--purpose",
+        "train-ai",
+        "--out",
+        str(out),
+        "--zstd",
+        "--json",
+    )
+    assert result.records()[0]["items"] == 100
+    _check_outputs(out, 100, corpus)
+    again = cli(
+        "gate",
+        "run",
+        str(corpus),
+        "--licensee",
+        lab,
+        "--purpose",
+        "train-ai",
+        "--out",
+        str(out),
+        expect=2,
+    )
+    assert "already holds a finished run" in again.stderr
+
+
+def test_a_killed_run_resumes_with_every_item_decided_exactly_once(
+    cli: Cli, tmp_path: Path
+) -> None:
+    items = 2500
+    lab, corpus = _world(cli, tmp_path, items)
+    out = tmp_path / "out"
+    command = [
+        sys.executable,
+        "-m",
+        "consentry",
+        "gate",
+        "run",
+        str(corpus),
+        "--licensee",
+        lab,
+        "--purpose",
+        "train-ai",
+        "--out",
+        str(out),
+        "--zstd",
+        "--checkpoint-every",
+        "40",
+    ]
+    process = subprocess.Popen(
+        command, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    state = out / ".gate-state.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if state.exists() and json.loads(state.read_text())["items"] >= 400:
+            break
+        assert process.poll() is None, process.stderr.read() if process.stderr else ""
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+    assert process.returncode == -signal.SIGKILL
+    decided = json.loads(state.read_text())["items"]
+    assert 400 <= decided < items, "killed mid-run"
+    refused = cli(*command[3:], expect=2)
+    assert "pass --resume" in refused.stderr
+    cli(*command[3:], "--resume")
+    manifest = _check_outputs(out, items, corpus)
+    assert manifest["counts"]["items"] == items
+
+
+@pytest.mark.parametrize("mode", ["sometimes"])
+def test_bad_options_are_one_sentence(cli: Cli, tmp_path: Path, mode: str) -> None:
+    lab, corpus = _world(cli, tmp_path, 5)
+    bad = cli(
+        "gate",
+        "run",
+        str(corpus),
+        "--licensee",
+        lab,
+        "--purpose",
+        "train-ai",
+        "--out",
+        str(tmp_path / "o"),
+        "--mode",
+        mode,
+        expect=2,
+    )
+    assert "--mode 'sometimes' is not consent-only or opt-out" in bad.stderr
