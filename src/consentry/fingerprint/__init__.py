@@ -4,6 +4,7 @@ from consentry.fingerprint.code import canonical_tokens, lexer_for, strip_commen
 from consentry.fingerprint.content import (
     ContentFingerprint,
     FingerprintParams,
+    TextView,
     fingerprint_bytes,
     text_digest,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "ImageFingerprint",
     "MinHashParams",
     "MinHashSignature",
+    "TextView",
     "WinnowParams",
     "canonical_tokens",
     "declared_spdx",

@@ -24,7 +24,13 @@ from consentry.fingerprint.minhash import MinHashParams, minhash_signatures, shi
 from consentry.fingerprint.normalize import normalize_text
 from consentry.fingerprint.winnow import WinnowParams, excerpt_fingerprints
 
-__all__ = ["ContentFingerprint", "FingerprintParams", "fingerprint_bytes", "text_digest"]
+__all__ = [
+    "ContentFingerprint",
+    "FingerprintParams",
+    "TextView",
+    "fingerprint_bytes",
+    "text_digest",
+]
 
 _HEAD = 8192
 _SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+)?\S*?([a-z]+)[0-9.]*\b")
@@ -40,7 +46,18 @@ class FingerprintParams:
     # Canonical code streams repeat a small alphabet ("i ( i , i )"), so short shingles
     # are common to all code; longer ones keep unrelated files apart.
     code_minhash: MinHashParams = field(default_factory=lambda: MinHashParams(shingle=24))
-    version: str = "fp2"
+    version: str = "fp3"
+
+
+@dataclass(frozen=True, slots=True)
+class TextView:
+    """A code file's fingerprints as plain text. Code travels without its file name
+    (pasted into documents, stored in JSON Lines), where it is read as text; this view
+    lets that copy match."""
+
+    digest: str
+    minhash: bytes
+    excerpts: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +76,8 @@ class ContentFingerprint:
     pdq: bytes | None = None
     pdq_quality: int | None = None
     crop_segments: bytes | None = None
-    params_version: str = "fp2"
+    text_view: TextView | None = None
+    params_version: str = "fp3"
 
 
 def text_digest(normalised: str) -> str:
@@ -134,14 +152,24 @@ def fingerprint_bytes(
         lexer = lexer_for(PurePosixPath(name).name) or _shebang_lexer(head)
         if lexer is None:
             kind = ContentKind.TEXT
-    if lexer is not None:
-        without_comments, stream = code_views(text, lexer)
-        normalised = normalize_text(without_comments)
-        minhash_params = params.code_minhash
-    else:
-        normalised = normalize_text(text)
-        stream = normalised
-        minhash_params = params.text_minhash
+    normalised_text = normalize_text(text)
+    plain = _text_view(normalised_text, params)
+    if lexer is None:
+        return ContentFingerprint(
+            kind=kind,
+            media_type=media_type,
+            size=len(data),
+            digest=plain.digest,
+            stream_length=len(normalised_text),
+            minhash=plain.minhash,
+            excerpts=plain.excerpts,
+            title=_title(name, text),
+            spdx=declared_spdx(head),
+            params_version=params.version,
+        )
+    without_comments, stream = code_views(text, lexer)
+    normalised = normalize_text(without_comments)
+    minhash_params = params.code_minhash
     (signature,) = minhash_signatures([shingle_hashes(stream, minhash_params)], minhash_params)
     return ContentFingerprint(
         kind=kind,
@@ -153,5 +181,16 @@ def fingerprint_bytes(
         excerpts=excerpt_fingerprints(stream, params.winnow).to_bytes(),
         title=_title(name, text),
         spdx=declared_spdx(head),
+        text_view=plain,
         params_version=params.version,
+    )
+
+
+def _text_view(normalised: str, params: FingerprintParams) -> TextView:
+    text_params = params.text_minhash
+    (signature,) = minhash_signatures([shingle_hashes(normalised, text_params)], text_params)
+    return TextView(
+        digest=text_digest(normalised),
+        minhash=signature.to_bytes(),
+        excerpts=excerpt_fingerprints(normalised, params.winnow).to_bytes(),
     )

@@ -8,7 +8,7 @@ admitted = gate.filter(dataset_rows)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from consentry.errors import InputError
@@ -49,6 +49,14 @@ class Gate:
         except InputError as exc:
             return Decision(item.id, Outcome.REJECTED, reasons=(Reason("unreadable", str(exc)),))
         matches = self.index.match(printed, pdq_variants=variants)
+        if printed.text_view is not None:
+            # Code is also compared as plain text, against every work's text.
+            view = printed.text_view
+            as_text = replace(
+                printed, digest=view.digest, minhash=view.minhash, excerpts=view.excerpts
+            )
+            seen = {m.work_id for m in matches}
+            matches += [m for m in self.index.match(as_text) if m.work_id not in seen]
         if matches:
             return self._registered(item, matches)
         return self._unregistered(item)

@@ -74,31 +74,50 @@ class MatchIndex:
 
     def _works(self) -> Iterable[IndexedWork]:
         for segment in self.segments:
-            per_work: dict[int, list[int]] = {}
+            per_row: dict[int, list[int]] = {}
             for position, row in enumerate(segment.posting_works.tolist()):
-                per_work.setdefault(row, []).append(position)
+                per_row.setdefault(row, []).append(position)
             images = {int(r): i for i, r in enumerate(segment.image_works.tolist())}
-            for row in range(segment.size):
-                positions = np.array(per_work.get(row, []), dtype=np.int64)
+
+            def view(
+                row: int, seg: Segment = segment, rows: dict[int, list[int]] = per_row
+            ) -> tuple[str, bytes, bytes]:
+                positions = np.array(rows.get(row, []), dtype=np.int64)
                 prints = ExcerptFingerprints(
-                    segment.posting_hashes[positions], segment.posting_offsets[positions]
+                    seg.posting_hashes[positions], seg.posting_offsets[positions]
                 )
-                signature = segment.signatures[row]
+                signature = seg.signatures[row]
+                return (
+                    bytes(seg.digests[row]).hex(),
+                    signature.astype("<u4").tobytes() if signature.any() else b"",
+                    prints.to_bytes() if len(prints) else b"",
+                )
+
+            views = segment.views.tolist()
+            for row in range(len(views)):
+                if views[row] != 0:
+                    continue
+                digest, minhash, excerpts = view(row)
+                text = view(row + 1) if row + 1 < len(views) and views[row + 1] == 1 else None
                 yield IndexedWork(
                     work_id=str(segment.work_ids[row]),
                     owner_id=str(segment.owner_ids[row]),
                     kind=str(segment.kinds[row]),
-                    digest=bytes(segment.digests[row]).hex(),
-                    minhash=signature.astype("<u4").tobytes() if signature.any() else b"",
-                    excerpts=prints.to_bytes() if len(prints) else b"",
+                    digest=digest,
+                    minhash=minhash,
+                    excerpts=excerpts,
                     pdq=segment.image_hashes[images[row]].astype("<u8").tobytes()
                     if row in images
                     else None,
+                    text_digest=text[0] if text else None,
+                    text_minhash=text[1] if text else b"",
+                    text_excerpts=text[2] if text else b"",
                 )
 
     @property
     def size(self) -> int:
-        return sum(segment.size for segment in self.segments)
+        """Registered works held (a code work's text view is not counted twice)."""
+        return sum(int((segment.views == 0).sum()) for segment in self.segments)
 
     def work_ids(self) -> set[str]:
         return {str(w) for segment in self.segments for w in segment.work_ids.tolist()}
@@ -277,8 +296,14 @@ class MatchIndex:
         works = np.concatenate(hits_segment) * (1 << 32) + np.concatenate(hits_work)
         pairs = np.unique(np.stack([q, works], axis=1), axis=0)
         # How many distinct works each query fingerprint occurs in: boilerplate test.
-        fingerprint_ids, spread = np.unique(pairs[:, 0], return_counts=True)
-        common = set(fingerprint_ids[spread > self.params.max_works_per_fingerprint].tolist())
+        # (A code work's two views are two rows but one work.)
+        holders: dict[int, set[str]] = {}
+        for fingerprint, key in pairs.tolist():
+            holders.setdefault(fingerprint, set()).add(
+                str(self.segments[key >> 32].work_ids[key & 0xFFFFFFFF])
+            )
+        limit = self.params.max_works_per_fingerprint
+        common = {f for f, held in holders.items() if len(held) > limit}
         out = []
         for work_key in np.unique(pairs[:, 1]).tolist():
             rows = pairs[pairs[:, 1] == work_key, 0]

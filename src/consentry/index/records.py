@@ -26,6 +26,10 @@ class IndexedWork:
     minhash: bytes = b""
     excerpts: bytes = b""
     pdq: bytes | None = None
+    # A code work's plain-text view (see ``TextView``), indexed as a second row.
+    text_digest: str | None = None
+    text_minhash: bytes = b""
+    text_excerpts: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)

@@ -47,6 +47,7 @@ class Segment:
     this segment; postings refer to those rows."""
 
     work_ids: npt.NDArray[np.str_]
+    views: npt.NDArray[np.uint8]
     owner_ids: npt.NDArray[np.str_]
     kinds: npt.NDArray[np.str_]
     digests: npt.NDArray[np.bytes_]
@@ -71,7 +72,25 @@ class Segment:
         return BloomFilter(self.bloom_bits, int(self.bloom_probes[0]))
 
     @classmethod
-    def build(cls, works: Sequence[IndexedWork]) -> Segment:
+    def build(cls, indexed: Sequence[IndexedWork]) -> Segment:
+        # A code work's text view is a second row with the same work id (view 1).
+        works: list[IndexedWork] = []
+        views: list[int] = []
+        for work in indexed:
+            works.append(work)
+            views.append(0)
+            if work.text_digest is not None:
+                works.append(
+                    IndexedWork(
+                        work.work_id,
+                        work.owner_id,
+                        work.kind,
+                        work.text_digest,
+                        work.text_minhash,
+                        work.text_excerpts,
+                    )
+                )
+                views.append(1)
         n = len(works)
         digests = np.array([bytes.fromhex(w.digest) for w in works], dtype="S32")
         signatures = np.zeros((n, PERMUTATIONS), dtype=np.uint32)
@@ -110,6 +129,7 @@ class Segment:
         )
         return cls(
             work_ids=np.array([w.work_id for w in works], dtype=np.str_),
+            views=np.array(views, dtype=np.uint8),
             owner_ids=np.array([w.owner_id for w in works], dtype=np.str_),
             kinds=np.array([w.kind for w in works], dtype=np.str_),
             digests=digests,

@@ -55,6 +55,13 @@ def _fingerprint_parts(fingerprint: ContentFingerprint) -> list[tuple[str, bytes
         parts.append(("pdq", fingerprint.pdq, fingerprint.pdq_quality))
     if fingerprint.crop_segments:
         parts.append(("crop", fingerprint.crop_segments, None))
+    if fingerprint.text_view is not None:
+        view = fingerprint.text_view
+        parts.append(("text-digest", bytes.fromhex(view.digest), None))
+        if view.minhash:
+            parts.append(("text-minhash", view.minhash, None))
+        if view.excerpts:
+            parts.append(("text-excerpts", view.excerpts, None))
     return parts
 
 
@@ -354,6 +361,7 @@ class Works:
                 "re-register the work"
             )
         pdq = parts.get("pdq")
+        text_digest = parts.get("text-digest")
         return IndexedWork(
             work_id=row.id,
             owner_id=row.owner_id,
@@ -362,6 +370,9 @@ class Works:
             minhash=parts["minhash"].value if "minhash" in parts else b"",
             excerpts=parts["excerpts"].value if "excerpts" in parts else b"",
             pdq=pdq.value if pdq is not None else None,
+            text_digest=text_digest.value.hex() if text_digest is not None else None,
+            text_minhash=parts["text-minhash"].value if "text-minhash" in parts else b"",
+            text_excerpts=parts["text-excerpts"].value if "text-excerpts" in parts else b"",
         )
 
     def refresh_index(self, index: MatchIndex) -> int:
