@@ -186,3 +186,34 @@ def test_the_bloom_filter_false_positive_rate_is_near_its_target() -> None:
     others = rng.integers(0, 2**63, 100_000, dtype=np.uint64) * np.uint64(2)
     rate = BloomFilter.build(members, false_positive_rate=0.01).might_contain(others).mean()
     assert rate < 0.02
+
+
+def test_regression_code_is_found_when_it_arrives_as_plain_text() -> None:
+    # A code work registered under its file name was fingerprinted only as code tokens,
+    # so the same source inside a JSON Lines item (read as text) matched nothing.
+    source = (STDLIB / "shlex.py").read_text()
+    work = fingerprint_bytes("shlex.py", source.encode())
+    assert work.kind.value == "code" and work.text_view is not None
+    index = MatchIndex.build(
+        [
+            IndexedWork(
+                "wrk_code",
+                "own_1",
+                "code",
+                work.digest,
+                work.minhash,
+                work.excerpts,
+                text_digest=work.text_view.digest,
+                text_minhash=work.text_view.minhash,
+                text_excerpts=work.text_view.excerpts,
+            )
+        ]
+    )
+    pasted = fingerprint_bytes("item-17", source.encode())
+    assert pasted.kind.value == "text"
+    assert [(m.work_id, m.kind) for m in index.match(pasted)] == [("wrk_code", MatchKind.EXACT)]
+    quoted = "a blog post quoting some code: " + source[2000:2600] + " and commenting on it."
+    assert [m.work_id for m in index.match(fingerprint_bytes("post", quoted.encode()))] == [
+        "wrk_code"
+    ]
+    assert index.size == 1
