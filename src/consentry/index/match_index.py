@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from consentry.errors import InputError
 from consentry.fingerprint import ContentFingerprint, ExcerptFingerprints, MinHashSignature
@@ -271,54 +270,43 @@ class MatchIndex:
         if not excerpts:
             return []
         query = ExcerptFingerprints.from_bytes(excerpts)
-        # (query fingerprint, segment, row) for every posting a query hash hits.
-        hits_q: list[npt.NDArray[np.int64]] = []
-        hits_work: list[npt.NDArray[np.int64]] = []
-        hits_segment: list[npt.NDArray[np.int64]] = []
-        for number, segment in enumerate(self.segments):
+        # Pass 1: where each query hash sits in each segment, and in how many works in
+        # all (each work lives in exactly one segment, so per-segment counts add up).
+        spread = np.zeros(len(query), dtype=np.int64)
+        ranges = []
+        for segment in self.segments:
             maybe = np.flatnonzero(segment.bloom.might_contain(query.hashes))
             if not len(maybe):
                 continue
             hashes = query.hashes[maybe]
             left = np.searchsorted(segment.posting_hashes, hashes, "left")
             right = np.searchsorted(segment.posting_hashes, hashes, "right")
-            counts = right - left
-            if not counts.sum():
-                continue
-            starts = np.repeat(left, counts)
-            within = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
-            hits_q.append(np.repeat(maybe, counts))
-            hits_work.append(segment.posting_works[starts + within].astype(np.int64))
-            hits_segment.append(np.full(int(counts.sum()), number, dtype=np.int64))
-        if not hits_q:
-            return []
-        q = np.concatenate(hits_q)
-        works = np.concatenate(hits_segment) * (1 << 32) + np.concatenate(hits_work)
-        pairs = np.unique(np.stack([q, works], axis=1), axis=0)
-        # How many distinct works each query fingerprint occurs in: boilerplate test.
-        # (A code work's two views are two rows but one work.)
-        holders: dict[int, set[str]] = {}
-        for fingerprint, key in pairs.tolist():
-            holders.setdefault(fingerprint, set()).add(
-                str(self.segments[key >> 32].work_ids[key & 0xFFFFFFFF])
-            )
-        limit = self.params.max_works_per_fingerprint
-        common = {f for f, held in holders.items() if len(held) > limit}
+            found = right > left
+            maybe, left, right = maybe[found], left[found], right[found]
+            spread[maybe] += segment.posting_spread[left]
+            ranges.append((segment, maybe, left, right))
+        # Pass 2: expand only hashes that are evidence, not boilerplate.
+        evidence = (spread > 0) & (spread <= self.params.max_works_per_fingerprint)
+        hits: dict[tuple[int, int], set[int]] = {}
+        for number, (segment, maybe, left, right) in enumerate(ranges):
+            keep = evidence[maybe]
+            for q, start, stop in zip(
+                maybe[keep].tolist(), left[keep].tolist(), right[keep].tolist(), strict=True
+            ):
+                for row in segment.posting_works[start:stop].tolist():
+                    hits.setdefault((number, row), set()).add(q)
         out = []
-        for work_key in np.unique(pairs[:, 1]).tolist():
-            rows = pairs[pairs[:, 1] == work_key, 0]
-            evidence = [r for r in rows.tolist() if r not in common]
-            if len(evidence) < self.params.min_excerpt_hits:
+        for (number, row), queries in hits.items():
+            if len(queries) < self.params.min_excerpt_hits:
                 continue
-            segment = self.segments[work_key >> 32]
-            row = work_key & 0xFFFFFFFF
-            offsets = sorted(int(query.offsets[r]) for r in evidence)
+            segment = self.segments[number]
+            offsets = sorted(int(query.offsets[q]) for q in queries)
             out.append(
                 Match(
                     str(segment.work_ids[row]),
                     str(segment.owner_ids[row]),
                     MatchKind.EXCERPT,
-                    round(len(evidence) / len(query), 4),
+                    round(len(queries) / len(query), 4),
                     _spans(offsets, self.params.noise),
                 )
             )

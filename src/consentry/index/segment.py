@@ -41,6 +41,27 @@ def band_keys(signatures: U32) -> U64:
     return key
 
 
+def _spread(hashes: U64, works: npt.NDArray[np.int64]) -> U32:
+    """For postings sorted by hash: the number of distinct works holding each hash,
+    repeated over that hash's postings."""
+    if len(hashes) == 0:
+        return np.zeros(0, dtype=np.uint32)
+    order = np.lexsort((works, hashes))
+    h, w = hashes[order], works[order]
+    new_hash = np.ones(len(h), dtype=bool)
+    new_hash[1:] = h[1:] != h[:-1]
+    new_pair = new_hash.copy()
+    new_pair[1:] |= w[1:] != w[:-1]
+    starts = np.flatnonzero(new_hash)
+    counts = np.add.reduceat(new_pair.astype(np.uint32), starts)
+    sizes = np.diff(np.append(starts, len(h)))
+    spread_sorted = np.repeat(counts, sizes).astype(np.uint32)
+    # lexsort kept equal hashes together in the original hash order's groups; map back.
+    spread = np.empty(len(h), dtype=np.uint32)
+    spread[order] = spread_sorted
+    return spread
+
+
 @dataclass(frozen=True, slots=True)
 class Segment:
     """Arrays for one batch of works. Row ``i`` of the per-work arrays is work ``i`` of
@@ -58,6 +79,9 @@ class Segment:
     posting_hashes: U64
     posting_works: U32
     posting_offsets: U32
+    # For each posting, how many distinct works of this segment hold its hash: the
+    # boilerplate test runs on this before any posting list is expanded.
+    posting_spread: U32
     bloom_bits: U64
     bloom_probes: npt.NDArray[np.int64]
     image_hashes: U64
@@ -76,9 +100,11 @@ class Segment:
         # A code work's text view is a second row with the same work id (view 1).
         works: list[IndexedWork] = []
         views: list[int] = []
-        for work in indexed:
+        owners_of_rows: list[int] = []
+        for number, work in enumerate(indexed):
             works.append(work)
             views.append(0)
+            owners_of_rows.append(number)
             if work.text_digest is not None:
                 works.append(
                     IndexedWork(
@@ -91,6 +117,7 @@ class Segment:
                     )
                 )
                 views.append(1)
+                owners_of_rows.append(number)
         n = len(works)
         digests = np.array([bytes.fromhex(w.digest) for w in works], dtype="S32")
         signatures = np.zeros((n, PERMUTATIONS), dtype=np.uint32)
@@ -119,6 +146,12 @@ class Segment:
         posting_works = (np.concatenate(owners) if owners else np.zeros(0, np.uint32))[order_p]
         posting_offsets = (np.concatenate(offsets) if offsets else np.zeros(0, np.uint32))[order_p]
         bloom = BloomFilter.build(np.unique(posting_hashes))
+        posting_spread = _spread(
+            posting_hashes,
+            np.array(owners_of_rows, dtype=np.int64)[posting_works.astype(np.int64)]
+            if len(posting_works)
+            else np.zeros(0, np.int64),
+        )
         image_rows = [i for i, w in enumerate(works) if w.pdq]
         image_hashes = (
             np.frombuffer(b"".join(works[i].pdq or b"" for i in image_rows), dtype="<u8")
@@ -140,6 +173,7 @@ class Segment:
             posting_hashes=posting_hashes,
             posting_works=posting_works.astype(np.uint32),
             posting_offsets=posting_offsets.astype(np.uint32),
+            posting_spread=posting_spread,
             bloom_bits=bloom.bits,
             bloom_probes=np.array([bloom.probes], dtype=np.int64),
             image_hashes=image_hashes,
