@@ -27,7 +27,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import PeakMemory, emit
 from consentry.crypto import KeyPair
-from consentry.fingerprint import fingerprint_bytes, normalize_text, text_digest
+from consentry.fingerprint import fingerprint_bytes, lexer_for, normalize_text, text_digest
+from consentry.fingerprint.code import code_views
 from consentry.gate import Gate, GateMode, GatePolicy, Item, RegistryConsent
 from consentry.index import MatchIndex
 from consentry.registry import FileFingerprint, PartyKind, Registry
@@ -158,24 +159,58 @@ def build_corpus(
     return corpus
 
 
+def streams(name: str, text: str) -> list[str]:
+    """Every stream a text is fingerprinted in: normalised text, and code tokens."""
+    out = [normalize_text(text)]
+    lexer = lexer_for(name)
+    if lexer is not None and name.endswith(".py"):
+        out.append(code_views(text, lexer)[1])
+    return out
+
+
+def really_copied(
+    match_spans: tuple[tuple[int, int], ...],
+    kind: str,
+    item_streams: list[str],
+    work_streams: list[str],
+) -> bool:
+    """The content oracle: does the item really contain the work? A span flagged as an
+    excerpt must occur verbatim in the work; exact and near matches must share most
+    9-character shingles."""
+    if kind == "excerpt":
+        return any(
+            stream[start:end] and any(stream[start:end] in w for w in work_streams)
+            for stream in item_streams
+            for start, end in match_spans
+        )
+    a = {item_streams[0][i : i + 9] for i in range(len(item_streams[0]) - 8)}
+    b = {work_streams[0][i : i + 9] for i in range(len(work_streams[0]) - 8)}
+    return bool(a) and len(a & b) / len(a | b) >= 0.5
+
+
 def run_ours(
-    gate: Gate, corpus: list[tuple[str, Item, str | None]]
-) -> tuple[dict[str, list[bool]], int, int, float]:
+    gate: Gate, corpus: list[tuple[str, Item, str | None]], work_streams: dict[str, list[str]]
+) -> tuple[dict[str, list[bool]], int, int, int, float]:
     hits: dict[str, list[bool]] = {k: [] for k in KINDS}
-    false_positive = flagged_ok = 0
+    false_positive = true_positive = unplanned = 0
     started = time.perf_counter()
     decisions = [gate.decide(item) for _, item, _ in corpus]
     elapsed = time.perf_counter() - started
-    for (kind, _, expected), decision in zip(corpus, decisions, strict=True):
-        matched = {r.work_id for r in decision.reasons if r.work_id}
-        if expected is None:
-            hits[kind].append(not matched)
-            false_positive += bool(matched)
-        else:
-            hits[kind].append(expected in matched)
-            flagged_ok += expected in matched
-            false_positive += bool(matched - {expected})
-    return hits, false_positive, flagged_ok, elapsed
+    for (kind, item, expected), decision in zip(corpus, decisions, strict=True):
+        matched = {r.work_id: r for r in decision.reasons if r.work_id}
+        hits[kind].append(expected is None or expected in matched)
+        item_streams = streams(str(item.metadata["path"]), item.text or "")
+        for work_id, reason in matched.items():
+            if work_id == expected:
+                true_positive += 1
+            elif really_copied(reason.spans, reason.match, item_streams, work_streams[work_id]):
+                # Not planted by the bench, yet truly there (generated man pages share
+                # long passages): a correct finding.
+                true_positive += 1
+                unplanned += 1
+            else:
+                false_positive += 1
+    return hits, false_positive, true_positive, unplanned, elapsed
 
 
 def run_baseline(
@@ -236,6 +271,7 @@ def main() -> None:
         for r, (name, text) in zip(results, registered, strict=True)
         if r.status.value == "registered"
     ]
+    work_streams = {work_id: streams(name, text) for work_id, name, text in works}
     index = MatchIndex()
     registry.works.refresh_index(index)
     consent = RegistryConsent(
@@ -252,9 +288,11 @@ def main() -> None:
         corpus = build_corpus(rng, count, works, unrelated)
         size = sum(item.size for _, item, _ in corpus)
         with PeakMemory() as memory:
-            hits, false_positive, flagged_ok, elapsed = run_ours(gate, corpus)
+            hits, false_positive, true_positive, unplanned, elapsed = run_ours(
+                gate, corpus, work_streams
+            )
         recall = {k: round(sum(v) / len(v), 4) for k, v in hits.items() if v and k != "unrelated"}
-        precision = flagged_ok / max(1, flagged_ok + false_positive)
+        precision = true_positive / max(1, true_positive + false_positive)
         ours_mb_s = size / 1e6 / elapsed
         sample = corpus[: args.baseline_items]
         base_hits, base_elapsed = run_baseline(works, sample)
@@ -264,6 +302,8 @@ def main() -> None:
             items=count,
             recall=recall,
             precision=round(precision, 5),
+            true_findings=true_positive,
+            of_which_unplanned=unplanned,
             false_positives=false_positive,
             unrelated_items=len(hits["unrelated"]),
         )
