@@ -173,15 +173,19 @@ def really_copied(
     kind: str,
     item_streams: list[str],
     work_streams: list[str],
+    noise: int = 100,
 ) -> bool:
-    """The content oracle: does the item really contain the work? A span flagged as an
-    excerpt must occur verbatim in the work; exact and near matches must share most
-    9-character shingles."""
+    """The content oracle: does the item really share text with the work? Each excerpt
+    span starts at a hit, a k-gram of ``noise`` characters that must occur verbatim in
+    the work (adjacent hits may come from different places in it, so the merged span
+    need not). Exact and near matches must share at least half their 9-character
+    shingles."""
     if kind == "excerpt":
         return any(
-            stream[start:end] and any(stream[start:end] in w for w in work_streams)
+            len(stream[start : start + noise]) == noise
+            and any(stream[start : start + noise] in w for w in work_streams)
             for stream in item_streams
-            for start, end in match_spans
+            for start, _ in match_spans
         )
     a = {item_streams[0][i : i + 9] for i in range(len(item_streams[0]) - 8)}
     b = {work_streams[0][i : i + 9] for i in range(len(work_streams[0]) - 8)}

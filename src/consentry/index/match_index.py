@@ -264,6 +264,11 @@ class MatchIndex:
                         )
                     )
         out.sort(key=lambda m: -m.score)
+        # Structurally identical works (codecs that differ only in their literal tables,
+        # generated pages) make a near match ambiguous: like boilerplate, it is not
+        # evidence of copying any one of them. Exact digests still catch exact copies.
+        if len(out) > self.params.max_works_per_fingerprint:
+            return []
         return out
 
     def _excerpts(self, excerpts: bytes) -> list[Match]:

@@ -217,3 +217,14 @@ def test_regression_code_is_found_when_it_arrives_as_plain_text() -> None:
         "wrk_code"
     ]
     assert index.size == 1
+
+
+def test_regression_a_near_match_shared_by_many_works_is_not_evidence() -> None:
+    # Codecs that differ only in their literal tables have the same canonical token
+    # stream; a renamed copy of one was reported as a near copy of all of them.
+    body = " ".join(f"word{j}" for j in range(400))
+    printed = [fingerprint_bytes(f"w{i}.txt", f"{body} tail{i}".encode()) for i in range(12)]
+    index = MatchIndex.build([_work(f"wrk_{i}", p) for i, p in enumerate(printed)])
+    item = fingerprint_bytes("x.txt", f"{body} other ending".encode())
+    assert [m for m in index.match(item) if m.kind is MatchKind.NEAR] == []
+    assert [m.work_id for m in index.match(printed[3])] == ["wrk_3"]  # exact still found
