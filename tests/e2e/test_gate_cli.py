@@ -80,6 +80,21 @@ def _world(cli: Cli, tmp_path: Path, items: int) -> tuple[str, Path]:
     return lab, corpus
 
 
+def _gate_args(corpus: Path, lab: str, out: Path) -> list[str]:
+    return [
+        "gate",
+        "run",
+        str(corpus),
+        "--licensee",
+        lab,
+        "--purpose",
+        "train-ai",
+        "--out",
+        str(out),
+        "--zstd",
+    ]
+
+
 def _lines(path: Path) -> list[dict[str, object]]:
     data = path.read_bytes()
     if path.suffix == ".zst":
@@ -147,33 +162,10 @@ def _check_outputs(out: Path, items: int, corpus: Path) -> dict[str, object]:
 def test_a_gate_run_reconciles(cli: Cli, tmp_path: Path) -> None:
     lab, corpus = _world(cli, tmp_path, 100)
     out = tmp_path / "out"
-    result = cli(
-        "gate",
-        "run",
-        str(corpus),
-        "--licensee",
-        lab,
-        "--purpose",
-        "train-ai",
-        "--out",
-        str(out),
-        "--zstd",
-        "--json",
-    )
+    result = cli(*_gate_args(corpus, lab, out), "--json")
     assert result.records()[0]["items"] == 100
     _check_outputs(out, 100, corpus)
-    again = cli(
-        "gate",
-        "run",
-        str(corpus),
-        "--licensee",
-        lab,
-        "--purpose",
-        "train-ai",
-        "--out",
-        str(out),
-        expect=2,
-    )
+    again = cli(*_gate_args(corpus, lab, out), expect=2)
     assert "already holds a finished run" in again.stderr
 
 
@@ -187,16 +179,7 @@ def test_a_killed_run_resumes_with_every_item_decided_exactly_once(
         sys.executable,
         "-m",
         "consentry",
-        "gate",
-        "run",
-        str(corpus),
-        "--licensee",
-        lab,
-        "--purpose",
-        "train-ai",
-        "--out",
-        str(out),
-        "--zstd",
+        *_gate_args(corpus, lab, out),
         "--checkpoint-every",
         "40",
     ]
