@@ -27,6 +27,7 @@ PACKAGES = {
         "ImageFingerprint",
         "MinHashParams",
         "MinHashSignature",
+        "TextView",
         "WinnowParams",
         "canonical_tokens",
         "declared_spdx",
