@@ -95,6 +95,25 @@ def _gate_args(corpus: Path, lab: str, out: Path) -> list[str]:
     ]
 
 
+def _processes_running(out: Path) -> bool:
+    """Whether any process still has ``out`` on its command line."""
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            state = next(
+                line
+                for line in (proc / "status").read_text().splitlines()
+                if line.startswith("State:")
+            )
+        except (OSError, StopIteration):
+            continue
+        if str(out).encode() in cmdline and "Z" not in state.split()[1]:
+            return True
+    return False
+
+
 def _lines(path: Path) -> list[dict[str, object]]:
     data = path.read_bytes()
     if path.suffix == ".zst":
@@ -198,6 +217,11 @@ def test_a_killed_run_resumes_with_every_item_decided_exactly_once(
     if process.stderr is not None:
         process.stderr.close()
     assert process.returncode == -signal.SIGKILL
+    # No worker of the killed run may outlive it.
+    deadline = time.monotonic() + 10
+    while _processes_running(out) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _processes_running(out), "orphaned worker processes"
     decided = json.loads(state.read_text())["items"]
     assert 400 <= decided < items, "killed mid-run"
     refused = cli(*command[3:], expect=2)
@@ -225,3 +249,19 @@ def test_bad_options_are_one_sentence(cli: Cli, tmp_path: Path, mode: str) -> No
         expect=2,
     )
     assert "--mode 'sometimes' is not consent-only or opt-out" in bad.stderr
+
+
+def test_workers_give_exactly_the_outputs_of_one_process(cli: Cli, tmp_path: Path) -> None:
+    lab, corpus = _world(cli, tmp_path, 300)
+    runs = {}
+    for workers in ("1", "2"):
+        out = tmp_path / f"out{workers}"
+        cli(*_gate_args(corpus, lab, out), "--workers", workers)
+        manifest = _check_outputs(out, 300, corpus)
+        runs[workers] = (
+            {k: manifest[k] for k in ("counts", "works", "items_merkle_root", "royalties_total")},
+            _lines(out / "admitted.jsonl.zst"),
+            _lines(out / "rejected.jsonl"),
+            (out / "royalties.csv").read_text(),
+        )
+    assert runs["1"] == runs["2"]

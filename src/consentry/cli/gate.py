@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +48,9 @@ def run(
         [],
         "--own-source",
         help="metadata.source value or URL prefix of your own data (repeatable).",
+    ),
+    workers: int = typer.Option(
+        os.cpu_count() or 1, "--workers", min=1, help="Matching processes (default: cores)."
     ),
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", min=1, help="Items between checkpoints."
@@ -107,12 +111,14 @@ def run(
                     compress=compress,
                     resume=resume,
                     checkpoint_every=checkpoint_every,
+                    workers=workers,
                 ),
                 gate_for=gate_for,
                 key=key,
                 index_digest=index.digest(),
                 record_manifest=record,
                 on_progress=show,
+                index_folder=settings().home / "index",
             )
     if as_json:
         print_json(summary)

@@ -40,14 +40,17 @@ class Gate:
 
     def decide(self, record: Item | Mapping[str, Any]) -> Decision:
         item = record if isinstance(record, Item) else item_from_mapping(record, source="api")
+        return self.conclude(item, self.find(item))
+
+    def find(self, item: Item) -> list[Match] | str:
+        """The registered works ``item`` reproduces, or why it cannot be read. Needs
+        only the index, so it can run in a worker process."""
         if item.unreadable is not None:
-            return Decision(
-                item.id, Outcome.REJECTED, reasons=(Reason("unreadable", item.unreadable),)
-            )
+            return item.unreadable
         try:
             printed, variants = self._fingerprint(item)
         except InputError as exc:
-            return Decision(item.id, Outcome.REJECTED, reasons=(Reason("unreadable", str(exc)),))
+            return str(exc)
         matches = self.index.match(printed, pdq_variants=variants)
         if printed.text_view is not None:
             # Code is also compared as plain text, against every work's text.
@@ -57,8 +60,15 @@ class Gate:
             )
             seen = {m.work_id for m in matches}
             matches += [m for m in self.index.match(as_text) if m.work_id not in seen]
-        if matches:
-            return self._registered(item, matches)
+        return matches
+
+    def conclude(self, item: Item, found: list[Match] | str) -> Decision:
+        """The decision from what ``find`` returned: consent for each matched work, or
+        a basis for an unregistered item."""
+        if isinstance(found, str):
+            return Decision(item.id, Outcome.REJECTED, reasons=(Reason("unreadable", found),))
+        if found:
+            return self._registered(item, found)
         return self._unregistered(item)
 
     def filter(

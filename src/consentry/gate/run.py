@@ -22,8 +22,10 @@ from consentry.gate.decision import Decision
 from consentry.gate.gate import Gate
 from consentry.gate.item import Item
 from consentry.gate.outputs import OutputFiles
+from consentry.gate.parallel import find_in_order
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
+from consentry.index import Match
 from consentry.log import leaf_hash, root_from_leaf_hashes
 from consentry.registry.documents import price_from_json
 from consentry.registry.records import format_time, new_id, parse_time, utc_now
@@ -43,6 +45,7 @@ class RunSettings:
     compress: bool = False
     resume: bool = False
     checkpoint_every: int = 1000
+    workers: int = 1
 
 
 @dataclass(slots=True)
@@ -174,12 +177,14 @@ def run_gate(
     index_digest: str,
     record_manifest: Callable[[dict[str, Any], str], None],
     on_progress: Callable[[RunStats], None] | None = None,
+    index_folder: Path | None = None,
 ) -> dict[str, Any]:
     """Run the gate over ``settings.corpus`` into ``settings.out``; returns the summary.
 
     ``gate_for(at)`` builds the gate for the run's moment (kept across a resume, so a
     resumed run decides as the original would have). ``record_manifest(body, signature)``
-    appends the signed manifest to the registry's events.
+    appends the signed manifest to the registry's events. With ``settings.workers`` > 1
+    matching runs in worker processes on the index saved in ``index_folder``.
     """
     state = _start_state(settings)
     settings.out.mkdir(parents=True, exist_ok=True)
@@ -215,8 +220,14 @@ def run_gate(
 
     try:
         since = 0
-        for item in items:
-            decision = gate.decide(item)
+        if settings.workers > 1 and index_folder is not None:
+            pairs: Iterator[tuple[Item, list[Match] | str]] = find_in_order(
+                items, index_folder=index_folder, workers=settings.workers
+            )
+        else:
+            pairs = ((item, gate.find(item)) for item in items)
+        for item, found in pairs:
+            decision = gate.conclude(item, found)
             outputs.write(
                 admitted=decision.admitted,
                 line=_output_line(item, decision),

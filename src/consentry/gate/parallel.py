@@ -1,0 +1,78 @@
+"""Matching in worker processes, results in corpus order.
+
+Workers do the CPU-heavy half of a decision (fingerprinting and index lookups) on a
+memory-mapped copy of the saved index; the main process keeps the consent half and the
+writing, in order, so checkpoints and ``--resume`` work exactly as with one process.
+At most ``4 x workers`` chunks are in flight: a fast reader cannot outrun the workers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from itertools import islice
+from pathlib import Path
+
+from consentry.gate.gate import Gate
+from consentry.gate.item import Item
+from consentry.index import Match, MatchIndex
+from consentry.terms import Price, UseDecision
+
+__all__ = ["find_in_order"]
+
+Found = list[Match] | str
+_WORKER: Gate | None = None
+
+
+class _NoConsent:
+    """Workers only match; deciding consent there would be a bug."""
+
+    def decide(self, work_id: str) -> UseDecision:
+        raise RuntimeError("consent is decided in the main process")
+
+    def price_of(self, grant_id: str) -> Price | None:
+        raise RuntimeError("prices are looked up in the main process")
+
+
+def _exit_with(parent: int) -> None:
+    # A worker shares the pool's pipes with its siblings, so when the main process is
+    # killed (kill -9 included) no worker ever reads end-of-file: it must notice itself.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _start(index_folder: str, parent: int) -> None:
+    global _WORKER  # noqa: PLW0603 - one gate per worker process, built once
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    _WORKER = Gate(index=MatchIndex.load(Path(index_folder)), consent=_NoConsent())
+
+
+def _find(items: list[Item]) -> list[Found]:
+    assert _WORKER is not None  # noqa: S101 - set by the pool initialiser
+    return [_WORKER.find(item) for item in items]
+
+
+def find_in_order(
+    items: Iterable[Item], *, index_folder: Path, workers: int, chunk: int = 32
+) -> Iterator[tuple[Item, Found]]:
+    """Each item with what ``Gate.find`` returns for it, in the order given."""
+    stream = iter(items)
+    pending: deque[tuple[list[Item], Future[list[Found]]]] = deque()
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=_start, initargs=(str(index_folder), os.getpid())
+    ) as pool:
+        while True:
+            batch = list(islice(stream, chunk))
+            if batch:
+                pending.append((batch, pool.submit(_find, batch)))
+            if pending and (not batch or len(pending) >= 4 * workers):
+                done, future = pending.popleft()
+                yield from zip(done, future.result(), strict=True)
+            if not batch and not pending:
+                return
