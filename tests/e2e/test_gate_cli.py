@@ -181,8 +181,13 @@ def _check_outputs(out: Path, items: int, corpus: Path) -> dict[str, object]:
 def test_a_gate_run_reconciles(cli: Cli, tmp_path: Path) -> None:
     lab, corpus = _world(cli, tmp_path, 100)
     out = tmp_path / "out"
-    result = cli(*_gate_args(corpus, lab, out), "--json")
-    assert result.records()[0]["items"] == 100
+    started = time.monotonic()
+    result = cli(*_gate_args(corpus, lab, out), "--checkpoint-every", "10", "--json")
+    wall = time.monotonic() - started
+    summary = result.records()[0]
+    assert summary["items"] == 100
+    # Regression: each checkpoint added the whole elapsed time again.
+    assert 0 < summary["seconds"] <= wall
     _check_outputs(out, 100, corpus)
     again = cli(*_gate_args(corpus, lab, out), expect=2)
     assert "already holds a finished run" in again.stderr

@@ -51,3 +51,19 @@ def test_a_fingerprint_changed_in_the_database_is_never_indexed(
         )
     with pytest.raises(VerificationError, match="differ from those its owner signed"):
         registry.works.refresh_index(MatchIndex())
+
+
+def test_a_damaged_saved_index_is_rebuilt_from_the_registry(
+    registry: Registry, make_owner, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from consentry.gate.index_store import current_index
+
+    owner = make_owner()
+    list(registry.works.register(owner.id, owner.key, [_file("textwrap.py")]))
+    folder = tmp_path / "index"
+    first = current_index(registry, folder)
+    for array in folder.glob("segment-*/posting_hashes.npy"):
+        array.unlink()
+    again = current_index(registry, folder)
+    assert again.digest() == first.digest()
+    assert MatchIndex.load(folder).digest() == first.digest()

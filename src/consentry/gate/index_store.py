@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 from consentry.errors import InputError
@@ -21,6 +22,9 @@ def current_index(registry: Registry, folder: Path) -> MatchIndex:
     try:
         index = MatchIndex.load(folder)
     except InputError:
+        # Damaged or from an older layout: rebuild into a clean folder, so no damaged
+        # segment is kept because its name says it is already there.
+        shutil.rmtree(folder, ignore_errors=True)
         index = MatchIndex()
     added = registry.works.refresh_index(index)
     if len(index.segments) > MAX_SEGMENTS:

@@ -204,6 +204,8 @@ def run_gate(
     items = iter(read_corpus(settings.corpus))
     _skip(items, stats.items)
     started = time.perf_counter()
+    # Time spent before an interruption, so a resumed run's figures cover all of it.
+    earlier_seconds = float(state["seconds"])
 
     def checkpoint() -> None:
         state.update(
@@ -214,7 +216,7 @@ def run_gate(
             reasons=dict(stats.reasons),
             offsets=outputs.checkpoint(),
             used=_used_to_json(used),
-            seconds=state["seconds"] + time.perf_counter() - started,
+            seconds=earlier_seconds + time.perf_counter() - started,
         )
         _write_json(settings.out / _STATE, state)
 

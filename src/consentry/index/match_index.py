@@ -24,7 +24,8 @@ from consentry.index.segment import PERMUTATIONS, Segment, band_keys
 
 __all__ = ["MatchIndex", "MatchParams"]
 
-_FORMAT = 1
+# Bumped whenever the segment layout changes; older indexes are rebuilt, not misread.
+_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,11 +184,13 @@ class MatchIndex:
             raise InputError(f"{folder} holds no readable match index; build it again") from exc
         if manifest.get("format") != _FORMAT:
             raise InputError(f"{folder} is index format {manifest.get('format')}; rebuild it")
-        p = manifest["params"]
-        index = cls(
-            segments=[Segment.load(folder / name, mmap=mmap) for name in manifest["segments"]],
-            params=MatchParams(**p),
-        )
+        try:
+            index = cls(
+                segments=[Segment.load(folder / name, mmap=mmap) for name in manifest["segments"]],
+                params=MatchParams(**manifest["params"]),
+            )
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise InputError(f"match index in {folder} is incomplete ({exc}); rebuild it") from exc
         if index.digest() != manifest["digest"]:
             raise InputError(
                 f"match index in {folder} does not match its recorded digest; rebuild it"

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import json
 import random
 from pathlib import Path
 
@@ -228,3 +229,19 @@ def test_regression_a_near_match_shared_by_many_works_is_not_evidence() -> None:
     item = fingerprint_bytes("x.txt", f"{body} other ending".encode())
     assert [m for m in index.match(item) if m.kind is MatchKind.NEAR] == []
     assert [m.work_id for m in index.match(printed[3])] == ["wrk_3"]  # exact still found
+
+
+def test_regression_an_index_from_an_older_layout_is_refused_not_crashed(
+    index: MatchIndex, tmp_path: Path
+) -> None:
+    # An index saved before the segment layout gained arrays raised FileNotFoundError.
+    index.save(tmp_path / "idx")
+    segment = next((tmp_path / "idx").glob("segment-*"))
+    (segment / "posting_spread.npy").unlink()
+    with pytest.raises(InputError, match="is incomplete"):
+        MatchIndex.load(tmp_path / "idx")
+    manifest = json.loads((tmp_path / "idx" / "index.json").read_text())
+    manifest["format"] = 1
+    (tmp_path / "idx" / "index.json").write_text(json.dumps(manifest))
+    with pytest.raises(InputError, match="rebuild it"):
+        MatchIndex.load(tmp_path / "idx")
