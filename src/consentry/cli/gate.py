@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime
 from pathlib import Path
 
@@ -92,12 +93,19 @@ def run(
         ) as progress:
             task = progress.add_task("gate: starting")
 
+            started = time.monotonic()
+            first_bytes: list[int] = []
+
             def show(stats: RunStats) -> None:
+                # A resumed run starts with bytes already counted; the rate is this run's.
+                if not first_bytes:
+                    first_bytes.append(stats.bytes)
+                rate = (stats.bytes - first_bytes[0]) / 1e6 / max(time.monotonic() - started, 1e-9)
                 progress.update(
                     task,
                     description=(
                         f"gate: {stats.items:,} items, {stats.rejected:,} rejected, "
-                        f"{stats.bytes / 1e6:,.1f} MB"
+                        f"{stats.bytes / 1e6:,.1f} MB at {rate:,.1f} MB/s"
                     ),
                 )
 
