@@ -57,3 +57,13 @@ def test_compatibility_and_case_forms_fold_together() -> None:
     assert normalize_text("Ｆｉｌｅ  ＮＡＭＥ") == "file name"
     assert normalize_text("ﬁnal STRASSE") == normalize_text("final straße")
     assert normalize_text("e\u200d\u0301") == "\u00e9"
+
+
+@given(st.text())
+def test_the_one_pass_shortcut_agrees_with_iterating_to_a_fixpoint(text: str) -> None:
+    from consentry.fingerprint.normalize import _normalize_once
+
+    reference = _normalize_once(text)
+    while _normalize_once(reference) != reference:
+        reference = _normalize_once(reference)
+    assert normalize_text(text) == reference
