@@ -166,3 +166,38 @@ def test_no_registered_work_without_a_basis_is_ever_admitted(
             assert set(embedded) <= allowed, (embedded, allowed, decision)
         else:
             assert decision.reasons and not decision.bases
+
+
+def test_images_through_the_gate_one_decode_all_orientations() -> None:
+    import io
+
+    from PIL import Image
+
+    from consentry.fingerprint import image_fingerprint, image_query
+    from consentry.index import IndexedWork
+    from tests.unit.fingerprint.test_image import _picture
+
+    def png(image: Image.Image) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    picture = _picture(5)
+    registered = fingerprint_bytes("art.png", png(picture))
+    assert (
+        image_query(png(picture), name="q").orientations[0]
+        == image_fingerprint(png(picture), name="r").pdq
+    )
+    index = MatchIndex.build(
+        [IndexedWork("wrk_art", "own_1", "image", registered.digest, pdq=registered.pdq)]
+    )
+    gate = Gate(index=index, consent=StaticConsent(set()), policy=GatePolicy(mode=GateMode.OPT_OUT))
+    mirrored = png(picture.transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((200, 150)))
+    decision = gate.decide(Item("m", "t", image=mirrored, metadata={"path": "m.png"}))
+    assert [(r.match, r.work_id) for r in decision.reasons] == [("image", "wrk_art")]
+    lossless = gate.decide(Item("l", "t", image=png(picture), metadata={"path": "l.png"}))
+    assert [r.match for r in lossless.reasons] == ["exact"]
+    other = gate.decide(Item("o", "t", image=png(_picture(11)), metadata={"path": "o.png"}))
+    assert other.admitted
+    broken = gate.decide(Item("b", "t", image=png(picture)[:100], metadata={"path": "b.png"}))
+    assert broken.reasons[0].match == "unreadable"

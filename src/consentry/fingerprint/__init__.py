@@ -9,7 +9,7 @@ from consentry.fingerprint.content import (
     text_digest,
 )
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
-from consentry.fingerprint.image import ImageFingerprint, image_fingerprint, pdq_variants
+from consentry.fingerprint.image import ImageFingerprint, ImageQuery, image_fingerprint, image_query
 from consentry.fingerprint.minhash import (
     MinHashParams,
     MinHashSignature,
@@ -30,6 +30,7 @@ __all__ = [
     "ExcerptFingerprints",
     "FingerprintParams",
     "ImageFingerprint",
+    "ImageQuery",
     "MinHashParams",
     "MinHashSignature",
     "TextView",
@@ -40,10 +41,10 @@ __all__ = [
     "excerpt_fingerprints",
     "fingerprint_bytes",
     "image_fingerprint",
+    "image_query",
     "lexer_for",
     "minhash_signatures",
     "normalize_text",
-    "pdq_variants",
     "shingle_hashes",
     "strip_comments",
     "text_digest",

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import imagehash
 import numpy as np
+import numpy.typing as npt
 import pdqhash
 from PIL import Image, UnidentifiedImageError
 
 from consentry.errors import InputError
 
-__all__ = ["MAX_PIXELS", "ImageFingerprint", "image_fingerprint", "pdq_variants"]
+__all__ = ["MAX_PIXELS", "ImageFingerprint", "ImageQuery", "image_fingerprint", "image_query"]
 
 MAX_PIXELS = 64_000_000
 
@@ -54,8 +55,8 @@ def _open(data: bytes, *, name: str) -> Image.Image:
     return image
 
 
-def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
-    """Fingerprint an encoded image. Raises ``InputError`` for corrupt or huge images."""
+def _decoded(data: bytes, *, name: str) -> tuple[Image.Image, npt.NDArray[np.uint8], str]:
+    """RGB image, its pixels, and the media type; decoded once for every hash."""
     image = _open(data, name=name)
     media_type = Image.MIME.get(image.format or "", "application/octet-stream")
     # Palette and grey images with transparency go through RGBA so the transparent
@@ -63,29 +64,55 @@ def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
     if image.mode in {"P", "PA", "LA"} or "transparency" in image.info:
         image = image.convert("RGBA")
     rgb = image.convert("RGB")
-    pixels = np.asarray(rgb)
+    return rgb, np.asarray(rgb), media_type
+
+
+def _pixel_digest(rgb: Image.Image, pixels: npt.NDArray[np.uint8]) -> str:
     # The digest covers decoded pixels, so a lossless re-encode is the same image.
-    digest = hashlib.sha256(f"{rgb.width}x{rgb.height}\n".encode() + pixels.tobytes()).hexdigest()
+    return hashlib.sha256(f"{rgb.width}x{rgb.height}\n".encode() + pixels.tobytes()).hexdigest()
+
+
+def _packed(bits: object) -> bytes:
+    return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
+
+
+def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
+    """Fingerprint an encoded image for registration. Raises ``InputError`` for corrupt
+    or huge images."""
+    rgb, pixels, media_type = _decoded(data, name=name)
     bits, quality = pdqhash.compute(pixels)
-    pdq = np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes()
     segments = imagehash.crop_resistant_hash(rgb).segment_hashes
-    crop = b"".join(np.packbits(s.hash.flatten()).tobytes() for s in segments)
     return ImageFingerprint(
-        digest=digest,
-        pdq=pdq,
+        digest=_pixel_digest(rgb, pixels),
+        pdq=_packed(bits),
         pdq_quality=int(quality),
-        crop_segments=crop,
+        crop_segments=b"".join(_packed(s.hash.flatten()) for s in segments),
         width=rgb.width,
         height=rgb.height,
         media_type=media_type,
     )
 
 
-def pdq_variants(data: bytes, *, name: str) -> list[bytes]:
-    """PDQ hashes of the image's eight flips and rotations, so a mirrored or rotated
+@dataclass(frozen=True, slots=True)
+class ImageQuery:
+    """What matching an image needs: its pixel digest and the PDQ hashes of its eight
+    flips and rotations (the first is the image as given), so a mirrored or rotated
     copy of a registered image still matches."""
-    image = _open(data, name=name)
-    if image.mode in {"P", "PA", "LA"} or "transparency" in image.info:
-        image = image.convert("RGBA")
-    hashes, _ = pdqhash.compute_dihedral(np.asarray(image.convert("RGB")))
-    return [np.packbits(np.asarray(h, dtype=np.uint8)).tobytes() for h in hashes]
+
+    digest: str
+    orientations: tuple[bytes, ...]
+    pdq_quality: int
+    media_type: str
+
+
+def image_query(data: bytes, *, name: str) -> ImageQuery:
+    """Hashes for looking an image up: one decode, one PDQ pass over all orientations,
+    and no crop-resistant hash (matching does not use it)."""
+    rgb, pixels, media_type = _decoded(data, name=name)
+    hashes, quality = pdqhash.compute_dihedral(pixels)
+    return ImageQuery(
+        digest=_pixel_digest(rgb, pixels),
+        orientations=tuple(_packed(h) for h in hashes),
+        pdq_quality=int(quality),
+        media_type=media_type,
+    )

@@ -14,9 +14,10 @@ from typing import Any
 from consentry.errors import InputError
 from consentry.fingerprint import (
     ContentFingerprint,
+    ContentKind,
     FingerprintParams,
     fingerprint_bytes,
-    pdq_variants,
+    image_query,
 )
 from consentry.gate.consent import ConsentOracle
 from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
@@ -86,9 +87,21 @@ class Gate:
     def _fingerprint(self, item: Item) -> tuple[ContentFingerprint, list[bytes]]:
         name = str(item.metadata.get("path") or item.id)
         if item.image is not None:
-            return fingerprint_bytes(name, item.image, self.params), pdq_variants(
-                item.image, name=name
+            query = image_query(item.image, name=name)
+            printed = ContentFingerprint(
+                kind=ContentKind.IMAGE,
+                media_type=query.media_type,
+                size=len(item.image),
+                digest=query.digest,
+                stream_length=0,
+                minhash=b"",
+                excerpts=b"",
+                title=name,
+                pdq=query.orientations[0],
+                pdq_quality=query.pdq_quality,
+                params_version=self.params.version,
             )
+            return printed, list(query.orientations[1:])
         assert item.text is not None  # noqa: S101 - readable items carry text or an image
         # Items are text unless their name says code; a JSON Lines id is rarely a file name.
         return fingerprint_bytes(name, item.text.encode("utf-8"), self.params), []
