@@ -14,7 +14,6 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 import zstandard
 
 from consentry.crypto import PublicKey, SignedEnvelope, canonical_json, verify_document
@@ -236,24 +235,16 @@ def test_a_killed_run_resumes_with_every_item_decided_exactly_once(
     assert manifest["counts"]["items"] == items
 
 
-@pytest.mark.parametrize("mode", ["sometimes"])
-def test_bad_options_are_one_sentence(cli: Cli, tmp_path: Path, mode: str) -> None:
-    lab, corpus = _world(cli, tmp_path, 5)
-    bad = cli(
-        "gate",
-        "run",
-        str(corpus),
-        "--licensee",
-        lab,
-        "--purpose",
-        "train-ai",
-        "--out",
-        str(tmp_path / "o"),
-        "--mode",
-        mode,
-        expect=2,
-    )
-    assert "--mode 'sometimes' is not consent-only or opt-out" in bad.stderr
+def test_gate_options(cli: Cli, tmp_path: Path) -> None:
+    lab, corpus = _world(cli, tmp_path, 10)
+    bad = cli(*_gate_args(corpus, lab, tmp_path / "o"), "--mode", "sometimes", expect=2)
+    assert bad.stderr.strip() == "error: --mode 'sometimes' is not consent-only or opt-out"
+    # --open-licence replaces the default list: CC0 items no longer have a basis.
+    cli(*_gate_args(corpus, lab, tmp_path / "mit"), "--open-licence", "MIT")
+    rejected = {
+        r["id"]: r["reasons"][0]["match"] for r in _lines(tmp_path / "mit" / "rejected.jsonl")
+    }
+    assert rejected["d2"] == rejected["d7"] == "unregistered"
 
 
 def test_workers_give_exactly_the_outputs_of_one_process(cli: Cli, tmp_path: Path) -> None:

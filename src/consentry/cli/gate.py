@@ -20,7 +20,7 @@ from consentry.cli._common import (
     settings,
 )
 from consentry.errors import InputError
-from consentry.gate import Gate, GateMode, GatePolicy, RegistryConsent
+from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy, RegistryConsent
 from consentry.gate.index_store import current_index
 from consentry.gate.run import RunSettings, RunStats, run_gate
 
@@ -66,11 +66,11 @@ def run(
     except ValueError:
         raise InputError(f"--mode {mode!r} is not consent-only or opt-out") from None
     key = load_key(licensee)
-    policy = GatePolicy(mode=gate_mode, own_sources=frozenset(own_source))
-    if open_licence:
-        policy = GatePolicy(
-            mode=gate_mode, open_licences=frozenset(open_licence), own_sources=frozenset(own_source)
-        )
+    policy = GatePolicy(
+        mode=gate_mode,
+        open_licences=frozenset(open_licence) or DEFAULT_OPEN_LICENCES,
+        own_sources=frozenset(own_source),
+    )
     with registry_session() as registry:
         index = current_index(registry, settings().home / "index")
 
