@@ -27,8 +27,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import PeakMemory, emit
 from consentry.crypto import KeyPair
-from consentry.fingerprint import fingerprint_bytes, lexer_for, normalize_text, text_digest
-from consentry.fingerprint.code import code_views
+from consentry.fingerprint import (
+    code_views,
+    fingerprint_bytes,
+    language_for,
+    normalize_text,
+    text_digest,
+)
 from consentry.gate import Gate, GateMode, GatePolicy, Item, RegistryConsent
 from consentry.index import MatchIndex
 from consentry.registry import FileFingerprint, PartyKind, Registry
@@ -162,9 +167,9 @@ def build_corpus(
 def streams(name: str, text: str) -> list[str]:
     """Every stream a text is fingerprinted in: normalised text, and code tokens."""
     out = [normalize_text(text)]
-    lexer = lexer_for(name)
-    if lexer is not None and name.endswith(".py"):
-        out.append(code_views(text, lexer)[1])
+    language = language_for(name)
+    if language is not None and name.endswith(".py"):
+        out.append(code_views(text, language)[1])
     return out
 
 

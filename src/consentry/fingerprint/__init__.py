@@ -1,6 +1,6 @@
 """Pure fingerprints of text, code and images. No I/O, no database."""
 
-from consentry.fingerprint.code import canonical_tokens, lexer_for, strip_comments
+from consentry.fingerprint.code import canonical_tokens, code_views, strip_comments
 from consentry.fingerprint.content import (
     ContentFingerprint,
     FingerprintParams,
@@ -10,6 +10,7 @@ from consentry.fingerprint.content import (
 )
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
 from consentry.fingerprint.image import ImageFingerprint, ImageQuery, image_fingerprint, image_query
+from consentry.fingerprint.languages import CodeLanguage, language_for
 from consentry.fingerprint.minhash import (
     MinHashParams,
     MinHashSignature,
@@ -25,6 +26,7 @@ from consentry.fingerprint.winnow import (
 )
 
 __all__ = [
+    "CodeLanguage",
     "ContentFingerprint",
     "ContentKind",
     "ExcerptFingerprints",
@@ -36,13 +38,14 @@ __all__ = [
     "TextView",
     "WinnowParams",
     "canonical_tokens",
+    "code_views",
     "declared_spdx",
     "detect_kind",
     "excerpt_fingerprints",
     "fingerprint_bytes",
     "image_fingerprint",
     "image_query",
-    "lexer_for",
+    "language_for",
     "minhash_signatures",
     "normalize_text",
     "shingle_hashes",

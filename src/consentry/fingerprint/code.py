@@ -1,38 +1,62 @@
-"""Code normalisation through a language-aware lexer (Pygments).
+"""Code normalisation: two views of a source file.
 
-Two views of a source file:
-
-* ``strip_comments``: the source without comments, for the exact digest (a copy that
-  only drops or rewrites comments is the same code);
+* ``strip_comments``: the source without comments (or docstrings), for the exact digest
+  (a copy that only drops or rewrites comments is the same code);
 * ``canonical_tokens``: identifiers become ``i``, string literals ``s``, numbers ``0``,
   comments and docstrings vanish, keywords, operators and punctuation stay. A copy with
   every identifier renamed and comments stripped yields the same token stream.
+
+Common languages are tokenised natively in one pass; others through their Pygments lexer.
 """
 
 from __future__ import annotations
 
 import functools
 
+import numpy as np
 from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_for_filename
 from pygments.token import Comment, Name, Number, String, Token, _TokenType, is_token_subtype
-from pygments.util import ClassNotFound
 
-__all__ = ["canonical_tokens", "lexer_for", "strip_comments"]
+from consentry.fingerprint import _native
+from consentry.fingerprint.languages import CodeLanguage, Family
+
+__all__ = ["canonical_tokens", "code_views", "strip_comments"]
 
 _IDENTIFIER = "i"
 _STRING = "s"
 _NUMBER = "0"
 
 
-@functools.cache
-def lexer_for(filename: str) -> Lexer | None:
-    """The Pygments lexer for ``filename`` by its name, or None when there is none."""
-    try:
-        lexer = get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
-    return lexer
+def code_views(source: str, language: CodeLanguage) -> tuple[str, str]:
+    """Both views from one pass: (source without comments, canonical tokens)."""
+    if language.family is not None:
+        return _native_views(source, language.family)
+    assert language.lexer is not None  # noqa: S101 - a language has a family or a lexer
+    return _lexer_views(source, language.lexer)
+
+
+def strip_comments(source: str, language: CodeLanguage) -> str:
+    """``source`` with every comment and docstring removed."""
+    return code_views(source, language)[0]
+
+
+def canonical_tokens(source: str, language: CodeLanguage) -> str:
+    """The renaming-resistant token stream of ``source``, tokens joined by spaces."""
+    return code_views(source, language)[1]
+
+
+def _native_views(source: str, family: Family) -> tuple[str, str]:
+    ascii_only = source.isascii()
+    cps = np.frombuffer(
+        source.encode("ascii" if ascii_only else "utf-32-le"),
+        dtype=np.uint8 if ascii_only else np.uint32,
+    )
+    keep, stream = _native.code_tokens(cps, *family.arrays, family.triple_quotes, family.fold_case)
+    kept = cps[keep]
+    without_comments = kept.tobytes().decode("ascii" if ascii_only else "utf-32-le")
+    if ascii_only:
+        return without_comments, stream.astype(np.uint8).tobytes().decode("ascii")
+    return without_comments, stream.tobytes().decode("utf-32-le")
 
 
 @functools.cache
@@ -53,12 +77,7 @@ def _role(kind: _TokenType) -> str:
     return "verbatim"
 
 
-def code_views(source: str, lexer: Lexer) -> tuple[str, str]:
-    """Both views from one lexing pass: (source without comments, canonical tokens).
-
-    Lexing dominates the cost of fingerprinting code, so it is done once, and without
-    Pygments' token filters, which these views do not need.
-    """
+def _lexer_views(source: str, lexer: Lexer) -> tuple[str, str]:
     kept: list[str] = []
     out: list[str] = []
     previous = ""
@@ -83,13 +102,3 @@ def code_views(source: str, lexer: Lexer) -> tuple[str, str]:
         out.append(token)
         previous = token
     return "".join(kept), " ".join(out)
-
-
-def strip_comments(source: str, lexer: Lexer) -> str:
-    """``source`` with every comment and docstring token removed."""
-    return code_views(source, lexer)[0]
-
-
-def canonical_tokens(source: str, lexer: Lexer) -> str:
-    """The renaming-resistant token stream of ``source``, tokens joined by spaces."""
-    return code_views(source, lexer)[1]

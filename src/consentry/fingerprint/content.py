@@ -12,14 +12,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
-
 from consentry.errors import InputError
-from consentry.fingerprint.code import code_views, lexer_for
+from consentry.fingerprint.code import code_views
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
 from consentry.fingerprint.image import image_fingerprint
+from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
 from consentry.fingerprint.minhash import MinHashParams, minhash_signatures, shingle_hashes
 from consentry.fingerprint.normalize import normalize_text
 from consentry.fingerprint.winnow import WinnowParams, excerpt_fingerprints
@@ -46,7 +43,7 @@ class FingerprintParams:
     # Canonical code streams repeat a small alphabet ("i ( i , i )"), so short shingles
     # are common to all code; longer ones keep unrelated files apart.
     code_minhash: MinHashParams = field(default_factory=lambda: MinHashParams(shingle=24))
-    version: str = "fp3"
+    version: str = "fp4"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +74,7 @@ class ContentFingerprint:
     pdq_quality: int | None = None
     crop_segments: bytes | None = None
     text_view: TextView | None = None
-    params_version: str = "fp3"
+    params_version: str = "fp4"
 
 
 def text_digest(normalised: str) -> str:
@@ -85,14 +82,9 @@ def text_digest(normalised: str) -> str:
     return hashlib.sha256(normalised.encode("utf-8")).hexdigest()
 
 
-def _shebang_lexer(head: bytes) -> Lexer | None:
+def _shebang_language(head: bytes) -> CodeLanguage | None:
     match = _SHEBANG.match(head)
-    if not match:
-        return None
-    try:
-        return get_lexer_by_name(match.group(1).decode("ascii"), stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
+    return language_named(match.group(1).decode("ascii")) if match else None
 
 
 def _decode(data: bytes, *, name: str) -> str:
@@ -147,14 +139,14 @@ def fingerprint_bytes(
             params_version=params.version,
         )
     text = _decode(data, name=name)
-    lexer = None
+    language = None
     if kind is ContentKind.CODE:
-        lexer = lexer_for(PurePosixPath(name).name) or _shebang_lexer(head)
-        if lexer is None:
+        language = language_for(PurePosixPath(name).name) or _shebang_language(head)
+        if language is None:
             kind = ContentKind.TEXT
     normalised_text = normalize_text(text)
     plain = _text_view(normalised_text, params)
-    if lexer is None:
+    if language is None:
         return ContentFingerprint(
             kind=kind,
             media_type=media_type,
@@ -167,7 +159,7 @@ def fingerprint_bytes(
             spdx=declared_spdx(head),
             params_version=params.version,
         )
-    without_comments, stream = code_views(text, lexer)
+    without_comments, stream = code_views(text, language)
     normalised = normalize_text(without_comments)
     minhash_params = params.code_minhash
     (signature,) = minhash_signatures([shingle_hashes(stream, minhash_params)], minhash_params)

@@ -7,7 +7,7 @@ import re
 from enum import StrEnum
 from pathlib import PurePosixPath
 
-from consentry.fingerprint.code import lexer_for
+from consentry.fingerprint.languages import language_for
 
 __all__ = ["ContentKind", "declared_spdx", "detect_kind", "media_type_for"]
 
@@ -28,7 +28,7 @@ _IMAGE_MAGIC = (
     (b"II*\x00", "image/tiff"),
     (b"MM\x00*", "image/tiff"),
 )
-# Prose and markup: fingerprinted as text even though Pygments has lexers for them.
+# Prose and markup: fingerprinted as text even though lexers exist for them.
 _PROSE_SUFFIXES = frozenset(
     {
         "",
@@ -80,7 +80,7 @@ def detect_kind(name: str, head: bytes) -> ContentKind:
     suffix = PurePosixPath(name).suffix.lower()
     if suffix in _PROSE_SUFFIXES and not head.startswith(b"#!"):
         return ContentKind.TEXT
-    if head.startswith(b"#!") or lexer_for(PurePosixPath(name).name) is not None:
+    if head.startswith(b"#!") or language_for(PurePosixPath(name).name) is not None:
         return ContentKind.CODE
     return ContentKind.TEXT
 

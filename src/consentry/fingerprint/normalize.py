@@ -9,6 +9,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
+import numpy as np
+
+from consentry.fingerprint import _native
+
 __all__ = ["normalize_text"]
 
 # Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.1): characters
@@ -46,6 +50,11 @@ def normalize_text(text: str) -> str:
     (line endings included) collapsed to one space, trimmed. Idempotent:
     ``normalize_text(normalize_text(t)) == normalize_text(t)``.
     """
+    if text.isascii():
+        # Nothing below 128 is changed by NFKC or is invisible: fold case and
+        # whitespace in one native pass.
+        folded = _native.fold_ascii(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+        return bytes(folded).decode("ascii")
     current = _normalize_once(text)
     # Another pass can only change a result that is not yet NFKC, not casefolded, or
     # still holds an invisible character (its whitespace is already collapsed). This

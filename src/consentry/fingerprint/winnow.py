@@ -23,11 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from consentry.fingerprint import _native
 from consentry.fingerprint._rolling import U64Array, codepoints, kgram_hashes
 
 __all__ = ["ExcerptFingerprints", "WinnowParams", "excerpt_fingerprints", "winnow"]
-
-_MAX_U64 = np.iinfo(np.uint64).max
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,46 +69,14 @@ class ExcerptFingerprints:
         return len(self.hashes)
 
 
-def _sliding(values: U64Array, width: int, *, take_min: bool) -> U64Array:
-    """Min (or max) of every run of ``width`` values in O(n): van Herk / Gil-Werman,
-    block prefix and suffix scans, all inside numpy."""
-    n = len(values)
-    blocks = -(-n // width)
-    pad = _MAX_U64 if take_min else 0
-    padded = np.full(blocks * width, pad, dtype=np.uint64)
-    padded[:n] = values
-    grid = padded.reshape(blocks, width)
-    ufunc = np.minimum if take_min else np.maximum
-    prefix = ufunc.accumulate(grid, axis=1).ravel()
-    suffix = ufunc.accumulate(grid[:, ::-1], axis=1)[:, ::-1].ravel()
-    count = n - width + 1
-    result: U64Array = ufunc(suffix[:count], prefix[width - 1 : width - 1 + count])
-    return result
-
-
 def winnow(hashes: U64Array, window: int) -> npt.NDArray[np.int64]:
     """Positions selected by winnowing ``hashes`` with windows of ``window`` hashes.
 
     A position is selected when its hash is the minimum of some window containing it.
     Fewer hashes than one window: the minimum of what there is.
     """
-    n = len(hashes)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    if n <= window:
-        return np.flatnonzero(hashes == hashes.min())
-    window_min = _sliding(hashes, window, take_min=True)
-    # Position i lies in windows max(0, i-w+1)..min(i, n-w); it is some window's minimum
-    # exactly when its hash equals the largest of those windows' minima.
-    padded = np.concatenate(
-        [
-            np.zeros(window - 1, dtype=np.uint64),
-            window_min,
-            np.zeros(window - 1, dtype=np.uint64),
-        ]
-    )
-    covering_max = _sliding(padded, window, take_min=False)
-    return np.flatnonzero(hashes == covering_max)
+    positions: npt.NDArray[np.int64] = _native.winnow_positions(hashes, window)
+    return positions
 
 
 def excerpt_fingerprints(stream: str, params: WinnowParams) -> ExcerptFingerprints:

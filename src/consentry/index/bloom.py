@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from consentry.index import _kernels
+
 __all__ = ["BloomFilter"]
 
 U64 = npt.NDArray[np.uint64]
@@ -44,9 +46,7 @@ class BloomFilter:
 
     def might_contain(self, hashes: U64) -> npt.NDArray[np.bool_]:
         """False means certainly absent; True means present or a false positive."""
-        if len(hashes) == 0:
-            return np.zeros(0, dtype=bool)
-        positions = self._positions(hashes, len(self.bits) * 64, self.probes)
-        words = self.bits[positions >> np.uint64(6)]
-        hit = (words >> (positions & np.uint64(63))) & np.uint64(1)
-        return np.asarray(hit.all(axis=1))
+        found: npt.NDArray[np.bool_] = _kernels.bloom_contains(
+            np.asarray(self.bits), self.probes, np.asarray(hashes, dtype=np.uint64)
+        )
+        return found

@@ -19,13 +19,14 @@ import numpy as np
 
 from consentry.errors import InputError
 from consentry.fingerprint import ContentFingerprint, ExcerptFingerprints, MinHashSignature
+from consentry.index import _kernels
 from consentry.index.records import IndexedWork, Match, MatchKind
 from consentry.index.segment import PERMUTATIONS, Segment, band_keys
 
 __all__ = ["MatchIndex", "MatchParams"]
 
 # Bumped whenever the segment layout changes; older indexes are rebuilt, not misread.
-_FORMAT = 2
+_FORMAT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,26 +219,26 @@ class MatchIndex:
 
     def _exact(self, digest: str) -> list[Match]:
         try:
-            key = np.array([bytes.fromhex(digest)], dtype="S32")
+            key = np.frombuffer(bytes.fromhex(digest), dtype="S32")[0]
         except ValueError:
             return []
         out = []
         for segment in self.segments:
-            ordered = segment.digests[segment.digest_order]
-            left, right = (
-                np.searchsorted(ordered, key[0], "left"),
-                np.searchsorted(ordered, key[0], "right"),
-            )
+            left = int(np.searchsorted(segment.digests_sorted, key, "left"))
+            right = int(np.searchsorted(segment.digests_sorted, key, "right"))
             for row in segment.digest_order[left:right].tolist():
-                out.append(
-                    Match(
-                        str(segment.work_ids[row]),
-                        str(segment.owner_ids[row]),
-                        MatchKind.EXACT,
-                        1.0,
-                    )
-                )
+                out.append(self._match(segment, row, MatchKind.EXACT, 1.0))
         return out
+
+    @staticmethod
+    def _match(
+        segment: Segment,
+        row: int,
+        kind: MatchKind,
+        score: float,
+        spans: tuple[tuple[int, int], ...] = (),
+    ) -> Match:
+        return Match(str(segment.work_ids[row]), str(segment.owner_ids[row]), kind, score, spans)
 
     def _near(self, minhash: bytes) -> list[Match]:
         if len(minhash) != PERMUTATIONS * 4:
@@ -246,26 +247,17 @@ class MatchIndex:
         keys = band_keys(signature[None, :])[0]
         out = []
         for segment in self.segments:
-            rows: set[int] = set()
-            for band, key in enumerate(keys.tolist()):
-                sorted_keys = segment.band_keys_sorted[band]
-                left = int(np.searchsorted(sorted_keys, key, "left"))
-                right = int(np.searchsorted(sorted_keys, key, "right"))
-                rows.update(segment.band_rows[band, left:right].tolist())
-            if not rows:
+            candidates = _kernels.near_candidates(
+                np.asarray(segment.band_keys_sorted), np.asarray(segment.band_rows), keys
+            )
+            if not len(candidates):
                 continue
-            candidates = np.fromiter(rows, dtype=np.int64)
             similarity = (segment.signatures[candidates] == signature).mean(axis=1)
-            for row, score in zip(candidates.tolist(), similarity.tolist(), strict=True):
-                if score >= self.params.near_threshold:
-                    out.append(
-                        Match(
-                            str(segment.work_ids[row]),
-                            str(segment.owner_ids[row]),
-                            MatchKind.NEAR,
-                            round(score, 4),
-                        )
-                    )
+            close = similarity >= self.params.near_threshold
+            for row, score in zip(
+                candidates[close].tolist(), similarity[close].tolist(), strict=True
+            ):
+                out.append(self._match(segment, row, MatchKind.NEAR, round(score, 4)))
         out.sort(key=lambda m: -m.score)
         # Structurally identical works (codecs that differ only in their literal tables,
         # generated pages) make a near match ambiguous: like boilerplate, it is not
@@ -282,7 +274,7 @@ class MatchIndex:
         # all (each work lives in exactly one segment, so per-segment counts add up).
         spread = np.zeros(len(query), dtype=np.int64)
         ranges = []
-        for segment in self.segments:
+        for number, segment in enumerate(self.segments):
             maybe = np.flatnonzero(segment.bloom.might_contain(query.hashes))
             if not len(maybe):
                 continue
@@ -292,32 +284,36 @@ class MatchIndex:
             found = right > left
             maybe, left, right = maybe[found], left[found], right[found]
             spread[maybe] += segment.posting_spread[left]
-            ranges.append((segment, maybe, left, right))
-        # Pass 2: expand only hashes that are evidence, not boilerplate.
+            ranges.append((number, maybe, left, right))
+        # Pass 2: expand only hashes that are evidence, not boilerplate; group the
+        # (row, query hash) pairs by row.
         evidence = (spread > 0) & (spread <= self.params.max_works_per_fingerprint)
-        hits: dict[tuple[int, int], set[int]] = {}
-        for number, (segment, maybe, left, right) in enumerate(ranges):
-            keep = evidence[maybe]
-            for q, start, stop in zip(
-                maybe[keep].tolist(), left[keep].tolist(), right[keep].tolist(), strict=True
-            ):
-                for row in segment.posting_works[start:stop].tolist():
-                    hits.setdefault((number, row), set()).add(q)
         out = []
-        for (number, row), queries in hits.items():
-            if len(queries) < self.params.min_excerpt_hits:
+        for number, maybe, left, right in ranges:
+            keep = evidence[maybe]
+            if not keep.any():
                 continue
             segment = self.segments[number]
-            offsets = sorted(int(query.offsets[q]) for q in queries)
-            out.append(
-                Match(
-                    str(segment.work_ids[row]),
-                    str(segment.owner_ids[row]),
-                    MatchKind.EXCERPT,
-                    round(len(queries) / len(query), 4),
-                    _spans(offsets, self.params.noise),
-                )
+            rows, queries = _kernels.expand_hits(
+                maybe[keep], left[keep], right[keep], np.asarray(segment.posting_works)
             )
+            pairs = np.unique(rows * len(query) + queries)
+            rows, queries = np.divmod(pairs, len(query))
+            starts = np.flatnonzero(np.diff(rows, prepend=-1))
+            counts = np.diff(np.append(starts, len(rows)))
+            for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
+                if count < self.params.min_excerpt_hits:
+                    continue
+                offsets = np.sort(query.offsets[queries[start : start + count]]).tolist()
+                out.append(
+                    self._match(
+                        segment,
+                        int(rows[start]),
+                        MatchKind.EXCERPT,
+                        round(count / len(query), 4),
+                        _spans(offsets, self.params.noise),
+                    )
+                )
         out.sort(key=lambda m: -m.score)
         return out
 

@@ -72,6 +72,9 @@ class Segment:
     owner_ids: npt.NDArray[np.str_]
     kinds: npt.NDArray[np.str_]
     digests: npt.NDArray[np.bytes_]
+    # Digests in ascending order, and the row each came from: exact lookups are one
+    # binary search.
+    digests_sorted: npt.NDArray[np.bytes_]
     digest_order: npt.NDArray[np.int64]
     signatures: U32
     band_keys_sorted: U64
@@ -120,6 +123,7 @@ class Segment:
                 owners_of_rows.append(number)
         n = len(works)
         digests = np.array([bytes.fromhex(w.digest) for w in works], dtype="S32")
+        digest_order = np.argsort(digests, kind="stable")
         signatures = np.zeros((n, PERMUTATIONS), dtype=np.uint32)
         has_signature = np.zeros(n, dtype=bool)
         for i, work in enumerate(works):
@@ -166,7 +170,8 @@ class Segment:
             owner_ids=np.array([w.owner_id for w in works], dtype=np.str_),
             kinds=np.array([w.kind for w in works], dtype=np.str_),
             digests=digests,
-            digest_order=np.argsort(digests, kind="stable"),
+            digests_sorted=digests[digest_order],
+            digest_order=digest_order,
             signatures=signatures,
             band_keys_sorted=band_keys_sorted,
             band_rows=band_rows,

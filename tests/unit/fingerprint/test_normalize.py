@@ -67,3 +67,10 @@ def test_the_one_pass_shortcut_agrees_with_iterating_to_a_fixpoint(text: str) ->
     while _normalize_once(reference) != reference:
         reference = _normalize_once(reference)
     assert normalize_text(text) == reference
+
+
+@given(st.text(st.characters(max_codepoint=127)))
+def test_ascii_text_takes_the_native_path_to_the_same_result(text: str) -> None:
+    from consentry.fingerprint.normalize import _normalize_once
+
+    assert normalize_text(text) == _normalize_once(text)

@@ -34,17 +34,37 @@ def test_equal_kgrams_hash_equal_and_count_is_right(text: str, k: int) -> None:
         assert by_gram.setdefault(gram, value) == value
 
 
-def test_chunked_hashing_matches_single_pass() -> None:
-    from consentry.fingerprint import _rolling
+def _reference_hash(gram: str) -> int:
+    """The documented formula, in Python integers: sum((c + 1) * B**(k-1-j)) mod 2**64,
+    then MurmurHash3's fmix64."""
+    mask, value = 2**64 - 1, 0
+    for char in gram:
+        value = (value * 0x100000001B3 + ord(char) + 1) & mask
+    for multiplier in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        value ^= value >> 33
+        value = (value * multiplier) & mask
+    return value ^ (value >> 33)
 
-    text = (SOURCE * 40)[: _rolling._CHUNK + 5000]
+
+@given(st.text(min_size=1, max_size=200), st.integers(1, 40))
+def test_kgram_hashes_follow_the_documented_formula(text: str, k: int) -> None:
+    hashes = kgram_hashes(codepoints(text), k).tolist()
+    assert hashes == [_reference_hash(gram) for gram in _naive_kgrams(text, k)]
+
+
+@given(st.text(st.characters(max_codepoint=127), max_size=300), st.integers(1, 20))
+def test_ascii_bytes_hash_like_code_points(text: str, k: int) -> None:
+    wide = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    assert np.array_equal(kgram_hashes(codepoints(text), k), kgram_hashes(wide, k))
+
+
+def test_long_text_hashes_like_its_parts() -> None:
+    text = SOURCE * 5
     whole = kgram_hashes(codepoints(text), 50)
     assert len(whole) == len(text) - 49
-    # Every k-gram that straddles the chunk border hashes as it does anywhere else.
-    border = _rolling._CHUNK - 10
-    gram = text[border : border + 50]
-    first = text.find(gram)
-    assert whole[border] == whole[first]
+    # The k-gram at any offset hashes as it does on its own.
+    for offset in (0, 70_000, len(text) - 50):
+        assert whole[offset] == kgram_hashes(codepoints(text[offset : offset + 50]), 50)[0]
 
 
 @given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=400), st.integers(1, 40))

@@ -245,3 +245,16 @@ def test_regression_an_index_from_an_older_layout_is_refused_not_crashed(
     (tmp_path / "idx" / "index.json").write_text(json.dumps(manifest))
     with pytest.raises(InputError, match="rebuild it"):
         MatchIndex.load(tmp_path / "idx")
+
+
+def test_regression_an_excerpt_found_only_in_a_later_segment_names_its_own_work() -> None:
+    # Segments without a candidate hash were skipped when numbering hits, so an excerpt
+    # of the second segment's work was credited to a row of the first segment.
+    index = MatchIndex.build(
+        [_work("wrk_first", fingerprint_bytes("a.txt", _text("GPL-3").encode()))]
+    )
+    index.add([_work("wrk_later", fingerprint_bytes("b.txt", _text("Apache-2.0").encode()))])
+    excerpt = _text("Apache-2.0")[2000:3500]
+    host = _text("MPL-2.0")[:3000] + " " + excerpt
+    matches = index.match(fingerprint_bytes("item.txt", host.encode()))
+    assert {(m.work_id, m.kind) for m in matches} == {("wrk_later", MatchKind.EXCERPT)}

@@ -1,0 +1,354 @@
+"""Per-character kernels compiled by numba: folding ASCII text, k-gram hashing, winnowing.
+
+Everything that touches each character of a 100 GB corpus runs here, as machine code,
+with no Python per character. Compiled once per machine (``cache=True`` keeps the
+machine code beside this file) and called with numpy arrays of code points: ``uint8``
+for ASCII text, ``uint32`` otherwise; numba compiles one version for each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from consentry._jit import inline as _inline
+from consentry._jit import jit as _jit
+
+__all__ = ["code_tokens", "fold_ascii", "kgram_hashes", "winnow_positions", "word_key"]
+
+_BASE = np.uint64(0x100000001B3)
+_MIX1 = np.uint64(0xFF51AFD7ED558CCD)
+_MIX2 = np.uint64(0xC4CEB9FE1A85EC53)
+_ONE = np.uint64(1)
+_SHIFT = np.uint64(33)
+
+
+@_inline
+def _fmix64(h: np.uint64) -> np.uint64:  # MurmurHash3's 64-bit finaliser
+    h ^= h >> _SHIFT
+    h *= _MIX1
+    h ^= h >> _SHIFT
+    h *= _MIX2
+    h ^= h >> _SHIFT
+    return h
+
+
+@_jit
+def _kgram_hashes(cps: Any, k: int) -> Any:
+    n = cps.shape[0]
+    if n < k:
+        return np.zeros(0, dtype=np.uint64)
+    out = np.empty(n - k + 1, dtype=np.uint64)
+    top = _ONE
+    for _ in range(k):
+        top *= _BASE
+    h = np.uint64(0)
+    for i in range(k):
+        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
+    out[0] = _fmix64(h)
+    for i in range(k, n):
+        h = h * _BASE + (np.uint64(cps[i]) + _ONE) - (np.uint64(cps[i - k]) + _ONE) * top
+        out[i - k + 1] = _fmix64(h)
+    return out
+
+
+def kgram_hashes(cps: Any, k: int) -> Any:
+    """Hash of every k-gram: ``sum((c + 1) * BASE**(k-1-j)) mod 2**64``, then fmix64.
+
+    The same value for the same k-gram whatever array type carries it, so an ASCII
+    text hashed as bytes agrees with the same text hashed as code points.
+    """
+    if k <= 0:
+        raise ValueError("k must be positive")
+    return _kgram_hashes(cps, k)
+
+
+@_jit
+def _is_ascii_space(c: np.uint8) -> bool:
+    # What str.isspace (and so the regex \s) accepts below 128.
+    return bool(c == 32 or 9 <= c <= 13 or 28 <= c <= 31)
+
+
+@_jit
+def fold_ascii(data: Any) -> Any:
+    """ASCII text folded as ``normalize_text`` folds it: lower case, each run of
+    whitespace one space, trimmed. (NFKC and the invisible characters touch nothing
+    below 128, so for ASCII this is the whole normalisation.)"""
+    out = np.empty(data.shape[0], dtype=np.uint8)
+    m = 0
+    space = False
+    for c in data:
+        if _is_ascii_space(c):
+            space = m > 0
+            continue
+        if space:
+            out[m] = 32
+            m += 1
+            space = False
+        out[m] = c + 32 if 65 <= c <= 90 else c
+        m += 1
+    return out[:m]
+
+
+@_jit
+def winnow_positions(hashes: Any, window: int) -> Any:
+    """Positions whose hash is the minimum of some window of ``window`` consecutive
+    hashes (ties all selected). Fewer hashes than a window: the minimum of all.
+
+    The window's minimum changes rarely (at about 2 / (window + 1) of positions), so it
+    is tracked directly and the window rescanned only when its minimum leaves: O(n)
+    expected, with predictable branches.
+    """
+    n = hashes.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    width = min(window, n)
+    selected = np.zeros(n, dtype=np.bool_)
+    low = hashes[0]
+    for i in range(width):
+        low = min(low, hashes[i])
+    where = 0
+    for i in range(width):
+        if hashes[i] == low:
+            selected[i] = True
+            where = i
+    for end in range(width, n):
+        start = end - width + 1
+        value = hashes[end]
+        if value <= low:
+            low = value
+            where = end
+            selected[end] = True
+        elif where < start:
+            low = hashes[start]
+            for i in range(start + 1, end + 1):
+                low = min(low, hashes[i])
+            for i in range(start, end + 1):
+                if hashes[i] == low:
+                    selected[i] = True
+                    where = i
+    return np.flatnonzero(selected)
+
+
+@_jit
+def _starts_with(cps: Any, i: int, pattern: Any, length: int) -> bool:
+    if i + length > cps.shape[0]:
+        return False
+    for j in range(length):
+        if cps[i + j] != pattern[j]:
+            return False
+    return True
+
+
+@_jit
+def _is_space(c: Any) -> bool:
+    return bool(c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0)
+
+
+@_jit
+def _is_identifier_char(c: Any) -> bool:
+    return bool(
+        (97 <= c <= 122)
+        or (65 <= c <= 90)
+        or (48 <= c <= 57)
+        or c == 95
+        or c == 36
+        or (c >= 128 and not _is_space(c))
+    )
+
+
+@_jit
+def _word_key(cps: Any, start: int, stop: int, fold: bool) -> np.uint64:
+    h = np.uint64(0)
+    for i in range(start, stop):
+        c = np.uint64(cps[i])
+        if fold and 65 <= c <= 90:
+            c += np.uint64(32)
+        h = h * _BASE + c + _ONE
+    return _fmix64(h)
+
+
+@_jit
+def _comment_end(
+    cps: Any,
+    i: int,
+    line_comments: Any,
+    line_lengths: Any,
+    block_opens: Any,
+    block_closes: Any,
+    open_lengths: Any,
+    close_lengths: Any,
+) -> int:
+    """Where the comment starting at ``i`` ends, or -1 when none starts there. An
+    unclosed block comment runs to the end."""
+    n = cps.shape[0]
+    for b in range(block_opens.shape[0]):
+        if _starts_with(cps, i, block_opens[b], open_lengths[b]):
+            for j in range(i + open_lengths[b], n):
+                if _starts_with(cps, j, block_closes[b], close_lengths[b]):
+                    return int(j + close_lengths[b])
+            return int(n)
+    for b in range(line_comments.shape[0]):
+        if _starts_with(cps, i, line_comments[b], line_lengths[b]):
+            j = i
+            while j < n and cps[j] != 10 and cps[j] != 13:
+                j += 1
+            return j
+    return -1
+
+
+@_jit
+def _literal_body(cps: Any, i: int, quotes: Any, prefixes: Any) -> int:
+    """Where the quote of a literal starting at ``i`` is, after a prefix of up to two
+    letters (r"", b'', f""), or -1 when no literal starts there."""
+    n = cps.shape[0]
+    body = i
+    while body < n and body - i < 2 and cps[body] in prefixes:
+        body += 1
+    if body < n and cps[body] in quotes:
+        return body
+    return -1
+
+
+@_jit
+def _literal_end(cps: Any, body: int, tripled: bool) -> int:
+    """Where the literal whose opening quote is at ``body`` ends. A backslash escapes
+    the next character; a one-line literal left open ends with its line."""
+    n = cps.shape[0]
+    quote = cps[body]
+    j = body + (3 if tripled else 1)
+    while j < n:
+        d = cps[j]
+        if d == 92:
+            j += 2
+        elif d == quote and not tripled:
+            return j + 1
+        elif d == quote and j + 2 < n and cps[j + 1] == quote and cps[j + 2] == quote:
+            return j + 3
+        elif not tripled and (d == 10 or d == 13):
+            return j
+        else:
+            j += 1
+    return int(n)
+
+
+@_jit
+def _word_end(cps: Any, i: int, numeric: bool) -> int:
+    j = i + 1
+    while j < cps.shape[0] and (_is_identifier_char(cps[j]) or (numeric and cps[j] == 46)):
+        j += 1
+    return j
+
+
+@_jit
+def code_tokens(
+    cps: Any,
+    line_comments: Any,
+    line_lengths: Any,
+    block_opens: Any,
+    block_closes: Any,
+    open_lengths: Any,
+    close_lengths: Any,
+    quotes: Any,
+    prefixes: Any,
+    keywords: Any,
+    triple: bool,
+    fold_keywords: bool,
+) -> tuple[Any, Any]:
+    """One pass over source code: (mask of characters outside comments and docstrings,
+    canonical token stream as code points).
+
+    In the stream identifiers become ``i``, literals ``s`` (adjacent ones merged, as
+    the language concatenates them), numbers ``0``; keywords and punctuation stay, one
+    space between tokens. With ``triple`` set (Python), three quotes open a literal
+    that may span lines, and one that opens a line is a docstring: documentation,
+    dropped like a comment.
+    """
+    n = cps.shape[0]
+    keep = np.ones(n, dtype=np.bool_)
+    out = np.empty(2 * n + 1, dtype=np.uint32)
+    m = 0
+    last_string = False
+    line_start = True
+    i = 0
+    while i < n:
+        c = cps[i]
+        if c == 10 or c == 13:
+            line_start = True
+            i += 1
+            continue
+        if _is_space(c):
+            i += 1
+            continue
+        stop = _comment_end(
+            cps, i, line_comments, line_lengths, block_opens, block_closes,
+            open_lengths, close_lengths,
+        )  # fmt: skip
+        if stop >= 0:
+            keep[i:stop] = False
+            i = stop
+            continue
+        body = _literal_body(cps, i, quotes, prefixes)
+        if body >= 0:
+            c2 = cps[body]
+            tripled = triple and body + 2 < n and cps[body + 1] == c2 and cps[body + 2] == c2
+            stop = _literal_end(cps, body, tripled)
+            if tripled and line_start:
+                keep[i:stop] = False
+            elif not last_string:
+                if m:
+                    out[m] = 32
+                    m += 1
+                out[m] = 115  # "s"
+                m += 1
+                last_string = True
+            line_start = False
+            i = stop
+            continue
+        if m:
+            out[m] = 32
+            m += 1
+        last_string = False
+        line_start = False
+        if 48 <= c <= 57 or (c == 46 and i + 1 < n and 48 <= cps[i + 1] <= 57):
+            out[m] = 48  # "0"
+            m += 1
+            i = _word_end(cps, i, True)
+        elif _is_identifier_char(c):
+            j = _word_end(cps, i, False)
+            key = _word_key(cps, i, j, fold_keywords)
+            at = np.searchsorted(keywords, key)
+            if at < keywords.shape[0] and keywords[at] == key:
+                for t in range(i, j):
+                    d = cps[t]
+                    out[m] = d + 32 if fold_keywords and 65 <= d <= 90 else d
+                    m += 1
+            else:
+                out[m] = 105  # "i"
+                m += 1
+            i = j
+        else:
+            out[m] = c
+            m += 1
+            i += 1
+    return keep, out[:m]
+
+
+@_jit
+def word_key(cps: Any, fold: bool) -> np.uint64:
+    """The key ``code_tokens`` looks a word up by (for building keyword tables)."""
+    return _word_key(cps, 0, cps.shape[0], fold)
+
+
+def warm_up() -> None:
+    """Compile (or load from the cache) every kernel for the array types the
+    fingerprinter passes, so that parallel workers find machine code ready."""
+    from consentry.fingerprint.languages import PYTHON  # noqa: PLC0415 - avoids a cycle
+
+    for width in (np.uint8, np.uint32):
+        text = np.frombuffer(np.array([104, 105, 32, 10], dtype=width).tobytes(), dtype=width)
+        hashes = kgram_hashes(text, 2)
+        winnow_positions(hashes, 2)
+        code_tokens(text, *PYTHON.arrays, True, False)
+    fold_ascii(np.frombuffer(b"Hi  there", dtype=np.uint8))

@@ -1,0 +1,71 @@
+"""Index lookups compiled by numba: the per-item work of ``MatchIndex.match`` with no
+Python loop per band, per hash or per posting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from consentry._jit import jit
+
+__all__ = ["bloom_contains", "expand_hits", "near_candidates"]
+
+_ONE = np.uint64(1)
+_LOW = np.uint64(0xFFFFFFFF)
+_HALF = np.uint64(32)
+_WORD = np.uint64(6)
+_BIT = np.uint64(63)
+
+
+@jit
+def bloom_contains(bits: Any, probes: int, hashes: Any) -> Any:
+    """For each hash: False when certainly absent from the filter, True otherwise.
+    Probes are ``h1 + i * h2`` (Kirsch and Mitzenmacher) over the hash's two halves."""
+    m = np.uint64(bits.shape[0] * 64)
+    out = np.empty(hashes.shape[0], dtype=np.bool_)
+    for j in range(hashes.shape[0]):
+        h = hashes[j]
+        low = h & _LOW
+        high = (h >> _HALF) | _ONE
+        present = True
+        for i in range(probes):
+            position = (low + np.uint64(i) * high) % m
+            if not (bits[position >> _WORD] >> (position & _BIT)) & _ONE:
+                present = False
+                break
+        out[j] = present
+    return out
+
+
+@jit
+def near_candidates(band_keys_sorted: Any, band_rows: Any, keys: Any) -> Any:
+    """Rows that share at least one band key with the query, each once, ascending."""
+    found = []
+    for band in range(keys.shape[0]):
+        column = band_keys_sorted[band]
+        left = np.searchsorted(column, keys[band], side="left")
+        right = np.searchsorted(column, keys[band], side="right")
+        for k in range(left, right):
+            found.append(band_rows[band, k])
+    if not found:
+        return np.zeros(0, dtype=np.int64)
+    return np.unique(np.array(found, dtype=np.int64))
+
+
+@jit
+def expand_hits(queries: Any, left: Any, right: Any, posting_works: Any) -> tuple[Any, Any]:
+    """(row, query) for every posting of every query hash, ``left``/``right`` being
+    each hash's posting range: the pairs to group into per-work evidence."""
+    total = 0
+    for j in range(queries.shape[0]):
+        total += right[j] - left[j]
+    rows = np.empty(total, dtype=np.int64)
+    which = np.empty(total, dtype=np.int64)
+    k = 0
+    for j in range(queries.shape[0]):
+        for p in range(left[j], right[j]):
+            rows[k] = posting_works[p]
+            which[k] = queries[j]
+            k += 1
+    return rows, which
