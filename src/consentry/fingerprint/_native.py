@@ -352,3 +352,8 @@ def warm_up() -> None:
         winnow_positions(hashes, 2)
         code_tokens(text, *PYTHON.arrays, True, False)
     fold_ascii(np.frombuffer(b"Hi  there", dtype=np.uint8))
+    from consentry.index import BloomFilter  # noqa: PLC0415 - the index's kernels too
+    from consentry.index.segment import band_keys  # noqa: PLC0415
+
+    BloomFilter.build(np.arange(4, dtype=np.uint64)).might_contain(np.arange(2, dtype=np.uint64))
+    band_keys(np.zeros((1, 256), dtype=np.uint32))

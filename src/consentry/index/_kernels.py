@@ -9,7 +9,7 @@ import numpy as np
 
 from consentry._jit import jit
 
-__all__ = ["bloom_contains", "expand_hits", "near_candidates"]
+__all__ = ["band_keys", "bloom_contains", "expand_hits", "near_candidates"]
 
 _ONE = np.uint64(1)
 _LOW = np.uint64(0xFFFFFFFF)
@@ -69,3 +69,26 @@ def expand_hits(queries: Any, left: Any, right: Any, posting_works: Any) -> tupl
             which[k] = queries[j]
             k += 1
     return rows, which
+
+
+_BASE = np.uint64(0x100000001B3)
+_MIX = np.uint64(0xFF51AFD7ED558CCD)
+_SHIFT = np.uint64(33)
+
+
+@jit
+def band_keys(signatures: Any, bands: int, rows: int) -> Any:
+    """One 64-bit key per band of ``rows`` minima per signature: shape (n, bands). A
+    polynomial over the band's values, then half of MurmurHash3's finaliser."""
+    n = signatures.shape[0]
+    keys = np.empty((n, bands), dtype=np.uint64)
+    for i in range(n):
+        for band in range(bands):
+            key = np.uint64(0)
+            for r in range(rows):
+                key = key * _BASE + np.uint64(signatures[i, band * rows + r]) + _ONE
+            key ^= key >> _SHIFT
+            key *= _MIX
+            key ^= key >> _SHIFT
+            keys[i, band] = key
+    return keys

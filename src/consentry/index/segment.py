@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from consentry.fingerprint import ExcerptFingerprints, MinHashSignature
+from consentry.index import _kernels
 from consentry.index.bloom import BloomFilter
 from consentry.index.records import IndexedWork
 
@@ -29,16 +30,8 @@ U32 = npt.NDArray[np.uint32]
 
 def band_keys(signatures: U32) -> U64:
     """One 64-bit key per band per signature: shape (n, BANDS)."""
-    n = signatures.shape[0]
-    grid = signatures.reshape(n, BANDS, ROWS).astype(np.uint64)
-    with np.errstate(over="ignore"):
-        key = np.zeros((n, BANDS), dtype=np.uint64)
-        for row in range(ROWS):
-            key = key * np.uint64(0x100000001B3) + grid[:, :, row] + np.uint64(1)
-        key ^= key >> np.uint64(33)
-        key *= np.uint64(0xFF51AFD7ED558CCD)
-        key ^= key >> np.uint64(33)
-    return key
+    keys: U64 = _kernels.band_keys(np.ascontiguousarray(signatures), BANDS, ROWS)
+    return keys
 
 
 def _spread(hashes: U64, works: npt.NDArray[np.int64]) -> U32:
