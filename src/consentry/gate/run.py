@@ -30,14 +30,15 @@ from consentry.log import leaf_hash, root_from_leaf_hashes
 from consentry.registry.documents import price_from_json
 from consentry.registry.records import format_time, new_id, parse_time, utc_now
 
-__all__ = ["RunSettings", "RunStats", "item_digest", "run_gate"]
+__all__ = ["GateRun", "RunSettings", "RunStats", "item_digest", "run_gate"]
 
 _STATE = ".gate-state.json"
 
 
 @dataclass(frozen=True, slots=True)
 class RunSettings:
-    corpus: Path
+    # A corpus file or folder, or for a pipeline the name of what it feeds.
+    corpus: Path | str
     out: Path
     licensee_id: str
     purpose: str
@@ -46,6 +47,9 @@ class RunSettings:
     resume: bool = False
     checkpoint_every: int = 1000
     workers: int = 1
+    # False when a pipeline passes admitted items on itself: admitted.jsonl then
+    # records each decision without the content.
+    admitted_content: bool = True
 
 
 @dataclass(slots=True)
@@ -66,10 +70,12 @@ def item_digest(item: Item) -> bytes:
     return hashlib.sha256(b"unreadable\0" + item.source.encode("utf-8")).digest()
 
 
-def _output_line(item: Item, decision: Decision) -> dict[str, Any]:
+def _output_line(item: Item, decision: Decision, *, content: bool = True) -> dict[str, Any]:
     verdict = decision.to_json()
     if not decision.admitted:
         return {**verdict, "source": item.source}
+    if not content:
+        return {**verdict, "source": item.source, "metadata": item.metadata}
     if item.original is not None:
         # The record as it came in, so admitted.jsonl is itself a corpus.
         return {**item.original, **verdict}
@@ -114,6 +120,11 @@ def _used_from_json(value: dict[str, Any]) -> dict[str, UsedWork]:
     }
 
 
+def _corpus_label(corpus: Path | str) -> str:
+    """A file corpus by its absolute path; a pipeline's by the name it gives."""
+    return str(corpus.resolve()) if isinstance(corpus, Path) else corpus
+
+
 def _start_state(settings: RunSettings) -> dict[str, Any]:
     state_path = settings.out / _STATE
     if (settings.out / "manifest.json").exists():
@@ -126,7 +137,7 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
             )
         state: dict[str, Any] = json.loads(state_path.read_text())
         expected = {
-            "corpus": str(settings.corpus.resolve()),
+            "corpus": _corpus_label(settings.corpus),
             "licensee": settings.licensee_id,
             "purpose": settings.purpose,
             "mode": settings.mode,
@@ -143,7 +154,7 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
     return {
         "version": 1,
         "run_id": new_id("run"),
-        "corpus": str(settings.corpus.resolve()),
+        "corpus": _corpus_label(settings.corpus),
         "licensee": settings.licensee_id,
         "purpose": settings.purpose,
         "mode": settings.mode,
@@ -169,6 +180,122 @@ def _skip(items: Iterator[Item], count: int) -> None:
             )
 
 
+class GateRun:
+    """One run's outputs and accounting, item by item: for pipelines that hold the
+    items themselves (``run_gate`` drives one over a corpus file).
+
+    Opening starts a run in ``settings.out`` (or, with ``settings.resume``, takes up the
+    unfinished one there); ``decide`` records each item; ``finish`` signs the manifest,
+    writes the royalties and summary, and returns the summary.
+    """
+
+    def __init__(
+        self,
+        settings: RunSettings,
+        *,
+        gate_for: Callable[[datetime], Gate],
+        key: KeyPair,
+        index_digest: str,
+        record_manifest: Callable[[dict[str, Any], str], None],
+    ) -> None:
+        self.settings = settings
+        self._state = _start_state(settings)
+        settings.out.mkdir(parents=True, exist_ok=True)
+        self.gate = gate_for(parse_time(self._state["started_at"], what="started_at"))
+        state = self._state
+        self.stats = RunStats(
+            state["items"],
+            state["admitted"],
+            state["rejected"],
+            state["bytes"],
+            Counter(state["reasons"]),
+        )
+        self._used = _used_from_json(state["used"])
+        self._outputs = OutputFiles(
+            settings.out, compress=state["compress"], offsets=state["offsets"] or None
+        )
+        self._key = key
+        self._index_digest = index_digest
+        self._record_manifest = record_manifest
+        self._started = time.perf_counter()
+        # Time spent before an interruption, so a resumed run's figures cover all of it.
+        self._earlier_seconds = float(state["seconds"])
+        self._since_checkpoint = 0
+
+    def decide(self, item: Item, found: list[Match] | str | None = None) -> Decision:
+        """Decide ``item`` (``found``: what ``Gate.find`` returned, if already known),
+        write it to its output and count it; checkpoints every
+        ``settings.checkpoint_every`` items."""
+        gate = self.gate
+        decision = gate.conclude(item, gate.find(item) if found is None else found)
+        self._outputs.write(
+            admitted=decision.admitted,
+            line=_output_line(item, decision, content=self.settings.admitted_content),
+            digest=item_digest(item),
+        )
+        stats = self.stats
+        stats.items += 1
+        stats.bytes += item.size
+        if decision.admitted:
+            stats.admitted += 1
+            for basis in decision.bases:
+                if basis.work_id is not None:
+                    use = self._used.setdefault(
+                        basis.work_id,
+                        UsedWork(
+                            basis.work_id,
+                            basis.owner_id or "",
+                            basis.grant_id,
+                            gate.price_of(basis),
+                        ),
+                    )
+                    use.items += 1
+                    use.bytes += item.size
+                    use.tokens += len(item.text.split()) if item.text else 0
+        else:
+            stats.rejected += 1
+            stats.reasons.update({r.match for r in decision.reasons})
+        self._since_checkpoint += 1
+        if self._since_checkpoint >= self.settings.checkpoint_every:
+            self.checkpoint()
+        return decision
+
+    def checkpoint(self) -> None:
+        """Make everything decided so far durable: a crash after this loses nothing."""
+        stats = self.stats
+        self._state.update(
+            items=stats.items,
+            admitted=stats.admitted,
+            rejected=stats.rejected,
+            bytes=stats.bytes,
+            reasons=dict(stats.reasons),
+            offsets=self._outputs.checkpoint(),
+            used=_used_to_json(self._used),
+            seconds=self._earlier_seconds + time.perf_counter() - self._started,
+        )
+        _write_json(self.settings.out / _STATE, self._state)
+        self._since_checkpoint = 0
+
+    def close(self) -> None:
+        self._outputs.close()
+
+    def finish(self) -> dict[str, Any]:
+        """Checkpoint, close the outputs, sign and record the manifest; the summary."""
+        try:
+            self.checkpoint()
+        finally:
+            self.close()
+        return _finish(
+            self.settings,
+            self._state,
+            self.stats,
+            self._used,
+            key=self._key,
+            index_digest=self._index_digest,
+            record_manifest=self._record_manifest,
+        )
+
+
 def run_gate(
     settings: RunSettings,
     *,
@@ -186,94 +313,30 @@ def run_gate(
     appends the signed manifest to the registry's events. With ``settings.workers`` > 1
     matching runs in worker processes on the index saved in ``index_folder``.
     """
-    state = _start_state(settings)
-    settings.out.mkdir(parents=True, exist_ok=True)
-    at = parse_time(state["started_at"], what="started_at")
-    gate = gate_for(at)
-    stats = RunStats(
-        state["items"],
-        state["admitted"],
-        state["rejected"],
-        state["bytes"],
-        Counter(state["reasons"]),
+    run = GateRun(
+        settings,
+        gate_for=gate_for,
+        key=key,
+        index_digest=index_digest,
+        record_manifest=record_manifest,
     )
-    used = _used_from_json(state["used"])
-    outputs = OutputFiles(
-        settings.out, compress=state["compress"], offsets=state["offsets"] or None
-    )
-    items = iter(read_corpus(settings.corpus))
-    _skip(items, stats.items)
-    started = time.perf_counter()
-    # Time spent before an interruption, so a resumed run's figures cover all of it.
-    earlier_seconds = float(state["seconds"])
-
-    def checkpoint() -> None:
-        state.update(
-            items=stats.items,
-            admitted=stats.admitted,
-            rejected=stats.rejected,
-            bytes=stats.bytes,
-            reasons=dict(stats.reasons),
-            offsets=outputs.checkpoint(),
-            used=_used_to_json(used),
-            seconds=earlier_seconds + time.perf_counter() - started,
-        )
-        _write_json(settings.out / _STATE, state)
-
     try:
-        since = 0
+        items = iter(read_corpus(Path(settings.corpus)))
+        _skip(items, run.stats.items)
         if settings.workers > 1 and index_folder is not None:
             pairs: Iterator[tuple[Item, list[Match] | str]] = find_in_order(
                 items, index_folder=index_folder, workers=settings.workers
             )
         else:
-            pairs = ((item, gate.find(item)) for item in items)
+            pairs = ((item, run.gate.find(item)) for item in items)
         for item, found in pairs:
-            decision = gate.conclude(item, found)
-            outputs.write(
-                admitted=decision.admitted,
-                line=_output_line(item, decision),
-                digest=item_digest(item),
-            )
-            stats.items += 1
-            stats.bytes += item.size
-            if decision.admitted:
-                stats.admitted += 1
-                for basis in decision.bases:
-                    if basis.work_id is not None:
-                        use = used.setdefault(
-                            basis.work_id,
-                            UsedWork(
-                                basis.work_id,
-                                basis.owner_id or "",
-                                basis.grant_id,
-                                gate.price_of(basis),
-                            ),
-                        )
-                        use.items += 1
-                        use.bytes += item.size
-                        use.tokens += len(item.text.split()) if item.text else 0
-            else:
-                stats.rejected += 1
-                stats.reasons.update({r.match for r in decision.reasons})
-            since += 1
-            if since >= settings.checkpoint_every:
-                checkpoint()
-                since = 0
-                if on_progress is not None:
-                    on_progress(stats)
-        checkpoint()
-    finally:
-        outputs.close()
-    return _finish(
-        settings,
-        state,
-        stats,
-        used,
-        key=key,
-        index_digest=index_digest,
-        record_manifest=record_manifest,
-    )
+            run.decide(item, found)
+            if on_progress is not None and run.stats.items % settings.checkpoint_every == 0:
+                on_progress(run.stats)
+    except BaseException:
+        run.close()
+        raise
+    return run.finish()
 
 
 def _finish(

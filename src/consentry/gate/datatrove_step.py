@@ -1,0 +1,178 @@
+"""The gate as a datatrove pipeline step, for dataset builders who already run one.
+
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+    from consentry.gate.datatrove_step import ConsentGate
+
+    LocalPipelineExecutor(
+        pipeline=[
+            JsonlReader("crawl/"),
+            ConsentGate(licensee="lic_...", purpose="train-ai", output_folder="gate/crawl"),
+            JsonlWriter("admitted/"),
+        ],
+        tasks=8,
+    ).run()
+
+Only admitted documents go on, each with its decision in ``metadata["consentry"]``.
+Every rank is a gate run of its own in ``output_folder/rank-NNNNN``: ``rejected.jsonl``
+with each reason, ``admitted.jsonl`` with each decision (not the content, which the
+pipeline carries), a manifest signed by the licensee and recorded in the registry,
+``royalties.csv`` and ``summary.json``. A rank that datatrove runs again after a crash
+starts its run afresh (nothing was recorded for it), because the pipeline feeds it the
+whole shard again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from datatrove.data import Document
+from datatrove.pipeline.base import PipelineStep
+
+from consentry.crypto import FileKeyStore
+from consentry.errors import InputError
+from consentry.gate.consent import RegistryConsent
+from consentry.gate.gate import Gate
+from consentry.gate.item import item_from_mapping
+from consentry.gate.policy import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy
+from consentry.gate.run import GateRun, RunSettings
+from consentry.index import MatchIndex
+from consentry.registry import Registry
+from consentry.settings import Settings
+from consentry.terms import Category
+
+__all__ = ["ConsentGate"]
+
+
+class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no types
+    """Admit only documents whose owners agreed; record each rank's run.
+
+    Holds only its configuration, so datatrove can send it to worker processes; the
+    registry, key and index are opened in ``run``. ``home`` and ``database_url`` default
+    to ``CONSENTRY_HOME`` and ``CONSENTRY_DATABASE_URL``, as for the CLI.
+    """
+
+    name = "consentry gate"
+    type = "🛂 - CONSENT"
+
+    def __init__(
+        self,
+        *,
+        licensee: str,
+        purpose: str,
+        output_folder: str | Path,
+        mode: str = "consent-only",
+        open_licences: frozenset[str] = DEFAULT_OPEN_LICENCES,
+        own_sources: frozenset[str] = frozenset(),
+        home: str | Path | None = None,
+        database_url: str | None = None,
+        checkpoint_every: int = 1000,
+    ) -> None:
+        super().__init__()
+        self.licensee = licensee
+        try:
+            self.purpose = Category(purpose).value
+        except ValueError:
+            names = ", ".join(c.value for c in Category)
+            raise InputError(
+                f"purpose {purpose!r} is not a use category; use one of {names}"
+            ) from None
+        try:
+            self.mode = GateMode(mode).value
+        except ValueError:
+            raise InputError(f"mode {mode!r} is not consent-only or opt-out") from None
+        self.open_licences = frozenset(open_licences)
+        self.own_sources = frozenset(own_sources)
+        self.output_folder = Path(output_folder)
+        self.home = None if home is None else Path(home)
+        self.database_url = database_url
+        self.checkpoint_every = checkpoint_every
+
+    def _settings(self) -> Settings:
+        found = Settings.from_env()
+        home = self.home or found.home
+        url = self.database_url or (
+            found.database_url if self.home is None else f"sqlite:///{home / 'registry.db'}"
+        )
+        return Settings(home=home, database_url=url)
+
+    def run(
+        self, data: Iterator[Document], rank: int = 0, world_size: int = 1
+    ) -> Iterator[Document]:
+        settings = self._settings()
+        key = FileKeyStore(settings.keys_dir).load(self.licensee)
+        registry = Registry.open(settings)
+        try:
+            index = _index(registry, settings.home / "index")
+            policy = GatePolicy(
+                mode=GateMode(self.mode),
+                open_licences=self.open_licences,
+                own_sources=self.own_sources,
+            )
+            category = Category(self.purpose)
+
+            def gate_for(at: datetime) -> Gate:
+                consent = RegistryConsent(
+                    registry, licensee_id=self.licensee, key=key, purpose=category, at=at
+                )
+                return Gate(index=index, consent=consent, policy=policy)
+
+            out = self.output_folder / f"rank-{rank:05d}"
+            if out.exists() and not (out / "manifest.json").exists():
+                # An unfinished run recorded nothing; the pipeline replays the shard.
+                shutil.rmtree(out)
+            run = GateRun(
+                RunSettings(
+                    corpus=f"datatrove:{self.output_folder.resolve()}#rank-{rank}/{world_size}",
+                    out=out,
+                    licensee_id=self.licensee,
+                    purpose=self.purpose,
+                    mode=self.mode,
+                    checkpoint_every=self.checkpoint_every,
+                    admitted_content=False,
+                ),
+                gate_for=gate_for,
+                key=key,
+                index_digest=index.digest(),
+                record_manifest=lambda body, signature: registry.licensing.record_manifest(
+                    self.licensee, key, body, signature
+                ),
+            )
+            try:
+                for document in data:
+                    with self.track_time():
+                        decision = run.decide(
+                            item_from_mapping(_record(document), source="datatrove")
+                        )
+                    self.stat_update("admitted" if decision.admitted else "rejected")
+                    if decision.admitted:
+                        document.metadata["consentry"] = decision.to_json()
+                        yield document
+                    else:
+                        self.stat_update(*(f"rejected_{r.match}" for r in decision.reasons))
+            except BaseException:
+                run.close()
+                raise
+            run.finish()
+        finally:
+            registry.close()
+
+
+def _record(document: Document) -> dict[str, Any]:
+    return {"id": document.id, "text": document.text, "metadata": document.metadata}
+
+
+def _index(registry: Registry, folder: Path) -> MatchIndex:
+    """The saved index brought up to date in memory. Ranks run side by side, so none
+    writes the shared folder; ``consentry gate run`` keeps it saved."""
+    try:
+        index = MatchIndex.load(folder)
+    except InputError:
+        index = MatchIndex()
+    registry.works.refresh_index(index)
+    return index

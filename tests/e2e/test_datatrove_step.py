@@ -1,0 +1,111 @@
+"""The gate inside a real datatrove pipeline: reader, ``ConsentGate``, writer, run by
+datatrove's own executor in worker processes."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, select
+
+from consentry.crypto import PublicKey, SignedEnvelope, canonical_json, verify_document
+from consentry.errors import InputError
+from consentry.store.models import EventRow
+from tests.e2e.conftest import Cli
+from tests.e2e.test_gate_cli import _world
+
+
+def _written(folder: Path) -> list[dict[str, object]]:
+    records = []
+    for path in sorted(folder.glob("*.jsonl.gz")):
+        with gzip.open(path, "rt") as handle:
+            records += [json.loads(line) for line in handle]
+    return records
+
+
+def test_a_pipeline_passes_on_only_admitted_documents_and_signs_each_rank(
+    cli: Cli, tmp_path: Path
+) -> None:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.readers import JsonlReader
+    from datatrove.pipeline.writers import JsonlWriter
+
+    from consentry.gate.datatrove_step import ConsentGate
+
+    lab, corpus = _world(cli, tmp_path, items=40)
+    data = tmp_path / "data"
+    data.mkdir()
+    lines = corpus.read_text().splitlines()
+    # Two input files, so two tasks each run a gate of their own.
+    (data / "a.jsonl").write_text("\n".join(lines[:20]) + "\n")
+    (data / "b.jsonl").write_text("\n".join(lines[20:]) + "\n")
+    runs, admitted = tmp_path / "gate", tmp_path / "admitted"
+    # What a rank that crashed before finishing leaves behind: replayed from scratch.
+    (runs / "rank-00000").mkdir(parents=True)
+    (runs / "rank-00000" / ".gate-state.json").write_text("{}")
+    (runs / "rank-00000" / "rejected.jsonl").write_text('{"stale": true}\n' * 5)
+    LocalPipelineExecutor(
+        pipeline=[
+            JsonlReader(str(data)),
+            ConsentGate(licensee=lab, purpose="train-ai", output_folder=runs, home=cli.home),
+            JsonlWriter(str(admitted)),
+        ],
+        tasks=2,
+        workers=2,
+        logging_dir=str(tmp_path / "logs"),
+    ).run()
+
+    passed = _written(admitted)
+    # Per 5 records: the licensed GPL-3 copy and the CC0 item go on; the MPL excerpt
+    # (no licence) and the unlicensed filler do not; the reader itself drops the record
+    # with empty text, so each rank sees 16 documents.
+    assert len(passed) == 16
+    assert all(r["metadata"]["consentry"]["decision"] == "admitted" for r in passed)
+    kinds = {b["kind"] for r in passed for b in r["metadata"]["consentry"]["basis"]}
+    assert kinds == {"grant", "open-licence"}
+    total_items = total_admitted = 0
+    for rank in (0, 1):
+        folder = runs / f"rank-{rank:05d}"
+        summary = json.loads((folder / "summary.json").read_text())
+        signed = json.loads((folder / "manifest.json").read_text())
+        body = signed["manifest"]
+        envelope = SignedEnvelope(
+            "training-manifest",
+            canonical_json(body),
+            signed["key_id"],
+            base64.b64decode(signed["signature"]),
+        )
+        verify_document(envelope, PublicKey.from_hex(body["licensee_key"]))
+        assert body["counts"]["items"] == summary["items"] == 16
+        rejected = (folder / "rejected.jsonl").read_text().splitlines()
+        decisions = (folder / "admitted.jsonl").read_text().splitlines()
+        assert (len(decisions), len(rejected)) == (8, 8)
+        # The pipeline carries the content; the run keeps only the decisions.
+        assert all("text" not in json.loads(line) for line in decisions)
+        total_items += body["counts"]["items"]
+        total_admitted += body["counts"]["admitted"]
+    assert (total_items, total_admitted) == (32, len(passed))
+    # Both manifests are on the registry's event log, under their run ids.
+    engine = create_engine(f"sqlite:///{cli.home / 'registry.db'}")
+    with engine.connect() as connection:
+        logged = set(
+            connection.scalars(
+                select(EventRow.subject_id).where(EventRow.kind == "manifest.recorded")
+            )
+        )
+    engine.dispose()
+    run_ids = {
+        json.loads((runs / f"rank-{r:05d}" / "manifest.json").read_text())["manifest"]["run_id"]
+        for r in (0, 1)
+    }
+    assert logged == run_ids
+
+
+def test_a_wrong_purpose_is_refused_when_the_pipeline_is_built(tmp_path: Path) -> None:
+    from consentry.gate.datatrove_step import ConsentGate
+
+    with pytest.raises(InputError, match="not a use category"):
+        ConsentGate(licensee="lic_x", purpose="training", output_folder=tmp_path)
