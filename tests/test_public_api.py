@@ -37,6 +37,7 @@ PACKAGES = {
         "detect_kind",
         "excerpt_fingerprints",
         "fingerprint_bytes",
+        "fingerprint_text",
         "image_fingerprint",
         "image_query",
         "language_for",

@@ -6,6 +6,7 @@ from consentry.fingerprint.content import (
     FingerprintParams,
     TextView,
     fingerprint_bytes,
+    fingerprint_text,
     text_digest,
 )
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
@@ -43,6 +44,7 @@ __all__ = [
     "detect_kind",
     "excerpt_fingerprints",
     "fingerprint_bytes",
+    "fingerprint_text",
     "image_fingerprint",
     "image_query",
     "language_for",

@@ -15,7 +15,16 @@ import numpy as np
 from consentry._jit import inline as _inline
 from consentry._jit import jit as _jit
 
-__all__ = ["code_tokens", "fold_ascii", "kgram_hashes", "winnow_positions", "word_key"]
+__all__ = [
+    "code_tokens",
+    "drop_ignorables",
+    "fold_ascii",
+    "fold_wide",
+    "kgram_hashes",
+    "stream_prints",
+    "winnow_positions",
+    "word_key",
+]
 
 _BASE = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xFF51AFD7ED558CCD)
@@ -62,6 +71,81 @@ def kgram_hashes(cps: Any, k: int) -> Any:
     if k <= 0:
         raise ValueError("k must be positive")
     return _kgram_hashes(cps, k)
+
+
+# Unicode Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, Unicode 15.1).
+_IGNORABLE = np.array(
+    [
+        (0x00AD, 0x00AD), (0x034F, 0x034F), (0x061C, 0x061C), (0x115F, 0x1160),
+        (0x17B4, 0x17B5), (0x180B, 0x180F), (0x200B, 0x200F), (0x202A, 0x202E),
+        (0x2060, 0x206F), (0x3164, 0x3164), (0xFE00, 0xFE0F), (0xFEFF, 0xFEFF),
+        (0xFFA0, 0xFFA0), (0xFFF0, 0xFFF8), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+        (0xE0000, 0xE0FFF),
+    ],
+    dtype=np.uint32,
+)  # fmt: skip
+
+
+@_inline
+def _is_ignorable(c: Any) -> bool:
+    if c < 0xAD:
+        return False
+    for r in range(_IGNORABLE.shape[0]):
+        if _IGNORABLE[r, 0] <= c <= _IGNORABLE[r, 1]:
+            return True
+    return False
+
+
+@_inline
+def _is_unicode_space(c: Any) -> bool:
+    # What str.isspace (and so the regex \s) accepts.
+    if c < 128:
+        return bool(c == 32 or 9 <= c <= 13 or 28 <= c <= 31)
+    return bool(
+        c == 0x85
+        or c == 0xA0
+        or c == 0x1680
+        or 0x2000 <= c <= 0x200A
+        or c == 0x2028
+        or c == 0x2029
+        or c == 0x202F
+        or c == 0x205F
+        or c == 0x3000
+    )
+
+
+@_jit
+def drop_ignorables(cps: Any) -> Any:
+    """``cps`` without default-ignorable code points."""
+    out = np.empty(cps.shape[0], dtype=np.uint32)
+    m = 0
+    for c in cps:
+        if not _is_ignorable(c):
+            out[m] = c
+            m += 1
+    return out[:m]
+
+
+@_jit
+def fold_wide(cps: Any) -> Any:
+    """Default-ignorable code points removed, each run of whitespace one space, trimmed:
+    the last step of ``normalize_text`` for text beyond ASCII."""
+    out = np.empty(cps.shape[0], dtype=np.uint32)
+    m = 0
+    space = False
+    for c in cps:
+        if _is_ignorable(c):
+            continue
+        if _is_unicode_space(c):
+            space = m > 0
+            continue
+        if space:
+            out[m] = 32
+            m += 1
+            space = False
+        out[m] = c
+        m += 1
+    return out[:m]
 
 
 @_jit
@@ -336,6 +420,16 @@ def code_tokens(
 
 
 @_jit
+def stream_prints(cps: Any, shingle: int, noise: int, window: int) -> tuple[Any, Any, Any]:
+    """Everything hashed over one normalised stream, in one call: the shingle hashes
+    for MinHash, and the winnowed noise-length k-gram hashes with their offsets."""
+    shingles = _kgram_hashes(cps, shingle)
+    grams = _kgram_hashes(cps, noise)
+    selected = winnow_positions(grams, window)
+    return shingles, grams[selected], selected.astype(np.uint32)
+
+
+@_jit
 def word_key(cps: Any, fold: bool) -> np.uint64:
     """The key ``code_tokens`` looks a word up by (for building keyword tables)."""
     return _word_key(cps, 0, cps.shape[0], fold)
@@ -350,8 +444,11 @@ def warm_up() -> None:
         text = np.frombuffer(np.array([104, 105, 32, 10], dtype=width).tobytes(), dtype=width)
         hashes = kgram_hashes(text, 2)
         winnow_positions(hashes, 2)
+        stream_prints(text, 2, 3, 2)
         code_tokens(text, *PYTHON.arrays, True, False)
     fold_ascii(np.frombuffer(b"Hi  there", dtype=np.uint8))
+    wide = np.frombuffer("Hi\u200b there".encode("utf-32-le"), dtype=np.uint32)
+    stream_prints(fold_wide(drop_ignorables(wide)), 2, 3, 2)
     from consentry.index import BloomFilter  # noqa: PLC0415 - the index's kernels too
     from consentry.index.segment import band_keys  # noqa: PLC0415
 

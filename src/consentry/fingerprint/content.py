@@ -8,24 +8,29 @@ fingerprints, and for images PDQ and a crop-resistant hash.
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import re
-from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from consentry.errors import InputError
+from consentry.fingerprint import _native
+from consentry.fingerprint._rolling import CodePoints, codepoints
 from consentry.fingerprint.code import code_views
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
 from consentry.fingerprint.image import image_fingerprint
 from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
-from consentry.fingerprint.minhash import MinHashParams, minhash_signatures, shingle_hashes
+from consentry.fingerprint.minhash import MinHashParams, minhash_signatures
 from consentry.fingerprint.normalize import normalize_text
-from consentry.fingerprint.winnow import WinnowParams, excerpt_fingerprints
+from consentry.fingerprint.winnow import ExcerptFingerprints, WinnowParams
 
 __all__ = [
     "ContentFingerprint",
     "FingerprintParams",
     "TextView",
     "fingerprint_bytes",
+    "fingerprint_text",
     "text_digest",
 ]
 
@@ -98,11 +103,12 @@ def _decode(data: bytes, *, name: str) -> str:
 
 
 def _title(name: str, text: str | None) -> str:
-    if text is not None and PurePosixPath(name).suffix.lower() in {".md", ".markdown"}:
+    base = posixpath.basename(name)
+    if text is not None and posixpath.splitext(base)[1].lower() in {".md", ".markdown"}:
         for line in text.splitlines()[:20]:
             if line.startswith("# "):
                 return line[2:].strip()[:200]
-    return PurePosixPath(name).name
+    return base
 
 
 def fingerprint_bytes(
@@ -116,7 +122,6 @@ def fingerprint_bytes(
     params = params or FingerprintParams()
     head = data[:_HEAD]
     kind = detect_kind(name, head)
-    media_type = media_type_for(name, kind, head)
     if kind is ContentKind.BINARY:
         raise InputError(
             f"{name} is binary and not an image consentry reads (PNG, JPEG, GIF, BMP, "
@@ -138,51 +143,70 @@ def fingerprint_bytes(
             crop_segments=image.crop_segments,
             params_version=params.version,
         )
-    text = _decode(data, name=name)
+    return fingerprint_text(name, _decode(data, name=name), params, size=len(data))
+
+
+def fingerprint_text(
+    name: str, text: str, params: FingerprintParams | None = None, *, size: int | None = None
+) -> ContentFingerprint:
+    """Fingerprint ``text`` read from a file (or record) called ``name``: code when the
+    name or a shebang says so, plain text otherwise. ``size``: its size in bytes."""
+    params = params or FingerprintParams()
     language = None
-    if kind is ContentKind.CODE:
-        language = language_for(PurePosixPath(name).name) or _shebang_language(head)
-        if language is None:
-            kind = ContentKind.TEXT
-    normalised_text = normalize_text(text)
-    plain = _text_view(normalised_text, params)
-    if language is None:
-        return ContentFingerprint(
-            kind=kind,
-            media_type=media_type,
-            size=len(data),
-            digest=plain.digest,
-            stream_length=len(normalised_text),
-            minhash=plain.minhash,
-            excerpts=plain.excerpts,
-            title=_title(name, text),
-            spdx=declared_spdx(head),
-            params_version=params.version,
+    if text.startswith("#!") or detect_kind(name, b"") is ContentKind.CODE:
+        language = language_for(posixpath.basename(name)) or _shebang_language(
+            text[:200].encode("utf-8", "replace")
         )
-    without_comments, stream = code_views(text, language)
-    normalised = normalize_text(without_comments)
-    minhash_params = params.code_minhash
-    (signature,) = minhash_signatures([shingle_hashes(stream, minhash_params)], minhash_params)
-    return ContentFingerprint(
+    kind = ContentKind.TEXT if language is None else ContentKind.CODE
+    cps, utf8 = _normalised(text)
+    plain = _text_view(cps, utf8, params)
+    printed = ContentFingerprint(
         kind=kind,
-        media_type=media_type,
-        size=len(data),
-        digest=text_digest(normalised),
-        stream_length=len(stream),
-        minhash=signature.to_bytes(),
-        excerpts=excerpt_fingerprints(stream, params.winnow).to_bytes(),
+        media_type=media_type_for(name, kind, b""),
+        size=len(text.encode("utf-8")) if size is None else size,
+        digest=plain.digest,
+        stream_length=len(cps),
+        minhash=plain.minhash,
+        excerpts=plain.excerpts,
         title=_title(name, text),
-        spdx=declared_spdx(head),
-        text_view=plain,
+        spdx=declared_spdx(text[:_HEAD].encode("utf-8", "replace")),
         params_version=params.version,
     )
-
-
-def _text_view(normalised: str, params: FingerprintParams) -> TextView:
-    text_params = params.text_minhash
-    (signature,) = minhash_signatures([shingle_hashes(normalised, text_params)], text_params)
-    return TextView(
-        digest=text_digest(normalised),
-        minhash=signature.to_bytes(),
-        excerpts=excerpt_fingerprints(normalised, params.winnow).to_bytes(),
+    if language is None:
+        return printed
+    without_comments, stream = code_views(text, language)
+    minhash, excerpts = _stream_prints(codepoints(stream), params.code_minhash, params.winnow)
+    return replace(
+        printed,
+        digest=text_digest(normalize_text(without_comments)),
+        stream_length=len(stream),
+        minhash=minhash,
+        excerpts=excerpts,
+        text_view=plain,
     )
+
+
+def _normalised(text: str) -> tuple[CodePoints, bytes]:
+    """``normalize_text(text)`` as code points, and as the UTF-8 bytes its digest is
+    taken over. ASCII text stays bytes throughout."""
+    if text.isascii():
+        folded = _native.fold_ascii(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+        return folded, folded.tobytes()
+    normalised = normalize_text(text)
+    return codepoints(normalised), normalised.encode("utf-8")
+
+
+def _stream_prints(
+    cps: CodePoints, minhash: MinHashParams, winnow: WinnowParams
+) -> tuple[bytes, bytes]:
+    """(MinHash signature, winnowed excerpt fingerprints) of one stream, as stored."""
+    shingles, hashes, offsets = _native.stream_prints(
+        cps, minhash.shingle, winnow.noise, winnow.window
+    )
+    (signature,) = minhash_signatures([shingles], minhash)
+    return signature.to_bytes(), ExcerptFingerprints(hashes, offsets).to_bytes()
+
+
+def _text_view(cps: CodePoints, utf8: bytes, params: FingerprintParams) -> TextView:
+    minhash, excerpts = _stream_prints(cps, params.text_minhash, params.winnow)
+    return TextView(digest=hashlib.sha256(utf8).hexdigest(), minhash=minhash, excerpts=excerpts)

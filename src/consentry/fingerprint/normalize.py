@@ -10,6 +10,7 @@ import re
 import unicodedata
 
 import numpy as np
+import numpy.typing as npt
 
 from consentry.fingerprint import _native
 
@@ -23,16 +24,22 @@ _DEFAULT_IGNORABLE = re.compile(
     "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
     "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
 )
-_WHITESPACE = re.compile(r"\s+")
+
+
+def _wide(text: str) -> npt.NDArray[np.uint32]:
+    return np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+
+
+def _text(cps: npt.NDArray[np.uint32]) -> str:
+    return cps.tobytes().decode("utf-32-le")
 
 
 def _normalize_once(text: str) -> str:
-    text = _DEFAULT_IGNORABLE.sub("", text)
+    text = _text(_native.drop_ignorables(_wide(text)))
     # NFKC, then case folding, then NFKC again: folding can leave a string that is no
     # longer NFKC (Unicode's toNFKC_Casefold has the same shape).
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    text = _DEFAULT_IGNORABLE.sub("", text)
-    return _WHITESPACE.sub(" ", text).strip()
+    return _text(_native.fold_wide(_wide(text)))
 
 
 def _is_fixpoint(text: str) -> bool:

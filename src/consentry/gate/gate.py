@@ -16,7 +16,7 @@ from consentry.fingerprint import (
     ContentFingerprint,
     ContentKind,
     FingerprintParams,
-    fingerprint_bytes,
+    fingerprint_text,
     image_query,
 )
 from consentry.gate.consent import ConsentOracle
@@ -104,7 +104,7 @@ class Gate:
             return printed, list(query.orientations[1:])
         assert item.text is not None  # noqa: S101 - readable items carry text or an image
         # Items are text unless their name says code; a JSON Lines id is rarely a file name.
-        return fingerprint_bytes(name, item.text.encode("utf-8"), self.params), []
+        return fingerprint_text(name, item.text, self.params, size=item.size), []
 
     def _registered(self, item: Item, matches: list[Match]) -> Decision:
         bases: list[UseBasis] = []

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import random
+import re
+import unicodedata
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,3 +76,31 @@ def test_ascii_text_takes_the_native_path_to_the_same_result(text: str) -> None:
     from consentry.fingerprint.normalize import _normalize_once
 
     assert normalize_text(text) == _normalize_once(text)
+
+
+_REFERENCE_IGNORABLE = re.compile(
+    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff0-\ufff8"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0000-\U000e0fff]"
+)
+
+
+def _reference_once(text: str) -> str:
+    """One normalisation pass written with regular expressions, as specified."""
+    text = _REFERENCE_IGNORABLE.sub("", text)
+    text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    text = _REFERENCE_IGNORABLE.sub("", text)
+    return re.sub(r"\s+", " ", text).strip()
+
+
+_TRICKY = st.sampled_from(
+    ["\u200b", "\u00ad", "\ufe0f", "\u3000", "\u2028", "\x85", "\xa0", "\x1c", "\u0301",
+     "\uff21", "ß", "İ", "\U000e0041", " ", "\n", "a"]
+)  # fmt: skip
+
+
+@given(st.lists(st.one_of(_TRICKY, st.characters()), max_size=60).map("".join))
+def test_the_native_passes_equal_the_regular_expression_specification(text: str) -> None:
+    from consentry.fingerprint.normalize import _normalize_once
+
+    assert _normalize_once(text) == _reference_once(text)
