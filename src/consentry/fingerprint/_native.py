@@ -437,20 +437,23 @@ def word_key(cps: Any, fold: bool) -> np.uint64:
 
 def warm_up() -> None:
     """Compile (or load from the cache) every kernel for the array types the
-    fingerprinter passes, so that parallel workers find machine code ready."""
-    from consentry.fingerprint.languages import PYTHON  # noqa: PLC0415 - avoids a cycle
+    fingerprinter and the index pass, so that parallel workers find machine code
+    ready: fingerprint a little text and code, index it, look it up."""
+    # Imported here: the fingerprinting package imports this module.
+    from consentry.fingerprint.content import fingerprint_text  # noqa: PLC0415
+    from consentry.index import IndexedWork, MatchIndex  # noqa: PLC0415
 
-    for width in (np.uint8, np.uint32):
-        text = np.frombuffer(np.array([104, 105, 32, 10], dtype=width).tobytes(), dtype=width)
-        hashes = kgram_hashes(text, 2)
-        winnow_positions(hashes, 2)
-        stream_prints(text, 2, 3, 2)
-        code_tokens(text, *PYTHON.arrays, True, False)
-    fold_ascii(np.frombuffer(b"Hi  there", dtype=np.uint8))
-    wide = np.frombuffer("Hi\u200b there".encode("utf-32-le"), dtype=np.uint32)
-    stream_prints(fold_wide(drop_ignorables(wide)), 2, 3, 2)
-    from consentry.index import BloomFilter  # noqa: PLC0415 - the index's kernels too
-    from consentry.index.segment import band_keys  # noqa: PLC0415
-
-    BloomFilter.build(np.arange(4, dtype=np.uint64)).might_contain(np.arange(2, dtype=np.uint64))
-    band_keys(np.zeros((1, 256), dtype=np.uint32))
+    sample = "Consent is enforced where data goes in.\u00a0 " * 40
+    printed = [
+        fingerprint_text("a.txt", sample),
+        fingerprint_text("b.txt", sample.upper() + "\u200b"),
+        fingerprint_text("c.py", "def f(x):\n    return x  # note\n" * 40),
+        fingerprint_text("d.py", "def g(y):\n    return 'é'\n" * 40),
+    ]
+    works = [
+        IndexedWork(f"w{i}", "o", p.kind.value, p.digest, p.minhash, p.excerpts)
+        for i, p in enumerate(printed)
+    ]
+    index = MatchIndex.build(works)
+    for p in printed:
+        index.match(p)

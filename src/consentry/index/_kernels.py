@@ -9,7 +9,7 @@ import numpy as np
 
 from consentry._jit import jit
 
-__all__ = ["band_keys", "bloom_contains", "expand_hits", "near_candidates"]
+__all__ = ["band_keys", "bloom_contains", "excerpt_evidence", "near_candidates"]
 
 _ONE = np.uint64(1)
 _LOW = np.uint64(0xFFFFFFFF)
@@ -54,21 +54,55 @@ def near_candidates(band_keys_sorted: Any, band_rows: Any, keys: Any) -> Any:
 
 
 @jit
-def expand_hits(queries: Any, left: Any, right: Any, posting_works: Any) -> tuple[Any, Any]:
-    """(row, query) for every posting of every query hash, ``left``/``right`` being
-    each hash's posting range: the pairs to group into per-work evidence."""
+def excerpt_evidence(
+    queries: Any, left: Any, right: Any, posting_works: Any, offsets: Any, noise: int
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Group the postings of the query hashes (``left``/``right``: each hash's posting
+    range) by the row that holds them.
+
+    Returns, per row holding any (ascending): the row, how many distinct query hashes
+    it holds, and where its spans are in the flat span arrays; then the spans: the
+    query's k-grams ``[offset, offset + noise)`` merged where they overlap or touch.
+    """
     total = 0
     for j in range(queries.shape[0]):
         total += right[j] - left[j]
-    rows = np.empty(total, dtype=np.int64)
-    which = np.empty(total, dtype=np.int64)
+    keys = np.empty(total, dtype=np.int64)
+    width = np.int64(offsets.shape[0])
     k = 0
     for j in range(queries.shape[0]):
         for p in range(left[j], right[j]):
-            rows[k] = posting_works[p]
-            which[k] = queries[j]
+            keys[k] = np.int64(posting_works[p]) * width + queries[j]
             k += 1
-    return rows, which
+    keys = np.unique(keys)  # sorted by row, then query
+    rows = np.empty(keys.shape[0], dtype=np.int64)
+    counts = np.empty(keys.shape[0], dtype=np.int64)
+    first = np.empty(keys.shape[0] + 1, dtype=np.int64)
+    starts = np.empty(keys.shape[0], dtype=np.int64)
+    ends = np.empty(keys.shape[0], dtype=np.int64)
+    n_rows = 0
+    n_spans = 0
+    i = 0
+    while i < keys.shape[0]:
+        row = keys[i] // width
+        j = i
+        while j < keys.shape[0] and keys[j] // width == row:
+            j += 1
+        at = np.sort(offsets[keys[i:j] % width].astype(np.int64))
+        rows[n_rows] = row
+        counts[n_rows] = j - i
+        first[n_rows] = n_spans
+        for o in at:
+            if n_spans > first[n_rows] and o <= ends[n_spans - 1]:
+                ends[n_spans - 1] = max(ends[n_spans - 1], o + noise)
+            else:
+                starts[n_spans] = o
+                ends[n_spans] = o + noise
+                n_spans += 1
+        n_rows += 1
+        i = j
+    first[n_rows] = n_spans
+    return rows[:n_rows], counts[:n_rows], first[: n_rows + 1], starts[:n_spans], ends[:n_spans]
 
 
 _BASE = np.uint64(0x100000001B3)

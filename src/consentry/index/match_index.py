@@ -294,24 +294,29 @@ class MatchIndex:
             if not keep.any():
                 continue
             segment = self.segments[number]
-            rows, queries = _kernels.expand_hits(
-                maybe[keep], left[keep], right[keep], np.asarray(segment.posting_works)
+            rows, counts, first, starts, ends = _kernels.excerpt_evidence(
+                maybe[keep],
+                left[keep],
+                right[keep],
+                np.asarray(segment.posting_works),
+                query.offsets,
+                self.params.noise,
             )
-            pairs = np.unique(rows * len(query) + queries)
-            rows, queries = np.divmod(pairs, len(query))
-            starts = np.flatnonzero(np.diff(rows, prepend=-1))
-            counts = np.diff(np.append(starts, len(rows)))
-            for start, count in zip(starts.tolist(), counts.tolist(), strict=True):
+            starts_list, ends_list = starts.tolist(), ends.tolist()
+            bounds = first.tolist()
+            for number_in, (row, count) in enumerate(
+                zip(rows.tolist(), counts.tolist(), strict=True)
+            ):
                 if count < self.params.min_excerpt_hits:
                     continue
-                offsets = np.sort(query.offsets[queries[start : start + count]]).tolist()
+                a, b = bounds[number_in], bounds[number_in + 1]
                 out.append(
                     self._match(
                         segment,
-                        int(rows[start]),
+                        row,
                         MatchKind.EXCERPT,
                         round(count / len(query), 4),
-                        _spans(offsets, self.params.noise),
+                        tuple(zip(starts_list[a:b], ends_list[a:b], strict=True)),
                     )
                 )
         out.sort(key=lambda m: -m.score)
@@ -342,14 +347,3 @@ class MatchIndex:
                 )
         out.sort(key=lambda m: -m.score)
         return out
-
-
-def _spans(offsets: Sequence[int], noise: int) -> tuple[tuple[int, int], ...]:
-    """Merge the k-grams ``[o, o + noise)`` that overlap or touch into spans."""
-    spans: list[list[int]] = []
-    for offset in offsets:
-        if spans and offset <= spans[-1][1]:
-            spans[-1][1] = max(spans[-1][1], offset + noise)
-        else:
-            spans.append([offset, offset + noise])
-    return tuple((start, end) for start, end in spans)
