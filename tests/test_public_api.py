@@ -96,7 +96,14 @@ PACKAGES = {
         "MatchKind",
         "MatchParams",
     },
-    "consentry.log": {"leaf_hash", "node_hash", "root_from_leaf_hashes"},
+    "consentry.log": {
+        "MerkleTree",
+        "leaf_hash",
+        "node_hash",
+        "root_from_leaf_hashes",
+        "verify_consistency",
+        "verify_inclusion",
+    },
     "consentry.store": {
         "Base",
         "current_revision",
