@@ -97,7 +97,13 @@ PACKAGES = {
         "MatchParams",
     },
     "consentry.log": {
+        "Checkpoint",
         "MerkleTree",
+        "NoteVerifier",
+        "open_checkpoint",
+        "open_note",
+        "sign_checkpoint",
+        "sign_note",
         "leaf_hash",
         "node_hash",
         "root_from_leaf_hashes",
