@@ -205,13 +205,25 @@ def winnow_positions(hashes: Any, window: int) -> Any:
             where = end
             selected[end] = True
         elif where < start:
+            # One scan finds the minimum's rightmost position; ties (rare: repeated
+            # k-grams) take a second scan to select them all.
             low = hashes[start]
+            where = start
+            tied = False
             for i in range(start + 1, end + 1):
-                low = min(low, hashes[i])
-            for i in range(start, end + 1):
-                if hashes[i] == low:
-                    selected[i] = True
+                value = hashes[i]
+                if value < low:
+                    low = value
                     where = i
+                    tied = False
+                elif value == low:
+                    where = i
+                    tied = True
+            selected[where] = True
+            if tied:
+                for i in range(start, end + 1):
+                    if hashes[i] == low:
+                        selected[i] = True
     return np.flatnonzero(selected)
 
 
@@ -423,8 +435,30 @@ def code_tokens(
 def stream_prints(cps: Any, shingle: int, noise: int, window: int) -> tuple[Any, Any, Any]:
     """Everything hashed over one normalised stream, in one call: the shingle hashes
     for MinHash, and the winnowed noise-length k-gram hashes with their offsets."""
-    shingles = _kgram_hashes(cps, shingle)
-    grams = _kgram_hashes(cps, noise)
+    n = cps.shape[0]
+    shingles = np.empty(max(0, n - shingle + 1), dtype=np.uint64)
+    grams = np.empty(max(0, n - noise + 1), dtype=np.uint64)
+    top_shingle = _ONE
+    for _ in range(shingle):
+        top_shingle *= _BASE
+    top_noise = _ONE
+    for _ in range(noise):
+        top_noise *= _BASE
+    # Both rolling hashes in one loop: two independent multiply chains overlap.
+    hs = np.uint64(0)
+    hn = np.uint64(0)
+    for i in range(n):
+        c = np.uint64(cps[i]) + _ONE
+        hs = hs * _BASE + c
+        hn = hn * _BASE + c
+        if i >= shingle:
+            hs -= (np.uint64(cps[i - shingle]) + _ONE) * top_shingle
+        if i >= noise:
+            hn -= (np.uint64(cps[i - noise]) + _ONE) * top_noise
+        if i >= shingle - 1:
+            shingles[i - shingle + 1] = _fmix64(hs)
+        if i >= noise - 1:
+            grams[i - noise + 1] = _fmix64(hn)
     selected = winnow_positions(grams, window)
     return shingles, grams[selected], selected.astype(np.uint32)
 
