@@ -18,8 +18,7 @@ from consentry._jit import jit as _jit
 __all__ = [
     "code_tokens",
     "drop_ignorables",
-    "fold_ascii",
-    "fold_wide",
+    "fold_text",
     "kgram_hashes",
     "stream_prints",
     "winnow_positions",
@@ -127,10 +126,11 @@ def drop_ignorables(cps: Any) -> Any:
 
 
 @_jit
-def fold_wide(cps: Any) -> Any:
-    """Default-ignorable code points removed, each run of whitespace one space, trimmed:
-    the last step of ``normalize_text`` for text beyond ASCII."""
-    out = np.empty(cps.shape[0], dtype=np.uint32)
+def fold_text(cps: Any, lower_ascii: bool) -> Any:
+    """Default-ignorable code points removed, each run of whitespace one space, trimmed,
+    and with ``lower_ascii`` ASCII capitals lowered: all of ``normalize_text`` for ASCII
+    text (NFKC and case folding change nothing else below 128), its last step beyond."""
+    out = np.empty_like(cps)
     m = 0
     space = False
     for c in cps:
@@ -143,34 +143,7 @@ def fold_wide(cps: Any) -> Any:
             out[m] = 32
             m += 1
             space = False
-        out[m] = c
-        m += 1
-    return out[:m]
-
-
-@_jit
-def _is_ascii_space(c: np.uint8) -> bool:
-    # What str.isspace (and so the regex \s) accepts below 128.
-    return bool(c == 32 or 9 <= c <= 13 or 28 <= c <= 31)
-
-
-@_jit
-def fold_ascii(data: Any) -> Any:
-    """ASCII text folded as ``normalize_text`` folds it: lower case, each run of
-    whitespace one space, trimmed. (NFKC and the invisible characters touch nothing
-    below 128, so for ASCII this is the whole normalisation.)"""
-    out = np.empty(data.shape[0], dtype=np.uint8)
-    m = 0
-    space = False
-    for c in data:
-        if _is_ascii_space(c):
-            space = m > 0
-            continue
-        if space:
-            out[m] = 32
-            m += 1
-            space = False
-        out[m] = c + 32 if 65 <= c <= 90 else c
+        out[m] = c + 32 if lower_ascii and 65 <= c <= 90 else c
         m += 1
     return out[:m]
 
@@ -238,11 +211,6 @@ def _starts_with(cps: Any, i: int, pattern: Any, length: int) -> bool:
 
 
 @_jit
-def _is_space(c: Any) -> bool:
-    return bool(c == 32 or 9 <= c <= 13 or 28 <= c <= 31 or c == 0x85 or c == 0xA0)
-
-
-@_jit
 def _is_identifier_char(c: Any) -> bool:
     return bool(
         (97 <= c <= 122)
@@ -250,7 +218,7 @@ def _is_identifier_char(c: Any) -> bool:
         or (48 <= c <= 57)
         or c == 95
         or c == 36
-        or (c >= 128 and not _is_space(c))
+        or (c >= 128 and not _is_unicode_space(c))
     )
 
 
@@ -374,7 +342,7 @@ def code_tokens(
             line_start = True
             i += 1
             continue
-        if _is_space(c):
+        if _is_unicode_space(c):
             i += 1
             continue
         stop = _comment_end(

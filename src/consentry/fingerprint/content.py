@@ -190,7 +190,7 @@ def _normalised(text: str) -> tuple[CodePoints, bytes]:
     """``normalize_text(text)`` as code points, and as the UTF-8 bytes its digest is
     taken over. ASCII text stays bytes throughout."""
     if text.isascii():
-        folded = _native.fold_ascii(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+        folded = _native.fold_text(np.frombuffer(text.encode("ascii"), dtype=np.uint8), True)
         return folded, folded.tobytes()
     normalised = normalize_text(text)
     return codepoints(normalised), normalised.encode("utf-8")

@@ -9,6 +9,7 @@ on its name, so a work and a copy of it are always tokenised the same way.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any
@@ -170,26 +171,29 @@ class CodeLanguage:
     lexer: Lexer | None = None
 
 
+def _language(family: Family | None, lexer: Callable[[], Lexer]) -> CodeLanguage | None:
+    if family is not None:
+        return CodeLanguage(family.name, family=family)
+    try:
+        found = lexer()
+    except ClassNotFound:
+        return None
+    return CodeLanguage(found.name, lexer=found)
+
+
 @functools.cache
 def language_for(filename: str) -> CodeLanguage | None:
     """The language of ``filename`` by its name, or None when it is not code."""
-    suffix = PurePosixPath(filename).suffix.lower()
-    if (family := _FAMILY_BY_SUFFIX.get(suffix)) is not None:
-        return CodeLanguage(family.name, family=family)
-    try:
-        lexer = get_lexer_for_filename(filename, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
-    return CodeLanguage(lexer.name, lexer=lexer)
+    return _language(
+        _FAMILY_BY_SUFFIX.get(PurePosixPath(filename).suffix.lower()),
+        lambda: get_lexer_for_filename(filename, stripnl=False, ensurenl=False),
+    )
 
 
 @functools.cache
 def language_named(name: str) -> CodeLanguage | None:
     """The language an interpreter name stands for (``#!/usr/bin/env python3``)."""
-    if (family := _FAMILY_BY_NAME.get(name)) is not None:
-        return CodeLanguage(family.name, family=family)
-    try:
-        lexer = get_lexer_by_name(name, stripnl=False, ensurenl=False)
-    except ClassNotFound:
-        return None
-    return CodeLanguage(lexer.name, lexer=lexer)
+    return _language(
+        _FAMILY_BY_NAME.get(name),
+        lambda: get_lexer_by_name(name, stripnl=False, ensurenl=False),
+    )

@@ -39,7 +39,7 @@ def _normalize_once(text: str) -> str:
     # NFKC, then case folding, then NFKC again: folding can leave a string that is no
     # longer NFKC (Unicode's toNFKC_Casefold has the same shape).
     text = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
-    return _text(_native.fold_wide(_wide(text)))
+    return _text(_native.fold_text(_wide(text), False))
 
 
 def _is_fixpoint(text: str) -> bool:
@@ -60,7 +60,7 @@ def normalize_text(text: str) -> str:
     if text.isascii():
         # Nothing below 128 is changed by NFKC or is invisible: fold case and
         # whitespace in one native pass.
-        folded = _native.fold_ascii(np.frombuffer(text.encode("ascii"), dtype=np.uint8))
+        folded = _native.fold_text(np.frombuffer(text.encode("ascii"), dtype=np.uint8), True)
         return bytes(folded).decode("ascii")
     current = _normalize_once(text)
     # Another pass can only change a result that is not yet NFKC, not casefolded, or
