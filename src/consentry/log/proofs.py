@@ -63,6 +63,13 @@ class MerkleTree:
     def leaf(self, index: int) -> bytes:
         return self._subtree(0, index)
 
+    def level_hashes(self, level: int, start: int, end: int) -> bytes:
+        """The complete subtree hashes of height ``level`` numbered ``start`` to
+        ``end - 1``, concatenated (a tile's contents)."""
+        if not 0 <= start <= end or end << level > self._size:
+            raise ValueError(f"level {level} of a tree of {self._size} has no nodes {start}..{end}")
+        return bytes(self._levels[level][start * _HASH : end * _HASH])
+
     def _subtree(self, level: int, index: int) -> bytes:
         start = index * _HASH
         return bytes(self._levels[level][start : start + _HASH])
