@@ -98,8 +98,13 @@ PACKAGES = {
     },
     "consentry.log": {
         "Checkpoint",
+        "Cosignature",
         "MerkleTree",
         "NoteVerifier",
+        "WitnessKey",
+        "WitnessPolicy",
+        "cosign",
+        "cosignatures",
         "open_checkpoint",
         "open_note",
         "sign_checkpoint",

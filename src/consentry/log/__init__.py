@@ -1,5 +1,6 @@
 """The transparency log (RFC 9162, C2SP). So far: the Merkle Tree Hash, audit paths and
-consistency proofs with their verification, and signed notes and checkpoints."""
+consistency proofs with their verification, signed notes and checkpoints, tiles, and
+witness cosignatures."""
 
 from consentry.log.note import (
     Checkpoint,
@@ -11,11 +12,17 @@ from consentry.log.note import (
 )
 from consentry.log.proofs import MerkleTree, verify_consistency, verify_inclusion
 from consentry.log.tree import leaf_hash, node_hash, root_from_leaf_hashes
+from consentry.log.witness import Cosignature, WitnessKey, WitnessPolicy, cosign, cosignatures
 
 __all__ = [
     "Checkpoint",
+    "Cosignature",
     "MerkleTree",
     "NoteVerifier",
+    "WitnessKey",
+    "WitnessPolicy",
+    "cosign",
+    "cosignatures",
     "leaf_hash",
     "node_hash",
     "open_checkpoint",

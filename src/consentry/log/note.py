@@ -21,8 +21,11 @@ from consentry.errors import InputError, VerificationError
 __all__ = [
     "Checkpoint",
     "NoteVerifier",
+    "key_id",
+    "key_string",
     "open_checkpoint",
     "open_note",
+    "parse_key_string",
     "sign_checkpoint",
     "sign_note",
 ]
@@ -31,7 +34,8 @@ _ED25519 = 0x01
 _DASH = "\u2014 "
 
 
-def _key_id(name: str, kind: int, public: bytes) -> bytes:
+def key_id(name: str, kind: int, public: bytes) -> bytes:
+    """SHA-256(name || 0x0A || kind || public key)[:4]: which key a signature line claims."""
     return hashlib.sha256(name.encode() + b"\n" + bytes([kind]) + public).digest()[:4]
 
 
@@ -55,31 +59,42 @@ class NoteVerifier:
 
     @property
     def key_id(self) -> bytes:
-        return _key_id(self.name, _ED25519, self.public.raw)
+        return key_id(self.name, _ED25519, self.public.raw)
 
     def vkey(self) -> str:
         """The verifier key string: ``name+hex(key ID)+base64(0x01 || public key)``."""
-        encoded = base64.b64encode(bytes([_ED25519]) + self.public.raw).decode()
-        return f"{self.name}+{self.key_id.hex()}+{encoded}"
+        return key_string(self.name, _ED25519, self.public)
 
     @classmethod
     def from_vkey(cls, vkey: str) -> NoteVerifier:
         """Parse a verifier key string; ``InputError`` names what is wrong with it."""
-        parts = vkey.strip().split("+")
-        if len(parts) != 3:
-            raise InputError(f"verifier key {vkey!r} is not name+keyid+key")
-        name, key_id, encoded = parts
-        try:
-            raw = base64.b64decode(encoded, validate=True)
-            claimed = bytes.fromhex(key_id)
-        except ValueError as exc:  # binascii.Error, or not hex
-            raise InputError(f"verifier key {vkey!r} has a malformed key id or key") from exc
-        if len(raw) != 33 or raw[0] != _ED25519:
-            raise InputError(f"verifier key {vkey!r} is not an Ed25519 key (type 0x01)")
-        verifier = cls(name, PublicKey(raw[1:]))
-        if verifier.key_id != claimed:
-            raise InputError(f"verifier key {vkey!r}: key id does not match the name and key")
-        return verifier
+        name, public = parse_key_string(vkey, _ED25519, "verifier key")
+        return cls(name, public)
+
+
+def key_string(name: str, kind: int, public: PublicKey) -> str:
+    """``name+hex(key ID)+base64(kind || public key)``: how C2SP writes a verifier key."""
+    encoded = base64.b64encode(bytes([kind]) + public.raw).decode()
+    return f"{name}+{key_id(name, kind, public.raw).hex()}+{encoded}"
+
+
+def parse_key_string(text: str, kind: int, what: str) -> tuple[str, PublicKey]:
+    """The name and key of a ``key_string`` of signature type ``kind``."""
+    parts = text.strip().split("+", 2)  # base64 may hold "+"; the name may not
+    if len(parts) != 3:
+        raise InputError(f"{what} {text!r} is not name+keyid+key")
+    name, claimed_hex, encoded = parts
+    try:
+        raw = base64.b64decode(encoded, validate=True)
+        claimed = bytes.fromhex(claimed_hex)
+    except ValueError as exc:  # binascii.Error, or not hex
+        raise InputError(f"{what} {text!r} has a malformed key id or key") from exc
+    if len(raw) != 33 or raw[0] != kind:
+        raise InputError(f"{what} {text!r} is not a key of signature type 0x{kind:02x}")
+    if key_id(name, kind, raw[1:]) != claimed:
+        raise InputError(f"{what} {text!r}: key id does not match the name and key")
+    _check_name(name)
+    return name, PublicKey(raw[1:])
 
 
 def _check_text(text: str) -> None:
