@@ -7,6 +7,7 @@ one flat buffer, so no Python runs per shingle. Measured on this project's machi
 
 from __future__ import annotations
 
+import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,8 +68,13 @@ def minhash_signatures(
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
         flat, offsets, params.permutations, params.seed
     )
-    rows = np.asarray(matrix.to_rows(), dtype=np.uint32)
+    # Rows arrive as lists of Python ints; array("I") converts one in C, several times
+    # faster than numpy does from nested lists.
     return [
-        MinHashSignature(rows[i] if lengths[i] else np.zeros(0, dtype=np.uint32))
-        for i in range(len(shingle_sets))
+        MinHashSignature(
+            np.frombuffer(array.array("I", row), dtype=np.uint32)
+            if length
+            else np.zeros(0, dtype=np.uint32)
+        )
+        for row, length in zip(matrix.to_rows(), lengths.tolist(), strict=True)
     ]

@@ -9,7 +9,7 @@ import numpy as np
 
 from consentry._jit import jit
 
-__all__ = ["band_keys", "bloom_contains", "excerpt_evidence", "near_candidates"]
+__all__ = ["band_keys", "bloom_contains", "excerpt_evidence", "near_matches"]
 
 _ONE = np.uint64(1)
 _LOW = np.uint64(0xFFFFFFFF)
@@ -39,8 +39,17 @@ def bloom_contains(bits: Any, probes: int, hashes: Any) -> Any:
 
 
 @jit
-def near_candidates(band_keys_sorted: Any, band_rows: Any, keys: Any) -> Any:
-    """Rows that share at least one band key with the query, each once, ascending."""
+def near_matches(
+    band_keys_sorted: Any,
+    band_rows: Any,
+    keys: Any,
+    signatures: Any,
+    signature: Any,
+    threshold: float,
+) -> tuple[Any, Any]:
+    """Rows that share a band key with the query and whose signatures agree with it in
+    at least ``threshold`` of their positions (the estimated Jaccard similarity), each
+    once, ascending; and those similarities."""
     found = []
     for band in range(keys.shape[0]):
         column = band_keys_sorted[band]
@@ -48,9 +57,20 @@ def near_candidates(band_keys_sorted: Any, band_rows: Any, keys: Any) -> Any:
         right = np.searchsorted(column, keys[band], side="right")
         for k in range(left, right):
             found.append(band_rows[band, k])
-    if not found:
-        return np.zeros(0, dtype=np.int64)
-    return np.unique(np.array(found, dtype=np.int64))
+    rows = np.unique(np.array(found, dtype=np.int64))
+    scores = np.empty(rows.shape[0], dtype=np.float64)
+    kept = 0
+    for row in rows:
+        equal = 0
+        for j in range(signature.shape[0]):
+            if signatures[row, j] == signature[j]:
+                equal += 1
+        score = equal / signature.shape[0]
+        if score >= threshold:
+            rows[kept] = row
+            scores[kept] = score
+            kept += 1
+    return rows[:kept], scores[:kept]
 
 
 @jit

@@ -247,16 +247,15 @@ class MatchIndex:
         keys = band_keys(signature[None, :])[0]
         out = []
         for segment in self.segments:
-            candidates = _kernels.near_candidates(
-                np.asarray(segment.band_keys_sorted), np.asarray(segment.band_rows), keys
+            rows, scores = _kernels.near_matches(
+                np.asarray(segment.band_keys_sorted),
+                np.asarray(segment.band_rows),
+                keys,
+                np.asarray(segment.signatures),
+                signature,
+                self.params.near_threshold,
             )
-            if not len(candidates):
-                continue
-            similarity = (segment.signatures[candidates] == signature).mean(axis=1)
-            close = similarity >= self.params.near_threshold
-            for row, score in zip(
-                candidates[close].tolist(), similarity[close].tolist(), strict=True
-            ):
+            for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
                 out.append(self._match(segment, row, MatchKind.NEAR, round(score, 4)))
         out.sort(key=lambda m: -m.score)
         # Structurally identical works (codecs that differ only in their literal tables,
