@@ -29,6 +29,7 @@ PACKAGES = {
         "ImageQuery",
         "MinHashParams",
         "MinHashSignature",
+        "StreamPrints",
         "TextView",
         "WinnowParams",
         "canonical_tokens",
@@ -46,6 +47,7 @@ PACKAGES = {
         "shingle_hashes",
         "strip_comments",
         "text_digest",
+        "text_prints",
         "winnow",
     },
     "consentry.terms": {

@@ -4,10 +4,12 @@ from consentry.fingerprint.code import canonical_tokens, code_views, strip_comme
 from consentry.fingerprint.content import (
     ContentFingerprint,
     FingerprintParams,
+    StreamPrints,
     TextView,
     fingerprint_bytes,
     fingerprint_text,
     text_digest,
+    text_prints,
 )
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
 from consentry.fingerprint.image import ImageFingerprint, ImageQuery, image_fingerprint, image_query
@@ -36,6 +38,7 @@ __all__ = [
     "ImageQuery",
     "MinHashParams",
     "MinHashSignature",
+    "StreamPrints",
     "TextView",
     "WinnowParams",
     "canonical_tokens",
@@ -53,5 +56,6 @@ __all__ = [
     "shingle_hashes",
     "strip_comments",
     "text_digest",
+    "text_prints",
     "winnow",
 ]

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
+import numpy.typing as npt
 
 from consentry.errors import InputError
 from consentry.fingerprint import _native
@@ -21,17 +22,19 @@ from consentry.fingerprint.code import code_views
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
 from consentry.fingerprint.image import image_fingerprint
 from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
-from consentry.fingerprint.minhash import MinHashParams, minhash_signatures
+from consentry.fingerprint.minhash import MinHashParams, MinHashSignature, minhash_signatures
 from consentry.fingerprint.normalize import normalize_text
 from consentry.fingerprint.winnow import ExcerptFingerprints, WinnowParams
 
 __all__ = [
     "ContentFingerprint",
     "FingerprintParams",
+    "StreamPrints",
     "TextView",
     "fingerprint_bytes",
     "fingerprint_text",
     "text_digest",
+    "text_prints",
 ]
 
 _HEAD = 8192
@@ -146,67 +149,107 @@ def fingerprint_bytes(
     return fingerprint_text(name, _decode(data, name=name), params, size=len(data))
 
 
+@dataclass(frozen=True, slots=True)
+class StreamPrints:
+    """One fingerprinted stream as arrays, for lookups: the SHA-256 of the normalised
+    content, the stream's length, its MinHash signature (empty when shorter than a
+    shingle), and its winnowed excerpt fingerprints."""
+
+    digest: bytes
+    length: int
+    signature: npt.NDArray[np.uint32]
+    excerpts: ExcerptFingerprints
+
+    @classmethod
+    def from_stored(cls, digest: str, minhash: bytes, excerpts: bytes) -> StreamPrints:
+        """From the stored form (the length is not stored; it is 0 here)."""
+        return cls(
+            bytes.fromhex(digest),
+            0,
+            MinHashSignature.from_bytes(minhash).values,
+            ExcerptFingerprints.from_bytes(excerpts),
+        )
+
+    def stored(self) -> tuple[str, bytes, bytes]:
+        """(hex digest, signature bytes, excerpt bytes): how the registry keeps them."""
+        signature = MinHashSignature(self.signature).to_bytes() if len(self.signature) else b""
+        return self.digest.hex(), signature, self.excerpts.to_bytes()
+
+
+def _language(name: str, text: str) -> CodeLanguage | None:
+    if text.startswith("#!") or detect_kind(name, b"") is ContentKind.CODE:
+        return language_for(posixpath.basename(name)) or _shebang_language(
+            text[:200].encode("utf-8", "replace")
+        )
+    return None
+
+
+def text_prints(
+    name: str, text: str, params: FingerprintParams | None = None
+) -> tuple[StreamPrints, ...]:
+    """What a lookup needs of ``text`` called ``name``: its code prints first when the
+    name (or a shebang) says it is code, then its plain-text prints. The values
+    ``fingerprint_text`` stores, without the record around them."""
+    params = params or FingerprintParams()
+    plain = _plain_prints(text, params)
+    language = _language(name, text)
+    if language is None:
+        return (plain,)
+    return (_code_prints(text, language, params), plain)
+
+
 def fingerprint_text(
     name: str, text: str, params: FingerprintParams | None = None, *, size: int | None = None
 ) -> ContentFingerprint:
     """Fingerprint ``text`` read from a file (or record) called ``name``: code when the
     name or a shebang says so, plain text otherwise. ``size``: its size in bytes."""
     params = params or FingerprintParams()
-    language = None
-    if text.startswith("#!") or detect_kind(name, b"") is ContentKind.CODE:
-        language = language_for(posixpath.basename(name)) or _shebang_language(
-            text[:200].encode("utf-8", "replace")
-        )
+    language = _language(name, text)
     kind = ContentKind.TEXT if language is None else ContentKind.CODE
-    cps, utf8 = _normalised(text)
-    plain = _text_view(cps, utf8, params)
-    printed = ContentFingerprint(
+    plain = _plain_prints(text, params)
+    main = plain if language is None else _code_prints(text, language, params)
+    digest, minhash, excerpts = main.stored()
+    return ContentFingerprint(
         kind=kind,
         media_type=media_type_for(name, kind, b""),
         size=len(text.encode("utf-8")) if size is None else size,
-        digest=plain.digest,
-        stream_length=len(cps),
-        minhash=plain.minhash,
-        excerpts=plain.excerpts,
-        title=_title(name, text),
-        spdx=declared_spdx(text[:_HEAD].encode("utf-8", "replace")),
-        params_version=params.version,
-    )
-    if language is None:
-        return printed
-    without_comments, stream = code_views(text, language)
-    minhash, excerpts = _stream_prints(codepoints(stream), params.code_minhash, params.winnow)
-    return replace(
-        printed,
-        digest=text_digest(normalize_text(without_comments)),
-        stream_length=len(stream),
+        digest=digest,
+        stream_length=main.length,
         minhash=minhash,
         excerpts=excerpts,
-        text_view=plain,
+        title=_title(name, text),
+        spdx=declared_spdx(text[:_HEAD].encode("utf-8", "replace")),
+        text_view=None if language is None else TextView(*plain.stored()),
+        params_version=params.version,
     )
 
 
-def _normalised(text: str) -> tuple[CodePoints, bytes]:
-    """``normalize_text(text)`` as code points, and as the UTF-8 bytes its digest is
-    taken over. ASCII text stays bytes throughout."""
-    if text.isascii():
-        folded = _native.fold_text(np.frombuffer(text.encode("ascii"), dtype=np.uint8), True)
-        return folded, folded.tobytes()
-    normalised = normalize_text(text)
-    return codepoints(normalised), normalised.encode("utf-8")
-
-
-def _stream_prints(
-    cps: CodePoints, minhash: MinHashParams, winnow: WinnowParams
-) -> tuple[bytes, bytes]:
-    """(MinHash signature, winnowed excerpt fingerprints) of one stream, as stored."""
+def _prints(
+    cps: CodePoints, digest: bytes, minhash: MinHashParams, winnow: WinnowParams
+) -> StreamPrints:
     shingles, hashes, offsets = _native.stream_prints(
         cps, minhash.shingle, winnow.noise, winnow.window
     )
     (signature,) = minhash_signatures([shingles], minhash)
-    return signature.to_bytes(), ExcerptFingerprints(hashes, offsets).to_bytes()
+    return StreamPrints(digest, len(cps), signature.values, ExcerptFingerprints(hashes, offsets))
 
 
-def _text_view(cps: CodePoints, utf8: bytes, params: FingerprintParams) -> TextView:
-    minhash, excerpts = _stream_prints(cps, params.text_minhash, params.winnow)
-    return TextView(digest=hashlib.sha256(utf8).hexdigest(), minhash=minhash, excerpts=excerpts)
+def _plain_prints(text: str, params: FingerprintParams) -> StreamPrints:
+    """``normalize_text(text)`` fingerprinted; ASCII text stays bytes throughout."""
+    if text.isascii():
+        cps: CodePoints = _native.fold_text(
+            np.frombuffer(text.encode("ascii"), dtype=np.uint8), True
+        )
+        utf8 = cps.tobytes()
+    else:
+        normalised = normalize_text(text)
+        cps, utf8 = codepoints(normalised), normalised.encode("utf-8")
+    return _prints(cps, hashlib.sha256(utf8).digest(), params.text_minhash, params.winnow)
+
+
+def _code_prints(text: str, language: CodeLanguage, params: FingerprintParams) -> StreamPrints:
+    """The renaming-resistant token stream fingerprinted; the digest is over the source
+    without comments, normalised."""
+    without_comments, stream = code_views(text, language)
+    digest = hashlib.sha256(normalize_text(without_comments).encode("utf-8")).digest()
+    return _prints(codepoints(stream), digest, params.code_minhash, params.winnow)

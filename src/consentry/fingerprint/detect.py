@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import mimetypes
+import posixpath
 import re
 from enum import StrEnum
-from pathlib import PurePosixPath
 
 from consentry.fingerprint.languages import language_for
 
@@ -77,10 +77,11 @@ def detect_kind(name: str, head: bytes) -> ContentKind:
         return ContentKind.IMAGE
     if _looks_binary(head):
         return ContentKind.BINARY
-    suffix = PurePosixPath(name).suffix.lower()
+    base = posixpath.basename(name)
+    suffix = posixpath.splitext(base)[1].lower()
     if suffix in _PROSE_SUFFIXES and not head.startswith(b"#!"):
         return ContentKind.TEXT
-    if head.startswith(b"#!") or language_for(PurePosixPath(name).name) is not None:
+    if head.startswith(b"#!") or language_for(base) is not None:
         return ContentKind.CODE
     return ContentKind.TEXT
 

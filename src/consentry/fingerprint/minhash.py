@@ -61,10 +61,10 @@ def minhash_signatures(
     """One signature per shingle set, computed in one call into rensa."""
     if not shingle_sets:
         return []
-    lengths = np.fromiter((len(s) for s in shingle_sets), dtype=np.uint64)
+    lengths = np.array([len(s) for s in shingle_sets], dtype=np.uint64)
     offsets = np.zeros(len(shingle_sets) + 1, dtype=np.uint64)
     np.cumsum(lengths, out=offsets[1:])
-    flat = np.concatenate(shingle_sets) if int(offsets[-1]) else np.zeros(0, np.uint64)
+    flat = shingle_sets[0] if len(shingle_sets) == 1 else np.concatenate(shingle_sets)
     matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
         flat, offsets, params.permutations, params.seed
     )

@@ -8,7 +8,7 @@ admitted = gate.filter(dataset_rows)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from consentry.errors import InputError
@@ -16,8 +16,8 @@ from consentry.fingerprint import (
     ContentFingerprint,
     ContentKind,
     FingerprintParams,
-    fingerprint_text,
     image_query,
+    text_prints,
 )
 from consentry.gate.consent import ConsentOracle
 from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
@@ -48,20 +48,17 @@ class Gate:
         only the index, so it can run in a worker process."""
         if item.unreadable is not None:
             return item.unreadable
+        if item.image is None:
+            assert item.text is not None  # noqa: S101 - readable items carry text or an image
+            # Items are text unless their name says code; a JSON Lines id is rarely a
+            # file name. Code is also compared as plain text, against every work's text.
+            name = str(item.metadata.get("path") or item.id)
+            return self.index.match_prints(text_prints(name, item.text, self.params))
         try:
-            printed, variants = self._fingerprint(item)
+            printed, variants = self._image_fingerprint(item)
         except InputError as exc:
             return str(exc)
-        matches = self.index.match(printed, pdq_variants=variants)
-        if printed.text_view is not None:
-            # Code is also compared as plain text, against every work's text.
-            view = printed.text_view
-            as_text = replace(
-                printed, digest=view.digest, minhash=view.minhash, excerpts=view.excerpts
-            )
-            seen = {m.work_id for m in matches}
-            matches += [m for m in self.index.match(as_text) if m.work_id not in seen]
-        return matches
+        return self.index.match(printed, pdq_variants=variants)
 
     def conclude(self, item: Item, found: list[Match] | str) -> Decision:
         """The decision from what ``find`` returned: consent for each matched work, or
@@ -84,27 +81,24 @@ class Gate:
         """The price a basis carries: its grant's; None for terms, licences, own data."""
         return self.consent.price_of(basis.grant_id) if basis.grant_id else None
 
-    def _fingerprint(self, item: Item) -> tuple[ContentFingerprint, list[bytes]]:
+    def _image_fingerprint(self, item: Item) -> tuple[ContentFingerprint, list[bytes]]:
+        assert item.image is not None  # noqa: S101 - called for image items only
         name = str(item.metadata.get("path") or item.id)
-        if item.image is not None:
-            query = image_query(item.image, name=name)
-            printed = ContentFingerprint(
-                kind=ContentKind.IMAGE,
-                media_type=query.media_type,
-                size=len(item.image),
-                digest=query.digest,
-                stream_length=0,
-                minhash=b"",
-                excerpts=b"",
-                title=name,
-                pdq=query.orientations[0],
-                pdq_quality=query.pdq_quality,
-                params_version=self.params.version,
-            )
-            return printed, list(query.orientations[1:])
-        assert item.text is not None  # noqa: S101 - readable items carry text or an image
-        # Items are text unless their name says code; a JSON Lines id is rarely a file name.
-        return fingerprint_text(name, item.text, self.params, size=item.size), []
+        query = image_query(item.image, name=name)
+        printed = ContentFingerprint(
+            kind=ContentKind.IMAGE,
+            media_type=query.media_type,
+            size=len(item.image),
+            digest=query.digest,
+            stream_length=0,
+            minhash=b"",
+            excerpts=b"",
+            title=name,
+            pdq=query.orientations[0],
+            pdq_quality=query.pdq_quality,
+            params_version=self.params.version,
+        )
+        return printed, list(query.orientations[1:])
 
     def _registered(self, item: Item, matches: list[Match]) -> Decision:
         bases: list[UseBasis] = []

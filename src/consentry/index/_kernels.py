@@ -9,7 +9,7 @@ import numpy as np
 
 from consentry._jit import jit
 
-__all__ = ["band_keys", "bloom_contains", "excerpt_evidence", "near_matches"]
+__all__ = ["band_keys", "bloom_contains", "excerpt_evidence", "near_matches", "probe_postings"]
 
 _ONE = np.uint64(1)
 _LOW = np.uint64(0xFFFFFFFF)
@@ -36,6 +36,39 @@ def bloom_contains(bits: Any, probes: int, hashes: Any) -> Any:
                 break
         out[j] = present
     return out
+
+
+@jit
+def probe_postings(
+    bits: Any, probes: int, posting_hashes: Any, posting_spread: Any, hashes: Any, spread: Any
+) -> tuple[Any, Any, Any]:
+    """For each query hash the Bloom filter lets through and the postings hold: its
+    position in the query, and its posting range. Adds to ``spread`` (per query hash)
+    how many of this segment's works hold it."""
+    maybe = bloom_contains(bits, probes, hashes)
+    count = 0
+    for j in range(hashes.shape[0]):
+        count += maybe[j]
+    queries = np.empty(count, dtype=np.int64)
+    lefts = np.empty(count, dtype=np.int64)
+    rights = np.empty(count, dtype=np.int64)
+    n = posting_hashes.shape[0]
+    k = 0
+    for j in range(hashes.shape[0]):
+        if not maybe[j]:
+            continue
+        left = np.searchsorted(posting_hashes, hashes[j], side="left")
+        if left == n or posting_hashes[left] != hashes[j]:
+            continue  # a Bloom false positive
+        right = left + 1
+        while right < n and posting_hashes[right] == hashes[j]:
+            right += 1
+        queries[k] = j
+        lefts[k] = left
+        rights[k] = right
+        spread[j] += posting_spread[left]
+        k += 1
+    return queries[:k], lefts[:k], rights[:k]
 
 
 @jit

@@ -16,9 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from consentry.errors import InputError
-from consentry.fingerprint import ContentFingerprint, ExcerptFingerprints, MinHashSignature
+from consentry.fingerprint import (
+    ContentFingerprint,
+    ExcerptFingerprints,
+    StreamPrints,
+)
 from consentry.index import _kernels
 from consentry.index.records import IndexedWork, Match, MatchKind
 from consentry.index.segment import PERMUTATIONS, Segment, band_keys
@@ -206,22 +211,29 @@ class MatchIndex:
         ``pdq_variants`` are the PDQ hashes of the item's flips and rotations, so a
         mirrored copy of an image still matches.
         """
-        found: dict[str, Match] = {}
-        for match in (
-            *self._exact(item.digest),
-            *self._near(item.minhash),
-            *self._excerpts(item.excerpts),
-            *self._images([h for h in (item.pdq, *pdq_variants) if h]),
-        ):
-            if match.work_id not in found:
-                found[match.work_id] = match
-        return list(found.values())
+        prints = StreamPrints.from_stored(item.digest, item.minhash, item.excerpts)
+        images = self._images([h for h in (item.pdq, *pdq_variants) if h])
+        return _strongest([*self._stream(prints), *images])
 
-    def _exact(self, digest: str) -> list[Match]:
-        try:
-            key = np.frombuffer(bytes.fromhex(digest), dtype="S32")[0]
-        except ValueError:
+    def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
+        """Every registered work the streams reproduce (``text_prints`` gives them),
+        strongest evidence per work, the first stream's findings first."""
+        found: list[Match] = []
+        for stream in prints:
+            found += self._stream(stream)
+        return _strongest(found)
+
+    def _stream(self, prints: StreamPrints) -> list[Match]:
+        return [
+            *self._exact(prints.digest),
+            *self._near(prints.signature),
+            *self._excerpts(prints.excerpts),
+        ]
+
+    def _exact(self, digest: bytes) -> list[Match]:
+        if len(digest) != 32:
             return []
+        key = np.frombuffer(digest, dtype="S32")[0]
         out = []
         for segment in self.segments:
             left = int(np.searchsorted(segment.digests_sorted, key, "left"))
@@ -240,10 +252,9 @@ class MatchIndex:
     ) -> Match:
         return Match(str(segment.work_ids[row]), str(segment.owner_ids[row]), kind, score, spans)
 
-    def _near(self, minhash: bytes) -> list[Match]:
-        if len(minhash) != PERMUTATIONS * 4:
+    def _near(self, signature: npt.NDArray[np.uint32]) -> list[Match]:
+        if len(signature) != PERMUTATIONS:
             return []
-        signature = MinHashSignature.from_bytes(minhash).values
         keys = band_keys(signature[None, :])[0]
         out = []
         for segment in self.segments:
@@ -265,25 +276,24 @@ class MatchIndex:
             return []
         return out
 
-    def _excerpts(self, excerpts: bytes) -> list[Match]:
-        if not excerpts:
+    def _excerpts(self, query: ExcerptFingerprints) -> list[Match]:
+        if not len(query):
             return []
-        query = ExcerptFingerprints.from_bytes(excerpts)
         # Pass 1: where each query hash sits in each segment, and in how many works in
         # all (each work lives in exactly one segment, so per-segment counts add up).
         spread = np.zeros(len(query), dtype=np.int64)
         ranges = []
         for number, segment in enumerate(self.segments):
-            maybe = np.flatnonzero(segment.bloom.might_contain(query.hashes))
-            if not len(maybe):
-                continue
-            hashes = query.hashes[maybe]
-            left = np.searchsorted(segment.posting_hashes, hashes, "left")
-            right = np.searchsorted(segment.posting_hashes, hashes, "right")
-            found = right > left
-            maybe, left, right = maybe[found], left[found], right[found]
-            spread[maybe] += segment.posting_spread[left]
-            ranges.append((number, maybe, left, right))
+            maybe, left, right = _kernels.probe_postings(
+                np.asarray(segment.bloom_bits),
+                int(segment.bloom_probes[0]),
+                np.asarray(segment.posting_hashes),
+                np.asarray(segment.posting_spread),
+                query.hashes,
+                spread,
+            )
+            if len(maybe):
+                ranges.append((number, maybe, left, right))
         # Pass 2: expand only hashes that are evidence, not boilerplate; group the
         # (row, query hash) pairs by row.
         evidence = (spread > 0) & (spread <= self.params.max_works_per_fingerprint)
@@ -346,3 +356,11 @@ class MatchIndex:
                 )
         out.sort(key=lambda m: -m.score)
         return out
+
+
+def _strongest(matches: Iterable[Match]) -> list[Match]:
+    """One match per work: the first found, in the order exact, near, excerpt, image."""
+    found: dict[str, Match] = {}
+    for match in matches:
+        found.setdefault(match.work_id, match)
+    return list(found.values())
