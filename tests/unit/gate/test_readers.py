@@ -245,3 +245,11 @@ def test_unknown_formats_and_missing_paths_are_named(tmp_path: Path) -> None:
         read_corpus(tmp_path / "c.csv")
     with pytest.raises(InputError, match="does not exist"):
         read_corpus(tmp_path / "nope.jsonl")
+
+
+def test_regression_a_plain_file_starting_like_gzip_loses_no_line(tmp_path: Path) -> None:
+    # The gzip magic at the start of a .jsonl file made the whole file "corrupt gzip".
+    path = _write_jsonl(tmp_path / "c.jsonl", [b"\x1f\x8b", b'{"id": "a", "text": "kept"}'])
+    items = list(read_corpus(path))
+    assert [i.unreadable is None for i in items] == [False, True]
+    assert items[1].text == "kept"

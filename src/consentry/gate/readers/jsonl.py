@@ -19,11 +19,15 @@ __all__ = ["open_decompressed", "read_jsonl"]
 
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
+_PLAIN = frozenset({".jsonl", ".json", ".ndjson"})
 
 
 @contextmanager
 def open_decompressed(path: Path) -> Iterator[IO[bytes]]:
-    """``path`` as a byte stream, gzip or zstd decompressed by their magic bytes."""
+    """``path`` as a byte stream, decompressed when its name says .gz or .zst. A name
+    that says plain JSON Lines is read as it is, even when its first bytes look like a
+    compressed stream's (they are then a line like any other); any other name is
+    decompressed by its magic bytes."""
     try:
         raw = path.open("rb")
     except OSError as exc:
@@ -31,10 +35,12 @@ def open_decompressed(path: Path) -> Iterator[IO[bytes]]:
     with raw:
         magic = raw.read(4)
         raw.seek(0)
-        if magic.startswith(_GZIP):
+        suffix = path.suffix.lower()
+        sniff = suffix not in _PLAIN
+        if suffix == ".gz" or (sniff and magic.startswith(_GZIP)):
             with gzip.GzipFile(fileobj=raw) as stream:
                 yield cast(IO[bytes], stream)
-        elif magic == _ZSTD:
+        elif suffix in {".zst", ".zstd"} or (sniff and magic == _ZSTD):
             reader = zstandard.ZstdDecompressor().stream_reader(raw, read_across_frames=True)
             with io.BufferedReader(reader, buffer_size=1 << 20) as stream:
                 yield stream
