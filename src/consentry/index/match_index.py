@@ -55,6 +55,10 @@ class MatchParams:
 class MatchIndex:
     segments: list[Segment] = field(default_factory=list)
     params: MatchParams = field(default_factory=MatchParams)
+    # Per segment (by identity; the segment is kept so its id cannot be reused).
+    _name_cache: dict[int, tuple[Segment, list[str], list[str]]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     # -- building ---------------------------------------------------------------------
 
@@ -242,15 +246,24 @@ class MatchIndex:
                 out.append(self._match(segment, row, MatchKind.EXACT, 1.0))
         return out
 
-    @staticmethod
     def _match(
+        self,
         segment: Segment,
         row: int,
         kind: MatchKind,
         score: float,
         spans: tuple[tuple[int, int], ...] = (),
     ) -> Match:
-        return Match(str(segment.work_ids[row]), str(segment.owner_ids[row]), kind, score, spans)
+        works, owners = self._names(segment)
+        return Match(works[row], owners[row], kind, score, spans)
+
+    def _names(self, segment: Segment) -> tuple[list[str], list[str]]:
+        """The segment's work and owner ids as Python strings, converted once."""
+        cached = self._name_cache.get(id(segment))
+        if cached is None or cached[0] is not segment:
+            cached = (segment, segment.work_ids.tolist(), segment.owner_ids.tolist())
+            self._name_cache[id(segment)] = cached
+        return cached[1], cached[2]
 
     def _near(self, signature: npt.NDArray[np.uint32]) -> list[Match]:
         if len(signature) != PERMUTATIONS:
