@@ -67,3 +67,16 @@ def test_a_damaged_saved_index_is_rebuilt_from_the_registry(
     again = current_index(registry, folder)
     assert again.digest() == first.digest()
     assert MatchIndex.load(folder).digest() == first.digest()
+
+
+def test_a_read_only_index_is_brought_up_to_date_without_writing_the_folder(
+    registry: Registry, make_owner, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from consentry.gate.index_store import current_index
+
+    owner = make_owner()
+    list(registry.works.register(owner.id, owner.key, [_file("textwrap.py")]))
+    folder = tmp_path / "index"
+    index = current_index(registry, folder, save=False)
+    assert index.size == 1
+    assert not folder.exists()

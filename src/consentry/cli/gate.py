@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import time
-from datetime import datetime
 from pathlib import Path
 
 import typer
@@ -20,9 +19,9 @@ from consentry.cli._common import (
     settings,
 )
 from consentry.errors import InputError
-from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy, RegistryConsent
+from consentry.gate import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy
 from consentry.gate.index_store import current_index
-from consentry.gate.run import RunSettings, RunStats, run_gate
+from consentry.gate.run import RunSettings, RunStats, registry_hooks, run_gate
 
 __all__ = ["gate_app"]
 
@@ -73,15 +72,9 @@ def run(
     )
     with registry_session() as registry:
         index = current_index(registry, settings().home / "index")
-
-        def gate_for(at: datetime) -> Gate:
-            consent = RegistryConsent(
-                registry, licensee_id=licensee, key=key, purpose=category, at=at
-            )
-            return Gate(index=index, consent=consent, policy=policy)
-
-        def record(body: dict[str, object], signature: str) -> None:
-            registry.licensing.record_manifest(licensee, key, body, signature)
+        gate_for, record = registry_hooks(
+            registry, index, licensee_id=licensee, key=key, purpose=category, policy=policy
+        )
 
         with Progress(
             SpinnerColumn(),

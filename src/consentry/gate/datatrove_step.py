@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +35,10 @@ from datatrove.pipeline.base import PipelineStep
 
 from consentry.crypto import FileKeyStore
 from consentry.errors import InputError
-from consentry.gate.consent import RegistryConsent
-from consentry.gate.gate import Gate
+from consentry.gate.index_store import current_index
 from consentry.gate.item import item_from_mapping
 from consentry.gate.policy import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy
-from consentry.gate.run import GateRun, RunSettings
-from consentry.index import MatchIndex
+from consentry.gate.run import GateRun, RunSettings, registry_hooks
 from consentry.registry import Registry
 from consentry.settings import Settings
 from consentry.terms import Category
@@ -108,19 +105,22 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
         key = FileKeyStore(settings.keys_dir).load(self.licensee)
         registry = Registry.open(settings)
         try:
-            index = _index(registry, settings.home / "index")
+            # Ranks run side by side: none writes the shared index folder (``consentry
+            # gate run`` keeps it saved).
+            index = current_index(registry, settings.home / "index", save=False)
             policy = GatePolicy(
                 mode=GateMode(self.mode),
                 open_licences=self.open_licences,
                 own_sources=self.own_sources,
             )
-            category = Category(self.purpose)
-
-            def gate_for(at: datetime) -> Gate:
-                consent = RegistryConsent(
-                    registry, licensee_id=self.licensee, key=key, purpose=category, at=at
-                )
-                return Gate(index=index, consent=consent, policy=policy)
+            gate_for, record_manifest = registry_hooks(
+                registry,
+                index,
+                licensee_id=self.licensee,
+                key=key,
+                purpose=Category(self.purpose),
+                policy=policy,
+            )
 
             out = self.output_folder / f"rank-{rank:05d}"
             if out.exists() and not (out / "manifest.json").exists():
@@ -139,9 +139,7 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                 gate_for=gate_for,
                 key=key,
                 index_digest=index.digest(),
-                record_manifest=lambda body, signature: registry.licensing.record_manifest(
-                    self.licensee, key, body, signature
-                ),
+                record_manifest=record_manifest,
             )
             try:
                 for document in data:
@@ -165,14 +163,3 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
 
 def _record(document: Document) -> dict[str, Any]:
     return {"id": document.id, "text": document.text, "metadata": document.metadata}
-
-
-def _index(registry: Registry, folder: Path) -> MatchIndex:
-    """The saved index brought up to date in memory. Ranks run side by side, so none
-    writes the shared folder; ``consentry gate run`` keeps it saved."""
-    try:
-        index = MatchIndex.load(folder)
-    except InputError:
-        index = MatchIndex()
-    registry.works.refresh_index(index)
-    return index

@@ -14,21 +14,24 @@ __all__ = ["MAX_SEGMENTS", "current_index"]
 MAX_SEGMENTS = 8
 
 
-def current_index(registry: Registry, folder: Path) -> MatchIndex:
+def current_index(registry: Registry, folder: Path, *, save: bool = True) -> MatchIndex:
     """Load the saved index (memory-mapped), add works registered since, save.
 
-    A missing or damaged index is rebuilt from the registry.
+    A missing or damaged index is rebuilt from the registry. With ``save`` False the
+    folder is only read (processes running side by side must not all write it): the
+    index is brought up to date in memory.
     """
     try:
         index = MatchIndex.load(folder)
     except InputError:
-        # Damaged or from an older layout: rebuild into a clean folder, so no damaged
-        # segment is kept because its name says it is already there.
-        shutil.rmtree(folder, ignore_errors=True)
+        if save:
+            # Damaged or from an older layout: rebuild into a clean folder, so no
+            # damaged segment is kept because its name says it is already there.
+            shutil.rmtree(folder, ignore_errors=True)
         index = MatchIndex()
     added = registry.works.refresh_index(index)
-    if len(index.segments) > MAX_SEGMENTS:
+    if save and len(index.segments) > MAX_SEGMENTS:
         index.compact()
-    if added or not (folder / "index.json").exists():
+    if save and (added or not (folder / "index.json").exists()):
         index.save(folder)
     return index

@@ -18,19 +18,23 @@ from typing import Any
 
 from consentry.crypto import KeyPair, canonical_json, sign_document
 from consentry.errors import InputError
+from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
 from consentry.gate.gate import Gate
 from consentry.gate.item import Item
 from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import find_in_order
+from consentry.gate.policy import GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
-from consentry.index import Match
+from consentry.index import Match, MatchIndex
 from consentry.log import leaf_hash, root_from_leaf_hashes
+from consentry.registry import Registry
 from consentry.registry.documents import price_from_json
 from consentry.registry.records import format_time, new_id, parse_time, utc_now
+from consentry.terms import Category
 
-__all__ = ["GateRun", "RunSettings", "RunStats", "item_digest", "run_gate"]
+__all__ = ["GateRun", "RunSettings", "RunStats", "item_digest", "registry_hooks", "run_gate"]
 
 _STATE = ".gate-state.json"
 
@@ -178,6 +182,30 @@ def _skip(items: Iterator[Item], count: int) -> None:
                 "--resume: the corpus has fewer items than were already decided; "
                 "it changed since the run began"
             )
+
+
+def registry_hooks(
+    registry: Registry,
+    index: MatchIndex,
+    *,
+    licensee_id: str,
+    key: KeyPair,
+    purpose: Category,
+    policy: GatePolicy,
+) -> tuple[Callable[[datetime], Gate], Callable[[dict[str, Any], str], None]]:
+    """How a run reaches the registry: the gate for the run's moment (consent as of
+    then), and where its signed manifest is recorded."""
+
+    def gate_for(at: datetime) -> Gate:
+        consent = RegistryConsent(
+            registry, licensee_id=licensee_id, key=key, purpose=purpose, at=at
+        )
+        return Gate(index=index, consent=consent, policy=policy)
+
+    def record_manifest(body: dict[str, Any], signature: str) -> None:
+        registry.licensing.record_manifest(licensee_id, key, body, signature)
+
+    return gate_for, record_manifest
 
 
 class GateRun:
