@@ -14,13 +14,14 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+import numpy.typing as npt
 from pygments.lexer import Lexer
 from pygments.token import Comment, Name, Number, String, Token, _TokenType, is_token_subtype
 
 from consentry.fingerprint import _native
 from consentry.fingerprint.languages import CodeLanguage, Family
 
-__all__ = ["canonical_tokens", "code_views", "strip_comments"]
+__all__ = ["canonical_tokens", "code_stream", "code_views", "strip_comments"]
 
 _IDENTIFIER = "i"
 _STRING = "s"
@@ -29,10 +30,18 @@ _NUMBER = "0"
 
 def code_views(source: str, language: CodeLanguage) -> tuple[str, str]:
     """Both views from one pass: (source without comments, canonical tokens)."""
+    without_comments, stream = code_stream(source, language)
+    return without_comments, stream.tobytes().decode("utf-32-le")
+
+
+def code_stream(source: str, language: CodeLanguage) -> tuple[str, npt.NDArray[np.uint32]]:
+    """``code_views`` with the token stream as code points, ready to hash: the native
+    tokeniser's output is not turned into a string and back."""
     if language.family is not None:
         return _native_views(source, language.family)
     assert language.lexer is not None  # noqa: S101 - a language has a family or a lexer
-    return _lexer_views(source, language.lexer)
+    without_comments, stream = _lexer_views(source, language.lexer)
+    return without_comments, np.frombuffer(stream.encode("utf-32-le"), dtype=np.uint32)
 
 
 def strip_comments(source: str, language: CodeLanguage) -> str:
@@ -45,18 +54,12 @@ def canonical_tokens(source: str, language: CodeLanguage) -> str:
     return code_views(source, language)[1]
 
 
-def _native_views(source: str, family: Family) -> tuple[str, str]:
+def _native_views(source: str, family: Family) -> tuple[str, npt.NDArray[np.uint32]]:
     ascii_only = source.isascii()
-    cps = np.frombuffer(
-        source.encode("ascii" if ascii_only else "utf-32-le"),
-        dtype=np.uint8 if ascii_only else np.uint32,
-    )
+    encoding = "ascii" if ascii_only else "utf-32-le"
+    cps = np.frombuffer(source.encode(encoding), dtype=np.uint8 if ascii_only else np.uint32)
     keep, stream = _native.code_tokens(cps, *family.arrays, family.triple_quotes, family.fold_case)
-    kept = cps[keep]
-    without_comments = kept.tobytes().decode("ascii" if ascii_only else "utf-32-le")
-    if ascii_only:
-        return without_comments, stream.astype(np.uint8).tobytes().decode("ascii")
-    return without_comments, stream.tobytes().decode("utf-32-le")
+    return cps[keep].tobytes().decode(encoding), stream
 
 
 @functools.cache

@@ -17,13 +17,13 @@ import numpy.typing as npt
 
 from consentry.errors import InputError
 from consentry.fingerprint import _native
-from consentry.fingerprint._rolling import CodePoints, codepoints
-from consentry.fingerprint.code import code_views
+from consentry.fingerprint._rolling import CodePoints
+from consentry.fingerprint.code import code_stream
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
 from consentry.fingerprint.image import image_fingerprint
 from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
 from consentry.fingerprint.minhash import MinHashParams, MinHashSignature, minhash_signatures
-from consentry.fingerprint.normalize import normalize_text
+from consentry.fingerprint.normalize import normalized_stream
 from consentry.fingerprint.winnow import ExcerptFingerprints, WinnowParams
 
 __all__ = [
@@ -235,21 +235,14 @@ def _prints(
 
 
 def _plain_prints(text: str, params: FingerprintParams) -> StreamPrints:
-    """``normalize_text(text)`` fingerprinted; ASCII text stays bytes throughout."""
-    if text.isascii():
-        cps: CodePoints = _native.fold_text(
-            np.frombuffer(text.encode("ascii"), dtype=np.uint8), True
-        )
-        utf8 = cps.tobytes()
-    else:
-        normalised = normalize_text(text)
-        cps, utf8 = codepoints(normalised), normalised.encode("utf-8")
+    """``normalize_text(text)`` fingerprinted."""
+    cps, utf8 = normalized_stream(text)
     return _prints(cps, hashlib.sha256(utf8).digest(), params.text_minhash, params.winnow)
 
 
 def _code_prints(text: str, language: CodeLanguage, params: FingerprintParams) -> StreamPrints:
     """The renaming-resistant token stream fingerprinted; the digest is over the source
     without comments, normalised."""
-    without_comments, stream = code_views(text, language)
-    digest = hashlib.sha256(normalize_text(without_comments).encode("utf-8")).digest()
-    return _prints(codepoints(stream), digest, params.code_minhash, params.winnow)
+    without_comments, stream = code_stream(text, language)
+    digest = hashlib.sha256(normalized_stream(without_comments)[1]).digest()
+    return _prints(stream, digest, params.code_minhash, params.winnow)

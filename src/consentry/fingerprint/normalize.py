@@ -13,8 +13,9 @@ import numpy as np
 import numpy.typing as npt
 
 from consentry.fingerprint import _native
+from consentry.fingerprint._rolling import CodePoints, codepoints
 
-__all__ = ["normalize_text"]
+__all__ = ["normalize_text", "normalized_stream"]
 
 # Unicode Default_Ignorable_Code_Point (DerivedCoreProperties.txt, Unicode 15.1): characters
 # that render as nothing. Copiers insert them (zero-width spaces, joiners, variation
@@ -32,6 +33,25 @@ def _wide(text: str) -> npt.NDArray[np.uint32]:
 
 def _text(cps: npt.NDArray[np.uint32]) -> str:
     return cps.tobytes().decode("utf-32-le")
+
+
+def _fold_ascii(text: str) -> npt.NDArray[np.uint8]:
+    # Nothing below 128 is changed by NFKC or is invisible: case and whitespace are
+    # folded in one native pass.
+    folded: npt.NDArray[np.uint8] = _native.fold_text(
+        np.frombuffer(text.encode("ascii"), dtype=np.uint8), True
+    )
+    return folded
+
+
+def normalized_stream(text: str) -> tuple[CodePoints, bytes]:
+    """``normalize_text(text)`` as code points, and as the UTF-8 bytes its digest is
+    taken over; ASCII text is never turned back into a string."""
+    if text.isascii():
+        folded = _fold_ascii(text)
+        return folded, folded.tobytes()
+    normalised = normalize_text(text)
+    return codepoints(normalised), normalised.encode("utf-8")
 
 
 def _normalize_once(text: str) -> str:
@@ -58,10 +78,7 @@ def normalize_text(text: str) -> str:
     ``normalize_text(normalize_text(t)) == normalize_text(t)``.
     """
     if text.isascii():
-        # Nothing below 128 is changed by NFKC or is invisible: fold case and
-        # whitespace in one native pass.
-        folded = _native.fold_text(np.frombuffer(text.encode("ascii"), dtype=np.uint8), True)
-        return bytes(folded).decode("ascii")
+        return _fold_ascii(text).tobytes().decode("ascii")
     current = _normalize_once(text)
     # Another pass can only change a result that is not yet NFKC, not casefolded, or
     # still holds an invisible character (its whitespace is already collapsed). This
