@@ -28,6 +28,8 @@ __all__ = [
     "parse_key_string",
     "sign_checkpoint",
     "sign_note",
+    "signature_line",
+    "signature_lines",
 ]
 
 _ED25519 = 0x01
@@ -104,34 +106,45 @@ def _check_text(text: str) -> None:
         raise InputError("note text must not contain control characters")
 
 
+def signature_line(name: str, blob: bytes) -> str:
+    """``— <name> <base64(blob)>``: one signature (or cosignature) line of a note."""
+    return f"{_DASH}{name} {base64.b64encode(blob).decode()}\n"
+
+
 def sign_note(text: str, name: str, key: KeyPair) -> str:
     """The signed note: ``text``, a blank line, and ``key``'s signature line."""
     _check_text(text)
     verifier = NoteVerifier(name, key.public)
-    signature = key.sign(text.encode("utf-8"))
-    line = base64.b64encode(verifier.key_id + signature).decode()
-    return f"{text}\n{_DASH}{name} {line}\n"
+    return f"{text}\n{signature_line(name, verifier.key_id + key.sign(text.encode('utf-8')))}"
+
+
+def signature_lines(note: str) -> tuple[str, list[tuple[str, bytes]]]:
+    """A signed note's text (with its final newline) and its signature lines as (key
+    name, decoded blob). Raises ``VerificationError`` when it is not a signed note."""
+    text, separator, signatures = note.rpartition("\n\n")
+    if not separator or not signatures.endswith("\n"):
+        raise VerificationError("not a signed note: no blank line before signature lines")
+    lines: list[tuple[str, bytes]] = []
+    for line in signatures[:-1].split("\n"):
+        if not line.startswith(_DASH):
+            raise VerificationError(f"signature line {line!r} does not start with '— '")
+        name, _, encoded = line[len(_DASH) :].partition(" ")
+        try:
+            lines.append((name, base64.b64decode(encoded, validate=True)))
+        except ValueError as exc:  # binascii.Error, or non-ASCII text
+            raise VerificationError(f"signature line for {name} is not base64") from exc
+    return text + "\n", lines
 
 
 def open_note(note: str, verifiers: Sequence[NoteVerifier]) -> tuple[str, list[str]]:
     """The note's text and the names of the given verifiers whose signature on it
     verifies. Raises ``VerificationError`` when none does, or when a line from a known
     key is a bad signature (a forged line is never silently skipped)."""
-    text, separator, signatures = note.rpartition("\n\n")
-    if not separator or not signatures.endswith("\n"):
-        raise VerificationError("not a signed note: no blank line before signature lines")
-    text += "\n"
+    text, lines = signature_lines(note)
     message = text.encode("utf-8")
     known = {(v.name, v.key_id): v for v in verifiers}
     verified: list[str] = []
-    for line in signatures[:-1].split("\n"):
-        if not line.startswith(_DASH):
-            raise VerificationError(f"signature line {line!r} does not start with '— '")
-        name, _, encoded = line[len(_DASH) :].partition(" ")
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except ValueError as exc:  # binascii.Error, or non-ASCII text
-            raise VerificationError(f"signature line for {name} is not base64") from exc
+    for name, blob in lines:
         verifier = known.get((name, blob[:4]))
         if verifier is None:
             continue

@@ -10,18 +10,23 @@ knows have cosigned it, so a log cannot show it one history and others another.
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from consentry.crypto import KeyPair, PublicKey
 from consentry.errors import InputError, VerificationError
-from consentry.log.note import Checkpoint, key_id, key_string, parse_key_string
+from consentry.log.note import (
+    Checkpoint,
+    key_id,
+    key_string,
+    parse_key_string,
+    signature_line,
+    signature_lines,
+)
 
 __all__ = ["Cosignature", "WitnessKey", "WitnessPolicy", "cosign", "cosignatures"]
 
 _COSIGNATURE = 0x04
-_DASH = "\u2014 "
 
 
 def _message(body: str, timestamp: int) -> bytes:
@@ -58,8 +63,7 @@ def cosign(checkpoint: Checkpoint, name: str, key: KeyPair, timestamp: int) -> s
     """The signature line witness ``name`` adds to ``checkpoint`` at ``timestamp``."""
     witness = WitnessKey(name, key.public)
     signature = key.sign(_message(checkpoint.body(), timestamp))
-    blob = witness.key_id + timestamp.to_bytes(8, "big") + signature
-    return f"{_DASH}{name} {base64.b64encode(blob).decode()}\n"
+    return signature_line(name, witness.key_id + timestamp.to_bytes(8, "big") + signature)
 
 
 def cosignatures(
@@ -67,15 +71,10 @@ def cosignatures(
 ) -> list[Cosignature]:
     """The valid cosignatures in ``note`` by the given witnesses (lines by others are
     skipped; a line by one of them that does not verify is an error)."""
-    _, _, lines = note.rpartition("\n\n")
+    _, lines = signature_lines(note)
     known = {(w.name, w.key_id): w for w in witnesses}
     found: list[Cosignature] = []
-    for line in lines.splitlines():
-        name, _, encoded = line.removeprefix(_DASH).partition(" ")
-        try:
-            blob = base64.b64decode(encoded, validate=True)
-        except ValueError:
-            continue
+    for name, blob in lines:
         witness = known.get((name, blob[:4]))
         if witness is None:
             continue
