@@ -43,7 +43,9 @@ def _fmix64(h: np.uint64) -> np.uint64:  # MurmurHash3's 64-bit finaliser
 
 
 @_jit
-def _kgram_hashes(cps: Any, k: int) -> Any:
+def kgram_hashes(cps: Any, k: int) -> Any:
+    """Hash of every k-gram: ``sum((c + 1) * BASE**(k-1-j)) mod 2**64``, then fmix64.
+    The same value for the same k-gram whatever array type carries it."""
     n = cps.shape[0]
     if n < k:
         return np.zeros(0, dtype=np.uint64)
@@ -59,17 +61,6 @@ def _kgram_hashes(cps: Any, k: int) -> Any:
         h = h * _BASE + (np.uint64(cps[i]) + _ONE) - (np.uint64(cps[i - k]) + _ONE) * top
         out[i - k + 1] = _fmix64(h)
     return out
-
-
-def kgram_hashes(cps: Any, k: int) -> Any:
-    """Hash of every k-gram: ``sum((c + 1) * BASE**(k-1-j)) mod 2**64``, then fmix64.
-
-    The same value for the same k-gram whatever array type carries it, so an ASCII
-    text hashed as bytes agrees with the same text hashed as code points.
-    """
-    if k <= 0:
-        raise ValueError("k must be positive")
-    return _kgram_hashes(cps, k)
 
 
 # Unicode Default_Ignorable_Code_Point ranges (DerivedCoreProperties.txt, Unicode 15.1).

@@ -30,5 +30,7 @@ def kgram_hashes(cps: CodePoints, k: int) -> U64Array:
 
     Equal k-grams get equal hashes wherever they occur, in any text.
     """
+    if k <= 0:
+        raise ValueError("k must be positive")
     hashes: U64Array = _native.kgram_hashes(cps, k)
     return hashes
