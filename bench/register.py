@@ -3,7 +3,7 @@
     python bench/register.py [--files N] [--skip-10k]
 
 Prints one JSON line per figure:
-  minhash           consentry (numpy shingles + rensa) vs datasketch on the same texts, MB/s
+  minhash           consentry (one-permutation MinHash) vs datasketch, same texts, MB/s
   register_stdlib   the Python standard library folder: works/s, MB/s, peak memory
   register_10k      10,000 files through the real CLI: peak memory, progress shown
 """

@@ -20,6 +20,7 @@ __all__ = [
     "drop_ignorables",
     "fold_text",
     "kgram_hashes",
+    "oph_signature",
     "stream_prints",
     "winnow_positions",
     "word_key",
@@ -390,12 +391,76 @@ def code_tokens(
     return keep, out[:m]
 
 
+_EMPTY = np.uint32(0xFFFFFFFF)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_HALF = np.uint64(32)
+
+
+@_inline
+def _bin_of(x: np.uint64, bins: np.uint64) -> np.uint64:
+    # Lemire's multiply-shift range reduction on the high half: no division.
+    return ((x >> _HALF) * bins) >> _HALF
+
+
+@_inline
+def _oph_update(mins: Any, shingle_hash: np.uint64, seed: np.uint64) -> None:
+    x = shingle_hash ^ seed
+    b = _bin_of(x, np.uint64(mins.shape[0]))
+    mins[b] = min(np.uint32(x & _LOW32), mins[b])
+
+
 @_jit
-def stream_prints(cps: Any, shingle: int, noise: int, window: int) -> tuple[Any, Any, Any]:
-    """Everything hashed over one normalised stream, in one call: the shingle hashes
-    for MinHash, and the winnowed noise-length k-gram hashes with their offsets."""
+def _densify(mins: Any, seed: np.uint64) -> Any:
+    """Fill each empty bin from the first non-empty bin its own hash sequence names
+    (Shrivastava's optimal densification): a function of the bins alone, so equal sets
+    still give equal signatures. No shingle at all: an empty signature."""
+    bins = mins.shape[0]
+    filled = 0
+    for b in range(bins):
+        if mins[b] != _EMPTY:
+            filled += 1
+    if filled == 0:
+        return np.zeros(0, dtype=np.uint32)
+    out = mins.copy()
+    if filled == bins:
+        return out
+    for b in range(bins):
+        if mins[b] != _EMPTY:
+            continue
+        attempt = np.uint64(1)
+        while True:
+            probe = _fmix64(seed ^ ((np.uint64(b) << _HALF) | attempt))
+            source = _bin_of(probe, np.uint64(bins))
+            if mins[source] != _EMPTY:
+                out[b] = mins[source]
+                break
+            attempt += _ONE
+    return out
+
+
+@_jit
+def oph_signature(shingle_hashes: Any, bins: int, seed: int) -> Any:
+    """One-permutation MinHash (Li, Owen and Zhang 2012) of a multiset of shingle hashes:
+    each hash (XOR a seed) falls in one of ``bins`` bins by its high half and the bin
+    keeps the least low half; empty bins are then densified. One pass, where ``bins``
+    independent permutations take ``bins`` passes; the same Jaccard estimate."""
+    mixed = _fmix64(np.uint64(seed))
+    mins = np.full(bins, _EMPTY, dtype=np.uint32)
+    for i in range(shingle_hashes.shape[0]):
+        _oph_update(mins, shingle_hashes[i], mixed)
+    return _densify(mins, mixed)
+
+
+@_jit
+def stream_prints(
+    cps: Any, shingle: int, bins: int, seed: int, noise: int, window: int
+) -> tuple[Any, Any, Any]:
+    """Everything hashed over one normalised stream, in one call: the MinHash signature
+    of its shingles (``oph_signature`` of their ``kgram_hashes``), and the winnowed
+    noise-length k-gram hashes with their offsets."""
     n = cps.shape[0]
-    shingles = np.empty(max(0, n - shingle + 1), dtype=np.uint64)
+    mixed = _fmix64(np.uint64(seed))
+    mins = np.full(bins, _EMPTY, dtype=np.uint32)
     grams = np.empty(max(0, n - noise + 1), dtype=np.uint64)
     top_shingle = _ONE
     for _ in range(shingle):
@@ -415,11 +480,11 @@ def stream_prints(cps: Any, shingle: int, noise: int, window: int) -> tuple[Any,
         if i >= noise:
             hn -= (np.uint64(cps[i - noise]) + _ONE) * top_noise
         if i >= shingle - 1:
-            shingles[i - shingle + 1] = _fmix64(hs)
+            _oph_update(mins, _fmix64(hs), mixed)
         if i >= noise - 1:
             grams[i - noise + 1] = _fmix64(hn)
     selected = winnow_positions(grams, window)
-    return shingles, grams[selected], selected.astype(np.uint32)
+    return _densify(mins, mixed), grams[selected], selected.astype(np.uint32)
 
 
 @_jit

@@ -22,7 +22,7 @@ from consentry.fingerprint.code import code_stream
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
 from consentry.fingerprint.image import image_fingerprint
 from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
-from consentry.fingerprint.minhash import MinHashParams, MinHashSignature, minhash_signatures
+from consentry.fingerprint.minhash import MinHashParams, MinHashSignature
 from consentry.fingerprint.normalize import normalized_stream
 from consentry.fingerprint.winnow import ExcerptFingerprints, WinnowParams
 
@@ -51,7 +51,7 @@ class FingerprintParams:
     # Canonical code streams repeat a small alphabet ("i ( i , i )"), so short shingles
     # are common to all code; longer ones keep unrelated files apart.
     code_minhash: MinHashParams = field(default_factory=lambda: MinHashParams(shingle=24))
-    version: str = "fp4"
+    version: str = "fp5"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +82,7 @@ class ContentFingerprint:
     pdq_quality: int | None = None
     crop_segments: bytes | None = None
     text_view: TextView | None = None
-    params_version: str = "fp4"
+    params_version: str = "fp5"
 
 
 def text_digest(normalised: str) -> str:
@@ -227,11 +227,10 @@ def fingerprint_text(
 def _prints(
     cps: CodePoints, digest: bytes, minhash: MinHashParams, winnow: WinnowParams
 ) -> StreamPrints:
-    shingles, hashes, offsets = _native.stream_prints(
-        cps, minhash.shingle, winnow.noise, winnow.window
+    signature, hashes, offsets = _native.stream_prints(
+        cps, minhash.shingle, minhash.permutations, minhash.seed, winnow.noise, winnow.window
     )
-    (signature,) = minhash_signatures([shingles], minhash)
-    return StreamPrints(digest, len(cps), signature.values, ExcerptFingerprints(hashes, offsets))
+    return StreamPrints(digest, len(cps), signature, ExcerptFingerprints(hashes, offsets))
 
 
 def _plain_prints(text: str, params: FingerprintParams) -> StreamPrints:

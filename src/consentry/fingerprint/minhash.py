@@ -1,20 +1,20 @@
-"""MinHash signatures over character shingles, computed by rensa from numpy hashes.
+"""MinHash signatures over character shingles: one-permutation MinHash, compiled.
 
-Shingle hashes come from the vectorised k-gram hasher and go to rensa's Rust MinHash as
-one flat buffer, so no Python runs per shingle. Measured on this project's machines
-(bench/register.py): ~60x datasketch at the same number of permutations.
+Each shingle hash is placed in one of 256 bins and each bin keeps its least value
+(``_native.oph_signature``); empty bins are densified. One pass over the shingles, where
+256 independent permutations cost 256 multiplications per shingle: the fingerprinter
+computes it in the same loop as the rolling hashes (``_native.stream_prints``).
 """
 
 from __future__ import annotations
 
-import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-import rensa
 
+from consentry.fingerprint import _native
 from consentry.fingerprint._rolling import U64Array, codepoints, kgram_hashes
 
 __all__ = ["MinHashParams", "MinHashSignature", "minhash_signatures", "shingle_hashes"]
@@ -24,14 +24,14 @@ __all__ = ["MinHashParams", "MinHashSignature", "minhash_signatures", "shingle_h
 class MinHashParams:
     """Permutations, seed and shingle length (in characters of the fingerprinted stream)."""
 
-    permutations: int = 256
+    permutations: int = 256  # bins of the one-permutation signature
     seed: int = 0x5EED
     shingle: int = 9
 
 
 @dataclass(frozen=True, slots=True)
 class MinHashSignature:
-    """``permutations`` 32-bit minima; empty for a stream shorter than one shingle."""
+    """``permutations`` 32-bit bin minima; empty for a stream shorter than one shingle."""
 
     values: npt.NDArray[np.uint32]
 
@@ -58,23 +58,9 @@ def shingle_hashes(stream: str, params: MinHashParams) -> U64Array:
 def minhash_signatures(
     shingle_sets: Sequence[U64Array], params: MinHashParams
 ) -> list[MinHashSignature]:
-    """One signature per shingle set, computed in one call into rensa."""
-    if not shingle_sets:
-        return []
-    lengths = np.array([len(s) for s in shingle_sets], dtype=np.uint64)
-    offsets = np.zeros(len(shingle_sets) + 1, dtype=np.uint64)
-    np.cumsum(lengths, out=offsets[1:])
-    flat = shingle_sets[0] if len(shingle_sets) == 1 else np.concatenate(shingle_sets)
-    matrix = rensa.RMinHash.digest_matrix_from_flat_token_hashes(
-        flat, offsets, params.permutations, params.seed
-    )
-    # Rows arrive as lists of Python ints; array("I") converts one in C, several times
-    # faster than numpy does from nested lists.
+    """One signature per multiset of shingle hashes (``shingle_hashes``); empty for an
+    empty set."""
     return [
-        MinHashSignature(
-            np.frombuffer(array.array("I", row), dtype=np.uint32)
-            if length
-            else np.zeros(0, dtype=np.uint32)
-        )
-        for row, length in zip(matrix.to_rows(), lengths.tolist(), strict=True)
+        MinHashSignature(_native.oph_signature(hashes, params.permutations, params.seed))
+        for hashes in shingle_sets
     ]

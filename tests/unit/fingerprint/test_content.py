@@ -38,7 +38,7 @@ def test_a_text_fingerprint_has_every_part() -> None:
     assert len(printed.digest) == 64
     assert len(printed.minhash) == 256 * 4
     assert len(printed.excerpts) % 12 == 0 and printed.excerpts
-    assert printed.params_version == "fp4"
+    assert printed.params_version == "fp5"
 
 
 def test_binary_that_is_not_an_image_is_refused_with_the_fix() -> None:

@@ -3,14 +3,18 @@ from __future__ import annotations
 import random
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consentry.fingerprint import (
     MinHashParams,
     MinHashSignature,
+    _native,
     minhash_signatures,
     normalize_text,
     shingle_hashes,
 )
+from consentry.fingerprint._rolling import codepoints
 from tests.conftest import real_text
 
 PARAMS = MinHashParams()
@@ -69,3 +73,52 @@ def test_signature_bytes_round_trip() -> None:
     assert np.array_equal(
         MinHashSignature.from_bytes(signature.to_bytes()).values, signature.values
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=0, max_size=600))
+def test_the_fingerprinter_computes_the_same_signature_as_from_shingle_hashes(
+    text: str,
+) -> None:
+    """stream_prints fuses the signature into its rolling-hash loop; it must equal the
+    signature of the stream's shingle hashes, sparse (densified) bins included."""
+    stream = normalize_text(text)
+    fused, _, _ = _native.stream_prints(
+        codepoints(stream), PARAMS.shingle, PARAMS.permutations, PARAMS.seed, 100, 101
+    )
+    assert np.array_equal(fused, _signature(stream).values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300, unique=True), st.randoms())
+def test_a_signature_depends_on_the_set_only(hashes: list[int], rng: random.Random) -> None:
+    """Order and repeats never change a signature: densified bins included, equal sets
+    give equal signatures (what makes a Jaccard estimate possible)."""
+    again = hashes + rng.sample(hashes, len(hashes) // 2)
+    rng.shuffle(again)
+    a, b = (np.array(h, dtype=np.uint64) for h in (hashes, again))
+    (first, second) = minhash_signatures([a, b], PARAMS)
+    assert np.array_equal(first.values, second.values)
+    assert len(first.values) == PARAMS.permutations
+    # Densified bins copy values that are in the set's own bins.
+    assert set(first.values.tolist()) <= {(h ^ _mixed_seed()) & 0xFFFFFFFF for h in hashes}
+
+
+def test_short_texts_estimate_similarity_too() -> None:
+    """Fewer shingles than bins: densification still ranks a near copy above an
+    unrelated text."""
+    text = normalize_text(real_text("BSD"))[:300]
+    near = text[:280] + "something else entirely"
+    other = normalize_text(real_text("GPL-3"))[:300]
+    assert _signature(text).jaccard(_signature(near)) > 0.6
+    assert _signature(text).jaccard(_signature(other)) < 0.2
+
+
+def _mixed_seed() -> int:
+    mask = 2**64 - 1
+    h = PARAMS.seed
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & mask
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & mask
+    return h ^ (h >> 33)
