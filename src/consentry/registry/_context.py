@@ -18,6 +18,7 @@ from consentry.errors import (
     StateConflictError,
     StorageError,
 )
+from consentry.registry._leaves import record_leaf
 from consentry.registry.records import PartyKind, format_time, utc_now
 from consentry.store.models import EventRow, LicenseeRow, OwnerRow, PublicKeyRow
 
@@ -103,7 +104,8 @@ class RegistryContext:
         actor: KeyPair,
         payload: dict[str, Any],
     ) -> None:
-        """Append a signed event in the caller's transaction (the log is built on these)."""
+        """Append a signed event in the caller's transaction, and its signed log leaf
+        for the sequencer (the log is built on these)."""
         now = utc_now()
         envelope = sign_document(
             "event",
@@ -118,16 +120,27 @@ class RegistryContext:
             },
             actor,
         )
-        session.add(
-            EventRow(
-                kind=kind,
-                actor_id=actor_id,
-                subject_id=subject_id,
-                created_at=now,
-                body=envelope.body.decode("utf-8"),
-                key_id=envelope.key_id,
-                signature=envelope.signature_b64,
-            )
+        row = EventRow(
+            kind=kind,
+            actor_id=actor_id,
+            subject_id=subject_id,
+            created_at=now,
+            body=envelope.body.decode("utf-8"),
+            key_id=envelope.key_id,
+            signature=envelope.signature_b64,
+        )
+        session.add(row)
+        session.flush()
+        record_leaf(
+            session,
+            event_seq=row.seq,
+            kind=kind,
+            at=format_time(now),
+            actor_id=actor_id,
+            subject_id=subject_id,
+            body=envelope.body,
+            actor=actor,
+            payload=payload,
         )
 
     def add_signed(

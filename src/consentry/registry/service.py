@@ -9,6 +9,7 @@ from consentry.registry._context import RegistryContext
 from consentry.registry.licensing import Licensing
 from consentry.registry.parties import Parties
 from consentry.registry.terms_service import TermsService
+from consentry.registry.transparency import TransparencyLog
 from consentry.registry.works import Works
 from consentry.settings import Settings
 from consentry.store import current_revision, head_revision, migrate, open_engine, session_factory
@@ -17,7 +18,7 @@ __all__ = ["Registry"]
 
 
 class Registry:
-    """Owners, licensees, works, terms and licences over one database."""
+    """Owners, licensees, works, terms, licences and the log over one database."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -26,6 +27,7 @@ class Registry:
         self.works = Works(context)
         self.terms = TermsService(context)
         self.licensing = Licensing(context, self.works, self.terms)
+        self.log = TransparencyLog(context)
 
     @classmethod
     def create(cls, url: str) -> Registry:

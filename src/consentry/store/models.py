@@ -34,6 +34,12 @@ __all__ = [
     "GrantRow",
     "LicenseRequestRow",
     "LicenseeRow",
+    "LogCheckpointRow",
+    "LogEntryRow",
+    "LogManifestWorksRow",
+    "LogPendingRow",
+    "LogSaltRow",
+    "LogStateRow",
     "OwnerRow",
     "PublicKeyRow",
     "RevocationRow",
@@ -204,3 +210,69 @@ class EventRow(_Signed, Base):
     actor_id: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LogPendingRow(Base):
+    """A signed leaf waiting for its index: written in its event's transaction, moved
+    to ``log_entries`` by the sequencer."""
+
+    __tablename__ = "log_pending"
+    event_seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.seq"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class LogEntryRow(Base):
+    """The log itself, append-only like the events: leaf ``idx`` of the tree."""
+
+    __tablename__ = "log_entries"
+    idx: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    event_seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.seq"), unique=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class LogStateRow(Base):
+    """One row: the sequenced size, advanced by compare-and-swap so that two
+    sequencers never hand out the same index."""
+
+    __tablename__ = "log_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogCheckpointRow(Base):
+    """Every checkpoint the log signed, with the cosignatures gathered since."""
+
+    __tablename__ = "log_checkpoints"
+    size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root: Mapped[bytes] = mapped_column(LargeBinary(32))
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LogSaltRow(Base):
+    """The erasable half of each commitment: delete the salt and the commitment on the
+    log can no longer be tied to its value. ``party_id``: whose data it is."""
+
+    __tablename__ = "log_salts"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    salt: Mapped[bytes] = mapped_column(LargeBinary(32))
+    party_id: Mapped[str] = mapped_column(String(40), index=True)
+
+
+class LogManifestWorksRow(Base):
+    """A manifest's sorted work commitments (32 bytes each): the leaves of the tree
+    whose root its log leaf carries, kept so that proofs survive another work's
+    erasure."""
+
+    __tablename__ = "log_manifest_works"
+    event_seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.seq"), primary_key=True
+    )
+    commitments: Mapped[bytes] = mapped_column(LargeBinary)

@@ -1,0 +1,344 @@
+"""``TransparencyLog``: the registry's events as an RFC 9162 log with signed checkpoints.
+
+Every event's signed leaf waits in ``log_pending`` until ``sequence`` gives it the next
+index, in batches, advancing ``log_state.size`` by compare-and-swap so that two
+sequencers never hand out one index twice. ``checkpoint`` signs the current tree only
+after proving it consistent with the last checkpoint the log signed: a log whose stored
+entries were rewritten or truncated refuses to sign rather than fork its history.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import CursorResult, delete, func, select, update
+
+from consentry.crypto import KeyPair
+from consentry.errors import NotFoundError, StateConflictError, VerificationError
+from consentry.log.bundle import ProofBundle, UsageProof
+from consentry.log.leaf import Commitment, Domain, Leaf
+from consentry.log.note import (
+    Checkpoint,
+    NoteVerifier,
+    open_checkpoint,
+    sign_checkpoint,
+    signature_lines,
+)
+from consentry.log.proofs import MerkleTree, verify_consistency
+from consentry.log.tree import leaf_hash
+from consentry.registry._context import RegistryContext
+from consentry.registry.records import PartyKind, utc_now
+from consentry.store.models import (
+    EventRow,
+    LogCheckpointRow,
+    LogEntryRow,
+    LogManifestWorksRow,
+    LogPendingRow,
+    LogSaltRow,
+    LogStateRow,
+    WorkRow,
+)
+
+__all__ = ["SignedCheckpoint", "TransparencyLog", "Usage"]
+
+_BATCH = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class SignedCheckpoint:
+    checkpoint: Checkpoint
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One manifest on the log that lists one of the owner's works."""
+
+    work_id: str
+    run_id: str
+    licensee_id: str
+    log_index: int
+    proof: UsageProof
+
+
+class TransparencyLog:
+    """The log over the registry's events: sequence, checkpoint, prove, erase."""
+
+    def __init__(self, context: RegistryContext) -> None:
+        self._context = context
+        self._tree = MerkleTree()
+
+    # -- appending ----------------------------------------------------------------------
+
+    def sequence(self) -> int:
+        """Give every pending leaf its index, oldest event first; returns the size."""
+        while True:
+            with self._context.transaction() as session:
+                size = session.scalars(select(LogStateRow.size).where(LogStateRow.id == 1)).one()
+                pending = session.scalars(
+                    select(LogPendingRow).order_by(LogPendingRow.event_seq).limit(_BATCH)
+                ).all()
+                if not pending:
+                    return size
+                session.add_all(
+                    LogEntryRow(
+                        idx=size + offset,
+                        event_seq=row.event_seq,
+                        data=row.data,
+                        leaf_hash=leaf_hash(row.data),
+                    )
+                    for offset, row in enumerate(pending)
+                )
+                swapped: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                    update(LogStateRow)
+                    .where(LogStateRow.id == 1, LogStateRow.size == size)
+                    .values(size=size + len(pending))
+                )
+                if swapped.rowcount != 1:
+                    raise StateConflictError("another sequencer moved the log on; retry")
+                session.execute(
+                    delete(LogPendingRow).where(
+                        LogPendingRow.event_seq.in_([row.event_seq for row in pending])
+                    )
+                )
+
+    def size(self) -> int:
+        with self._context.reading() as session:
+            return session.scalars(select(LogStateRow.size).where(LogStateRow.id == 1)).one()
+
+    def tree(self) -> MerkleTree:
+        """The tree over every sequenced entry (kept in memory, extended as it grows)."""
+        with self._context.reading() as session:
+            for (digest,) in session.execute(
+                select(LogEntryRow.leaf_hash)
+                .where(LogEntryRow.idx >= self._tree.size)
+                .order_by(LogEntryRow.idx)
+                .execution_options(yield_per=10_000)
+            ):
+                self._tree.append(bytes(digest))
+        return self._tree
+
+    def entries(self, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """(index, leaf bytes) from ``start`` up to ``end``, in order."""
+        with self._context.reading() as session:
+            query = select(LogEntryRow.idx, LogEntryRow.data).where(LogEntryRow.idx >= start)
+            if end is not None:
+                query = query.where(LogEntryRow.idx < end)
+            rows = session.execute(
+                query.order_by(LogEntryRow.idx).execution_options(yield_per=10_000)
+            )
+            try:
+                for idx, data in rows:
+                    yield idx, bytes(data)
+            finally:
+                rows.close()
+
+    # -- checkpoints --------------------------------------------------------------------
+
+    def latest(self) -> SignedCheckpoint | None:
+        with self._context.reading() as session:
+            row = session.scalars(
+                select(LogCheckpointRow).order_by(LogCheckpointRow.size.desc()).limit(1)
+            ).first()
+            if row is None:
+                return None
+            return SignedCheckpoint(Checkpoint.parse(_body(row.note)), row.note)
+
+    def checkpoint(self, key: KeyPair, origin: str) -> SignedCheckpoint:
+        """Sequence what is pending and sign the tree, unless it is what the last
+        checkpoint already says. Raises ``VerificationError`` (and signs nothing) when
+        the stored entries are not an extension of the last signed checkpoint."""
+        self.sequence()
+        tree = self.tree()
+        size, root = tree.size, tree.root()
+        last = self.latest()
+        if last is not None:
+            old = last.checkpoint
+            if old.origin != origin:
+                raise VerificationError(
+                    f"the log signed checkpoints as {old.origin!r}, not {origin!r}; "
+                    "use the log's own key"
+                )
+            if size < old.size:
+                raise VerificationError(
+                    f"the log holds {size} entries but signed a checkpoint of {old.size}: "
+                    "entries were removed; refusing to sign"
+                )
+            try:
+                verify_consistency(
+                    old.size, size, old.root, root, tree.consistency_proof(old.size, size)
+                )
+            except VerificationError as exc:
+                raise VerificationError(
+                    f"the log's entries no longer extend its checkpoint of size {old.size} "
+                    f"({exc}); refusing to sign"
+                ) from exc
+            if size == old.size:
+                return last
+        checkpoint = Checkpoint(origin, size, root)
+        note = sign_checkpoint(checkpoint, key)
+        with self._context.transaction() as session:
+            # The primary key on size is the compare-and-swap: a second signer of the
+            # same size fails here instead of storing a rival checkpoint.
+            session.add(LogCheckpointRow(size=size, root=root, note=note, created_at=utc_now()))
+        return SignedCheckpoint(checkpoint, note)
+
+    def add_cosignatures(self, size: int, lines: Sequence[str]) -> SignedCheckpoint:
+        """Keep witnesses' cosignature lines with the checkpoint of ``size``."""
+        with self._context.transaction() as session:
+            row = session.get(LogCheckpointRow, size)
+            if row is None:
+                raise NotFoundError(f"the log signed no checkpoint of size {size}")
+            present = set(row.note.rstrip("\n").split("\n"))
+            added = [line for line in lines if line not in present]
+            if added:
+                row.note = row.note + "".join(line + "\n" for line in added)
+            return SignedCheckpoint(Checkpoint.parse(_body(row.note)), row.note)
+
+    # -- proofs -------------------------------------------------------------------------
+
+    def prove(self, index: int, signed: SignedCheckpoint) -> ProofBundle:
+        """A tlog-proof for entry ``index`` against ``signed``, the leaf as extra data."""
+        tree = self.tree()
+        size = signed.checkpoint.size
+        if not 0 <= index < size:
+            raise NotFoundError(f"log entry {index} is not in the checkpoint of size {size}")
+        (_, entry), *_ = list(self.entries(index, index + 1))
+        return ProofBundle(index, tuple(tree.inclusion_proof(index, size)), signed.note, entry)
+
+    def index_of_event(self, event_seq: int) -> int:
+        with self._context.reading() as session:
+            idx = session.scalars(
+                select(LogEntryRow.idx).where(LogEntryRow.event_seq == event_seq)
+            ).first()
+        if idx is None:
+            raise NotFoundError(
+                f"event {event_seq} is not on the log yet; run 'consentry log checkpoint'"
+            )
+        return idx
+
+    def usage(self, owner_id: str, signed: SignedCheckpoint) -> list[Usage]:
+        """Every manifest in ``signed``'s tree that lists one of the owner's works,
+        with the proofs that it does."""
+        with self._context.reading() as session:
+            self._context.party_row(session, owner_id, PartyKind.OWNER)
+            works = set(session.scalars(select(WorkRow.id).where(WorkRow.owner_id == owner_id)))
+            salts = {
+                row.name.split(":", 1)[1]: row.salt
+                for row in session.scalars(
+                    select(LogSaltRow).where(
+                        LogSaltRow.party_id == owner_id,
+                        LogSaltRow.name.like(f"{Domain.WORK}:%"),
+                    )
+                )
+            }
+            manifests = session.execute(
+                select(EventRow, LogEntryRow.idx, LogManifestWorksRow.commitments)
+                .join(LogEntryRow, LogEntryRow.event_seq == EventRow.seq)
+                .join(LogManifestWorksRow, LogManifestWorksRow.event_seq == EventRow.seq)
+                .where(LogEntryRow.idx < signed.checkpoint.size)
+                .order_by(LogEntryRow.idx)
+            ).all()
+            bodies = [self._context.verified_body(session, "event", m[0]) for m in manifests]
+        found = []
+        for body, (_, idx, packed) in zip(bodies, manifests, strict=True):
+            listed = {str(w["work_id"]) for w in body["payload"]["manifest"]["works"]}
+            commitments = [bytes(packed[i : i + 32]) for i in range(0, len(packed), 32)]
+            tree = MerkleTree([leaf_hash(c) for c in commitments])
+            for work_id in sorted(listed & works):
+                if work_id not in salts:
+                    continue  # erased: the work can no longer be tied to the manifest
+                proof = _work_proof(work_id, salts[work_id], commitments, tree)
+                found.append(
+                    Usage(
+                        work_id,
+                        str(body["subject"]),
+                        str(body["actor"]),
+                        idx,
+                        UsageProof(
+                            work_id, salts[work_id], *proof, log_proof=self.prove(idx, signed)
+                        ),
+                    )
+                )
+        return found
+
+    # -- erasure and audit --------------------------------------------------------------
+
+    def erase(self, party_id: str) -> int:
+        """Delete the salts protecting ``party_id``'s data; returns how many. The log is
+        untouched: its commitments stay, and can no longer be opened."""
+        with self._context.transaction() as session:
+            erased: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                delete(LogSaltRow).where(LogSaltRow.party_id == party_id)
+            )
+            return int(erased.rowcount)
+
+    def audit(self, log: NoteVerifier) -> dict[str, Any]:
+        """Check the whole log as stored: each entry's hash, that each is a leaf signed
+        by its event's actor, and every signed checkpoint against the tree. Returns
+        counts; raises ``VerificationError`` naming the first entry or checkpoint that
+        disagrees."""
+        tree = MerkleTree()
+        with self._context.reading() as session:
+            rows = session.execute(
+                select(LogEntryRow, EventRow.actor_id, EventRow.kind)
+                .join(EventRow, EventRow.seq == LogEntryRow.event_seq)
+                .order_by(LogEntryRow.idx)
+                .execution_options(yield_per=10_000)
+            )
+            keys: dict[str, Any] = {}
+            try:
+                for entry, actor_id, kind in rows:
+                    if entry.idx != tree.size:
+                        raise VerificationError(f"log entry {tree.size} is missing")
+                    data = bytes(entry.data)
+                    if leaf_hash(data) != bytes(entry.leaf_hash):
+                        raise VerificationError(
+                            f"log entry {entry.idx} does not hash to its record"
+                        )
+                    try:
+                        leaf = Leaf.parse(data)
+                    except VerificationError as exc:
+                        raise VerificationError(f"log entry {entry.idx}: {exc}") from exc
+                    if leaf.event != kind:
+                        raise VerificationError(f"log entry {entry.idx} is not its event's leaf")
+                    if actor_id not in keys:
+                        kind_of = (
+                            PartyKind.OWNER if actor_id.startswith("own_") else PartyKind.LICENSEE
+                        )
+                        keys[actor_id] = self._context.party_key(session, actor_id, kind_of)
+                    try:
+                        leaf.verify(keys[actor_id])
+                    except VerificationError as exc:
+                        raise VerificationError(
+                            f"log entry {entry.idx} is not signed by its actor ({exc})"
+                        ) from exc
+                    tree.append(leaf_hash(data))
+            finally:
+                rows.close()  # a server-side cursor left open after a failure
+            checkpoints = session.scalars(
+                select(LogCheckpointRow).order_by(LogCheckpointRow.size)
+            ).all()
+            for row in checkpoints:
+                checkpoint = open_checkpoint(row.note, log)
+                if checkpoint.size > tree.size or tree.root(checkpoint.size) != checkpoint.root:
+                    raise VerificationError(
+                        f"the checkpoint of size {checkpoint.size} does not match the entries"
+                    )
+            pending = session.scalar(select(func.count()).select_from(LogPendingRow)) or 0
+        return {"entries": tree.size, "checkpoints": len(checkpoints), "pending": pending}
+
+
+def _body(note: str) -> str:
+    text, _ = signature_lines(note)
+    return text
+
+
+def _work_proof(
+    work_id: str, salt: bytes, commitments: list[bytes], tree: MerkleTree
+) -> tuple[int, tuple[bytes, ...]]:
+    digest = Commitment(Domain.WORK, salt, work_id).digest
+    position = commitments.index(digest)
+    return position, tuple(tree.inclusion_proof(position, tree.size))
