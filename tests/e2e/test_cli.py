@@ -18,7 +18,8 @@ from tests.conftest import LICENSES, POSTGRES_URL, STDLIB
 from tests.e2e.conftest import Cli
 
 COMMANDS = {
-    (): ["init", "owner", "licensee", "work", "terms", "license", "gate", "demo"],
+    (): ["init", "owner", "licensee", "work", "terms", "license", "gate", "log", "usage", "demo"],
+    ("log",): ["key", "checkpoint", "verify", "prove", "verify-proof", "publish"],
     ("gate",): ["run"],
     ("owner",): ["create", "list"],
     ("licensee",): ["create", "list"],

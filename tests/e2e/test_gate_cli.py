@@ -16,8 +16,8 @@ from pathlib import Path
 
 import zstandard
 
-from consentry.crypto import PublicKey, SignedEnvelope, canonical_json, verify_document
-from consentry.log import leaf_hash, root_from_leaf_hashes
+from consentry.crypto import KeyPair, PublicKey, SignedEnvelope, canonical_json, verify_document
+from consentry.log import NoteVerifier, leaf_hash, root_from_leaf_hashes
 from tests.conftest import LICENSES, STDLIB
 from tests.e2e.conftest import Cli
 
@@ -261,3 +261,45 @@ def test_workers_give_exactly_the_outputs_of_one_process(cli: Cli, tmp_path: Pat
             (out / "royalties.csv").read_text(),
         )
     assert runs["1"] == runs["2"]
+
+
+def test_an_owner_finds_and_proves_offline_where_a_work_was_used(cli: Cli, tmp_path: Path) -> None:
+    lab, corpus = _world(cli, tmp_path, 20)
+    cli(*_gate_args(corpus, lab, tmp_path / "out"))
+    (owner,) = [r["id"] for r in cli("owner", "list", "--json").records()]
+    vkey = cli("log", "key").stdout.strip()
+    name, key_id, _ = vkey.split("+", 2)
+    assert name.startswith("consentry.log/") and len(key_id) == 8
+    proofs = tmp_path / "proofs"
+    (found,) = cli("usage", "--owner", owner, "--out", str(proofs), "--json").records()
+    assert found["licensee_id"] == lab
+    proof = Path(str(found["proof_file"]))
+    checked = cli("usage", "verify", str(proof), "--log-key", vkey, "--json").records()[0]
+    assert checked["verified"] is True
+    # Another work's id in the same proof, or another log's key: not verified.
+    forged = json.loads(proof.read_text())
+    forged["work_id"] = "wrk_" + "a" * 16
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+    refused = cli("usage", "verify", str(tmp_path / "forged.json"), "--log-key", vkey, expect=1)
+    assert "not in this manifest" in refused.stderr
+    mangled = vkey.replace(f"+{key_id}+", "+00000000+")
+    refused = cli("usage", "verify", str(proof), "--log-key", mangled, expect=2)
+    assert "key id does not match" in refused.stderr
+    other = NoteVerifier(name, KeyPair.generate().public).vkey()
+    cli("usage", "verify", str(proof), "--log-key", other, expect=1)
+
+    # The whole log, from the database and from published tiles, with the key alone.
+    size = cli("log", "checkpoint", "--json").records()[0]["size"]
+    assert cli("log", "verify", "--json").records()[0]["entries"] == size
+    tiles = tmp_path / "tiles"
+    cli("log", "publish", str(tiles))
+    offline = cli("log", "verify", "--from-tiles", str(tiles), "--log-key", vkey, "--json")
+    assert offline.records()[0]["entries"] == size
+    bundle = tmp_path / "entry.tlog-proof"
+    cli("log", "prove", "--index", "0", "--out", str(bundle))
+    assert bundle.read_text().startswith("c2sp.org/tlog-proof@v1\nextra ")
+    cli("log", "verify-proof", str(bundle), "--log-key", vkey)
+    lines = bundle.read_text().split("\n")
+    lines[3] = "A" * 43 + "="  # one hash of the audit path replaced
+    bundle.write_text("\n".join(lines))
+    cli("log", "verify-proof", str(bundle), "--log-key", vkey, expect=1)

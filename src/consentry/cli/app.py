@@ -9,6 +9,7 @@ from consentry.cli._common import key_store, out, print_json, settings, state
 from consentry.cli.demo import demo
 from consentry.cli.gate import gate_app
 from consentry.cli.license import license_app
+from consentry.cli.log import LOG_KEY, log_app, usage_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.terms import terms_app
 from consentry.cli.works import work_app
@@ -32,9 +33,9 @@ app.add_typer(work_app, name="work")
 app.add_typer(terms_app, name="terms")
 app.add_typer(license_app, name="license")
 app.add_typer(gate_app, name="gate")
+app.add_typer(log_app, name="log")
+app.add_typer(usage_app, name="usage")
 app.command("demo")(demo)
-
-LOG_KEY = "log"
 
 
 def _version(value: bool) -> None:
