@@ -117,6 +117,17 @@ PACKAGES = {
         "verify_consistency",
         "verify_inclusion",
     },
+    "consentry.witness": {
+        "CosignedState",
+        "Witness",
+        "WitnessEndpoint",
+        "WitnessReply",
+        "WitnessRequest",
+        "WitnessServer",
+        "WitnessState",
+        "request_cosignature",
+        "running",
+    },
     "consentry.store": {
         "Base",
         "current_revision",

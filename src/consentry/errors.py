@@ -14,6 +14,7 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
     │   ├── NotFoundError       no such owner, licensee, work, request or grant
     │   ├── PermissionDeniedError    someone acting for another (guarantee 7)
     │   └── StateConflictError       an action that does not fit the object's state
+    ├── WitnessError            a witness is unreachable or refused a checkpoint
     └── StorageError            the database failed underneath us
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "StorageError",
     "TermsError",
     "VerificationError",
+    "WitnessError",
 ]
 
 
@@ -72,6 +74,10 @@ class PermissionDeniedError(RegistryError):
 
 class StateConflictError(RegistryError):
     """The action does not fit the current state of the object it targets."""
+
+
+class WitnessError(ConsentryError):
+    """A witness could not be reached, or refused a checkpoint for a reason it gave."""
 
 
 class StorageError(ConsentryError):

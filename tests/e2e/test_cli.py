@@ -18,8 +18,21 @@ from tests.conftest import LICENSES, POSTGRES_URL, STDLIB
 from tests.e2e.conftest import Cli
 
 COMMANDS = {
-    (): ["init", "owner", "licensee", "work", "terms", "license", "gate", "log", "usage", "demo"],
-    ("log",): ["key", "checkpoint", "verify", "prove", "verify-proof", "publish"],
+    (): [
+        "init",
+        "owner",
+        "licensee",
+        "work",
+        "terms",
+        "license",
+        "gate",
+        "log",
+        "usage",
+        "witness",
+        "demo",
+    ],
+    ("log",): ["key", "checkpoint", "witness", "verify", "prove", "verify-proof", "publish"],
+    ("witness",): ["key", "serve"],
     ("gate",): ["run"],
     ("owner",): ["create", "list"],
     ("licensee",): ["create", "list"],

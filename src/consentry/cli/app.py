@@ -12,6 +12,7 @@ from consentry.cli.license import license_app
 from consentry.cli.log import LOG_KEY, log_app, usage_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.terms import terms_app
+from consentry.cli.witness import witness_app
 from consentry.cli.works import work_app
 from consentry.crypto import KeyPair
 from consentry.registry import Registry
@@ -35,6 +36,7 @@ app.add_typer(license_app, name="license")
 app.add_typer(gate_app, name="gate")
 app.add_typer(log_app, name="log")
 app.add_typer(usage_app, name="usage")
+app.add_typer(witness_app, name="witness")
 app.command("demo")(demo)
 
 

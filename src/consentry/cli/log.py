@@ -11,13 +11,14 @@ import typer
 from consentry.cli._common import err, key_store, out, print_json, registry_session
 from consentry.crypto import KeyPair
 from consentry.errors import InputError, VerificationError
-from consentry.log import NoteVerifier
+from consentry.log import NoteVerifier, WitnessKey, WitnessPolicy
 from consentry.log.bundle import ProofBundle, UsageProof
 from consentry.log.note import Checkpoint
 from consentry.log.proofs import MerkleTree
 from consentry.log.tiles import fsck, write_tiles
 from consentry.log.tree import leaf_hash
 from consentry.registry.transparency import SignedCheckpoint
+from consentry.witness import WitnessEndpoint
 
 __all__ = ["LOG_KEY", "log_app", "usage_app"]
 
@@ -40,6 +41,26 @@ _VKEY = typer.Option(
     help="The log's verifier key (name+keyid+key, from 'consentry log key'); "
     "default: this registry's own log key.",
 )
+
+
+_WITNESS_KEYS = typer.Option(
+    None,
+    "--witness",
+    help="A witness's verifier key (from 'consentry witness key'); repeat for each "
+    "witness of the quorum.",
+)
+_QUORUM = typer.Option(
+    None, "--quorum", help="How many of the --witness keys must have cosigned (default: all)."
+)
+
+
+def _policy(witness_keys: list[str] | None, quorum: int | None) -> WitnessPolicy | None:
+    if not witness_keys:
+        if quorum is not None:
+            raise InputError("--quorum needs the witnesses' keys: give --witness VKEY for each")
+        return None
+    keys = tuple(WitnessKey.from_vkey(v) for v in witness_keys)
+    return WitnessPolicy(keys, len(keys) if quorum is None else quorum)
 
 
 def log_identity() -> tuple[str, KeyPair]:
@@ -86,6 +107,38 @@ def checkpoint(as_json: bool = _JSON) -> None:
         print_json(_checkpoint_record(signed))
     else:
         out.print(signed.note, end="", markup=False)
+
+
+@log_app.command("witness")
+def witness(
+    witnesses: list[str] = typer.Option(
+        ...,
+        "--witness",
+        help="'URL VKEY': a witness's submission URL and verifier key (repeat for each).",
+    ),
+    quorum: int | None = _QUORUM,
+    as_json: bool = _JSON,
+) -> None:
+    """Sign the latest checkpoint and ask each witness to cosign it; print it with the
+    cosignatures. Exit 1 when fewer than the quorum cosigned."""
+    endpoints = [WitnessEndpoint.parse(text) for text in witnesses]
+    needed = len(endpoints) if quorum is None else quorum
+    if not 1 <= needed <= len(endpoints):
+        raise InputError(f"--quorum {needed} needs between 1 and {len(endpoints)} witnesses")
+    origin, log_key = log_identity()
+    with registry_session() as registry:
+        signed = registry.log.checkpoint(log_key, origin)
+        signed, refused = registry.log.witness(signed, endpoints)
+    for name, reason in refused.items():
+        err.print(f"witness {name} did not cosign: {reason}", markup=False, soft_wrap=True)
+    cosigned = len(endpoints) - len(refused)
+    if as_json:
+        print_json({**_checkpoint_record(signed), "cosigned": cosigned, "refused": refused})
+    else:
+        out.print(signed.note, end="", markup=False)
+    if cosigned < needed:
+        err.print(f"{cosigned} of the {needed} witnesses needed cosigned", markup=False)
+        raise typer.Exit(1)
 
 
 @log_app.command("verify")
@@ -141,14 +194,22 @@ def prove(
 
 
 @log_app.command("verify-proof")
-def verify_proof(proof_file: Path, vkey: str | None = _VKEY, as_json: bool = _JSON) -> None:
-    """Check a .tlog-proof offline: the log signed the checkpoint and the entry (its
-    extra data) is in its tree. Exit 0 verified, 1 not."""
+def verify_proof(
+    proof_file: Path,
+    vkey: str | None = _VKEY,
+    witness_keys: list[str] | None = _WITNESS_KEYS,
+    quorum: int | None = _QUORUM,
+    as_json: bool = _JSON,
+) -> None:
+    """Check a .tlog-proof offline: the log signed the checkpoint, the witness quorum
+    cosigned it (with --witness), and the entry (its extra data) is in its tree. Exit 0
+    verified, 1 not."""
     bundle = ProofBundle.parse(_read(proof_file))
     if bundle.extra is None:
         raise InputError(f"{proof_file} carries no entry (extra line); prove it with consentry")
+    policy = _policy(witness_keys, quorum)
     try:
-        checked = bundle.verify(_verifier(vkey), bundle.extra)
+        checked = bundle.verify(_verifier(vkey), bundle.extra, witnesses=policy)
     except VerificationError as exc:
         _fail(str(exc))
         return
@@ -218,12 +279,20 @@ def usage(
 
 
 @usage_app.command("verify")
-def usage_verify(proof_file: Path, vkey: str | None = _VKEY, as_json: bool = _JSON) -> None:
+def usage_verify(
+    proof_file: Path,
+    vkey: str | None = _VKEY,
+    witness_keys: list[str] | None = _WITNESS_KEYS,
+    quorum: int | None = _QUORUM,
+    as_json: bool = _JSON,
+) -> None:
     """Check a usage proof offline: the work's commitment is in the manifest's tree,
-    the manifest is on the log, the log signed the checkpoint. Exit 0 verified, 1 not."""
+    the manifest is on the log, the log signed the checkpoint and (with --witness) the
+    quorum cosigned it. Exit 0 verified, 1 not."""
     proof = UsageProof.parse(_read(proof_file))
+    policy = _policy(witness_keys, quorum)
     try:
-        _, checked = proof.verify(_verifier(vkey))
+        _, checked = proof.verify(_verifier(vkey), witnesses=policy)
     except VerificationError as exc:
         _fail(str(exc))
         return

@@ -16,7 +16,12 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, func, select, update
 
 from consentry.crypto import KeyPair
-from consentry.errors import NotFoundError, StateConflictError, VerificationError
+from consentry.errors import (
+    NotFoundError,
+    StateConflictError,
+    VerificationError,
+    WitnessError,
+)
 from consentry.log.bundle import ProofBundle, UsageProof
 from consentry.log.leaf import Commitment, Domain, Leaf
 from consentry.log.note import (
@@ -40,6 +45,7 @@ from consentry.store.models import (
     LogStateRow,
     WorkRow,
 )
+from consentry.witness import WitnessEndpoint, request_cosignature
 
 __all__ = ["SignedCheckpoint", "TransparencyLog", "Usage"]
 
@@ -192,10 +198,33 @@ class TransparencyLog:
             if row is None:
                 raise NotFoundError(f"the log signed no checkpoint of size {size}")
             present = set(row.note.rstrip("\n").split("\n"))
-            added = [line for line in lines if line not in present]
+            added = [line.rstrip("\n") for line in lines if line.rstrip("\n") not in present]
             if added:
                 row.note = row.note + "".join(line + "\n" for line in added)
             return SignedCheckpoint(Checkpoint.parse(_body(row.note)), row.note)
+
+    def witness(
+        self, signed: SignedCheckpoint, witnesses: Sequence[WitnessEndpoint]
+    ) -> tuple[SignedCheckpoint, dict[str, str]]:
+        """Ask each witness to cosign ``signed`` (proving consistency from whatever it
+        saw last) and keep the cosignatures; returns the checkpoint with them and, for
+        each witness that did not cosign, why."""
+        tree = self.tree()
+        size = signed.checkpoint.size
+        refused: dict[str, str] = {}
+        for endpoint in witnesses:
+            try:
+                lines = request_cosignature(
+                    endpoint,
+                    signed.note,
+                    signed.checkpoint,
+                    lambda old: tree.consistency_proof(old, size),
+                )
+            except (WitnessError, VerificationError) as exc:
+                refused[endpoint.key.name] = str(exc)
+                continue
+            signed = self.add_cosignatures(size, lines)
+        return signed, refused
 
     # -- proofs -------------------------------------------------------------------------
 
