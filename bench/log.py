@@ -1,9 +1,10 @@
 """Transparency-log figures: appends, proofs at a million leaves, tile bytes per entry.
 
-    python bench/log.py [--leaves 1000000] [--batch 1024]
+    python bench/log.py [--leaves 1000000] [--batch 1024] [--events 20000]
 
-Appends leaves in batches, each batch published as tiles (fsynced, renamed)
-with a signed checkpoint, then times audit paths and consistency proofs and their
+Writes registry events and puts them on the log in batches, each batch sequenced and
+checkpointed durably; appends leaves in batches, each published as tiles (fsynced,
+renamed) with a signed checkpoint; then times audit paths and consistency proofs and their
 verification, and the size of the published folder per entry. The baseline in the same
 run is the RFC's recursive definition, which recomputes subtree hashes from the leaves
 for every proof.
@@ -63,16 +64,22 @@ def _ms(values: list[float], q: float) -> float:
 
 
 def registry_appends(events: int, batch: int) -> None:
-    """Events through the registry as the services write them (event signed, leaf of
-    salted commitments signed, one commit per batch), then sequenced into the log and
-    checkpointed: durable appends per second, on the embedded SQLite default."""
+    """Two figures on the embedded SQLite default (commits fsynced).
+
+    ``log_registry_events``: events as the registry's services write them, each signed
+    by its actor twice (the event, and its leaf of salted commitments), one commit per
+    ``batch``. ``log_durable_appends``: the log's own append path over those leaves:
+    each batch sequenced, its checkpoint proved consistent with the last, signed and
+    committed, which is what Tessera's anchor counts."""
     home = Path(tempfile.mkdtemp(prefix="consentry-log-bench-"))
     registry = Registry.create(f"sqlite:///{home / 'registry.db'}")
-    actor = KeyPair.generate()
+    actor, log_key = KeyPair.generate(), KeyPair.generate()
     owner = registry.parties.create(PartyKind.OWNER, "Bench owner", actor)
     context = RegistryContext(session_factory(registry.engine))
-    started = time.perf_counter()
+    registry.log.checkpoint(log_key, "bench.test/log")
+    writing = sequencing = 0.0
     for first in range(0, events, batch):
+        started = time.perf_counter()
         with context.transaction() as session:
             for n in range(first, min(events, first + batch)):
                 context.append_event(
@@ -83,27 +90,30 @@ def registry_appends(events: int, batch: int) -> None:
                     actor=actor,
                     payload={"n": n},
                 )
-    appended = time.perf_counter() - started
-    started = time.perf_counter()
-    size = registry.log.sequence()
-    sequenced = time.perf_counter() - started
-    started = time.perf_counter()
-    registry.log.checkpoint(KeyPair.generate(), "bench.test/log")
-    checkpointed = time.perf_counter() - started
+        writing += time.perf_counter() - started
+        started = time.perf_counter()
+        registry.log.checkpoint(log_key, "bench.test/log")
+        sequencing += time.perf_counter() - started
+    size = registry.log.size()
     registry.close()
     shutil.rmtree(home)
-    total = appended + sequenced + checkpointed
     emit(
-        "log_registry_appends",
+        "log_registry_events",
         events=events,
+        batch=batch,
+        events_per_s=round(events / writing),
+        signatures_per_event=2,
+    )
+    emit(
+        "log_durable_appends",
+        leaves=events,
         log_size=size,
         batch=batch,
-        append_per_s=round(events / appended),
-        sequence_per_s=round(events / sequenced),
-        checkpoint_s=round(checkpointed, 3),
-        durable_appends_per_s=round(events / total),
+        appends_per_s=round(events / sequencing),
+        checkpoints=-(-events // batch),
         target_per_s=10_000,
-        ratio_to_target=round(events / total / 10_000, 2),
+        ratio_to_target=round(events / sequencing / 10_000, 2),
+        anchor="Tessera: 1,500-10,000 durable writes/s on one machine",
     )
 
 

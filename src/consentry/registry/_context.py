@@ -18,7 +18,7 @@ from consentry.errors import (
     StateConflictError,
     StorageError,
 )
-from consentry.registry._leaves import record_leaf
+from consentry.registry._leaves import queue_event, write_events
 from consentry.registry.records import PartyKind, format_time, utc_now
 from consentry.store.models import EventRow, LicenseeRow, OwnerRow, PublicKeyRow
 
@@ -38,6 +38,7 @@ class RegistryContext:
         try:
             with self._sessions() as session, session.begin():
                 yield session
+                write_events(session)
         except IntegrityError as exc:
             raise StateConflictError(
                 f"the registry refused the change ({exc.orig}); "
@@ -105,7 +106,8 @@ class RegistryContext:
         payload: dict[str, Any],
     ) -> None:
         """Append a signed event in the caller's transaction, and its signed log leaf
-        for the sequencer (the log is built on these)."""
+        for the sequencer (the log is built on these); both are written when the
+        transaction commits."""
         now = utc_now()
         envelope = sign_document(
             "event",
@@ -120,27 +122,17 @@ class RegistryContext:
             },
             actor,
         )
-        row = EventRow(
-            kind=kind,
-            actor_id=actor_id,
-            subject_id=subject_id,
-            created_at=now,
-            body=envelope.body.decode("utf-8"),
-            key_id=envelope.key_id,
-            signature=envelope.signature_b64,
-        )
-        session.add(row)
-        session.flush()
-        record_leaf(
-            session,
-            event_seq=row.seq,
-            kind=kind,
-            at=format_time(now),
-            actor_id=actor_id,
-            subject_id=subject_id,
-            body=envelope.body,
-            actor=actor,
-            payload=payload,
+        row = {
+            "kind": kind,
+            "actor_id": actor_id,
+            "subject_id": subject_id,
+            "created_at": now,
+            "body": envelope.body.decode("utf-8"),
+            "key_id": envelope.key_id,
+            "signature": envelope.signature_b64,
+        }
+        queue_event(
+            session, row, at=format_time(now), body=envelope.body, actor=actor, payload=payload
         )
 
     def add_signed(

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CursorResult, delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 
 from consentry.crypto import KeyPair
 from consentry.errors import (
@@ -83,19 +83,24 @@ class TransparencyLog:
         while True:
             with self._context.transaction() as session:
                 size = session.scalars(select(LogStateRow.size).where(LogStateRow.id == 1)).one()
-                pending = session.scalars(
-                    select(LogPendingRow).order_by(LogPendingRow.event_seq).limit(_BATCH)
+                pending = session.execute(
+                    select(LogPendingRow.event_seq, LogPendingRow.data)
+                    .order_by(LogPendingRow.event_seq)
+                    .limit(_BATCH)
                 ).all()
                 if not pending:
                     return size
-                session.add_all(
-                    LogEntryRow(
-                        idx=size + offset,
-                        event_seq=row.event_seq,
-                        data=row.data,
-                        leaf_hash=leaf_hash(row.data),
-                    )
-                    for offset, row in enumerate(pending)
+                session.execute(
+                    insert(LogEntryRow),
+                    [
+                        {
+                            "idx": size + offset,
+                            "event_seq": seq,
+                            "data": data,
+                            "leaf_hash": leaf_hash(data),
+                        }
+                        for offset, (seq, data) in enumerate(pending)
+                    ],
                 )
                 swapped: CursorResult[Any] = session.execute(  # type: ignore[assignment]
                     update(LogStateRow)
@@ -106,7 +111,7 @@ class TransparencyLog:
                     raise StateConflictError("another sequencer moved the log on; retry")
                 session.execute(
                     delete(LogPendingRow).where(
-                        LogPendingRow.event_seq.in_([row.event_seq for row in pending])
+                        LogPendingRow.event_seq.in_([seq for seq, _ in pending])
                     )
                 )
 

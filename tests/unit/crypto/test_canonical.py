@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import rfc8785
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -59,3 +60,28 @@ def test_parse_names_the_input() -> None:
         parse_json_object(b"{nope", what="terms.json")
     with pytest.raises(InputError, match="must be a JSON object, found list"):
         parse_json_object(b"[1]", what="terms.json")
+
+
+_awkward_text = st.text() | st.text(st.characters(categories=["Cs", "Cc", "Zl", "Co"]), max_size=4)
+_awkward_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**60), max_value=2**60)
+    | _awkward_text,
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(max_size=8) | _awkward_text, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_awkward_values)
+def test_the_fast_path_writes_exactly_what_the_rfc8785_reference_writes(value: Any) -> None:
+    try:
+        expected = rfc8785.dumps(value)
+    except (rfc8785.CanonicalizationError, ValueError):
+        with pytest.raises(InputError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == expected
