@@ -63,7 +63,7 @@ def _ms(values: list[float], q: float) -> float:
     return round(statistics.quantiles(values, n=100)[int(q) - 1] * 1000, 4)
 
 
-def registry_appends(events: int, batch: int) -> None:
+def registry_appends(events: int, batch: int, database_url: str | None) -> None:
     """Two figures on the embedded SQLite default (commits fsynced).
 
     ``log_registry_events``: events as the registry's services write them, each signed
@@ -72,7 +72,8 @@ def registry_appends(events: int, batch: int) -> None:
     each batch sequenced, its checkpoint proved consistent with the last, signed and
     committed, which is what Tessera's anchor counts."""
     home = Path(tempfile.mkdtemp(prefix="consentry-log-bench-"))
-    registry = Registry.create(f"sqlite:///{home / 'registry.db'}")
+    registry = Registry.create(database_url or f"sqlite:///{home / 'registry.db'}")
+    backend = registry.engine.dialect.name
     actor, log_key = KeyPair.generate(), KeyPair.generate()
     owner = registry.parties.create(PartyKind.OWNER, "Bench owner", actor)
     context = RegistryContext(session_factory(registry.engine))
@@ -99,6 +100,7 @@ def registry_appends(events: int, batch: int) -> None:
     shutil.rmtree(home)
     emit(
         "log_registry_events",
+        backend=backend,
         events=events,
         batch=batch,
         events_per_s=round(events / writing),
@@ -106,6 +108,7 @@ def registry_appends(events: int, batch: int) -> None:
     )
     emit(
         "log_durable_appends",
+        backend=backend,
         leaves=events,
         log_size=size,
         batch=batch,
@@ -123,8 +126,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1024)
     parser.add_argument("--published", type=int, default=100_000, help="Leaves published as tiles.")
     parser.add_argument("--events", type=int, default=20_000, help="Registry events appended.")
+    parser.add_argument(
+        "--database-url",
+        help="An empty database for the registry figures (default: a new SQLite file).",
+    )
     args = parser.parse_args()
-    registry_appends(args.events, args.batch)
+    registry_appends(args.events, args.batch, args.database_url)
     rng = random.Random(1)
     key = KeyPair.generate()
     folder = Path(tempfile.mkdtemp(prefix="consentry-log-bench-"))
