@@ -311,9 +311,10 @@ def code_tokens(
     keywords: Any,
     triple: bool,
     fold_keywords: bool,
-) -> tuple[Any, Any]:
+) -> tuple[Any, Any, Any]:
     """One pass over source code: (mask of characters outside comments and docstrings,
-    canonical token stream as code points).
+    canonical token stream as code points, and for each of its code points the index
+    of the source character it stands for).
 
     In the stream identifiers become ``i``, literals ``s`` (adjacent ones merged, as
     the language concatenates them), numbers ``0``; keywords and punctuation stay, one
@@ -324,6 +325,7 @@ def code_tokens(
     n = cps.shape[0]
     keep = np.ones(n, dtype=np.bool_)
     out = np.empty(2 * n + 1, dtype=np.uint32)
+    origin = np.empty(2 * n + 1, dtype=np.int64)
     m = 0
     last_string = False
     line_start = True
@@ -355,8 +357,10 @@ def code_tokens(
             elif not last_string:
                 if m:
                     out[m] = 32
+                    origin[m] = i
                     m += 1
                 out[m] = 115  # "s"
+                origin[m] = i
                 m += 1
                 last_string = True
             line_start = False
@@ -364,11 +368,13 @@ def code_tokens(
             continue
         if m:
             out[m] = 32
+            origin[m] = i
             m += 1
         last_string = False
         line_start = False
         if 48 <= c <= 57 or (c == 46 and i + 1 < n and 48 <= cps[i + 1] <= 57):
             out[m] = 48  # "0"
+            origin[m] = i
             m += 1
             i = _word_end(cps, i, True)
         elif _is_identifier_char(c):
@@ -379,16 +385,19 @@ def code_tokens(
                 for t in range(i, j):
                     d = cps[t]
                     out[m] = d + 32 if fold_keywords and 65 <= d <= 90 else d
+                    origin[m] = t
                     m += 1
             else:
                 out[m] = 105  # "i"
+                origin[m] = i
                 m += 1
             i = j
         else:
             out[m] = c
+            origin[m] = i
             m += 1
             i += 1
-    return keep, out[:m]
+    return keep, out[:m], origin[:m]
 
 
 _EMPTY = np.uint32(0xFFFFFFFF)

@@ -37,11 +37,24 @@ def code_views(source: str, language: CodeLanguage) -> tuple[str, str]:
 def code_stream(source: str, language: CodeLanguage) -> tuple[str, npt.NDArray[np.uint32]]:
     """``code_views`` with the token stream as code points, ready to hash: the native
     tokeniser's output is not turned into a string and back."""
+    without_comments, stream, _ = code_stream_origins(source, language)
+    return without_comments, stream
+
+
+def code_stream_origins(
+    source: str, language: CodeLanguage
+) -> tuple[str, npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
+    """``code_stream`` and, for each code point of the token stream, the index in
+    ``source`` of the character it stands for (to report matches where they are)."""
     if language.family is not None:
         return _native_views(source, language.family)
     assert language.lexer is not None  # noqa: S101 - a language has a family or a lexer
-    without_comments, stream = _lexer_views(source, language.lexer)
-    return without_comments, np.frombuffer(stream.encode("utf-32-le"), dtype=np.uint32)
+    without_comments, stream, origins = _lexer_views(source, language.lexer)
+    return (
+        without_comments,
+        np.frombuffer(stream.encode("utf-32-le"), dtype=np.uint32),
+        np.asarray(origins, dtype=np.int64),
+    )
 
 
 def strip_comments(source: str, language: CodeLanguage) -> str:
@@ -54,12 +67,16 @@ def canonical_tokens(source: str, language: CodeLanguage) -> str:
     return code_views(source, language)[1]
 
 
-def _native_views(source: str, family: Family) -> tuple[str, npt.NDArray[np.uint32]]:
+def _native_views(
+    source: str, family: Family
+) -> tuple[str, npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     ascii_only = source.isascii()
     encoding = "ascii" if ascii_only else "utf-32-le"
     cps = np.frombuffer(source.encode(encoding), dtype=np.uint8 if ascii_only else np.uint32)
-    keep, stream = _native.code_tokens(cps, *family.arrays, family.triple_quotes, family.fold_case)
-    return cps[keep].tobytes().decode(encoding), stream
+    keep, stream, origins = _native.code_tokens(
+        cps, *family.arrays, family.triple_quotes, family.fold_case
+    )
+    return cps[keep].tobytes().decode(encoding), stream, origins
 
 
 @functools.cache
@@ -80,14 +97,20 @@ def _role(kind: _TokenType) -> str:
     return "verbatim"
 
 
-def _lexer_views(source: str, lexer: Lexer) -> tuple[str, str]:
+def _lexer_views(source: str, lexer: Lexer) -> tuple[str, str, list[int]]:
     kept: list[str] = []
     out: list[str] = []
+    origins: list[int] = []
     previous = ""
     # Line endings are unified first, as Pygments' own preprocessing would, so a CRLF
     # copy lexes exactly like the original.
     unified = source.replace("\r\n", "\n").replace("\r", "\n")
-    for _, kind, value in lexer.get_tokens_unprocessed(unified):
+    # Where each character of ``unified`` is in ``source``: a CRLF lost its CR.
+    cps = np.frombuffer(source.encode("utf-32-le"), dtype=np.uint32)
+    dropped = np.zeros(len(cps), dtype=bool)
+    dropped[:-1] = (cps[:-1] == 13) & (cps[1:] == 10)
+    where = np.flatnonzero(~dropped).tolist()
+    for at, kind, value in lexer.get_tokens_unprocessed(unified):
         role = _role(kind)
         if role == "comment":
             continue
@@ -102,6 +125,10 @@ def _lexer_views(source: str, lexer: Lexer) -> tuple[str, str]:
             continue
         else:
             token = role
+        start = at + len(value) - len(value.lstrip())
+        if out:
+            origins.append(where[start])
+        origins.extend(where[start + min(j, len(value) - 1)] for j in range(len(token)))
         out.append(token)
         previous = token
-    return "".join(kept), " ".join(out)
+    return "".join(kept), " ".join(out), origins
