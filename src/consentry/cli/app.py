@@ -6,6 +6,7 @@ import typer
 
 from consentry import __version__
 from consentry.cli._common import key_store, out, print_json, settings, state
+from consentry.cli.check import check, sketch_app
 from consentry.cli.demo import demo
 from consentry.cli.gate import gate_app
 from consentry.cli.license import license_app
@@ -37,6 +38,8 @@ app.add_typer(gate_app, name="gate")
 app.add_typer(log_app, name="log")
 app.add_typer(usage_app, name="usage")
 app.add_typer(witness_app, name="witness")
+app.add_typer(sketch_app, name="sketch")
+app.command("check")(check)
 app.command("demo")(demo)
 
 

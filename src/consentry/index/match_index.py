@@ -219,6 +219,12 @@ class MatchIndex:
         images = self._images([h for h in (item.pdq, *pdq_variants) if h])
         return _strongest([*self._stream(prints), *images])
 
+    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
+        """Registered images with pixel digest ``digest`` (hex) or a PDQ hash within
+        the distance of one of ``hashes`` (an image's orientations)."""
+        exact = self._exact(bytes.fromhex(digest)) if digest else []
+        return _strongest([*exact, *self._images([h for h in hashes if h])])
+
     def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
         """Every registered work the streams reproduce (``text_prints`` gives them),
         strongest evidence per work, the first stream's findings first."""

@@ -1,0 +1,172 @@
+"""``Checker``: does this output reproduce a registered work, and may it be published?
+
+The same fingerprints the registry keeps are taken of the output (its plain text, and
+for code its renaming-resistant token stream), looked up in the registry's match index
+or in an offline sketch, and each registered work found gets a verdict from its
+owner's terms and the user's grants. Matches shorter than ``min_span`` normalised
+characters are not findings: common phrases and shared boilerplate are not copying.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from consentry.check.model import CheckReport, Finding, WorkNotice
+from consentry.check.spans import Origins, merge_spans, output_spans, plain_origins
+from consentry.check.verdict import verdict_for
+from consentry.errors import InputError
+from consentry.fingerprint import (
+    CodeLanguage,
+    ContentKind,
+    FingerprintParams,
+    StreamPrints,
+    detect_kind,
+    image_query,
+    language_for,
+    text_prints,
+)
+from consentry.fingerprint.code import code_stream_origins
+from consentry.index import Match, MatchKind
+from consentry.registry.records import utc_now
+
+__all__ = ["Checker", "Lookup", "NoticeSource"]
+
+
+class Lookup(Protocol):
+    """Where registered works are looked up: the match index or an offline sketch."""
+
+    def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]: ...
+
+    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]: ...
+
+
+class NoticeSource(Protocol):
+    """What verdicts need: each work's notice, and the user's grant for it, if any."""
+
+    def notice(self, work_id: str) -> WorkNotice | None: ...
+
+    def grant_for(self, work_id: str) -> str | None: ...
+
+
+@dataclass
+class Checker:
+    """Checks outputs against ``lookup``; verdicts from ``notices``."""
+
+    lookup: Lookup
+    notices: NoticeSource
+    min_span: int = 200
+    params: FingerprintParams = field(default_factory=FingerprintParams)
+    at: datetime | None = None
+    commercial: bool = True
+
+    def __post_init__(self) -> None:
+        if self.min_span < 1:
+            raise InputError(f"--min-span {self.min_span} must be a positive number of characters")
+
+    @property
+    def _evidence_floor(self) -> int:
+        # Winnowing (noise k, guarantee T) finds every shared run of T characters and
+        # reports it as windows of k characters: a copy of L characters leaves at
+        # least max(k, L - 2(T - k)) characters of evidence. So a copy of min_span
+        # characters shows as at least this much.
+        winnow = self.params.winnow
+        return max(winnow.noise, self.min_span - (winnow.guarantee - winnow.noise))
+
+    def check_text(self, text: str, *, name: str = "output.txt") -> CheckReport:
+        """Findings for a text output (code too, when ``name`` says so)."""
+        if "\x00" in text:
+            raise InputError(f"{name} holds NUL characters: it is binary, not text")
+        prints = text_prints(name, text, self.params)
+        code_language = language_for(posixpath.basename(name)) if len(prints) == 2 else None
+        found: dict[str, tuple[Match, list[tuple[int, int]], int]] = {}
+        for number, stream in enumerate(prints):
+            is_code = len(prints) == 2 and number == 0
+            origins: Origins | None = None
+            for match in self.lookup.match_prints([stream]):
+                spans = list(match.spans) or [(0, stream.length)]
+                merged = merge_spans(spans)
+                longest = max(end - start for start, end in merged)
+                if match.kind is MatchKind.EXCERPT and longest < self._evidence_floor:
+                    continue
+                if origins is None:
+                    origins = self._origins(text, is_code, code_language)
+                placed = output_spans(merged, origins)
+                kept = found.get(match.work_id)
+                if kept is None or longest > kept[2]:
+                    found[match.work_id] = (match, placed, longest)
+        return self._report(name, list(found.values()))
+
+    def check_code(self, source: str, *, name: str) -> CheckReport:
+        """Findings for code: ``name`` (a file name) says the language."""
+        if language_for(posixpath.basename(name)) is None:
+            raise InputError(
+                f"{name}: no known programming language for this file name; "
+                "give a name with its extension (e.g. main.py)"
+            )
+        return self.check_text(source, name=name)
+
+    def check_bytes(self, data: bytes, *, name: str) -> CheckReport:
+        """Findings for a file's bytes: an image, or UTF-8 text (code when ``name``
+        says so). Raises ``InputError`` for other binary data."""
+        kind = detect_kind(name, data[:8192])
+        if kind is ContentKind.IMAGE:
+            return self.check_image(data, name=name)
+        if kind is ContentKind.BINARY:
+            raise InputError(f"{name} is binary data, not text, code or an image")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(
+                f"{name} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as UTF-8"
+            ) from exc
+        return self.check_text(text, name=name)
+
+    def check_image(self, data: bytes, *, name: str = "output.png") -> CheckReport:
+        """Findings for an image: the same pixels, or a perceptual-hash match in any
+        flip or rotation."""
+        query = image_query(data, name=name)
+        matches = self.lookup.match_image(query.digest, query.orientations)
+        return self._report(name, [(m, [], 0) for m in matches])
+
+    @staticmethod
+    def _origins(text: str, is_code: bool, language: CodeLanguage | None) -> Origins:
+        if is_code and language is not None:
+            return code_stream_origins(text, language)[2]
+        return plain_origins(text)
+
+    def _report(
+        self, name: str, found: list[tuple[Match, list[tuple[int, int]], int]]
+    ) -> CheckReport:
+        at = self.at or utc_now()
+        findings = []
+        for match, spans, longest in found:
+            notice = self.notices.notice(match.work_id)
+            if notice is None:
+                # In the index but gone from the registry (or the sketch): nothing
+                # says it may be published, so say so rather than call it clear.
+                notice = WorkNotice.unknown(match.work_id, match.owner_id)
+            grant = self.notices.grant_for(match.work_id)
+            verdict, reason = verdict_for(
+                notice, longest, at=at, commercial=self.commercial, grant_id=grant
+            )
+            findings.append(
+                Finding(
+                    work_id=match.work_id,
+                    owner_id=match.owner_id,
+                    owner_name=notice.owner_name,
+                    kind=match.kind,
+                    score=match.score,
+                    spans=tuple(spans),
+                    length=longest,
+                    verdict=verdict,
+                    reason=reason,
+                    attribution=notice.terms.conditions.attribution,
+                    grant_id=grant,
+                )
+            )
+        findings.sort(key=lambda f: (f.spans[0][0] if f.spans else -1, f.work_id))
+        return CheckReport(name, tuple(findings))

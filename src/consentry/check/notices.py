@@ -1,0 +1,69 @@
+"""Notices and grants from the registry itself (the check with a database)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from consentry.check.model import WorkNotice
+from consentry.crypto import KeyPair
+from consentry.errors import NotFoundError
+from consentry.registry import PartyKind, Registry
+from consentry.registry.records import utc_now
+from consentry.terms import Basis, Category
+
+__all__ = ["RegistryNotices", "notices_for"]
+
+
+def notices_for(registry: Registry, work_ids: list[str] | None = None) -> list[WorkNotice]:
+    """The notice of each work (every registered work by default): its owner's name
+    and its effective terms."""
+    works = registry.works.all() if work_ids is None else [registry.works.get(w) for w in work_ids]
+    names = {p.id: p.name for p in registry.parties.all(PartyKind.OWNER)}
+    return [
+        WorkNotice(
+            w.id,
+            w.owner_id,
+            names.get(w.owner_id, w.owner_id),
+            registry.terms.effective(w.id).terms,
+        )
+        for w in works
+    ]
+
+
+class RegistryNotices:
+    """Notices looked up in the registry as findings need them, and, when the user is
+    a licensee who gives their key, their grants for publishing output."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        licensee_id: str | None = None,
+        key: KeyPair | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        self._registry = registry
+        self._licensee = None if licensee_id is None or key is None else (licensee_id, key)
+        self._at = at or utc_now()
+        self._notices: dict[str, WorkNotice | None] = {}
+
+    def notice(self, work_id: str) -> WorkNotice | None:
+        if work_id not in self._notices:
+            try:
+                (found,) = notices_for(self._registry, [work_id])
+            except NotFoundError:
+                found = None
+            self._notices[work_id] = found
+        return self._notices[work_id]
+
+    def grant_for(self, work_id: str) -> str | None:
+        if self._licensee is None:
+            return None
+        licensee_id, key = self._licensee
+        try:
+            decision = self._registry.licensing.may_use(
+                licensee_id, key, work_id, Category.PUBLISH_OUTPUT, at=self._at
+            )
+        except NotFoundError:
+            return None
+        return decision.grant_id if decision.basis is Basis.GRANT else None

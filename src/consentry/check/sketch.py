@@ -1,0 +1,281 @@
+"""The offline sketch: everything a publication check needs, nothing of the works.
+
+One file, signed with the registry's log key and carrying the log checkpoint it was
+made at, holds: the works' exact digests (SHA-256 of the whole normalised work), their
+MinHash *band keys* (each mixes eight minima, so no shingle can be read back), their
+winnow fingerprints (64-bit hashes of 100-character windows, each naming the works that
+hold it; a membership test needs the whole window), their PDQ image hashes, and for
+each work only its id, its owner's name and its terms. Fingerprints shared by too many
+works to be evidence of copying one of them are left out.
+
+Layout: ``CONSENTRY-SKETCH`` and a version byte; the signed note (length-prefixed); the
+body (length-prefixed JSON header, then the zstd-compressed arrays and notices). The
+note's text names the body's SHA-256, so a changed byte anywhere fails verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import zstandard
+
+from consentry.check.model import WorkNotice
+from consentry.crypto import KeyPair
+from consentry.errors import InputError, VerificationError
+from consentry.fingerprint import FingerprintParams, StreamPrints
+from consentry.index import Match, MatchKind, MatchParams, _kernels
+from consentry.index.records import IndexedWork
+from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys
+from consentry.log.note import NoteVerifier, open_note, sign_note
+
+__all__ = ["Sketch"]
+
+_MAGIC = b"CONSENTRY-SKETCH\x01"
+_TITLE = "consentry.sketch/v1"
+# A query sharing this many of the 32 band keys with a work estimates Jaccard
+# similarity (shared/32)^(1/8) >= 0.77; at 0.5 this many shared bands is < 1e-6 likely.
+_MIN_BANDS = 4
+
+_ARRAYS = (
+    ("digests", "S32"),
+    ("digest_rows", "<i8"),
+    ("band_keys", "<u8"),
+    ("band_rows", "<i8"),
+    ("posting_hashes", "<u8"),
+    ("posting_rows", "<u4"),
+    ("image_hashes", "<u8"),
+    ("image_rows", "<u4"),
+    ("row_works", "<u4"),
+)
+
+
+@dataclass
+class Sketch:
+    """A lookup (``match_prints``, ``match_image``) and a notice source over the
+    arrays of a sketch file."""
+
+    header: dict[str, Any]
+    arrays: dict[str, npt.NDArray[Any]]
+    notices: list[WorkNotice]
+    _by_id: dict[str, WorkNotice] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id = {notice.work_id: notice for notice in self.notices}
+
+    # -- building ---------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        works: Sequence[IndexedWork],
+        notices: Sequence[WorkNotice],
+        *,
+        checkpoint: str,
+        params: MatchParams | None = None,
+        fingerprints: FingerprintParams | None = None,
+    ) -> Sketch:
+        """A sketch of ``works`` (as the index takes them) with their notices."""
+        params = params or MatchParams()
+        segment = Segment.build(list(works))
+        numbers = {notice.work_id: n for n, notice in enumerate(notices)}
+        missing = [w for w in segment.work_ids.tolist() if w not in numbers]
+        if missing:
+            raise InputError(f"no notice for work {missing[0]}; give one for every work")
+        evidence = segment.posting_spread <= params.max_works_per_fingerprint
+        header = {
+            "format": _TITLE,
+            "checkpoint": checkpoint,
+            "fingerprints": (fingerprints or FingerprintParams()).version,
+            "params": {
+                "near_threshold": params.near_threshold,
+                "max_works_per_fingerprint": params.max_works_per_fingerprint,
+                "pdq_max_distance": params.pdq_max_distance,
+                "noise": params.noise,
+            },
+            "works": len(notices),
+        }
+        arrays = {
+            "digests": segment.digests_sorted,
+            "digest_rows": segment.digest_order,
+            "band_keys": segment.band_keys_sorted,
+            "band_rows": segment.band_rows,
+            "posting_hashes": segment.posting_hashes[evidence],
+            "posting_rows": segment.posting_works[evidence],
+            "image_hashes": segment.image_hashes,
+            "image_rows": segment.image_works,
+            "row_works": np.array([numbers[w] for w in segment.work_ids.tolist()], np.uint32),
+        }
+        return cls(header, arrays, list(notices))
+
+    # -- the file ---------------------------------------------------------------------
+
+    def _payload(self) -> bytes:
+        parts = [
+            np.ascontiguousarray(self.arrays[name], dtype=dtype).tobytes()
+            for name, dtype in _ARRAYS
+        ]
+        notices = json.dumps([n.to_json() for n in self.notices], sort_keys=True).encode()
+        return b"".join(parts) + notices
+
+    def to_bytes(self, key: KeyPair, origin: str) -> bytes:
+        """The signed sketch file, signed with the log key named ``origin``."""
+        shapes = {name: list(self.arrays[name].shape) for name, _ in _ARRAYS}
+        header = json.dumps({**self.header, "shapes": shapes}, sort_keys=True).encode()
+        body = (
+            len(header).to_bytes(4, "big")
+            + header
+            + zstandard.ZstdCompressor(level=10).compress(self._payload())
+        )
+        note = sign_note(f"{_TITLE}\n{hashlib.sha256(body).hexdigest()}\n", origin, key)
+        encoded = note.encode("utf-8")
+        return _MAGIC + len(encoded).to_bytes(4, "big") + encoded + body
+
+    @classmethod
+    def from_bytes(cls, data: bytes, log: NoteVerifier, *, source: str = "sketch") -> Sketch:
+        """Read and verify a sketch file. Raises ``VerificationError`` when it is not
+        signed by ``log`` or was changed, ``InputError`` when it is not a sketch."""
+        if not data.startswith(_MAGIC):
+            raise InputError(
+                f"{source} is not a consentry sketch; export one with 'consentry sketch export'"
+            )
+        at = len(_MAGIC)
+        note_length = int.from_bytes(data[at : at + 4], "big")
+        note_bytes = data[at + 4 : at + 4 + note_length]
+        body = data[at + 4 + note_length :]
+        try:
+            note = note_bytes.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise VerificationError(f"{source}: its signature block is damaged") from exc
+        try:
+            text, _ = open_note(note, [log])
+        except VerificationError as exc:
+            raise VerificationError(
+                f"{source} is not signed by the registry {log.name}: {exc}"
+            ) from exc
+        if text != f"{_TITLE}\n{hashlib.sha256(body).hexdigest()}\n":
+            raise VerificationError(f"{source} was changed or truncated after it was signed")
+        header_length = int.from_bytes(body[:4], "big")
+        header = json.loads(body[4 : 4 + header_length])
+        payload = zstandard.ZstdDecompressor().decompress(body[4 + header_length :])
+        arrays: dict[str, npt.NDArray[Any]] = {}
+        offset = 0
+        for name, dtype in _ARRAYS:
+            shape = tuple(header["shapes"][name])
+            count = int(np.prod(shape))
+            array = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(shape)
+            offset += array.nbytes
+            arrays[name] = array.astype(array.dtype.newbyteorder("=")) if dtype != "S32" else array
+        notices = [WorkNotice.from_json(n) for n in json.loads(payload[offset:])]
+        return cls(header, arrays, notices)
+
+    @property
+    def checkpoint(self) -> str:
+        return str(self.header["checkpoint"])
+
+    # -- NoticeSource -----------------------------------------------------------------
+
+    def notice(self, work_id: str) -> WorkNotice | None:
+        return self._by_id.get(work_id)
+
+    def grant_for(self, work_id: str) -> str | None:
+        return None  # offline: the sketch knows terms, not anyone's grants
+
+    # -- Lookup -----------------------------------------------------------------------
+
+    def _match(
+        self, row: int, kind: MatchKind, score: float, spans: tuple[tuple[int, int], ...] = ()
+    ) -> Match:
+        notice = self.notices[int(self.arrays["row_works"][row])]
+        return Match(notice.work_id, notice.owner_id, kind, score, spans)
+
+    def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
+        found: list[Match] = []
+        for stream in prints:
+            found += self._exact(stream.digest)
+            found += self._near(stream.signature)
+            found += self._excerpts(stream)
+        return _strongest(found)
+
+    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
+        found = self._exact(bytes.fromhex(digest)) if digest else []
+        queries = [h for h in hashes if h]
+        stored = self.arrays["image_hashes"]
+        if queries and len(stored):
+            q = np.frombuffer(b"".join(queries), dtype="<u8").astype(np.uint64).reshape(-1, 4)
+            distance = np.bitwise_count(stored[:, None, :] ^ q[None, :, :]).sum(axis=2).min(axis=1)
+            limit = int(self.header["params"]["pdq_max_distance"])
+            for i in np.flatnonzero(distance <= limit).tolist():
+                row = int(self.arrays["image_rows"][i])
+                found.append(
+                    self._match(row, MatchKind.IMAGE, round(1 - int(distance[i]) / 256, 4))
+                )
+        return _strongest(found)
+
+    def _exact(self, digest: bytes) -> list[Match]:
+        if len(digest) != 32:
+            return []
+        digests = self.arrays["digests"]
+        key = np.frombuffer(digest, dtype="S32")[0]
+        left = int(np.searchsorted(digests, key, "left"))
+        right = int(np.searchsorted(digests, key, "right"))
+        rows = self.arrays["digest_rows"][left:right].tolist()
+        return [self._match(row, MatchKind.EXACT, 1.0) for row in rows]
+
+    def _near(self, signature: npt.NDArray[np.uint32]) -> list[Match]:
+        if len(signature) != PERMUTATIONS:
+            return []
+        keys = band_keys(signature[None, :])[0]
+        stored, rows = self.arrays["band_keys"], self.arrays["band_rows"]
+        shared: dict[int, int] = {}
+        for band in range(BANDS):
+            left = int(np.searchsorted(stored[band], keys[band], "left"))
+            right = int(np.searchsorted(stored[band], keys[band], "right"))
+            for row in rows[band, left:right].tolist():
+                shared[row] = shared.get(row, 0) + 1
+        out = [
+            self._match(row, MatchKind.NEAR, round((count / BANDS) ** (1 / 8), 4))
+            for row, count in shared.items()
+            if count >= _MIN_BANDS
+        ]
+        if len(out) > int(self.header["params"]["max_works_per_fingerprint"]):
+            return []  # structurally identical works: no evidence of copying one of them
+        return sorted(out, key=lambda m: -m.score)
+
+    def _excerpts(self, stream: StreamPrints) -> list[Match]:
+        query = stream.excerpts
+        if not len(query):
+            return []
+        hashes = self.arrays["posting_hashes"]
+        left = np.searchsorted(hashes, query.hashes, "left")
+        right = np.searchsorted(hashes, query.hashes, "right")
+        hit = np.flatnonzero(right > left)
+        if not len(hit):
+            return []
+        rows, counts, first, starts, ends = _kernels.excerpt_evidence(
+            hit.astype(np.int64),
+            left[hit].astype(np.int64),
+            right[hit].astype(np.int64),
+            self.arrays["posting_rows"],
+            query.offsets,
+            int(self.header["params"]["noise"]),
+        )
+        bounds, starts_list, ends_list = first.tolist(), starts.tolist(), ends.tolist()
+        out = []
+        for number, (row, count) in enumerate(zip(rows.tolist(), counts.tolist(), strict=True)):
+            a, b = bounds[number], bounds[number + 1]
+            spans = tuple(zip(starts_list[a:b], ends_list[a:b], strict=True))
+            out.append(self._match(row, MatchKind.EXCERPT, round(count / len(query), 4), spans))
+        return sorted(out, key=lambda m: -m.score)
+
+
+def _strongest(matches: list[Match]) -> list[Match]:
+    found: dict[str, Match] = {}
+    for match in matches:
+        found.setdefault(match.work_id, match)
+    return list(found.values())
