@@ -64,10 +64,7 @@ def test_parse_names_the_input() -> None:
 
 _awkward_text = st.text() | st.text(st.characters(categories=["Cs", "Cc", "Zl", "Co"]), max_size=4)
 _awkward_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(min_value=-(2**60), max_value=2**60)
-    | _awkward_text,
+    st.none() | st.booleans() | st.integers(min_value=-(2**60), max_value=2**60) | _awkward_text,
     lambda children: (
         st.lists(children, max_size=4)
         | st.dictionaries(st.text(max_size=8) | _awkward_text, children, max_size=4)
