@@ -152,6 +152,10 @@ def test_terms_inherit_owner_then_collection_then_work(registry: Registry, make_
     assert effective.terms.price == Price(
         PriceUnit.WORK, __import__("decimal").Decimal("2.00"), "EUR"
     )
+    # The bulk path a sketch export takes resolves the same layers.
+    plain = _register(registry, owner, ["MPL-2.0"])[0].work
+    bulk = registry.terms.effective_for_works([work.id, plain.id])
+    assert bulk == {w: registry.terms.effective(w).terms for w in (work.id, plain.id)}
     second = registry.terms.set(owner.id, owner.id, owner.key, Terms.from_json({"version": 1}))
     assert second.version == 2
 

@@ -19,13 +19,9 @@ def notices_for(registry: Registry, work_ids: list[str] | None = None) -> list[W
     and its effective terms."""
     works = registry.works.all() if work_ids is None else [registry.works.get(w) for w in work_ids]
     names = {p.id: p.name for p in registry.parties.all(PartyKind.OWNER)}
+    terms = registry.terms.effective_for_works([w.id for w in works])
     return [
-        WorkNotice(
-            w.id,
-            w.owner_id,
-            names.get(w.owner_id, w.owner_id),
-            registry.terms.effective(w.id).terms,
-        )
+        WorkNotice(w.id, w.owner_id, names.get(w.owner_id, w.owner_id), terms[w.id])
         for w in works
     ]
 
