@@ -207,11 +207,11 @@ def test_the_sketch_holds_no_registered_text_and_needs_the_whole_excerpt(
 ) -> None:  # type: ignore[no-untyped-def]
     texts, sketch, sketch_bytes = world.texts, world.sketch, world.sketch_bytes
     arrays = b"".join(array.tobytes() for array in sketch.arrays.values())
-    notices = json.dumps([n.to_json() for n in sketch.notices]).encode()
+    notices = json.dumps([n.to_json() for n in sketch.work_notices]).encode()
     # What the format itself says (field names, the terms the owner wrote, ids) may
     # share words with a licence text; the works' content may not appear anywhere.
     structure = json.dumps(sketch.header).encode() + notices
-    assert {key for n in sketch.notices for key in n.to_json()} == {
+    assert {key for n in sketch.work_notices for key in n.to_json()} == {
         "work_id",
         "owner_id",
         "owner_name",

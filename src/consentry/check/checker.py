@@ -10,7 +10,7 @@ characters are not findings: common phrases and shared boilerplate are not copyi
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -45,11 +45,12 @@ class Lookup(Protocol):
 
 
 class NoticeSource(Protocol):
-    """What verdicts need: each work's notice, and the user's grant for it, if any."""
+    """What verdicts need, for all of an output's findings at once: each work's
+    notice, and the user's grants (work id to grant id) that cover publishing it."""
 
-    def notice(self, work_id: str) -> WorkNotice | None: ...
+    def notices(self, work_ids: Sequence[str]) -> Mapping[str, WorkNotice]: ...
 
-    def grant_for(self, work_id: str) -> str | None: ...
+    def grants(self, work_ids: Sequence[str]) -> Mapping[str, str]: ...
 
 
 @dataclass
@@ -142,14 +143,15 @@ class Checker:
         self, name: str, found: list[tuple[Match, list[tuple[int, int]], int]]
     ) -> CheckReport:
         at = self.at or utc_now()
+        ids = [match.work_id for match, _, _ in found]
+        notices = self.notices.notices(ids) if ids else {}
+        grants = self.notices.grants(ids) if ids else {}
         findings = []
         for match, spans, longest in found:
-            notice = self.notices.notice(match.work_id)
-            if notice is None:
-                # In the index but gone from the registry (or the sketch): nothing
-                # says it may be published, so say so rather than call it clear.
-                notice = WorkNotice.unknown(match.work_id, match.owner_id)
-            grant = self.notices.grant_for(match.work_id)
+            # A work in the index but gone from the registry (or the sketch): nothing
+            # says it may be published, so it is never called clear.
+            notice = notices.get(match.work_id) or WorkNotice.unknown(match.work_id, match.owner_id)
+            grant = grants.get(match.work_id)
             verdict, reason = verdict_for(
                 notice, longest, at=at, commercial=self.commercial, grant_id=grant
             )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from consentry.check.model import WorkNotice
@@ -14,15 +15,14 @@ from consentry.terms import Basis, Category
 __all__ = ["RegistryNotices", "notices_for"]
 
 
-def notices_for(registry: Registry, work_ids: list[str] | None = None) -> list[WorkNotice]:
-    """The notice of each work (every registered work by default): its owner's name
-    and its effective terms."""
-    works = registry.works.all() if work_ids is None else [registry.works.get(w) for w in work_ids]
+def notices_for(registry: Registry, work_ids: Sequence[str] | None = None) -> list[WorkNotice]:
+    """The notice of each work (every registered work by default; ids that name no
+    work are left out): its owner's name and its effective terms."""
+    works = registry.works.all() if work_ids is None else registry.works.many(work_ids)
     names = {p.id: p.name for p in registry.parties.all(PartyKind.OWNER)}
     terms = registry.terms.effective_for_works([w.id for w in works])
     return [
-        WorkNotice(w.id, w.owner_id, names.get(w.owner_id, w.owner_id), terms[w.id])
-        for w in works
+        WorkNotice(w.id, w.owner_id, names.get(w.owner_id, w.owner_id), terms[w.id]) for w in works
     ]
 
 
@@ -41,25 +41,26 @@ class RegistryNotices:
         self._registry = registry
         self._licensee = None if licensee_id is None or key is None else (licensee_id, key)
         self._at = at or utc_now()
-        self._notices: dict[str, WorkNotice | None] = {}
+        self._notices: dict[str, WorkNotice] = {}
 
-    def notice(self, work_id: str) -> WorkNotice | None:
-        if work_id not in self._notices:
-            try:
-                (found,) = notices_for(self._registry, [work_id])
-            except NotFoundError:
-                found = None
-            self._notices[work_id] = found
-        return self._notices[work_id]
+    def notices(self, work_ids: Sequence[str]) -> dict[str, WorkNotice]:
+        wanted = [w for w in work_ids if w not in self._notices]
+        if wanted:
+            self._notices.update({n.work_id: n for n in notices_for(self._registry, wanted)})
+        return {w: self._notices[w] for w in work_ids if w in self._notices}
 
-    def grant_for(self, work_id: str) -> str | None:
+    def grants(self, work_ids: Sequence[str]) -> dict[str, str]:
         if self._licensee is None:
-            return None
+            return {}
         licensee_id, key = self._licensee
-        try:
-            decision = self._registry.licensing.may_use(
-                licensee_id, key, work_id, Category.PUBLISH_OUTPUT, at=self._at
-            )
-        except NotFoundError:
-            return None
-        return decision.grant_id if decision.basis is Basis.GRANT else None
+        found = {}
+        for work_id in work_ids:
+            try:
+                decision = self._registry.licensing.may_use(
+                    licensee_id, key, work_id, Category.PUBLISH_OUTPUT, at=self._at
+                )
+            except NotFoundError:
+                continue
+            if decision.basis is Basis.GRANT and decision.grant_id is not None:
+                found[work_id] = decision.grant_id
+        return found

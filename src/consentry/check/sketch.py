@@ -45,9 +45,8 @@ _MIN_BANDS = 4
 _ARRAYS = (
     ("digests", "S32"),
     ("digest_rows", "<i8"),
-    ("band_keys", "<u8"),
-    ("band_rows", "<i8"),
-    ("posting_hashes", "<u8"),
+    ("band_keys", "<u4"),
+    ("posting_gaps", "<u8"),
     ("posting_rows", "<u4"),
     ("image_hashes", "<u8"),
     ("image_rows", "<u4"),
@@ -62,11 +61,11 @@ class Sketch:
 
     header: dict[str, Any]
     arrays: dict[str, npt.NDArray[Any]]
-    notices: list[WorkNotice]
+    work_notices: list[WorkNotice]
     _by_id: dict[str, WorkNotice] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_id = {notice.work_id: notice for notice in self.notices}
+        self._by_id = {notice.work_id: notice for notice in self.work_notices}
 
     # -- building ---------------------------------------------------------------------
 
@@ -103,15 +102,17 @@ class Sketch:
         arrays = {
             "digests": segment.digests_sorted,
             "digest_rows": segment.digest_order,
-            "band_keys": segment.band_keys_sorted,
-            "band_rows": segment.band_rows,
-            "posting_hashes": segment.posting_hashes[evidence],
+            # Per row, the low 32 bits of its band keys (rows without a signature keep
+            # 0, which no query uses); sorted per band when the sketch is read.
+            "band_keys": _row_band_keys(segment),
+            # Sorted hashes as gaps: their high bytes are mostly zero and compress.
+            "posting_gaps": np.diff(segment.posting_hashes[evidence], prepend=np.uint64(0)),
             "posting_rows": segment.posting_works[evidence],
             "image_hashes": segment.image_hashes,
             "image_rows": segment.image_works,
             "row_works": np.array([numbers[w] for w in segment.work_ids.tolist()], np.uint32),
         }
-        return cls(header, arrays, list(notices))
+        return cls(header, _searchable(arrays), list(notices))
 
     # -- the file ---------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class Sketch:
             np.ascontiguousarray(self.arrays[name], dtype=dtype).tobytes()
             for name, dtype in _ARRAYS
         ]
-        notices = json.dumps([n.to_json() for n in self.notices], sort_keys=True).encode()
+        notices = json.dumps([n.to_json() for n in self.work_notices], sort_keys=True).encode()
         return b"".join(parts) + notices
 
     def to_bytes(self, key: KeyPair, origin: str) -> bytes:
@@ -172,7 +173,7 @@ class Sketch:
             offset += array.nbytes
             arrays[name] = array.astype(array.dtype.newbyteorder("=")) if dtype != "S32" else array
         notices = [WorkNotice.from_json(n) for n in json.loads(payload[offset:])]
-        return cls(header, arrays, notices)
+        return cls(header, _searchable(arrays), notices)
 
     @property
     def checkpoint(self) -> str:
@@ -180,18 +181,18 @@ class Sketch:
 
     # -- NoticeSource -----------------------------------------------------------------
 
-    def notice(self, work_id: str) -> WorkNotice | None:
-        return self._by_id.get(work_id)
+    def notices(self, work_ids: Sequence[str]) -> dict[str, WorkNotice]:
+        return {w: self._by_id[w] for w in work_ids if w in self._by_id}
 
-    def grant_for(self, work_id: str) -> str | None:
-        return None  # offline: the sketch knows terms, not anyone's grants
+    def grants(self, work_ids: Sequence[str]) -> dict[str, str]:
+        return {}  # offline: the sketch knows terms, not anyone's grants
 
     # -- Lookup -----------------------------------------------------------------------
 
     def _match(
         self, row: int, kind: MatchKind, score: float, spans: tuple[tuple[int, int], ...] = ()
     ) -> Match:
-        notice = self.notices[int(self.arrays["row_works"][row])]
+        notice = self.work_notices[int(self.arrays["row_works"][row])]
         return Match(notice.work_id, notice.owner_id, kind, score, spans)
 
     def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
@@ -230,12 +231,14 @@ class Sketch:
     def _near(self, signature: npt.NDArray[np.uint32]) -> list[Match]:
         if len(signature) != PERMUTATIONS:
             return []
-        keys = band_keys(signature[None, :])[0]
-        stored, rows = self.arrays["band_keys"], self.arrays["band_rows"]
+        keys = band_keys(signature[None, :])[0].astype(np.uint32)
+        stored, rows = self.arrays["band_keys_sorted"], self.arrays["band_rows"]
         shared: dict[int, int] = {}
         for band in range(BANDS):
             left = int(np.searchsorted(stored[band], keys[band], "left"))
             right = int(np.searchsorted(stored[band], keys[band], "right"))
+            if keys[band] == 0:
+                continue
             for row in rows[band, left:right].tolist():
                 shared[row] = shared.get(row, 0) + 1
         out = [
@@ -251,7 +254,7 @@ class Sketch:
         query = stream.excerpts
         if not len(query):
             return []
-        hashes = self.arrays["posting_hashes"]
+        hashes = self.arrays["posting_hashes"]  # rebuilt from the gaps on reading
         left = np.searchsorted(hashes, query.hashes, "left")
         right = np.searchsorted(hashes, query.hashes, "right")
         hit = np.flatnonzero(right > left)
@@ -272,6 +275,27 @@ class Sketch:
             spans = tuple(zip(starts_list[a:b], ends_list[a:b], strict=True))
             out.append(self._match(row, MatchKind.EXCERPT, round(count / len(query), 4), spans))
         return sorted(out, key=lambda m: -m.score)
+
+
+def _row_band_keys(segment: Segment) -> npt.NDArray[np.uint32]:
+    keys = np.zeros(segment.band_rows.shape[::-1], dtype=np.uint32)
+    for band in range(BANDS):
+        rows = segment.band_rows[band]
+        keys[rows, band] = segment.band_keys_sorted[band].astype(np.uint32)
+    return keys
+
+
+def _searchable(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+    """The arrays as stored, plus what lookups search: band keys sorted per band with
+    their rows, and the posting hashes summed back from their gaps."""
+    keys = arrays["band_keys"]
+    order = np.argsort(keys, axis=0, kind="stable")
+    return {
+        **arrays,
+        "band_keys_sorted": np.take_along_axis(keys, order, axis=0).T.copy(),
+        "band_rows": order.T.copy(),
+        "posting_hashes": np.cumsum(arrays["posting_gaps"], dtype=np.uint64),
+    }
 
 
 def _strongest(matches: list[Match]) -> list[Match]:

@@ -128,7 +128,7 @@ def export(
     temporary.replace(out_file)
     record = {
         "sketch": str(out_file),
-        "works": len(made.notices),
+        "works": len(made.work_notices),
         "bytes": len(data),
         "checkpoint_size": signed.checkpoint.size,
     }
