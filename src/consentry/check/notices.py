@@ -15,15 +15,25 @@ from consentry.terms import Basis, Category
 __all__ = ["RegistryNotices", "notices_for"]
 
 
-def notices_for(registry: Registry, work_ids: Sequence[str] | None = None) -> list[WorkNotice]:
+def notices_for(
+    registry: Registry,
+    work_ids: Sequence[str] | None = None,
+    *,
+    names: dict[str, str] | None = None,
+) -> list[WorkNotice]:
     """The notice of each work (every registered work by default; ids that name no
     work are left out): its owner's name and its effective terms."""
     works = registry.works.all() if work_ids is None else registry.works.many(work_ids)
-    names = {p.id: p.name for p in registry.parties.all(PartyKind.OWNER)}
+    if names is None:
+        names = owner_names(registry)
     terms = registry.terms.effective_for_works([w.id for w in works])
     return [
         WorkNotice(w.id, w.owner_id, names.get(w.owner_id, w.owner_id), terms[w.id]) for w in works
     ]
+
+
+def owner_names(registry: Registry) -> dict[str, str]:
+    return {party.id: party.name for party in registry.parties.all(PartyKind.OWNER)}
 
 
 class RegistryNotices:
@@ -42,11 +52,15 @@ class RegistryNotices:
         self._licensee = None if licensee_id is None or key is None else (licensee_id, key)
         self._at = at or utc_now()
         self._notices: dict[str, WorkNotice] = {}
+        self._names: dict[str, str] | None = None
 
     def notices(self, work_ids: Sequence[str]) -> dict[str, WorkNotice]:
         wanted = [w for w in work_ids if w not in self._notices]
         if wanted:
-            self._notices.update({n.work_id: n for n in notices_for(self._registry, wanted)})
+            if self._names is None:
+                self._names = owner_names(self._registry)
+            found = notices_for(self._registry, wanted, names=self._names)
+            self._notices.update({n.work_id: n for n in found})
         return {w: self._notices[w] for w in work_ids if w in self._notices}
 
     def grants(self, work_ids: Sequence[str]) -> dict[str, str]:

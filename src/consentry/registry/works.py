@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair
+from consentry.crypto import KeyPair, PublicKey
 from consentry.errors import InputError, NotFoundError, VerificationError
 from consentry.fingerprint import ContentFingerprint
 from consentry.index import IndexedWork, MatchIndex
@@ -304,18 +304,24 @@ class Works:
         """The works of ``work_ids`` that exist, each owner's signature verified, read
         in one session (a check names its findings' works all at once)."""
         found: list[Work] = []
+        signers: dict[str, PublicKey] = {}
         with self._context.reading() as session:
             for first in range(0, len(work_ids), 1000):
                 rows = session.scalars(
                     select(WorkRow).where(WorkRow.id.in_(work_ids[first : first + 1000]))
                 )
                 for row in rows:
-                    self._verify(session, row)
+                    if row.owner_id not in signers:
+                        signers[row.owner_id] = self._context.party_key(
+                            session, row.owner_id, PartyKind.OWNER
+                        )
+                    self._verify(session, row, signers[row.owner_id])
                     found.append(_work(row))
         return found
 
-    def _verify(self, session: Session, row: WorkRow) -> None:
-        signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
+    def _verify(self, session: Session, row: WorkRow, signer: PublicKey | None = None) -> None:
+        if signer is None:
+            signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
         body = self._context.verified_body(session, "work", row, signer=signer)
         fields = (row.id, row.owner_id, row.digest, row.path, row.collection_id)
         signed = (body["id"], body["owner"], body["digest"], body["path"], body["collection"])
