@@ -221,9 +221,9 @@ def main() -> None:
     rng = random.Random(args.seed)
     files = real_files()
     rng.shuffle(files)
-    # Unrelated text: whole files kept out of the registry, 45 MB of them.
+    # Unrelated text: whole files kept out of the registry, 30 MB of them.
     held, total = [], 0
-    while total < 45_000_000 and files:
+    while total < 30_000_000 and files:
         text = files.pop()[1]
         held.append(text)
         total += len(text)

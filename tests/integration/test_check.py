@@ -9,6 +9,7 @@ import json
 import random
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -254,3 +255,92 @@ def test_binary_input_is_refused_not_called_clear(world: World) -> None:  # type
         checker.check_bytes("caf\u00e9".encode("latin-1") * 50, name="notes.txt")
     with pytest.raises(InputError):
         checker.check_bytes(b"\x89PNG\r\n\x1a\n broken", name="image.png")
+
+
+def test_images_are_found_mirrored_and_resized_from_the_registry_and_the_sketch(
+    registry: Registry, make_owner
+) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from PIL import Image
+
+    from tests.unit.fingerprint.test_image import _picture
+
+    def png(image: Image.Image) -> bytes:
+        buffer = io.BytesIO()
+        image.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    owner: Actor = make_owner("Painter")
+    art = png(_picture(5))
+    (result,) = registry.works.register(
+        owner.id, owner.key, [FileFingerprint("art.png", fingerprint_bytes("art.png", art))]
+    )
+    index = MatchIndex()
+    registry.works.refresh_index(index)
+    log_key = KeyPair.generate()
+    signed = registry.log.checkpoint(log_key, ORIGIN)
+    sketch = Sketch.from_bytes(
+        Sketch.build(
+            list(registry.works.index_records()), notices_for(registry), checkpoint=signed.note
+        ).to_bytes(log_key, ORIGIN),
+        NoteVerifier(ORIGIN, log_key.public),
+    )
+    mirrored = png(_picture(5).transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((200, 150)))
+    for checker in (Checker(index, RegistryNotices(registry)), Checker(sketch, sketch)):
+        (finding,) = checker.check_bytes(mirrored, name="generated.png").findings
+        assert (finding.work_id, finding.kind, finding.verdict) == (
+            result.work.id,
+            MatchKind.IMAGE,
+            Verdict.BLOCKED,
+        )
+        (same,) = checker.check_image(art, name="copy.png").findings
+        assert same.kind is MatchKind.EXACT
+        assert checker.check_image(png(_picture(11)), name="other.png").findings == ()
+
+
+def test_the_python_api_checks_offline_from_a_sketch_file(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "registry.sketch"
+    path.write_bytes(world.sketch_bytes)
+    vkey = NoteVerifier(ORIGIN, world.log_key.public).vkey()
+    checker = Checker.offline(path, vkey, min_span=300)
+    excerpt = world.texts["MPL-2.0"][7000:7600]
+    report = checker.check_text("Preface. " * 40 + excerpt + " Afterword. " * 40)
+    assert [f.work_id for f in report.findings] == [world.works["MPL-2.0"]]
+    with pytest.raises(InputError, match="cannot read sketch"):
+        Checker.offline(tmp_path / "missing.sketch", vkey)
+
+
+def test_an_update_adds_only_what_changed_and_applies_once(
+    registry: Registry, world: World
+) -> None:
+    from consentry.check.export import export_update
+
+    log = NoteVerifier(ORIGIN, world.log_key.public)
+    owner = world.owner
+    late = (LICENSES / "LGPL-3").read_text() if (LICENSES / "LGPL-3").is_file() else ""
+    late = late or (STDLIB / "difflib.py").read_text()
+    (added,) = registry.works.register(
+        owner.id,
+        owner.key,
+        [FileFingerprint("late.txt", fingerprint_bytes("late.txt", late.encode()))],
+    )
+    quote = {"version": 1, "categories": {"publish-output": "allow"}}
+    registry.terms.set(world.works["GPL-3"], owner.id, owner.key, Terms.from_json(quote))
+    update = export_update(registry, world.sketch, world.log_key, ORIGIN)
+    assert (update.new_works, update.changed_notices) == (1, 1)
+    assert len(update.data) < len(world.sketch_bytes) / 2
+    combined = Sketch.apply(world.sketch_bytes, update.data, log)
+    updated = Sketch.from_bytes(combined, log)
+    checker = Checker(updated, updated)
+    output = UNRELATED[:500] + late[1000:1600] + UNRELATED[500:900]
+    assert [f.work_id for f in checker.check_text(output).findings] == [added.work.id]
+    (finding,) = checker.check_text(UNRELATED[:300] + world.texts["GPL-3"][5000:5600]).findings
+    assert finding.verdict is Verdict.CLEAR
+    old = Checker(world.sketch, world.sketch)
+    assert old.check_text(output).findings == ()
+    # The same update twice, or on another sketch, does not follow: refused.
+    with pytest.raises(VerificationError, match="does not follow this sketch"):
+        Sketch.apply(combined, update.data, log)
+    with pytest.raises(InputError, match="not a consentry sketch update"):
+        Sketch.apply(world.sketch_bytes, world.sketch_bytes, log)

@@ -13,9 +13,11 @@ import posixpath
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from pathlib import Path
+from typing import Any, Protocol
 
 from consentry.check.model import CheckReport, Finding, WorkNotice
+from consentry.check.sketch import Sketch
 from consentry.check.spans import Origins, merge_spans, output_spans, plain_origins
 from consentry.check.verdict import verdict_for
 from consentry.errors import InputError
@@ -31,6 +33,7 @@ from consentry.fingerprint import (
 )
 from consentry.fingerprint.code import code_stream_origins
 from consentry.index import Match, MatchKind
+from consentry.log.note import NoteVerifier
 from consentry.registry.records import utc_now
 
 __all__ = ["Checker", "Lookup", "NoticeSource"]
@@ -63,6 +66,17 @@ class Checker:
     params: FingerprintParams = field(default_factory=FingerprintParams)
     at: datetime | None = None
     commercial: bool = True
+
+    @classmethod
+    def offline(cls, sketch: Path, log_key: str, **options: Any) -> Checker:
+        """A checker over the sketch file ``sketch``, verified with the registry's log
+        verifier key ``log_key`` (``name+keyid+key``); no database, no network."""
+        try:
+            data = sketch.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read sketch {sketch} ({exc.strerror})") from exc
+        loaded = Sketch.from_bytes(data, NoteVerifier.from_vkey(log_key), source=str(sketch))
+        return cls(loaded, loaded, **options)
 
     def __post_init__(self) -> None:
         if self.min_span < 1:

@@ -23,12 +23,18 @@ def notices_for(
 ) -> list[WorkNotice]:
     """The notice of each work (every registered work by default; ids that name no
     work are left out): its owner's name and its effective terms."""
-    works = registry.works.all() if work_ids is None else registry.works.many(work_ids)
+    # Owners and terms only: the works themselves were verified when the index or the
+    # sketch was built from them, and each terms layer is verified as it is read.
+    if work_ids is None:
+        owners = {w.id: w.owner_id for w in registry.works.all()}
+    else:
+        owners = registry.works.owners(work_ids)
     if names is None:
         names = owner_names(registry)
-    terms = registry.terms.effective_for_works([w.id for w in works])
+    terms = registry.terms.effective_for_works(list(owners))
     return [
-        WorkNotice(w.id, w.owner_id, names.get(w.owner_id, w.owner_id), terms[w.id]) for w in works
+        WorkNotice(work_id, owner_id, names.get(owner_id, owner_id), terms[work_id])
+        for work_id, owner_id in owners.items()
     ]
 
 

@@ -33,10 +33,12 @@ from consentry.index import Match, MatchKind, MatchParams, _kernels
 from consentry.index.records import IndexedWork
 from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys
 from consentry.log.note import NoteVerifier, open_note, sign_note
+from consentry.terms import Terms
 
-__all__ = ["Sketch"]
+__all__ = ["UPDATE_MAGIC", "Sketch"]
 
 _MAGIC = b"CONSENTRY-SKETCH\x01"
+UPDATE_MAGIC = b"CONSENTRY-SKETCH-UPDATE\x01"
 _TITLE = "consentry.sketch/v1"
 # A query sharing this many of the 32 band keys with a work estimates Jaccard
 # similarity (shared/32)^(1/8) >= 0.77; at 0.5 this many shared bands is < 1e-6 likely.
@@ -63,6 +65,8 @@ class Sketch:
     arrays: dict[str, npt.NDArray[Any]]
     work_notices: list[WorkNotice]
     _by_id: dict[str, WorkNotice] = field(init=False, repr=False)
+    # The chain digest of the last section read: an update is appended after it.
+    chain: str = field(default="", init=False)
 
     def __post_init__(self) -> None:
         self._by_id = {notice.work_id: notice for notice in self.work_notices}
@@ -124,8 +128,9 @@ class Sketch:
         notices = json.dumps([n.to_json() for n in self.work_notices], sort_keys=True).encode()
         return b"".join(parts) + notices
 
-    def to_bytes(self, key: KeyPair, origin: str) -> bytes:
-        """The signed sketch file, signed with the log key named ``origin``."""
+    def section(self, key: KeyPair, origin: str, *, after: str = "") -> bytes:
+        """This sketch as one signed section of a sketch file: a base (``after`` empty)
+        or an update appended after the section whose chain digest is ``after``."""
         shapes = {name: list(self.arrays[name].shape) for name, _ in _ARRAYS}
         header = json.dumps({**self.header, "shapes": shapes}, sort_keys=True).encode()
         body = (
@@ -133,47 +138,86 @@ class Sketch:
             + header
             + zstandard.ZstdCompressor(level=10).compress(self._payload())
         )
-        note = sign_note(f"{_TITLE}\n{hashlib.sha256(body).hexdigest()}\n", origin, key)
-        encoded = note.encode("utf-8")
-        return _MAGIC + len(encoded).to_bytes(4, "big") + encoded + body
+        chain = hashlib.sha256(after.encode() + body).hexdigest()
+        note = sign_note(f"{_TITLE}\n{chain}\n", origin, key).encode("utf-8")
+        return len(note).to_bytes(4, "big") + note + len(body).to_bytes(8, "big") + body
+
+    def to_bytes(self, key: KeyPair, origin: str) -> bytes:
+        """A sketch file of this sketch alone, signed with the log key named ``origin``."""
+        return _MAGIC + self.section(key, origin)
 
     @classmethod
     def from_bytes(cls, data: bytes, log: NoteVerifier, *, source: str = "sketch") -> Sketch:
-        """Read and verify a sketch file. Raises ``VerificationError`` when it is not
-        signed by ``log`` or was changed, ``InputError`` when it is not a sketch."""
+        """Read and verify a sketch file: its base and every update appended to it, in
+        order. Raises ``VerificationError`` when a section is not signed by ``log``, was
+        changed, reordered or cut short; ``InputError`` when it is not a sketch."""
         if not data.startswith(_MAGIC):
             raise InputError(
                 f"{source} is not a consentry sketch; export one with 'consentry sketch export'"
             )
-        at = len(_MAGIC)
-        note_length = int.from_bytes(data[at : at + 4], "big")
-        note_bytes = data[at + 4 : at + 4 + note_length]
-        body = data[at + 4 + note_length :]
+        at, chain = len(_MAGIC), ""
+        sketch: Sketch | None = None
+        while at < len(data) or sketch is None:
+            part, chain, at = _read_section(data, at, chain, log, source)
+            sketch = part if sketch is None else sketch.extended(part)
+        sketch.chain = chain
+        return sketch
+
+    @staticmethod
+    def apply(sketch_file: bytes, update_file: bytes, log: NoteVerifier) -> bytes:
+        """The sketch file with an update file appended, once both verify together
+        (the update must follow the sketch's last section, signed by ``log``)."""
+        if not update_file.startswith(UPDATE_MAGIC):
+            raise InputError(
+                "the update is not a consentry sketch update; make one with "
+                "'consentry sketch update SKETCH --out UPDATE' at the registry"
+            )
+        Sketch.from_bytes(sketch_file, log)
+        combined = sketch_file + update_file[len(UPDATE_MAGIC) :]
         try:
-            note = note_bytes.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise VerificationError(f"{source}: its signature block is damaged") from exc
-        try:
-            text, _ = open_note(note, [log])
+            Sketch.from_bytes(combined, log, source="the update")
         except VerificationError as exc:
             raise VerificationError(
-                f"{source} is not signed by the registry {log.name}: {exc}"
+                f"{exc}; or it does not follow this sketch (already applied, or made for "
+                "another one): get the update made for this sketch"
             ) from exc
-        if text != f"{_TITLE}\n{hashlib.sha256(body).hexdigest()}\n":
-            raise VerificationError(f"{source} was changed or truncated after it was signed")
-        header_length = int.from_bytes(body[:4], "big")
-        header = json.loads(body[4 : 4 + header_length])
-        payload = zstandard.ZstdDecompressor().decompress(body[4 + header_length :])
-        arrays: dict[str, npt.NDArray[Any]] = {}
-        offset = 0
-        for name, dtype in _ARRAYS:
-            shape = tuple(header["shapes"][name])
-            count = int(np.prod(shape))
-            array = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(shape)
-            offset += array.nbytes
-            arrays[name] = array.astype(array.dtype.newbyteorder("=")) if dtype != "S32" else array
-        notices = [WorkNotice.from_json(n) for n in json.loads(payload[offset:])]
-        return cls(header, _searchable(arrays), notices)
+        return combined
+
+    def extended(self, update: Sketch) -> Sketch:
+        """This sketch with an update applied: its works added, its notices replacing
+        those of the same works (terms changed), its checkpoint."""
+        notices = list(self.work_notices)
+        number = {n.work_id: i for i, n in enumerate(notices)}
+        for notice in update.work_notices:
+            if notice.work_id in number:
+                notices[number[notice.work_id]] = notice
+            else:
+                number[notice.work_id] = len(notices)
+                notices.append(notice)
+        mine, theirs = self.arrays, update.arrays
+        offset = len(mine["row_works"])
+        remap = np.array([number[n.work_id] for n in update.work_notices], dtype=np.uint32)
+        digests = np.concatenate([mine["digests"], theirs["digests"]])
+        order = np.argsort(digests, kind="stable")
+        hashes = np.concatenate([mine["posting_hashes"], theirs["posting_hashes"]])
+        by_hash = np.argsort(hashes, kind="stable")
+        rows = np.concatenate([mine["posting_rows"], theirs["posting_rows"] + offset])
+        arrays = {
+            "digests": digests[order],
+            "digest_rows": np.concatenate([mine["digest_rows"], theirs["digest_rows"] + offset])[
+                order
+            ],
+            "band_keys": np.concatenate([mine["band_keys"], theirs["band_keys"]]),
+            "posting_gaps": np.diff(hashes[by_hash], prepend=np.uint64(0)),
+            "posting_rows": rows[by_hash].astype(np.uint32),
+            "image_hashes": np.concatenate([mine["image_hashes"], theirs["image_hashes"]]),
+            "image_rows": np.concatenate(
+                [mine["image_rows"], theirs["image_rows"] + offset]
+            ).astype(np.uint32),
+            "row_works": np.concatenate([mine["row_works"], remap[theirs["row_works"]]]),
+        }
+        header = {**self.header, "checkpoint": update.header["checkpoint"], "works": len(notices)}
+        return Sketch(header, _searchable(arrays), notices)
 
     @property
     def checkpoint(self) -> str:
@@ -275,6 +319,56 @@ class Sketch:
             spans = tuple(zip(starts_list[a:b], ends_list[a:b], strict=True))
             out.append(self._match(row, MatchKind.EXCERPT, round(count / len(query), 4), spans))
         return sorted(out, key=lambda m: -m.score)
+
+
+def _read_section(
+    data: bytes, at: int, after: str, log: NoteVerifier, source: str
+) -> tuple[Sketch, str, int]:
+    """The section at ``at``: its sketch, its chain digest, where the next one starts."""
+    note_length = int.from_bytes(data[at : at + 4], "big")
+    note_bytes = data[at + 4 : at + 4 + note_length]
+    body_at = at + 4 + note_length + 8
+    body_length = int.from_bytes(data[body_at - 8 : body_at], "big")
+    body = data[body_at : body_at + body_length]
+    if len(note_bytes) != note_length or len(body) != body_length or body_length < 4:
+        raise VerificationError(f"{source} was changed or truncated after it was signed")
+    try:
+        text, _ = open_note(note_bytes.decode("utf-8"), [log])
+    except UnicodeDecodeError as exc:
+        raise VerificationError(f"{source} was changed or truncated after it was signed") from exc
+    except VerificationError as exc:
+        raise VerificationError(
+            f"{source} is not signed by the registry {log.name}: {exc}"
+        ) from exc
+    chain = hashlib.sha256(after.encode() + body).hexdigest()
+    if text != f"{_TITLE}\n{chain}\n":
+        raise VerificationError(f"{source} was changed or truncated after it was signed")
+    header_length = int.from_bytes(body[:4], "big")
+    header = json.loads(body[4 : 4 + header_length])
+    payload = zstandard.ZstdDecompressor().decompress(body[4 + header_length :])
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    offset = 0
+    for name, dtype in _ARRAYS:
+        shape = tuple(header["shapes"][name])
+        count = int(np.prod(shape))
+        array = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(shape)
+        offset += array.nbytes
+        arrays[name] = array if dtype == "S32" else array.astype(array.dtype.newbyteorder("="))
+    sketch = Sketch(header, _searchable(arrays), _notices(payload[offset:]))
+    return sketch, chain, body_at + body_length
+
+
+def _notices(data: bytes) -> list[WorkNotice]:
+    # Most works share their owner's terms: each distinct terms document is validated
+    # once, not once per work (10,000 validations are seconds).
+    parsed: dict[str, Terms] = {}
+    out = []
+    for raw in json.loads(data):
+        key = json.dumps(raw["terms"], sort_keys=True)
+        if key not in parsed:
+            parsed[key] = Terms.from_json(raw["terms"], source=f"terms of {raw['work_id']}")
+        out.append(WorkNotice(raw["work_id"], raw["owner_id"], raw["owner_name"], parsed[key]))
+    return out
 
 
 def _row_band_keys(segment: Segment) -> npt.NDArray[np.uint32]:

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import typer
 
-from consentry.check import Checker, CheckReport, RegistryNotices, Sketch, Verdict, notices_for
+from consentry.check import Checker, CheckReport, RegistryNotices, Sketch, Verdict
+from consentry.check.export import export_sketch, export_update
 from consentry.cli._common import key_store, load_key, out, print_json, registry_session, settings
 from consentry.cli.log import LOG_KEY, log_identity
 from consentry.errors import InputError
 from consentry.gate.index_store import current_index
 from consentry.log import NoteVerifier
+from consentry.log.note import Checkpoint, signature_lines
 
 __all__ = ["check", "sketch_app"]
 
@@ -110,6 +112,19 @@ def check(
         raise typer.Exit(1)
 
 
+def _write(path: Path, data: bytes) -> None:
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_bytes(data)
+    temporary.replace(path)
+
+
+def _read_file(path: Path, what: str) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {what} {path} ({exc.strerror})") from exc
+
+
 @sketch_app.command("export")
 def export(
     out_file: Path = typer.Option(..., "--out", help="Where to write the sketch."),
@@ -119,18 +134,13 @@ def export(
     fingerprints, band keys and terms, none of the works' content."""
     origin, log_key = log_identity()
     with registry_session() as registry:
-        signed = registry.log.checkpoint(log_key, origin)
-        works = list(registry.works.index_records())
-        made = Sketch.build(works, notices_for(registry), checkpoint=signed.note)
-    data = made.to_bytes(log_key, origin)
-    temporary = out_file.with_name(out_file.name + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(out_file)
+        made, data = export_sketch(registry, log_key, origin)
+    _write(out_file, data)
     record = {
         "sketch": str(out_file),
         "works": len(made.work_notices),
         "bytes": len(data),
-        "checkpoint_size": signed.checkpoint.size,
+        "checkpoint_size": Checkpoint.parse(signature_lines(made.checkpoint)[0]).size,
     }
     if as_json:
         print_json(record)
@@ -138,5 +148,58 @@ def export(
         out.print(
             f"sketch of {record['works']} works ({record['bytes']} bytes) at log size "
             f"{record['checkpoint_size']} in {out_file}",
+            markup=False,
+        )
+
+
+@sketch_app.command("update")
+def update(
+    sketch: Path = typer.Argument(..., help="The sketch file to bring up to date."),
+    from_file: Path | None = typer.Option(
+        None, "--from", help="Apply this update file (from the registry) to the sketch."
+    ),
+    out_file: Path | None = typer.Option(
+        None, "--out", help="At the registry: write the update here instead of applying it."
+    ),
+    vkey: str | None = typer.Option(
+        None, "--log-key", help="Verifier key of the registry that signed the sketch."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Add only what changed since the sketch's checkpoint: works registered since and
+    the terms that changed. At the registry it is made from the database; elsewhere
+    apply the update file the registry publishes (--from)."""
+    current = _read_file(sketch, "sketch")
+    log = _sketch_verifier(vkey)
+    if from_file is not None:
+        combined = Sketch.apply(current, _read_file(from_file, "update"), log)
+        _write(sketch, combined)
+        loaded = Sketch.from_bytes(combined, log, source=str(sketch))
+        record: dict[str, object] = {
+            "sketch": str(sketch),
+            "works": len(loaded.work_notices),
+            "checkpoint_size": Checkpoint.parse(signature_lines(loaded.checkpoint)[0]).size,
+        }
+    else:
+        base = Sketch.from_bytes(current, log, source=str(sketch))
+        origin, log_key = log_identity()
+        with registry_session() as registry:
+            made = export_update(registry, base, log_key, origin)
+        if out_file is not None:
+            _write(out_file, made.data)
+        else:
+            _write(sketch, Sketch.apply(current, made.data, log))
+        record = {
+            "sketch": str(out_file or sketch),
+            "new_works": made.new_works,
+            "changed_notices": made.changed_notices,
+            "checkpoint_size": made.size,
+            "update_bytes": len(made.data),
+        }
+    if as_json:
+        print_json(record)
+    else:
+        out.print(
+            " ".join(f"{k.replace('_', ' ')}: {v};" for k, v in record.items()).rstrip(";"),
             markup=False,
         )

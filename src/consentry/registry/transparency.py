@@ -231,6 +231,18 @@ class TransparencyLog:
             signed = self.add_cosignatures(size, lines)
         return signed, refused
 
+    def events_since(self, size: int, kinds: Sequence[str]) -> list[tuple[str, str, str]]:
+        """(kind, actor id, subject id) of each event of ``kinds`` at log index
+        ``size`` or later, in log order: what changed since a checkpoint of ``size``."""
+        with self._context.reading() as session:
+            rows = session.execute(
+                select(EventRow.kind, EventRow.actor_id, EventRow.subject_id)
+                .join(LogEntryRow, LogEntryRow.event_seq == EventRow.seq)
+                .where(LogEntryRow.idx >= size, EventRow.kind.in_(list(kinds)))
+                .order_by(LogEntryRow.idx)
+            )
+            return [(str(k), str(a), str(s)) for k, a, s in rows]
+
     # -- proofs -------------------------------------------------------------------------
 
     def prove(self, index: int, signed: SignedCheckpoint) -> ProofBundle:

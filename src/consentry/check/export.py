@@ -1,0 +1,60 @@
+"""Sketches from the registry: a whole one, or an update with only what changed since
+a sketch's checkpoint (works registered since, and the notices of works whose terms
+changed), appended to the sketch file as one more signed section."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from consentry.check.notices import notices_for
+from consentry.check.sketch import UPDATE_MAGIC, Sketch
+from consentry.crypto import KeyPair
+from consentry.log.note import Checkpoint, signature_lines
+from consentry.registry import Registry
+
+__all__ = ["SketchUpdate", "export_sketch", "export_update"]
+
+
+def export_sketch(registry: Registry, key: KeyPair, origin: str) -> tuple[Sketch, bytes]:
+    """A sketch of every registered work at the log's latest checkpoint, signed."""
+    signed = registry.log.checkpoint(key, origin)
+    made = Sketch.build(
+        list(registry.works.index_records()), notices_for(registry), checkpoint=signed.note
+    )
+    return made, made.to_bytes(key, origin)
+
+
+@dataclass(frozen=True, slots=True)
+class SketchUpdate:
+    """What an update adds: new works, changed notices, the checkpoint it brings."""
+
+    new_works: int
+    changed_notices: int
+    size: int
+    data: bytes
+
+
+def export_update(registry: Registry, base: Sketch, key: KeyPair, origin: str) -> SketchUpdate:
+    """The update file for ``base`` (a verified sketch of this registry): one signed
+    section, chained after ``base``'s last."""
+    since = Checkpoint.parse(signature_lines(base.checkpoint)[0]).size
+    signed = registry.log.checkpoint(key, origin)
+    events = registry.log.events_since(since, ["work.registered", "terms.set"])
+    new = [subject for kind, _, subject in events if kind == "work.registered"]
+    changed: set[str] = set()
+    for kind, actor, subject in events:
+        if kind != "terms.set":
+            continue
+        if subject.startswith("wrk_"):
+            changed.add(subject)
+        else:
+            # Owner defaults and collection terms reach the owner's works; resending a
+            # notice that did not change is harmless.
+            changed.update(w.id for w in registry.works.all(owner_id=actor))
+    changed -= set(new)
+    notices = notices_for(registry, [*new, *sorted(changed)])
+    update = Sketch.build(
+        list(registry.works.index_records(only=new)), notices, checkpoint=signed.note
+    )
+    data = UPDATE_MAGIC + update.section(key, origin, after=base.chain)
+    return SketchUpdate(len(new), len(changed), signed.checkpoint.size, data)
