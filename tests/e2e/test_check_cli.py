@@ -83,3 +83,29 @@ def test_the_pre_commit_hook_refuses_staged_copies(cli: Cli, tmp_path: Path) -> 
     )
     assert run.returncode == 1, run
     assert "LICENSE.txt: blocked" in run.stdout and "notes.md: clear" in run.stdout
+
+
+def test_a_sketch_is_brought_up_to_date_with_only_what_changed(cli: Cli, tmp_path: Path) -> None:
+    vkey = _registry(cli, tmp_path)
+    sketch = tmp_path / "registry.sketch"
+    cli("sketch", "export", "--out", str(sketch))
+    owner = cli("owner", "list", "--json").records()[0]["id"]
+    late = tmp_path / "late"
+    late.mkdir()
+    (late / "Apache-2.0").write_text((LICENSES / "Apache-2.0").read_text())
+    cli("work", "register", str(late), "--owner", owner)
+    copied = tmp_path / "copy.txt"
+    copied.write_text("Preface. " * 30 + (LICENSES / "Apache-2.0").read_text()[3000:3600])
+    users = tmp_path / "users.sketch"
+    users.write_bytes(sketch.read_bytes())
+    offline = ["--sketch", str(users), "--log-key", vkey]
+    cli("check", str(copied), *offline)  # the old sketch does not know the new work
+
+    update = tmp_path / "registry.update"
+    made = cli("sketch", "update", str(sketch), "--out", str(update), "--json").records()[0]
+    assert made["new_works"] == 1 and made["update_bytes"] < sketch.stat().st_size
+    applied = cli("sketch", "update", str(users), "--from", str(update), "--log-key", vkey)
+    assert "works: 3" in applied.stdout
+    cli("check", str(copied), *offline, expect=1)
+    again = cli("sketch", "update", str(users), "--from", str(update), "--log-key", vkey, expect=2)
+    assert "does not follow this sketch" in again.stderr

@@ -35,7 +35,7 @@ COMMANDS = {
     ],
     ("log",): ["key", "checkpoint", "witness", "verify", "prove", "verify-proof", "publish"],
     ("witness",): ["key", "serve"],
-    ("sketch",): ["export"],
+    ("sketch",): ["export", "update"],
     ("gate",): ["run"],
     ("owner",): ["create", "list"],
     ("licensee",): ["create", "list"],

@@ -28,6 +28,11 @@ sketch_app = typer.Typer(
 )
 
 
+_SKETCH_KEY = typer.Option(
+    None, "--log-key", help="Verifier key of the registry that signed the sketch."
+)
+
+
 def _sketch_verifier(vkey: str | None) -> NoteVerifier:
     if vkey is not None:
         return NoteVerifier.from_vkey(vkey)
@@ -70,9 +75,7 @@ def check(
     sketch: Path | None = typer.Option(
         None, "--sketch", help="Check offline against this sketch (no database needed)."
     ),
-    vkey: str | None = typer.Option(
-        None, "--log-key", help="Verifier key of the registry that signed the sketch."
-    ),
+    vkey: str | None = _SKETCH_KEY,
     licensee: str | None = typer.Option(
         None, "--licensee", help="Count your grants (database only; uses your key)."
     ),
@@ -89,10 +92,7 @@ def check(
     inputs = [_read(path) for path in files]
     reports = []
     if sketch is not None:
-        try:
-            data = sketch.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read sketch {sketch} ({exc.strerror})") from exc
+        data = _read_file(sketch, "sketch")
         loaded = Sketch.from_bytes(data, _sketch_verifier(vkey), source=str(sketch))
         checker = Checker(loaded, loaded, min_span=min_span)
         reports = [checker.check_bytes(d, name=name if p == "-" else p) for p, d in inputs]
@@ -161,9 +161,7 @@ def update(
     out_file: Path | None = typer.Option(
         None, "--out", help="At the registry: write the update here instead of applying it."
     ),
-    vkey: str | None = typer.Option(
-        None, "--log-key", help="Verifier key of the registry that signed the sketch."
-    ),
+    vkey: str | None = _SKETCH_KEY,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Add only what changed since the sketch's checkpoint: works registered since and
