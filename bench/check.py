@@ -160,12 +160,17 @@ def quality(
 ) -> None:
     number_of = {work_id: n for n, work_id in enumerate(ids)}
     false_positives = shared = 0
+    spurious: list[dict[str, object]] = []
     for _ in range(args.unrelated):
         output, _ = output_around(rng, filler, "")
         for finding in offline.check_text(output).findings:
             real = genuine(output, normalised[number_of[finding.work_id]])
             shared += real
             false_positives += not real
+            if not real:
+                spurious.append(
+                    {"match": finding.kind.value, "score": finding.score, "length": finding.length}
+                )
     recall: dict[str, float] = {}
     recall_attributable: dict[str, float] = {}
     limit = index.params.max_works_per_fingerprint
@@ -190,6 +195,7 @@ def quality(
         unrelated_outputs=args.unrelated,
         false_positives=false_positives,
         false_positive_rate=round(false_positives / args.unrelated, 6),
+        spurious=spurious,
         target_rate=0.0001,
         shared_text_findings=shared,
         recall_by_excerpt_chars=recall,
