@@ -109,3 +109,14 @@ def test_a_sketch_is_brought_up_to_date_with_only_what_changed(cli: Cli, tmp_pat
     cli("check", str(copied), *offline, expect=1)
     again = cli("sketch", "update", str(users), "--from", str(update), "--log-key", vkey, expect=2)
     assert "does not follow this sketch" in again.stderr
+
+
+def test_check_reads_stdin_and_its_name_says_code(cli: Cli, tmp_path: Path) -> None:
+    _registry(cli, tmp_path)
+    copied = (LICENSES / "GPL-3").read_text()[20000:21000]
+    command = [sys.executable, "-m", "consentry", "check", "-", "--name", "answer.md", "--json"]
+    run = subprocess.run(
+        command, input="Reply:\n" + copied, capture_output=True, text=True, env=cli.env, check=False
+    )
+    assert run.returncode == 1, run
+    assert '"name": "answer.md"' in run.stdout and '"verdict": "blocked"' in run.stdout

@@ -344,3 +344,14 @@ def test_an_update_adds_only_what_changed_and_applies_once(
         Sketch.apply(combined, update.data, log)
     with pytest.raises(InputError, match="not a consentry sketch update"):
         Sketch.apply(world.sketch_bytes, world.sketch_bytes, log)
+
+
+def test_the_minimum_span_keeps_short_overlaps_out(registry: Registry, world: World) -> None:
+    excerpt = world.texts["MPL-2.0"][9000:9400]
+    output = UNRELATED[:500] + excerpt + UNRELATED[500:1000]
+    for checker in _checkers(registry, world):
+        assert [f.work_id for f in checker.check_text(output).findings] == [world.works["MPL-2.0"]]
+    for checker in _checkers(registry, world, min_span=1000):
+        assert checker.check_text(output).findings == ()
+    with pytest.raises(InputError, match="positive"):
+        Checker(world.sketch, world.sketch, min_span=0)
