@@ -158,7 +158,11 @@ def quality(
     filler: str,
     args: argparse.Namespace,
 ) -> None:
-    number_of = {work_id: n for n, work_id in enumerate(ids)}
+    # A piece whose content was registered already (status "existing") got the first
+    # piece's id: judge findings against the text that id was registered with.
+    number_of: dict[str, int] = {}
+    for n, work_id in enumerate(ids):
+        number_of.setdefault(work_id, n)
     false_positives = shared = 0
     spurious: list[dict[str, object]] = []
     for _ in range(args.unrelated):
