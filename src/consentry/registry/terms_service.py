@@ -142,12 +142,18 @@ class TermsService:
         each stored layer is read and verified once, not once per work."""
         out: dict[str, Terms] = {}
         with self._context.reading() as session:
-            with_terms = set(session.scalars(select(TermsRow.target_id).distinct()))
             layers: dict[str, TermsLayer | None] = {}
             for first in range(0, len(work_ids), 1000):
                 rows = session.execute(
                     select(WorkRow.id, WorkRow.owner_id, WorkRow.collection_id).where(
                         WorkRow.id.in_(work_ids[first : first + 1000])
+                    )
+                ).all()
+                # Which of these works, their collections and owners have terms at all.
+                targets = {t for row in rows for t in row if t}
+                with_terms = set(
+                    session.scalars(
+                        select(TermsRow.target_id).where(TermsRow.target_id.in_(targets)).distinct()
                     )
                 )
                 for work_id, owner_id, collection_id in rows:
