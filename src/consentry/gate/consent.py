@@ -7,8 +7,8 @@ from datetime import datetime
 from typing import Protocol
 
 from consentry.crypto import KeyPair
-from consentry.errors import NotFoundError
 from consentry.registry import PartyKind, Registry
+from consentry.registry.consent import Consent
 from consentry.terms import Category, Price, UseDecision
 
 __all__ = ["ConsentOracle", "RegistryConsent"]
@@ -41,23 +41,23 @@ class RegistryConsent:
         self._at = at
         self._commercial = commercial
         self._answers: dict[str, UseDecision] = {}
+        self._consent: Consent | None = None
         self._prices: dict[str, Price | None] | None = None
 
     def decide(self, work_id: str) -> UseDecision:
         if work_id not in self._answers:
-            try:
-                answer = self._registry.licensing.may_use(
+            if self._consent is None:
+                # The licensee's key and grants are checked once per run, not per work.
+                self._consent = self._registry.licensing.consent(
                     self._licensee_id,
                     self._key,
-                    work_id,
                     self._purpose,
                     at=self._at,
                     commercial=self._commercial,
                 )
-            except NotFoundError:
-                # In the index but gone from the registry: no consent can be shown.
-                answer = UseDecision(False, f"work {work_id} is not in the registry")
-            self._answers[work_id] = answer
+            # In the index but gone from the registry: no consent can be shown.
+            missing = UseDecision(False, f"work {work_id} is not in the registry")
+            self._answers[work_id] = self._consent.decide([work_id]).get(work_id, missing)
         return self._answers[work_id]
 
     def price_of(self, grant_id: str) -> Price | None:

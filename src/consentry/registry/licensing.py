@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from consentry.crypto import (
     KeyPair,
-    PublicKey,
     SignedEnvelope,
     canonical_json,
     sign_document,
@@ -21,6 +20,7 @@ from consentry.crypto import (
 )
 from consentry.errors import InputError, NotFoundError, StateConflictError, VerificationError
 from consentry.registry._context import RegistryContext
+from consentry.registry.consent import Consent
 from consentry.registry.documents import (
     counter_body,
     counter_from_body,
@@ -29,7 +29,7 @@ from consentry.registry.documents import (
     request_from_body,
     revocation_body,
 )
-from consentry.registry.grants import check_parties, permit_for, verify_grant, verify_revocation
+from consentry.registry.grants import verify_grant, verify_revocation
 from consentry.registry.records import (
     CounterOffer,
     Grant,
@@ -39,7 +39,6 @@ from consentry.registry.records import (
     Revocation,
     Scope,
     ScopeKind,
-    Work,
     new_id,
     utc_now,
 )
@@ -52,7 +51,7 @@ from consentry.store.models import (
     RevocationRow,
     WorkRow,
 )
-from consentry.terms import Category, Permit, Price, UseDecision, may_use
+from consentry.terms import Category, Price, UseDecision
 
 __all__ = ["Licensing"]
 
@@ -459,31 +458,6 @@ class Licensing:
                 out.append((grant, self._revocation(session, grant)))
             return out
 
-    def permits(
-        self, session: Session, licensee_id: str, licensee_key: PublicKey, work: Work
-    ) -> tuple[list[Permit], list[str]]:
-        """Permits from the licensee's grants that cover ``work``, and why others do not.
-
-        A grant that fails verification gives no permit; its failure is reported.
-        """
-        permits: list[Permit] = []
-        problems: list[str] = []
-        rows = session.scalars(
-            select(GrantRow).where(
-                GrantRow.licensee_id == licensee_id, GrantRow.owner_id == work.owner_id
-            )
-        )
-        for row in rows:
-            try:
-                grant = self._verify_grant_row(session, row)
-                if not grant.scope.covers(work):
-                    continue
-                check_parties(grant, work=work, licensee_id=licensee_id, licensee_key=licensee_key)
-                permits.append(permit_for(grant, self._revocation(session, grant)))
-            except VerificationError as exc:
-                problems.append(f"grant {row.id} rejected: {exc}")
-        return permits, problems
-
     def may_use(
         self,
         licensee_id: str,
@@ -495,17 +469,49 @@ class Licensing:
         commercial: bool = True,
     ) -> UseDecision:
         """May ``licensee_id`` use ``work_id`` for ``purpose`` at ``at`` (default now)?"""
-        moment = at or utc_now()
-        work = self._works.get(work_id)
-        effective = self._terms.effective(work_id)
+        consent = self.consent(licensee_id, key, purpose, at=at, commercial=commercial)
+        decision = consent.decide([work_id]).get(work_id)
+        if decision is None:
+            raise NotFoundError(f"no work {work_id!r}; list works with 'consentry work list'")
+        return decision
+
+    def consent(
+        self,
+        licensee_id: str,
+        key: KeyPair,
+        purpose: Category,
+        *,
+        at: datetime | None = None,
+        commercial: bool = True,
+    ) -> Consent:
+        """``may_use`` for many works (a gate run): the licensee's key and grants are
+        checked once here; ``Consent.decide`` takes the works in batches."""
+        held: list[tuple[Grant, Revocation | None]] = []
+        rejected: list[tuple[str, str]] = []
         with self._context.reading() as session:
             licensee_key = self._context.require_actor(
                 session, licensee_id, PartyKind.LICENSEE, key
             )
-            permits, problems = self.permits(session, licensee_id, licensee_key, work)
-        decision = may_use(
-            effective.terms, purpose, at=moment, commercial=commercial, permits=permits
+            rows = session.scalars(
+                select(GrantRow)
+                .where(GrantRow.licensee_id == licensee_id)
+                .order_by(GrantRow.created_at)
+            )
+            for row in rows:
+                try:
+                    grant = self._verify_grant_row(session, row)
+                except VerificationError as exc:
+                    rejected.append((row.owner_id, f"grant {row.id} rejected: {exc}"))
+                    continue
+                held.append((grant, self._revocation(session, grant)))
+        return Consent(
+            self._works,
+            self._terms,
+            licensee_id=licensee_id,
+            licensee_key=licensee_key,
+            held=held,
+            rejected=rejected,
+            purpose=purpose,
+            at=at or utc_now(),
+            commercial=commercial,
         )
-        if problems and not decision.allowed:
-            return UseDecision(False, f"{decision.reason}; {'; '.join(problems)}")
-        return decision

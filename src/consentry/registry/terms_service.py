@@ -137,12 +137,15 @@ class TermsService:
         terms = Terms.from_json(body["terms"], source=f"stored terms {row.id}")
         return TermsLayer(target_kind(target_id), target_id, int(body["terms_version"]), terms)
 
-    def effective_for_works(self, work_ids: Sequence[str]) -> dict[str, Terms]:
+    def effective_for_works(
+        self, work_ids: Sequence[str], *, layers: dict[str, TermsLayer | None] | None = None
+    ) -> dict[str, Terms]:
         """The terms in force for many works at once (what a sketch export needs):
-        each stored layer is read and verified once, not once per work."""
+        each stored layer is read and verified once, not once per work. ``layers``: a
+        cache kept by a caller that asks again (read once per run, not per call)."""
         out: dict[str, Terms] = {}
+        layers = {} if layers is None else layers
         with self._context.reading() as session:
-            layers: dict[str, TermsLayer | None] = {}
             for first in range(0, len(work_ids), 1000):
                 rows = session.execute(
                     select(WorkRow.id, WorkRow.owner_id, WorkRow.collection_id).where(

@@ -1,0 +1,86 @@
+"""``Consent``: one licensee's standing for one purpose at one moment, to decide many
+works. The licensee's key and every grant they hold are verified once, when it is made;
+each batch of works is then read and verified together, its terms resolved together,
+and ``may_use`` applied to each. ``Licensing.may_use`` is this for a single work."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from consentry.crypto import PublicKey
+from consentry.errors import VerificationError
+from consentry.registry.grants import check_parties, permit_for
+from consentry.registry.records import Grant, Revocation, Work
+from consentry.registry.terms_service import TermsLayer, TermsService
+from consentry.registry.works import Works
+from consentry.terms import Category, Permit, UseDecision, may_use
+
+__all__ = ["Consent"]
+
+
+class Consent:
+    """Decisions for ``licensee_id`` (whose key was checked) from their verified
+    ``held`` grants; ``rejected`` are (owner id, why) for grants that failed
+    verification, reported with the decisions they could have changed."""
+
+    def __init__(
+        self,
+        works: Works,
+        terms: TermsService,
+        *,
+        licensee_id: str,
+        licensee_key: PublicKey,
+        held: Sequence[tuple[Grant, Revocation | None]],
+        rejected: Sequence[tuple[str, str]],
+        purpose: Category,
+        at: datetime,
+        commercial: bool,
+    ) -> None:
+        self._works = works
+        self._terms = terms
+        self._licensee_id = licensee_id
+        self._licensee_key = licensee_key
+        self._held = list(held)
+        self._rejected = list(rejected)
+        self._purpose = purpose
+        self._at = at
+        self._commercial = commercial
+        # Terms layers (an owner's default, a collection's) are verified once per run.
+        self._layers: dict[str, TermsLayer | None] = {}
+
+    def decide(self, work_ids: Sequence[str]) -> dict[str, UseDecision]:
+        """The decision for each of ``work_ids`` that names a work."""
+        works = self._works.many(work_ids)
+        terms = self._terms.effective_for_works([w.id for w in works], layers=self._layers)
+        out: dict[str, UseDecision] = {}
+        for work in works:
+            permits, problems = self._permits(work)
+            decision = may_use(
+                terms[work.id],
+                self._purpose,
+                at=self._at,
+                commercial=self._commercial,
+                permits=permits,
+            )
+            if problems and not decision.allowed:
+                decision = UseDecision(False, f"{decision.reason}; {'; '.join(problems)}")
+            out[work.id] = decision
+        return out
+
+    def _permits(self, work: Work) -> tuple[list[Permit], list[str]]:
+        """Permits from the grants that cover ``work``, and why others do not."""
+        problems = [why for owner, why in self._rejected if owner == work.owner_id]
+        permits: list[Permit] = []
+        for grant, revocation in self._held:
+            if grant.owner_id != work.owner_id or not grant.scope.covers(work):
+                continue
+            try:
+                check_parties(
+                    grant, work=work, licensee_id=self._licensee_id, licensee_key=self._licensee_key
+                )
+            except VerificationError as exc:
+                problems.append(f"grant {grant.id} rejected: {exc}")
+                continue
+            permits.append(permit_for(grant, revocation))
+        return permits, problems
