@@ -22,11 +22,9 @@ def canonical_json(value: Any) -> bytes:
     Raises ``InputError`` when ``value`` holds something JSON cannot carry exactly
     (a float, a non-string key, an unpaired surrogate, an integer beyond 2**53).
     """
-    if _plain(value):
-        try:
-            return _PLAIN.encode(value).encode("utf-8")
-        except UnicodeEncodeError:
-            pass  # an unpaired surrogate: let the reference encoder name it
+    fast = _plain_encoding(value)
+    if fast is not None:
+        return fast
     _reject_floats(value)
     try:
         return rfc8785.dumps(value)
@@ -42,6 +40,18 @@ def canonical_json(value: Any) -> bytes:
 # holds the two equal.
 _PLAIN = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 _SAFE_INTEGER = 2**53 - 1
+
+
+def _plain_encoding(value: Any) -> bytes | None:
+    """The C encoder's output where it equals RFC 8785; None where it may not (then
+    the reference encoder decides, and names what is wrong, e.g. an unpaired
+    surrogate, which UTF-8 cannot encode)."""
+    if not _plain(value):
+        return None
+    try:
+        return _PLAIN.encode(value).encode("utf-8")
+    except UnicodeEncodeError:
+        return None
 
 
 def _plain(value: Any) -> bool:
