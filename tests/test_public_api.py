@@ -33,6 +33,7 @@ PACKAGES = {
         "TextView",
         "WinnowParams",
         "canonical_tokens",
+        "code_language",
         "code_views",
         "declared_spdx",
         "detect_kind",

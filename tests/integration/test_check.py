@@ -151,6 +151,12 @@ def test_normalised_copies_and_renamed_code_are_found(registry: Registry, world:
         assert works["json/decoder.py"] in {f.work_id for f in report.findings}
         (finding,) = [f for f in report.findings if f.work_id == works["json/decoder.py"]]
         assert all(0 <= s < e <= len(renamed) for s, e in finding.spans)
+        # A script known only by its shebang is read as code too, its spans in the
+        # script's own coordinates: the same spans, moved by the shebang line.
+        shebang = "#!/usr/bin/env python3\n"
+        script = checker.check_text(shebang + renamed, name="mine").findings
+        (same,) = [f for f in script if f.work_id == works["json/decoder.py"]]
+        assert same.spans == tuple((s + len(shebang), e + len(shebang)) for s, e in finding.spans)
 
 
 def test_unrelated_text_and_code_from_elsewhere_are_clear(registry: Registry, world: World) -> None:  # type: ignore[no-untyped-def]

@@ -26,6 +26,7 @@ from consentry.fingerprint import (
     ContentKind,
     FingerprintParams,
     StreamPrints,
+    code_language,
     detect_kind,
     image_query,
     language_for,
@@ -96,10 +97,10 @@ class Checker:
         if "\x00" in text:
             raise InputError(f"{name} holds NUL characters: it is binary, not text")
         prints = text_prints(name, text, self.params)
-        code_language = language_for(posixpath.basename(name)) if len(prints) == 2 else None
+        language = code_language(name, text)
         found: dict[str, tuple[Match, list[tuple[int, int]], int]] = {}
         for number, stream in enumerate(prints):
-            is_code = len(prints) == 2 and number == 0
+            is_code = language is not None and number == 0
             origins: Origins | None = None
             for match in self.lookup.match_prints([stream]):
                 spans = list(match.spans) or [(0, stream.length)]
@@ -108,7 +109,7 @@ class Checker:
                 if match.kind is MatchKind.EXCERPT and longest < self._evidence_floor:
                     continue
                 if origins is None:
-                    origins = self._origins(text, is_code, code_language)
+                    origins = self._origins(text, is_code, language)
                 placed = output_spans(merged, origins)
                 kept = found.get(match.work_id)
                 if kept is None or longest > kept[2]:

@@ -176,7 +176,9 @@ class StreamPrints:
         return self.digest.hex(), signature, self.excerpts.to_bytes()
 
 
-def _language(name: str, text: str) -> CodeLanguage | None:
+def code_language(name: str, text: str) -> CodeLanguage | None:
+    """The programming language ``text`` called ``name`` is read as (its file name,
+    else a shebang line), or None for prose: what ``text_prints`` decides by."""
     if text.startswith("#!") or detect_kind(name, b"") is ContentKind.CODE:
         return language_for(posixpath.basename(name)) or _shebang_language(
             text[:200].encode("utf-8", "replace")
@@ -192,7 +194,7 @@ def text_prints(
     ``fingerprint_text`` stores, without the record around them."""
     params = params or FingerprintParams()
     plain = _plain_prints(text, params)
-    language = _language(name, text)
+    language = code_language(name, text)
     if language is None:
         return (plain,)
     return (_code_prints(text, language, params), plain)
@@ -204,7 +206,7 @@ def fingerprint_text(
     """Fingerprint ``text`` read from a file (or record) called ``name``: code when the
     name or a shebang says so, plain text otherwise. ``size``: its size in bytes."""
     params = params or FingerprintParams()
-    language = _language(name, text)
+    language = code_language(name, text)
     kind = ContentKind.TEXT if language is None else ContentKind.CODE
     plain = _plain_prints(text, params)
     main = plain if language is None else _code_prints(text, language, params)
