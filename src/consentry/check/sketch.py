@@ -30,8 +30,8 @@ from consentry.crypto import KeyPair
 from consentry.errors import InputError, VerificationError
 from consentry.fingerprint import FingerprintParams, StreamPrints
 from consentry.index import Match, MatchKind, MatchParams, _kernels
-from consentry.index.records import IndexedWork
-from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys
+from consentry.index.records import IndexedWork, strongest
+from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys, image_hits
 from consentry.log.note import NoteVerifier, open_note, sign_note
 from consentry.terms import Terms
 
@@ -245,22 +245,15 @@ class Sketch:
             found += self._exact(stream.digest)
             found += self._near(stream.signature)
             found += self._excerpts(stream)
-        return _strongest(found)
+        return strongest(found)
 
     def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
         found = self._exact(bytes.fromhex(digest)) if digest else []
-        queries = [h for h in hashes if h]
-        stored = self.arrays["image_hashes"]
-        if queries and len(stored):
-            q = np.frombuffer(b"".join(queries), dtype="<u8").astype(np.uint64).reshape(-1, 4)
-            distance = np.bitwise_count(stored[:, None, :] ^ q[None, :, :]).sum(axis=2).min(axis=1)
-            limit = int(self.header["params"]["pdq_max_distance"])
-            for i in np.flatnonzero(distance <= limit).tolist():
-                row = int(self.arrays["image_rows"][i])
-                found.append(
-                    self._match(row, MatchKind.IMAGE, round(1 - int(distance[i]) / 256, 4))
-                )
-        return _strongest(found)
+        limit = int(self.header["params"]["pdq_max_distance"])
+        hits = image_hits(self.arrays["image_hashes"], [h for h in hashes if h], limit)
+        for i, score in hits:
+            found.append(self._match(int(self.arrays["image_rows"][i]), MatchKind.IMAGE, score))
+        return strongest(found)
 
     def _exact(self, digest: bytes) -> list[Match]:
         if len(digest) != 32:
@@ -390,10 +383,3 @@ def _searchable(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[An
         "band_rows": order.T.copy(),
         "posting_hashes": np.cumsum(arrays["posting_gaps"], dtype=np.uint64),
     }
-
-
-def _strongest(matches: list[Match]) -> list[Match]:
-    found: dict[str, Match] = {}
-    for match in matches:
-        found.setdefault(match.work_id, match)
-    return list(found.values())

@@ -92,9 +92,7 @@ def check(
     inputs = [_read(path) for path in files]
     reports = []
     if sketch is not None:
-        data = _read_file(sketch, "sketch")
-        loaded = Sketch.from_bytes(data, _sketch_verifier(vkey), source=str(sketch))
-        checker = Checker(loaded, loaded, min_span=min_span)
+        checker = Checker.offline(sketch, _sketch_verifier(vkey).vkey(), min_span=min_span)
         reports = [checker.check_bytes(d, name=name if p == "-" else p) for p, d in inputs]
     else:
         with registry_session() as registry:

@@ -25,8 +25,8 @@ from consentry.fingerprint import (
     StreamPrints,
 )
 from consentry.index import _kernels
-from consentry.index.records import IndexedWork, Match, MatchKind
-from consentry.index.segment import PERMUTATIONS, Segment, band_keys
+from consentry.index.records import IndexedWork, Match, MatchKind, strongest
+from consentry.index.segment import PERMUTATIONS, Segment, band_keys, image_hits
 
 __all__ = ["MatchIndex", "MatchParams"]
 
@@ -217,13 +217,13 @@ class MatchIndex:
         """
         prints = StreamPrints.from_stored(item.digest, item.minhash, item.excerpts)
         images = self._images([h for h in (item.pdq, *pdq_variants) if h])
-        return _strongest([*self._stream(prints), *images])
+        return strongest([*self._stream(prints), *images])
 
     def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
         """Registered images with pixel digest ``digest`` (hex) or a PDQ hash within
         the distance of one of ``hashes`` (an image's orientations)."""
         exact = self._exact(bytes.fromhex(digest)) if digest else []
-        return _strongest([*exact, *self._images([h for h in hashes if h])])
+        return strongest([*exact, *self._images([h for h in hashes if h])])
 
     def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
         """Every registered work the streams reproduce (``text_prints`` gives them),
@@ -231,7 +231,7 @@ class MatchIndex:
         found: list[Match] = []
         for stream in prints:
             found += self._stream(stream)
-        return _strongest(found)
+        return strongest(found)
 
     def _stream(self, prints: StreamPrints) -> list[Match]:
         return [
@@ -351,35 +351,10 @@ class MatchIndex:
         return out
 
     def _images(self, hashes: Sequence[bytes]) -> list[Match]:
-        if not hashes:
-            return []
-        queries = np.frombuffer(b"".join(hashes), dtype="<u8").astype(np.uint64).reshape(-1, 4)
         out = []
         for segment in self.segments:
-            if not len(segment.image_hashes):
-                continue
-            distance = (
-                np.bitwise_count(segment.image_hashes[:, None, :] ^ queries[None, :, :])
-                .sum(axis=2)
-                .min(axis=1)
-            )
-            for i in np.flatnonzero(distance <= self.params.pdq_max_distance).tolist():
+            for i, score in image_hits(segment.image_hashes, hashes, self.params.pdq_max_distance):
                 row = int(segment.image_works[i])
-                out.append(
-                    Match(
-                        str(segment.work_ids[row]),
-                        str(segment.owner_ids[row]),
-                        MatchKind.IMAGE,
-                        round(1 - int(distance[i]) / 256, 4),
-                    )
-                )
+                out.append(self._match(segment, row, MatchKind.IMAGE, score))
         out.sort(key=lambda m: -m.score)
         return out
-
-
-def _strongest(matches: Iterable[Match]) -> list[Match]:
-    """One match per work: the first found, in the order exact, near, excerpt, image."""
-    found: dict[str, Match] = {}
-    for match in matches:
-        found.setdefault(match.work_id, match)
-    return list(found.values())

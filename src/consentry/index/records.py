@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-__all__ = ["IndexedWork", "Match", "MatchKind"]
+__all__ = ["IndexedWork", "Match", "MatchKind", "strongest"]
 
 
 class MatchKind(StrEnum):
@@ -47,3 +48,11 @@ class Match:
     kind: MatchKind
     score: float
     spans: tuple[tuple[int, int], ...] = ()
+
+
+def strongest(matches: Iterable[Match]) -> list[Match]:
+    """One match per work: the first found, in the order exact, near, excerpt, image."""
+    found: dict[str, Match] = {}
+    for match in matches:
+        found.setdefault(match.work_id, match)
+    return list(found.values())

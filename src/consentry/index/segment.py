@@ -16,7 +16,7 @@ from consentry.index import _kernels
 from consentry.index.bloom import BloomFilter
 from consentry.index.records import IndexedWork
 
-__all__ = ["BANDS", "PERMUTATIONS", "ROWS", "Segment", "band_keys"]
+__all__ = ["BANDS", "PERMUTATIONS", "ROWS", "Segment", "band_keys", "image_hits"]
 
 PERMUTATIONS = 256
 # 32 bands of 8 rows: a pair at Jaccard 0.8 shares a band with probability
@@ -32,6 +32,17 @@ def band_keys(signatures: U32) -> U64:
     """One 64-bit key per band per signature: shape (n, BANDS)."""
     keys: U64 = _kernels.band_keys(np.ascontiguousarray(signatures), BANDS, ROWS)
     return keys
+
+
+def image_hits(stored: U64, hashes: Sequence[bytes], limit: int) -> list[tuple[int, float]]:
+    """(position in ``stored``, score ``1 - distance/256``) of each stored PDQ hash
+    (rows of four 64-bit words) within ``limit`` bits of one of ``hashes``."""
+    if not hashes or not len(stored):
+        return []
+    queries = np.frombuffer(b"".join(hashes), dtype="<u8").astype(np.uint64).reshape(-1, 4)
+    distance = np.bitwise_count(stored[:, None, :] ^ queries[None, :, :]).sum(axis=2).min(axis=1)
+    close = np.flatnonzero(distance <= limit).tolist()
+    return [(i, round(1 - int(distance[i]) / 256, 4)) for i in close]
 
 
 def _spread(hashes: U64, works: npt.NDArray[np.int64]) -> U32:

@@ -369,15 +369,12 @@ class Works:
         last = ""
         while True:
             with self._context.reading() as session:
-                rows = list(
-                    session.scalars(
-                        select(WorkRow).where(WorkRow.id > last).order_by(WorkRow.id).limit(batch)
-                    )
-                )
-                if not rows:
-                    return
-                last = rows[-1].id
-            yield from self._records([row.id for row in rows], exclude)
+                query = select(WorkRow.id).where(WorkRow.id > last).order_by(WorkRow.id)
+                ids = list(session.scalars(query.limit(batch)))
+            if not ids:
+                return
+            last = ids[-1]
+            yield from self._records(ids, exclude)
 
     def _records(self, work_ids: list[str], exclude: Set[str]) -> list[IndexedWork]:
         with self._context.reading() as session:
