@@ -4,6 +4,7 @@ ingestion) and guarantee 2's "every item ends with its reasons"."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
@@ -113,9 +114,11 @@ class StaticConsent:
     def __init__(self, allowed: set[str]) -> None:
         self.allowed = allowed
 
-    def decide(self, work_id: str) -> UseDecision:
-        allowed = work_id in self.allowed
-        return UseDecision(allowed, "allowed" if allowed else "no grant")
+    def decide(self, work_ids: Sequence[str]) -> dict[str, UseDecision]:
+        return {
+            w: UseDecision(w in self.allowed, "allowed" if w in self.allowed else "no grant")
+            for w in work_ids
+        }
 
     def price_of(self, grant_id: str) -> Price | None:
         return None

@@ -3,6 +3,7 @@ purpose at the run's moment?"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -15,7 +16,9 @@ __all__ = ["ConsentOracle", "RegistryConsent"]
 
 
 class ConsentOracle(Protocol):
-    def decide(self, work_id: str) -> UseDecision: ...
+    def decide(self, work_ids: Sequence[str]) -> Mapping[str, UseDecision]:
+        """The decision for each of ``work_ids``; a work left out has no consent."""
+        ...
 
     def price_of(self, grant_id: str) -> Price | None: ...
 
@@ -44,8 +47,11 @@ class RegistryConsent:
         self._consent: Consent | None = None
         self._prices: dict[str, Price | None] | None = None
 
-    def decide(self, work_id: str) -> UseDecision:
-        if work_id not in self._answers:
+    def decide(self, work_ids: Sequence[str]) -> Mapping[str, UseDecision]:
+        """Answers for ``work_ids``; those not yet known are read in one batch (a
+        registry round trip costs far more than verifying one more work)."""
+        unknown = [w for w in dict.fromkeys(work_ids) if w not in self._answers]
+        if unknown:
             if self._consent is None:
                 # The licensee's key and grants are checked once per run, not per work.
                 self._consent = self._registry.licensing.consent(
@@ -55,10 +61,13 @@ class RegistryConsent:
                     at=self._at,
                     commercial=self._commercial,
                 )
-            # In the index but gone from the registry: no consent can be shown.
-            missing = UseDecision(False, f"work {work_id} is not in the registry")
-            self._answers[work_id] = self._consent.decide([work_id]).get(work_id, missing)
-        return self._answers[work_id]
+            found = self._consent.decide(unknown)
+            for work_id in unknown:
+                # In the index but gone from the registry: no consent can be shown.
+                self._answers[work_id] = found.get(work_id) or UseDecision(
+                    False, f"work {work_id} is not in the registry"
+                )
+        return {w: self._answers[w] for w in work_ids}
 
     def price_of(self, grant_id: str) -> Price | None:
         """The price the licensee's grant ``grant_id`` carries (grants verified once)."""

@@ -24,7 +24,7 @@ from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBas
 from consentry.gate.item import Item, item_from_mapping
 from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
 from consentry.index import Match, MatchIndex
-from consentry.terms import Basis, Price
+from consentry.terms import Basis, Price, UseDecision
 
 __all__ = ["Gate"]
 
@@ -69,6 +69,13 @@ class Gate:
             return self._registered(item, found)
         return self._unregistered(item)
 
+    def prepare(self, found: Iterable[list[Match] | str]) -> None:
+        """Load consent for every work that several ``find`` results name, in one
+        batch, before they are concluded one by one (a run does this per chunk)."""
+        self.consent.decide(
+            list(dict.fromkeys(m.work_id for f in found if not isinstance(f, str) for m in f))
+        )
+
     def filter(
         self, records: Iterable[Item | Mapping[str, Any]]
     ) -> Iterator[Item | Mapping[str, Any]]:
@@ -103,8 +110,9 @@ class Gate:
     def _registered(self, item: Item, matches: list[Match]) -> Decision:
         bases: list[UseBasis] = []
         reasons: list[Reason] = []
+        answers = self.consent.decide([m.work_id for m in matches])
         for match in matches:
-            answer = self.consent.decide(match.work_id)
+            answer = answers.get(match.work_id) or UseDecision(False, "no consent answer")
             if answer.allowed:
                 kind = BasisKind.GRANT if answer.basis is Basis.GRANT else BasisKind.TERMS
                 bases.append(

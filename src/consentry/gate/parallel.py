@@ -12,7 +12,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from itertools import islice
 from pathlib import Path
@@ -31,7 +31,7 @@ _WORKER: Gate | None = None
 class _NoConsent:
     """Workers only match; deciding consent there would be a bug."""
 
-    def decide(self, work_id: str) -> UseDecision:
+    def decide(self, work_ids: Sequence[str]) -> Mapping[str, UseDecision]:
         raise RuntimeError("consent is decided in the main process")
 
     def price_of(self, grant_id: str) -> Price | None:

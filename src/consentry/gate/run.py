@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,8 @@ from consentry.terms import Category
 __all__ = ["GateRun", "RunSettings", "RunStats", "item_digest", "registry_hooks", "run_gate"]
 
 _STATE = ".gate-state.json"
+# Items whose matched works get their consent read together.
+_CONSENT_CHUNK = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -357,10 +360,12 @@ def run_gate(
             )
         else:
             pairs = ((item, run.gate.find(item)) for item in items)
-        for item, found in pairs:
-            run.decide(item, found)
-            if on_progress is not None and run.stats.items % settings.checkpoint_every == 0:
-                on_progress(run.stats)
+        while chunk := list(islice(pairs, _CONSENT_CHUNK)):
+            run.gate.prepare(found for _, found in chunk)
+            for item, found in chunk:
+                run.decide(item, found)
+                if on_progress is not None and run.stats.items % settings.checkpoint_every == 0:
+                    on_progress(run.stats)
     except BaseException:
         run.close()
         raise

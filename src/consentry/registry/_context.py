@@ -77,7 +77,14 @@ class RegistryContext:
         return PublicKey.from_hex(row.public_key)
 
     def party_key(self, session: Session, party_id: str, kind: PartyKind) -> PublicKey:
-        return self.public_key(session, self.party_row(session, party_id, kind).key_id)
+        """The party's public key, read once per session: a party's key never changes,
+        and verifying many works of one owner would otherwise read it once per work."""
+        keys: dict[tuple[PartyKind, str], PublicKey] = session.info.setdefault("party_keys", {})
+        key = keys.get((kind, party_id))
+        if key is None:
+            key = self.public_key(session, self.party_row(session, party_id, kind).key_id)
+            keys[(kind, party_id)] = key
+        return key
 
     def require_actor(
         self, session: Session, party_id: str, kind: PartyKind, actor: KeyPair
