@@ -301,6 +301,9 @@ class Sketch:
             hit.astype(np.int64),
             left[hit].astype(np.int64),
             right[hit].astype(np.int64),
+            # A sketch keeps only fingerprints that are evidence: each counts.
+            np.ones(len(query), dtype=np.int64),
+            1,
             self.arrays["posting_rows"],
             query.offsets,
             int(self.header["params"]["noise"]),

@@ -7,62 +7,151 @@ from typing import Any
 
 import numpy as np
 
-from consentry._jit import jit
+from consentry._jit import inline, jit
 
-__all__ = ["band_keys", "bloom_contains", "excerpt_evidence", "near_matches", "probe_postings"]
+__all__ = [
+    "band_keys",
+    "bloom_blocks",
+    "bloom_contains",
+    "bloom_masks",
+    "bucket_bits",
+    "excerpt_evidence",
+    "near_matches",
+    "posting_buckets",
+    "probe_postings",
+]
 
 _ONE = np.uint64(1)
 _LOW = np.uint64(0xFFFFFFFF)
 _HALF = np.uint64(32)
-_WORD = np.uint64(6)
-_BIT = np.uint64(63)
+
+
+# The Parquet split-block Bloom filter's salts: one odd multiplier per word of a block.
+_SALTS = np.array(
+    [
+        0x47B6137B,
+        0x44974D91,
+        0x8824AD5B,
+        0xA2B7289D,
+        0x705495C7,
+        0x2DF1424B,
+        0x9EFC4947,
+        0x5C6BFB31,
+    ],
+    dtype=np.uint64,
+)
+_FIVE = np.uint64(27)
+
+
+@inline
+def _block_of(h: np.uint64, blocks: np.uint64) -> np.uint64:
+    # Lemire's multiply-shift on the high half: a block without a division.
+    return ((h >> _HALF) * blocks) >> _HALF
+
+
+@inline
+def _word_bit(h: np.uint64, word: int) -> np.uint32:
+    return np.uint32(_ONE << ((((h & _LOW) * _SALTS[word]) & _LOW) >> _FIVE))
 
 
 @jit
-def bloom_contains(bits: Any, probes: int, hashes: Any) -> Any:
-    """For each hash: False when certainly absent from the filter, True otherwise.
-    Probes are ``h1 + i * h2`` (Kirsch and Mitzenmacher) over the hash's two halves."""
-    m = np.uint64(bits.shape[0] * 64)
+def bloom_blocks(hashes: Any, blocks: int) -> Any:
+    """The block each hash belongs to."""
+    out = np.empty(hashes.shape[0], dtype=np.int64)
+    for j in range(hashes.shape[0]):
+        out[j] = _block_of(hashes[j], np.uint64(blocks))
+    return out
+
+
+@jit
+def bloom_masks(hashes: Any) -> Any:
+    """The bit each hash sets in each of its block's eight words: shape (n, 8)."""
+    out = np.empty((hashes.shape[0], 8), dtype=np.uint32)
+    for j in range(hashes.shape[0]):
+        for word in range(8):
+            out[j, word] = _word_bit(hashes[j], word)
+    return out
+
+
+@inline
+def _bloom_has(blocks: Any, h: np.uint64) -> bool:
+    b = _block_of(h, np.uint64(blocks.shape[0]))
+    # Branch-free: the eight words of one cache line, tested together.
+    missing = np.uint32(0)
+    for word in range(8):
+        bit = _word_bit(h, word)
+        missing |= (blocks[b, word] & bit) ^ bit
+    return bool(missing == 0)
+
+
+@jit
+def bloom_contains(blocks: Any, hashes: Any) -> Any:
+    """For each hash: False when certainly absent from the filter, True otherwise."""
     out = np.empty(hashes.shape[0], dtype=np.bool_)
     for j in range(hashes.shape[0]):
-        h = hashes[j]
-        low = h & _LOW
-        high = (h >> _HALF) | _ONE
-        present = True
-        for i in range(probes):
-            position = (low + np.uint64(i) * high) % m
-            if not (bits[position >> _WORD] >> (position & _BIT)) & _ONE:
-                present = False
-                break
-        out[j] = present
+        out[j] = _bloom_has(blocks, hashes[j])
+    return out
+
+
+def bucket_bits(postings: int) -> int:
+    """How many leading bits of a hash name its bucket: about four postings per bucket,
+    at least two buckets."""
+    return max(1, (max(1, postings // 4) - 1).bit_length())
+
+
+@jit
+def posting_buckets(posting_hashes: Any, bits: int) -> Any:
+    """For sorted hashes: where each bucket (the hash's top ``bits`` bits) starts, and
+    the end after the last, so a lookup reads one short run instead of binary-searching
+    the whole array."""
+    buckets = 1 << bits
+    shift = np.uint64(64 - bits)
+    out = np.empty(buckets + 1, dtype=np.int64)
+    b = 0
+    for i in range(posting_hashes.shape[0]):
+        mine = np.int64(posting_hashes[i] >> shift)
+        while b <= mine:
+            out[b] = i
+            b += 1
+    while b <= buckets:
+        out[b] = posting_hashes.shape[0]
+        b += 1
     return out
 
 
 @jit
 def probe_postings(
-    bits: Any, probes: int, posting_hashes: Any, posting_spread: Any, hashes: Any, spread: Any
+    blocks: Any,
+    posting_hashes: Any,
+    buckets: Any,
+    posting_spread: Any,
+    hashes: Any,
+    spread: Any,
 ) -> tuple[Any, Any, Any]:
     """For each query hash the Bloom filter lets through and the postings hold: its
     position in the query, and its posting range. Adds to ``spread`` (per query hash)
     how many of this segment's works hold it."""
-    maybe = bloom_contains(bits, probes, hashes)
-    count = 0
-    for j in range(hashes.shape[0]):
-        count += maybe[j]
-    queries = np.empty(count, dtype=np.int64)
-    lefts = np.empty(count, dtype=np.int64)
-    rights = np.empty(count, dtype=np.int64)
-    n = posting_hashes.shape[0]
+    bits = 0
+    while (1 << bits) < buckets.shape[0] - 1:
+        bits += 1
+    shift = np.uint64(64 - bits)
+    queries = np.empty(hashes.shape[0], dtype=np.int64)
+    lefts = np.empty(hashes.shape[0], dtype=np.int64)
+    rights = np.empty(hashes.shape[0], dtype=np.int64)
     k = 0
     for j in range(hashes.shape[0]):
-        if not maybe[j]:
+        h = hashes[j]
+        if not _bloom_has(blocks, h):
             continue
-        left = np.searchsorted(posting_hashes, hashes[j], side="left")
-        if left == n or posting_hashes[left] != hashes[j]:
+        b = np.int64(h >> shift)
+        # A bucket holds about four postings, but one hash held by thousands of works
+        # (a common code idiom) fills its bucket: binary search, never a scan.
+        run = posting_hashes[buckets[b] : buckets[b + 1]]
+        left = np.searchsorted(run, h, side="left")
+        if left == run.shape[0] or run[left] != h:
             continue  # a Bloom false positive
-        right = left + 1
-        while right < n and posting_hashes[right] == hashes[j]:
-            right += 1
+        right = buckets[b] + np.searchsorted(run, h, side="right")
+        left += buckets[b]
         queries[k] = j
         lefts[k] = left
         rights[k] = right
@@ -108,10 +197,18 @@ def near_matches(
 
 @jit
 def excerpt_evidence(
-    queries: Any, left: Any, right: Any, posting_works: Any, offsets: Any, noise: int
+    queries: Any,
+    left: Any,
+    right: Any,
+    spread: Any,
+    max_works: int,
+    posting_works: Any,
+    offsets: Any,
+    noise: int,
 ) -> tuple[Any, Any, Any, Any, Any]:
-    """Group the postings of the query hashes (``left``/``right``: each hash's posting
-    range) by the row that holds them.
+    """Group the postings of the query hashes that are evidence (``left``/``right``:
+    each hash's posting range; ``spread``: per query hash, how many works hold it, at
+    most ``max_works`` for evidence) by the row that holds them.
 
     Returns, per row holding any (ascending): the row, how many distinct query hashes
     it holds, and where its spans are in the flat span arrays; then the spans: the
@@ -124,10 +221,13 @@ def excerpt_evidence(
     width = np.int64(offsets.shape[0])
     k = 0
     for j in range(queries.shape[0]):
+        held = spread[queries[j]]
+        if held == 0 or held > max_works:
+            continue  # boilerplate: not evidence of copying any one work
         for p in range(left[j], right[j]):
             keys[k] = np.int64(posting_works[p]) * width + queries[j]
             k += 1
-    keys = np.unique(keys)  # sorted by row, then query
+    keys = np.unique(keys[:k])  # sorted by row, then query
     rows = np.empty(keys.shape[0], dtype=np.int64)
     counts = np.empty(keys.shape[0], dtype=np.int64)
     first = np.empty(keys.shape[0] + 1, dtype=np.int64)

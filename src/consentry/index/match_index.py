@@ -31,7 +31,7 @@ from consentry.index.segment import PERMUTATIONS, Segment, band_keys, image_hits
 __all__ = ["MatchIndex", "MatchParams"]
 
 # Bumped whenever the segment layout changes; older indexes are rebuilt, not misread.
-_FORMAT = 3
+_FORMAT = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,52 +301,48 @@ class MatchIndex:
         # Pass 1: where each query hash sits in each segment, and in how many works in
         # all (each work lives in exactly one segment, so per-segment counts add up).
         spread = np.zeros(len(query), dtype=np.int64)
-        ranges = []
-        for number, segment in enumerate(self.segments):
+        probes = []
+        for segment in self.segments:
             maybe, left, right = _kernels.probe_postings(
-                np.asarray(segment.bloom_bits),
-                int(segment.bloom_probes[0]),
+                np.asarray(segment.bloom_blocks),
                 np.asarray(segment.posting_hashes),
+                np.asarray(segment.posting_buckets),
                 np.asarray(segment.posting_spread),
                 query.hashes,
                 spread,
             )
             if len(maybe):
-                ranges.append((number, maybe, left, right))
-        # Pass 2: expand only hashes that are evidence, not boilerplate; group the
-        # (row, query hash) pairs by row.
-        evidence = (spread > 0) & (spread <= self.params.max_works_per_fingerprint)
+                probes.append((segment, maybe, left, right))
+        # Pass 2: expand only hashes that are evidence, grouped by the row holding them.
         out = []
-        for number, maybe, left, right in ranges:
-            keep = evidence[maybe]
-            if not keep.any():
-                continue
-            segment = self.segments[number]
+        for segment, maybe, left, right in probes:
             rows, counts, first, starts, ends = _kernels.excerpt_evidence(
-                maybe[keep],
-                left[keep],
-                right[keep],
+                maybe,
+                left,
+                right,
+                spread,
+                self.params.max_works_per_fingerprint,
                 np.asarray(segment.posting_works),
                 query.offsets,
                 self.params.noise,
             )
-            starts_list, ends_list = starts.tolist(), ends.tolist()
+            if not len(rows):
+                continue
+            spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
             bounds = first.tolist()
-            for number_in, (row, count) in enumerate(
-                zip(rows.tolist(), counts.tolist(), strict=True)
-            ):
-                if count < self.params.min_excerpt_hits:
-                    continue
-                a, b = bounds[number_in], bounds[number_in + 1]
-                out.append(
-                    self._match(
-                        segment,
-                        row,
-                        MatchKind.EXCERPT,
-                        round(count / len(query), 4),
-                        tuple(zip(starts_list[a:b], ends_list[a:b], strict=True)),
+            works, owners = self._names(segment)
+            total = len(query)
+            for number, (row, count) in enumerate(zip(rows.tolist(), counts.tolist(), strict=True)):
+                if count >= self.params.min_excerpt_hits:
+                    out.append(
+                        Match(
+                            works[row],
+                            owners[row],
+                            MatchKind.EXCERPT,
+                            round(count / total, 4),
+                            tuple(spans[bounds[number] : bounds[number + 1]]),
+                        )
                     )
-                )
         out.sort(key=lambda m: -m.score)
         return out
 

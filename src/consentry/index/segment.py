@@ -89,8 +89,10 @@ class Segment:
     # For each posting, how many distinct works of this segment hold its hash: the
     # boilerplate test runs on this before any posting list is expanded.
     posting_spread: U32
-    bloom_bits: U64
-    bloom_probes: npt.NDArray[np.int64]
+    # Where each bucket of hashes (by their leading bits) starts in ``posting_hashes``.
+    posting_buckets: npt.NDArray[np.int64]
+    # A split-block Bloom filter over the posting hashes: shape (blocks, 8).
+    bloom_blocks: U32
     image_hashes: U64
     image_works: U32
 
@@ -100,7 +102,7 @@ class Segment:
 
     @property
     def bloom(self) -> BloomFilter:
-        return BloomFilter(self.bloom_bits, int(self.bloom_probes[0]))
+        return BloomFilter(self.bloom_blocks)
 
     @classmethod
     def build(cls, indexed: Sequence[IndexedWork]) -> Segment:
@@ -183,8 +185,10 @@ class Segment:
             posting_works=posting_works.astype(np.uint32),
             posting_offsets=posting_offsets.astype(np.uint32),
             posting_spread=posting_spread,
-            bloom_bits=bloom.bits,
-            bloom_probes=np.array([bloom.probes], dtype=np.int64),
+            posting_buckets=_kernels.posting_buckets(
+                posting_hashes, _kernels.bucket_bits(len(posting_hashes))
+            ),
+            bloom_blocks=bloom.blocks,
             image_hashes=image_hashes,
             image_works=np.array(image_rows, dtype=np.uint32),
         )
