@@ -17,10 +17,12 @@ from consentry._jit import jit as _jit
 
 __all__ = [
     "code_tokens",
+    "densify",
     "drop_ignorables",
     "fold_text",
     "kgram_hashes",
     "oph_signature",
+    "shingle_minima",
     "stream_prints",
     "winnow_positions",
     "word_key",
@@ -143,24 +145,29 @@ def fold_text(cps: Any, lower_ascii: bool) -> Any:
 @_jit
 def winnow_positions(hashes: Any, window: int) -> Any:
     """Positions whose hash is the minimum of some window of ``window`` consecutive
-    hashes (ties all selected). Fewer hashes than a window: the minimum of all.
+    hashes (ties all selected), ascending. Fewer hashes than a window: the minimum of
+    all.
 
     The window's minimum changes rarely (at about 2 / (window + 1) of positions), so it
     is tracked directly and the window rescanned only when its minimum leaves: O(n)
-    expected, with predictable branches.
+    expected, with predictable branches. Positions are appended as they are chosen;
+    only ties (repeated k-grams, rare) can choose one twice or out of order.
     """
     n = hashes.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     width = min(window, n)
-    selected = np.zeros(n, dtype=np.bool_)
+    chosen = np.empty(n + width, dtype=np.int64)
+    picked = 0
+    unordered = False
     low = hashes[0]
     for i in range(width):
         low = min(low, hashes[i])
     where = 0
     for i in range(width):
         if hashes[i] == low:
-            selected[i] = True
+            chosen[picked] = i
+            picked += 1
             where = i
     for end in range(width, n):
         start = end - width + 1
@@ -168,7 +175,8 @@ def winnow_positions(hashes: Any, window: int) -> Any:
         if value <= low:
             low = value
             where = end
-            selected[end] = True
+            chosen[picked] = end
+            picked += 1
         elif where < start:
             # One scan finds the minimum's rightmost position; ties (rare: repeated
             # k-grams) take a second scan to select them all.
@@ -184,12 +192,18 @@ def winnow_positions(hashes: Any, window: int) -> Any:
                 elif value == low:
                     where = i
                     tied = True
-            selected[where] = True
             if tied:
+                unordered = True
                 for i in range(start, end + 1):
                     if hashes[i] == low:
-                        selected[i] = True
-    return np.flatnonzero(selected)
+                        chosen[picked] = i
+                        picked += 1
+            else:
+                chosen[picked] = where
+                picked += 1
+    if unordered:
+        return np.unique(chosen[:picked])
+    return chosen[:picked]
 
 
 @_jit
@@ -461,39 +475,47 @@ def oph_signature(shingle_hashes: Any, bins: int, seed: int) -> Any:
 
 
 @_jit
+def shingle_minima(cps: Any, shingle: int, bins: int, seed: int) -> Any:
+    """The one-permutation bins (``oph_signature`` before densifying) of the stream's
+    ``kgram_hashes(cps, shingle)``, filled as they are rolled, without an array of
+    them."""
+    mixed = _fmix64(np.uint64(seed))
+    mins = np.full(bins, _EMPTY, dtype=np.uint32)
+    top = _ONE
+    for _ in range(shingle):
+        top *= _BASE
+    h = np.uint64(0)
+    for i in range(cps.shape[0]):
+        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
+        if i >= shingle:
+            h -= (np.uint64(cps[i - shingle]) + _ONE) * top
+        if i >= shingle - 1:
+            _oph_update(mins, _fmix64(h), mixed)
+    return mins
+
+
+@_jit
+def densify(mins: Any, seed: int) -> Any:
+    """``shingle_minima``'s bins as a signature (``oph_signature``'s last step)."""
+    return _densify(mins, _fmix64(np.uint64(seed)))
+
+
 def stream_prints(
     cps: Any, shingle: int, bins: int, seed: int, noise: int, window: int
 ) -> tuple[Any, Any, Any]:
-    """Everything hashed over one normalised stream, in one call: the MinHash signature
-    of its shingles (``oph_signature`` of their ``kgram_hashes``), and the winnowed
-    noise-length k-gram hashes with their offsets."""
-    n = cps.shape[0]
-    mixed = _fmix64(np.uint64(seed))
-    mins = np.full(bins, _EMPTY, dtype=np.uint32)
-    grams = np.empty(max(0, n - noise + 1), dtype=np.uint64)
-    top_shingle = _ONE
-    for _ in range(shingle):
-        top_shingle *= _BASE
-    top_noise = _ONE
-    for _ in range(noise):
-        top_noise *= _BASE
-    # Both rolling hashes in one loop: two independent multiply chains overlap.
-    hs = np.uint64(0)
-    hn = np.uint64(0)
-    for i in range(n):
-        c = np.uint64(cps[i]) + _ONE
-        hs = hs * _BASE + c
-        hn = hn * _BASE + c
-        if i >= shingle:
-            hs -= (np.uint64(cps[i - shingle]) + _ONE) * top_shingle
-        if i >= noise:
-            hn -= (np.uint64(cps[i - noise]) + _ONE) * top_noise
-        if i >= shingle - 1:
-            _oph_update(mins, _fmix64(hs), mixed)
-        if i >= noise - 1:
-            grams[i - noise + 1] = _fmix64(hn)
+    """Everything hashed over one normalised stream: the MinHash signature of its
+    shingles, and the winnowed noise-length k-gram hashes with their offsets.
+
+    Four kernels called from here, each one loop: compiled together into one
+    function, the loops ran at half their speed or less (measured), where a call
+    costs about a microsecond."""
+    grams = kgram_hashes(cps, noise)
     selected = winnow_positions(grams, window)
-    return _densify(mins, mixed), grams[selected], selected.astype(np.uint32)
+    return (
+        densify(shingle_minima(cps, shingle, bins, seed), seed),
+        grams[selected],
+        selected.astype(np.uint32),
+    )
 
 
 @_jit

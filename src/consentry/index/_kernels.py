@@ -15,6 +15,7 @@ __all__ = [
     "bloom_contains",
     "bloom_masks",
     "bucket_bits",
+    "digest_rows",
     "excerpt_evidence",
     "near_matches",
     "posting_buckets",
@@ -161,25 +162,64 @@ def probe_postings(
 
 
 @jit
+def digest_rows(digests_sorted: Any, order: Any, digest: Any) -> Any:
+    """The rows whose digest equals ``digest`` (32 bytes): ``digests_sorted`` holds
+    every row's digest as bytes, shape (n, 32), ascending; ``order`` its rows."""
+    n = digests_sorted.shape[0]
+    low, high = 0, n
+    while low < high:  # the first digest not below the query
+        middle = (low + high) // 2
+        below = False
+        for j in range(32):
+            if digests_sorted[middle, j] != digest[j]:
+                below = digests_sorted[middle, j] < digest[j]
+                break
+        if below:
+            low = middle + 1
+        else:
+            high = middle
+    stop = low
+    while stop < n:
+        same = True
+        for j in range(32):
+            if digests_sorted[stop, j] != digest[j]:
+                same = False
+                break
+        if not same:
+            break
+        stop += 1
+    return order[low:stop].astype(np.int64)
+
+
+@jit
 def near_matches(
     band_keys_sorted: Any,
     band_rows: Any,
-    keys: Any,
     signatures: Any,
     signature: Any,
+    rows_per_band: int,
     threshold: float,
 ) -> tuple[Any, Any]:
     """Rows that share a band key with the query and whose signatures agree with it in
     at least ``threshold`` of their positions (the estimated Jaccard similarity), each
     once, ascending; and those similarities."""
-    found = []
-    for band in range(keys.shape[0]):
+    bands = band_keys_sorted.shape[0]
+    keys = band_keys(signature.reshape(1, -1), bands, rows_per_band)[0]
+    lefts = np.empty(bands, dtype=np.int64)
+    rights = np.empty(bands, dtype=np.int64)
+    total = 0
+    for band in range(bands):
         column = band_keys_sorted[band]
-        left = np.searchsorted(column, keys[band], side="left")
-        right = np.searchsorted(column, keys[band], side="right")
-        for k in range(left, right):
-            found.append(band_rows[band, k])
-    rows = np.unique(np.array(found, dtype=np.int64))
+        lefts[band] = np.searchsorted(column, keys[band], side="left")
+        rights[band] = np.searchsorted(column, keys[band], side="right")
+        total += rights[band] - lefts[band]
+    found = np.empty(total, dtype=np.int64)
+    k = 0
+    for band in range(bands):
+        for at in range(lefts[band], rights[band]):
+            found[k] = band_rows[band, at]
+            k += 1
+    rows = np.unique(found)
     scores = np.empty(rows.shape[0], dtype=np.float64)
     kept = 0
     for row in rows:

@@ -26,7 +26,7 @@ from consentry.fingerprint import (
 )
 from consentry.index import _kernels
 from consentry.index.records import IndexedWork, Match, MatchKind, strongest
-from consentry.index.segment import PERMUTATIONS, Segment, band_keys, image_hits
+from consentry.index.segment import PERMUTATIONS, ROWS, Segment, image_hits
 
 __all__ = ["MatchIndex", "MatchParams"]
 
@@ -51,12 +51,22 @@ class MatchParams:
     noise: int = 100
 
 
+@dataclass(frozen=True, slots=True)
+class _Lookup:
+    """A segment's ids as Python strings and its sorted digests as bytes (n, 32)."""
+
+    segment: Segment
+    works: list[str]
+    owners: list[str]
+    digests: npt.NDArray[np.uint8]
+
+
 @dataclass
 class MatchIndex:
     segments: list[Segment] = field(default_factory=list)
     params: MatchParams = field(default_factory=MatchParams)
     # Per segment (by identity; the segment is kept so its id cannot be reused).
-    _name_cache: dict[int, tuple[Segment, list[str], list[str]]] = field(
+    _lookups: dict[int, _Lookup] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
 
@@ -243,12 +253,13 @@ class MatchIndex:
     def _exact(self, digest: bytes) -> list[Match]:
         if len(digest) != 32:
             return []
-        key = np.frombuffer(digest, dtype="S32")[0]
+        key = np.frombuffer(digest, dtype=np.uint8)
         out = []
         for segment in self.segments:
-            left = int(np.searchsorted(segment.digests_sorted, key, "left"))
-            right = int(np.searchsorted(segment.digests_sorted, key, "right"))
-            for row in segment.digest_order[left:right].tolist():
+            rows = _kernels.digest_rows(
+                self._lookup(segment).digests, np.asarray(segment.digest_order), key
+            )
+            for row in rows.tolist():
                 out.append(self._match(segment, row, MatchKind.EXACT, 1.0))
         return out
 
@@ -260,29 +271,33 @@ class MatchIndex:
         score: float,
         spans: tuple[tuple[int, int], ...] = (),
     ) -> Match:
-        works, owners = self._names(segment)
-        return Match(works[row], owners[row], kind, score, spans)
+        lookup = self._lookup(segment)
+        return Match(lookup.works[row], lookup.owners[row], kind, score, spans)
 
-    def _names(self, segment: Segment) -> tuple[list[str], list[str]]:
-        """The segment's work and owner ids as Python strings, converted once."""
-        cached = self._name_cache.get(id(segment))
-        if cached is None or cached[0] is not segment:
-            cached = (segment, segment.work_ids.tolist(), segment.owner_ids.tolist())
-            self._name_cache[id(segment)] = cached
-        return cached[1], cached[2]
+    def _lookup(self, segment: Segment) -> _Lookup:
+        """What lookups in ``segment`` need in ready form, made once per segment."""
+        cached = self._lookups.get(id(segment))
+        if cached is None or cached.segment is not segment:
+            cached = _Lookup(
+                segment,
+                segment.work_ids.tolist(),
+                segment.owner_ids.tolist(),
+                np.ascontiguousarray(segment.digests_sorted).view(np.uint8).reshape(-1, 32),
+            )
+            self._lookups[id(segment)] = cached
+        return cached
 
     def _near(self, signature: npt.NDArray[np.uint32]) -> list[Match]:
         if len(signature) != PERMUTATIONS:
             return []
-        keys = band_keys(signature[None, :])[0]
         out = []
         for segment in self.segments:
             rows, scores = _kernels.near_matches(
                 np.asarray(segment.band_keys_sorted),
                 np.asarray(segment.band_rows),
-                keys,
                 np.asarray(segment.signatures),
                 signature,
+                ROWS,
                 self.params.near_threshold,
             )
             for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
@@ -330,14 +345,14 @@ class MatchIndex:
                 continue
             spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
             bounds = first.tolist()
-            works, owners = self._names(segment)
+            lookup = self._lookup(segment)
             total = len(query)
             for number, (row, count) in enumerate(zip(rows.tolist(), counts.tolist(), strict=True)):
                 if count >= self.params.min_excerpt_hits:
                     out.append(
                         Match(
-                            works[row],
-                            owners[row],
+                            lookup.works[row],
+                            lookup.owners[row],
                             MatchKind.EXCERPT,
                             round(count / total, 4),
                             tuple(spans[bounds[number] : bounds[number + 1]]),
