@@ -38,8 +38,8 @@ def _text(cps: npt.NDArray[np.uint32]) -> str:
 def _fold_ascii(text: str) -> npt.NDArray[np.uint8]:
     # Nothing below 128 is changed by NFKC or is invisible: case and whitespace are
     # folded in one native pass.
-    folded: npt.NDArray[np.uint8] = _native.fold_text(
-        np.frombuffer(text.encode("ascii"), dtype=np.uint8), True
+    folded: npt.NDArray[np.uint8] = _native.fold_ascii(
+        np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     )
     return folded
 

@@ -4,10 +4,11 @@ import random
 import re
 import unicodedata
 
-from hypothesis import given
+import numpy as np
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from consentry.fingerprint import normalize_text, text_digest
+from consentry.fingerprint import _native, normalize_text, text_digest
 from tests.conftest import real_text
 
 ZERO_WIDTH = ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", "\ufe0f"]
@@ -104,3 +105,10 @@ def test_the_native_passes_equal_the_regular_expression_specification(text: str)
     from consentry.fingerprint.normalize import _normalize_once
 
     assert _normalize_once(text) == _reference_once(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+def test_the_branch_free_ascii_fold_equals_the_general_one(text: str) -> None:
+    raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
+    assert _native.fold_ascii(raw).tobytes() == _native.fold_text(raw, True).tobytes()
