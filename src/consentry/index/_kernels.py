@@ -136,14 +136,16 @@ def probe_postings(
     while (1 << bits) < buckets.shape[0] - 1:
         bits += 1
     shift = np.uint64(64 - bits)
+    # The filter first, for every hash: independent loads the processor overlaps.
+    maybe = bloom_contains(blocks, hashes)
     queries = np.empty(hashes.shape[0], dtype=np.int64)
     lefts = np.empty(hashes.shape[0], dtype=np.int64)
     rights = np.empty(hashes.shape[0], dtype=np.int64)
     k = 0
     for j in range(hashes.shape[0]):
-        h = hashes[j]
-        if not _bloom_has(blocks, h):
+        if not maybe[j]:
             continue
+        h = hashes[j]
         b = np.int64(h >> shift)
         # A bucket holds about four postings, but one hash held by thousands of works
         # (a common code idiom) fills its bucket: binary search, never a scan.
@@ -256,46 +258,89 @@ def excerpt_evidence(
     """
     total = 0
     for j in range(queries.shape[0]):
-        total += right[j] - left[j]
-    keys = np.empty(total, dtype=np.int64)
-    width = np.int64(offsets.shape[0])
+        held = spread[queries[j]]
+        if 0 < held <= max_works:
+            total += right[j] - left[j]
+    # The rows hit are few: a small open-addressing table numbers them in the order
+    # first seen, so (row, query) pairs are grouped by counting, not by sorting.
+    size = 16
+    while size < 2 * total:
+        size *= 2
+    table = np.full(size, -1, dtype=np.int64)
+    slot_of = np.empty(total, dtype=np.int64)
+    seen_rows = np.empty(total, dtype=np.int64)
+    sizes = np.zeros(total + 1, dtype=np.int64)
+    distinct = 0
     k = 0
     for j in range(queries.shape[0]):
         held = spread[queries[j]]
         if held == 0 or held > max_works:
             continue  # boilerplate: not evidence of copying any one work
         for p in range(left[j], right[j]):
-            keys[k] = np.int64(posting_works[p]) * width + queries[j]
+            row = np.int64(posting_works[p])
+            probe = (row * 0x9E3779B1) & (size - 1)
+            while table[probe] != -1 and seen_rows[table[probe]] != row:
+                probe = (probe + 1) & (size - 1)
+            if table[probe] == -1:
+                table[probe] = distinct
+                seen_rows[distinct] = row
+                distinct += 1
+            slot_of[k] = table[probe]
+            sizes[table[probe]] += 1
             k += 1
-    keys = np.unique(keys[:k])  # sorted by row, then query
-    rows = np.empty(keys.shape[0], dtype=np.int64)
-    counts = np.empty(keys.shape[0], dtype=np.int64)
-    first = np.empty(keys.shape[0] + 1, dtype=np.int64)
-    starts = np.empty(keys.shape[0], dtype=np.int64)
-    ends = np.empty(keys.shape[0], dtype=np.int64)
-    n_rows = 0
+    # Rows ascending, each row's query hashes in query order (offsets ascending).
+    order = np.argsort(seen_rows[:distinct])
+    start = np.zeros(distinct + 1, dtype=np.int64)
+    rank = np.empty(distinct, dtype=np.int64)
+    for r in range(distinct):
+        rank[order[r]] = r
+        start[r + 1] = start[r] + sizes[order[r]]
+    fill = start[:distinct].copy()
+    at_query = np.empty(total, dtype=np.int64)
+    k = 0
+    for j in range(queries.shape[0]):
+        held = spread[queries[j]]
+        if held == 0 or held > max_works:
+            continue
+        for _ in range(left[j], right[j]):
+            r = rank[slot_of[k]]
+            at_query[fill[r]] = queries[j]
+            fill[r] += 1
+            k += 1
+    rows = np.empty(distinct, dtype=np.int64)
+    counts = np.empty(distinct, dtype=np.int64)
+    first = np.empty(distinct + 1, dtype=np.int64)
+    starts = np.empty(total, dtype=np.int64)
+    ends = np.empty(total, dtype=np.int64)
+    at = np.empty(total, dtype=np.int64)
     n_spans = 0
-    i = 0
-    while i < keys.shape[0]:
-        row = keys[i] // width
-        j = i
-        while j < keys.shape[0] and keys[j] // width == row:
-            j += 1
-        at = np.sort(offsets[keys[i:j] % width].astype(np.int64))
-        rows[n_rows] = row
-        counts[n_rows] = j - i
-        first[n_rows] = n_spans
-        for o in at:
-            if n_spans > first[n_rows] and o <= ends[n_spans - 1]:
+    for r in range(distinct):
+        rows[r] = seen_rows[order[r]]
+        first[r] = n_spans
+        count = 0
+        previous = -1
+        ascending = True
+        for i in range(start[r], start[r + 1]):
+            q = at_query[i]
+            if q == previous:
+                continue  # one hash at two offsets of the same work counts once
+            previous = q
+            at[count] = offsets[q]
+            ascending = ascending and (count == 0 or at[count] >= at[count - 1])
+            count += 1
+        if not ascending:  # offsets not in stream order (never from the winnower)
+            at[:count].sort()
+        for i in range(count):
+            o = at[i]
+            if n_spans > first[r] and o <= ends[n_spans - 1]:
                 ends[n_spans - 1] = max(ends[n_spans - 1], o + noise)
             else:
                 starts[n_spans] = o
                 ends[n_spans] = o + noise
                 n_spans += 1
-        n_rows += 1
-        i = j
-    first[n_rows] = n_spans
-    return rows[:n_rows], counts[:n_rows], first[: n_rows + 1], starts[:n_spans], ends[:n_spans]
+        counts[r] = count
+    first[distinct] = n_spans
+    return rows, counts, first, starts[:n_spans], ends[:n_spans]
 
 
 _BASE = np.uint64(0x100000001B3)

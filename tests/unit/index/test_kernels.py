@@ -1,0 +1,99 @@
+"""The index kernels against plain Python statements of what they compute."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from consentry.index import BloomFilter, _kernels
+
+
+def _evidence_by_hand(
+    queries: list[int],
+    left: list[int],
+    right: list[int],
+    spread: list[int],
+    max_works: int,
+    posting_works: list[int],
+    offsets: list[int],
+    noise: int,
+) -> tuple[list[int], list[int], list[list[tuple[int, int]]]]:
+    held: dict[int, set[int]] = {}
+    for q, a, b in zip(queries, left, right, strict=True):
+        if 0 < spread[q] <= max_works:
+            for p in range(a, b):
+                held.setdefault(posting_works[p], set()).add(q)
+    rows = sorted(held)
+    spans = []
+    for row in rows:
+        merged: list[tuple[int, int]] = []
+        for o in sorted(offsets[q] for q in held[row]):
+            if merged and o <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], o + noise))
+            else:
+                merged.append((o, o + noise))
+        spans.append(merged)
+    return rows, [len(held[r]) for r in rows], spans
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.data())
+def test_excerpt_evidence_groups_hits_by_work_and_merges_their_spans(
+    data: st.DataObject,
+) -> None:
+    count = data.draw(st.integers(0, 30))
+    offsets = data.draw(st.lists(st.integers(0, 3000), min_size=count, max_size=count))
+    postings = data.draw(st.lists(st.integers(0, 9), min_size=1, max_size=120))
+    queries = sorted(data.draw(st.sets(st.integers(0, max(0, count - 1)), max_size=count)))
+    queries = [q for q in queries if q < count]
+    left = [data.draw(st.integers(0, len(postings) - 1)) for _ in queries]
+    right = [min(len(postings), a + data.draw(st.integers(1, 5))) for a in left]
+    spread = data.draw(st.lists(st.integers(0, 12), min_size=count, max_size=count))
+    rows, counts, first, starts, ends = _kernels.excerpt_evidence(
+        np.array(queries, dtype=np.int64),
+        np.array(left, dtype=np.int64),
+        np.array(right, dtype=np.int64),
+        np.array(spread, dtype=np.int64),
+        8,
+        np.array(postings, dtype=np.uint32),
+        np.array(offsets, dtype=np.uint32),
+        100,
+    )
+    want_rows, want_counts, want_spans = _evidence_by_hand(
+        queries, left, right, spread, 8, postings, offsets, 100
+    )
+    assert rows.tolist() == want_rows
+    assert counts.tolist() == want_counts
+    bounds = first.tolist()
+    got = [
+        list(zip(starts[a:b].tolist(), ends[a:b].tolist(), strict=True))
+        for a, b in pairwise(bounds)
+    ]
+    assert got == want_spans
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.integers(0, 2**64 - 1), min_size=1, max_size=300),
+    st.lists(st.integers(0, 2**64 - 1), max_size=50),
+)
+def test_probing_finds_exactly_the_posting_range_of_every_held_hash(
+    held: list[int], others: list[int]
+) -> None:
+    postings = np.sort(np.array(held + held[: len(held) // 3], dtype=np.uint64))
+    blocks = BloomFilter.build(np.unique(postings))
+    buckets = _kernels.posting_buckets(postings, _kernels.bucket_bits(len(postings)))
+    query = np.array(held[::2] + others, dtype=np.uint64)
+    spread = np.zeros(len(query), dtype=np.int64)
+    found, left, right = _kernels.probe_postings(
+        blocks.blocks, postings, buckets, np.ones(len(postings), dtype=np.uint32), query, spread
+    )
+    present = set(postings.tolist())
+    assert found.tolist() == [j for j, h in enumerate(query.tolist()) if h in present]
+    for j, a, b in zip(found.tolist(), left.tolist(), right.tolist(), strict=True):
+        assert a == int(np.searchsorted(postings, query[j], "left"))
+        assert b == int(np.searchsorted(postings, query[j], "right"))
+    assert spread.tolist() == [int(h in present) for h in query.tolist()]
