@@ -96,6 +96,14 @@ class Checker:
         """Findings for a text output (code too, when ``name`` says so)."""
         if "\x00" in text:
             raise InputError(f"{name} holds NUL characters: it is binary, not text")
+        if not text.isascii():
+            try:
+                text.encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(
+                    f"{name} holds an unpaired surrogate at character {exc.start}, which is "
+                    "not Unicode text; pass the output as decoded UTF-8"
+                ) from None
         prints = text_prints(name, text, self.params)
         language = code_language(name, text)
         found: dict[str, tuple[Match, list[tuple[int, int]], int]] = {}

@@ -237,45 +237,36 @@ def near_matches(
     return rows[:kept], scores[:kept]
 
 
-@jit
-def excerpt_evidence(
-    queries: Any,
-    left: Any,
-    right: Any,
-    spread: Any,
-    max_works: int,
-    posting_works: Any,
-    offsets: Any,
-    noise: int,
-) -> tuple[Any, Any, Any, Any, Any]:
-    """Group the postings of the query hashes that are evidence (``left``/``right``:
-    each hash's posting range; ``spread``: per query hash, how many works hold it, at
-    most ``max_works`` for evidence) by the row that holds them.
+@inline
+def _is_evidence(held: Any, max_works: int) -> bool:
+    # Held by no work of any segment: not found; by more than max_works: boilerplate,
+    # not evidence of copying any one work.
+    return bool(0 < held <= max_works)
 
-    Returns, per row holding any (ascending): the row, how many distinct query hashes
-    it holds, and where its spans are in the flat span arrays; then the spans: the
-    query's k-grams ``[offset, offset + noise)`` merged where they overlap or touch.
-    """
+
+@jit
+def _number_rows(
+    queries: Any, left: Any, right: Any, spread: Any, max_works: int, posting_works: Any
+) -> tuple[Any, Any, Any]:
+    """For each evidence posting in query order, the number of its row in the order
+    rows are first seen; those rows; and how many postings each holds. The rows hit
+    are few, so a small open-addressing table numbers them."""
     total = 0
     for j in range(queries.shape[0]):
-        held = spread[queries[j]]
-        if 0 < held <= max_works:
+        if _is_evidence(spread[queries[j]], max_works):
             total += right[j] - left[j]
-    # The rows hit are few: a small open-addressing table numbers them in the order
-    # first seen, so (row, query) pairs are grouped by counting, not by sorting.
     size = 16
     while size < 2 * total:
         size *= 2
     table = np.full(size, -1, dtype=np.int64)
     slot_of = np.empty(total, dtype=np.int64)
     seen_rows = np.empty(total, dtype=np.int64)
-    sizes = np.zeros(total + 1, dtype=np.int64)
+    sizes = np.zeros(total, dtype=np.int64)
     distinct = 0
     k = 0
     for j in range(queries.shape[0]):
-        held = spread[queries[j]]
-        if held == 0 or held > max_works:
-            continue  # boilerplate: not evidence of copying any one work
+        if not _is_evidence(spread[queries[j]], max_works):
+            continue
         for p in range(left[j], right[j]):
             row = np.int64(posting_works[p])
             probe = (row * 0x9E3779B1) & (size - 1)
@@ -288,34 +279,57 @@ def excerpt_evidence(
             slot_of[k] = table[probe]
             sizes[table[probe]] += 1
             k += 1
-    # Rows ascending, each row's query hashes in query order (offsets ascending).
-    order = np.argsort(seen_rows[:distinct])
+    return slot_of, seen_rows[:distinct], sizes[:distinct]
+
+
+@jit
+def _queries_by_row(
+    queries: Any,
+    left: Any,
+    right: Any,
+    spread: Any,
+    max_works: int,
+    slot_of: Any,
+    seen_rows: Any,
+    sizes: Any,
+) -> tuple[Any, Any, Any]:
+    """Rows ascending; where each row's query hashes start in the flat array; and that
+    array, each row's query hashes in query order (a counting sort)."""
+    distinct = seen_rows.shape[0]
+    order = np.argsort(seen_rows)
     start = np.zeros(distinct + 1, dtype=np.int64)
     rank = np.empty(distinct, dtype=np.int64)
     for r in range(distinct):
         rank[order[r]] = r
         start[r + 1] = start[r] + sizes[order[r]]
     fill = start[:distinct].copy()
-    at_query = np.empty(total, dtype=np.int64)
+    at_query = np.empty(slot_of.shape[0], dtype=np.int64)
     k = 0
     for j in range(queries.shape[0]):
-        held = spread[queries[j]]
-        if held == 0 or held > max_works:
+        if not _is_evidence(spread[queries[j]], max_works):
             continue
         for _ in range(left[j], right[j]):
             r = rank[slot_of[k]]
             at_query[fill[r]] = queries[j]
             fill[r] += 1
             k += 1
-    rows = np.empty(distinct, dtype=np.int64)
+    return seen_rows[order], start, at_query
+
+
+@jit
+def _row_spans(
+    rows: Any, start: Any, at_query: Any, offsets: Any, noise: int
+) -> tuple[Any, Any, Any, Any]:
+    """Per row, how many distinct query hashes it holds, and its spans: their k-grams
+    ``[offset, offset + noise)`` merged where they overlap or touch."""
+    distinct = rows.shape[0]
     counts = np.empty(distinct, dtype=np.int64)
     first = np.empty(distinct + 1, dtype=np.int64)
-    starts = np.empty(total, dtype=np.int64)
-    ends = np.empty(total, dtype=np.int64)
-    at = np.empty(total, dtype=np.int64)
+    starts = np.empty(at_query.shape[0], dtype=np.int64)
+    ends = np.empty(at_query.shape[0], dtype=np.int64)
+    at = np.empty(at_query.shape[0], dtype=np.int64)
     n_spans = 0
     for r in range(distinct):
-        rows[r] = seen_rows[order[r]]
         first[r] = n_spans
         count = 0
         previous = -1
@@ -340,7 +354,34 @@ def excerpt_evidence(
                 n_spans += 1
         counts[r] = count
     first[distinct] = n_spans
-    return rows, counts, first, starts[:n_spans], ends[:n_spans]
+    return counts, first, starts[:n_spans], ends[:n_spans]
+
+
+@jit
+def excerpt_evidence(
+    queries: Any,
+    left: Any,
+    right: Any,
+    spread: Any,
+    max_works: int,
+    posting_works: Any,
+    offsets: Any,
+    noise: int,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """Group the postings of the query hashes that are evidence (``left``/``right``:
+    each hash's posting range; ``spread``: per query hash, how many works hold it, at
+    most ``max_works`` for evidence) by the row that holds them.
+
+    Returns, per row holding any (ascending): the row, how many distinct query hashes
+    it holds, and where its spans are in the flat span arrays; then the spans: the
+    query's k-grams ``[offset, offset + noise)`` merged where they overlap or touch.
+    """
+    slot_of, seen_rows, sizes = _number_rows(queries, left, right, spread, max_works, posting_works)
+    rows, start, at_query = _queries_by_row(
+        queries, left, right, spread, max_works, slot_of, seen_rows, sizes
+    )
+    counts, first, starts, ends = _row_spans(rows, start, at_query, offsets, noise)
+    return rows, counts, first, starts, ends
 
 
 _BASE = np.uint64(0x100000001B3)

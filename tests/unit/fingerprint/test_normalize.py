@@ -100,7 +100,12 @@ _TRICKY = st.sampled_from(
 )  # fmt: skip
 
 
-@given(st.lists(st.one_of(_TRICKY, st.characters()), max_size=60).map("".join))
+# Unpaired surrogates are not Unicode text: readers and the checker refuse them first.
+@given(
+    st.lists(st.one_of(_TRICKY, st.characters(exclude_categories=("Cs",))), max_size=60).map(
+        "".join
+    )
+)
 def test_the_native_passes_equal_the_regular_expression_specification(text: str) -> None:
     from consentry.fingerprint.normalize import _normalize_once
 
