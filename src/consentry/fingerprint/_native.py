@@ -337,6 +337,25 @@ def _word_end(cps: Any, i: int, numeric: bool) -> int:
 
 
 @_jit
+def _may_open(line_comments: Any, block_opens: Any, quotes: Any, prefixes: Any) -> Any:
+    """Which ASCII characters can start a comment or a literal (its quote or prefix)."""
+    special = np.zeros(128, dtype=np.bool_)
+    for b in range(line_comments.shape[0]):
+        if line_comments[b, 0] < 128:
+            special[line_comments[b, 0]] = True
+    for b in range(block_opens.shape[0]):
+        if block_opens[b, 0] < 128:
+            special[block_opens[b, 0]] = True
+    for c in quotes:
+        if c < 128:
+            special[c] = True
+    for c in prefixes:
+        if c < 128:
+            special[c] = True
+    return special
+
+
+@_jit
 def code_tokens(
     cps: Any,
     line_comments: Any,
@@ -365,6 +384,7 @@ def code_tokens(
     keep = np.ones(n, dtype=np.bool_)
     out = np.empty(2 * n + 1, dtype=np.uint32)
     origin = np.empty(2 * n + 1, dtype=np.int64)
+    special = _may_open(line_comments, block_opens, quotes, prefixes)
     m = 0
     last_string = False
     line_start = True
@@ -378,15 +398,21 @@ def code_tokens(
         if _is_unicode_space(c):
             i += 1
             continue
-        stop = _comment_end(
-            cps, i, line_comments, line_lengths, block_opens, block_closes,
-            open_lengths, close_lengths,
+        # Most tokens start with a character that opens no comment and no literal.
+        opens = c >= 128 or special[c]
+        stop = (
+            _comment_end(
+                cps, i, line_comments, line_lengths, block_opens, block_closes,
+                open_lengths, close_lengths,
+            )
+            if opens
+            else -1
         )  # fmt: skip
         if stop >= 0:
             keep[i:stop] = False
             i = stop
             continue
-        body = _literal_body(cps, i, quotes, prefixes)
+        body = _literal_body(cps, i, quotes, prefixes) if opens else -1
         if body >= 0:
             c2 = cps[body]
             tripled = triple and body + 2 < n and cps[body + 1] == c2 and cps[body + 2] == c2
