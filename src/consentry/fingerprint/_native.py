@@ -535,13 +535,26 @@ def shingle_minima(cps: Any, shingle: int, bins: int, seed: int) -> Any:
     top = _ONE
     for _ in range(shingle):
         top *= _BASE
+    # Two multiplications fewer per character, same values: for a power-of-two number
+    # of bins ``_bin_of`` is a shift, and a byte leaving the window is looked up.
+    shift = np.uint64(64)
+    while (np.uint64(1) << (np.uint64(64) - shift)) < np.uint64(bins):
+        shift -= _ONE
+    # (One bin would need a shift by 64, which machine code leaves undefined.)
+    by_shift = bins >= 2 and (np.uint64(1) << (np.uint64(64) - shift)) == np.uint64(bins)
+    leaving = np.empty(256, dtype=np.uint64)
+    for c in range(256):
+        leaving[c] = (np.uint64(c) + _ONE) * top
+    small = cps.itemsize == 1
     h = np.uint64(0)
     for i in range(cps.shape[0]):
         h = h * _BASE + (np.uint64(cps[i]) + _ONE)
         if i >= shingle:
-            h -= (np.uint64(cps[i - shingle]) + _ONE) * top
+            h -= leaving[cps[i - shingle]] if small else (np.uint64(cps[i - shingle]) + _ONE) * top
         if i >= shingle - 1:
-            _oph_update(mins, _fmix64(h), mixed)
+            x = _fmix64(h) ^ mixed
+            b = x >> shift if by_shift else _bin_of(x, np.uint64(bins))
+            mins[b] = min(np.uint32(x & _LOW32), mins[b])
     return mins
 
 

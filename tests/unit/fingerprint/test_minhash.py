@@ -122,3 +122,26 @@ def _mixed_seed() -> int:
     h ^= h >> 33
     h = (h * 0xC4CEB9FE1A85EC53) & mask
     return h ^ (h >> 33)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(0, 0x10FFFF), max_size=300),
+    st.booleans(),
+    st.sampled_from([1, 2, 3, 64, 100, 256, 257]),
+    st.sampled_from([1, 2, 9, 24]),
+    st.integers(0, 2**32 - 1),
+)
+def test_the_rolling_signature_equals_the_signature_of_its_shingle_hashes(
+    values: list[int], as_bytes: bool, bins: int, shingle: int, seed: int
+) -> None:
+    """shingle_minima's shortcuts (a shift for power-of-two bins, a table for bytes
+    leaving the window) change no value, whatever the array type and bin count."""
+    cps = (
+        np.array([v % 128 for v in values], dtype=np.uint8)
+        if as_bytes
+        else np.array(values, dtype=np.uint32)
+    )
+    want = _native.oph_signature(_native.kgram_hashes(cps, shingle), bins, seed)
+    got = _native.densify(_native.shingle_minima(cps, shingle, bins, seed), seed)
+    assert np.array_equal(got, want)
