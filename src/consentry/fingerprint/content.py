@@ -19,7 +19,13 @@ from consentry.errors import InputError
 from consentry.fingerprint import _native
 from consentry.fingerprint._rolling import CodePoints
 from consentry.fingerprint.code import code_stream
-from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind, media_type_for
+from consentry.fingerprint.detect import (
+    ContentKind,
+    declared_spdx,
+    detect_kind,
+    is_prose_name,
+    media_type_for,
+)
 from consentry.fingerprint.image import image_fingerprint
 from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
 from consentry.fingerprint.minhash import MinHashParams, MinHashSignature
@@ -179,11 +185,13 @@ class StreamPrints:
 def code_language(name: str, text: str) -> CodeLanguage | None:
     """The programming language ``text`` called ``name`` is read as (its file name,
     else a shebang line), or None for prose: what ``text_prints`` decides by."""
-    if text.startswith("#!") or detect_kind(name, b"") is ContentKind.CODE:
-        return language_for(posixpath.basename(name)) or _shebang_language(
-            text[:200].encode("utf-8", "replace")
-        )
-    return None
+    base = posixpath.basename(name)
+    shebang = text.startswith("#!")
+    if not shebang and is_prose_name(base):
+        return None
+    return language_for(base) or (
+        _shebang_language(text[:200].encode("utf-8", "replace")) if shebang else None
+    )
 
 
 def text_prints(

@@ -9,7 +9,7 @@ from enum import StrEnum
 
 from consentry.fingerprint.languages import language_for
 
-__all__ = ["ContentKind", "declared_spdx", "detect_kind", "media_type_for"]
+__all__ = ["ContentKind", "declared_spdx", "detect_kind", "is_prose_name", "media_type_for"]
 
 
 class ContentKind(StrEnum):
@@ -78,12 +78,16 @@ def detect_kind(name: str, head: bytes) -> ContentKind:
     if _looks_binary(head):
         return ContentKind.BINARY
     base = posixpath.basename(name)
-    suffix = posixpath.splitext(base)[1].lower()
-    if suffix in _PROSE_SUFFIXES and not head.startswith(b"#!"):
+    if is_prose_name(base) and not head.startswith(b"#!"):
         return ContentKind.TEXT
     if head.startswith(b"#!") or language_for(base) is not None:
         return ContentKind.CODE
     return ContentKind.TEXT
+
+
+def is_prose_name(name: str) -> bool:
+    """Whether a file called ``name`` is prose or markup by its suffix (or has none)."""
+    return posixpath.splitext(name)[1].lower() in _PROSE_SUFFIXES
 
 
 def media_type_for(name: str, kind: ContentKind, head: bytes) -> str:

@@ -181,16 +181,27 @@ def _language(family: Family | None, lexer: Callable[[], Lexer]) -> CodeLanguage
     return CodeLanguage(found.name, lexer=found)
 
 
-@functools.cache
 def language_for(filename: str) -> CodeLanguage | None:
     """The language of ``filename`` by its name, or None when it is not code."""
-    return _language(
-        _FAMILY_BY_SUFFIX.get(PurePosixPath(filename).suffix.lower()),
-        lambda: get_lexer_for_filename(filename, stripnl=False, ensurenl=False),
-    )
+    suffix = PurePosixPath(filename).suffix.lower()
+    if suffix in _FAMILY_BY_SUFFIX:
+        return _family_language(suffix)
+    return _lexer_language(filename)
 
 
 @functools.cache
+def _family_language(suffix: str) -> CodeLanguage:
+    family = _FAMILY_BY_SUFFIX[suffix]
+    return CodeLanguage(family.name, family=family)
+
+
+# Bounded: a corpus names millions of files, and a cache per name would keep them all.
+@functools.lru_cache(maxsize=4096)
+def _lexer_language(filename: str) -> CodeLanguage | None:
+    return _language(None, lambda: get_lexer_for_filename(filename, stripnl=False, ensurenl=False))
+
+
+@functools.lru_cache(maxsize=256)
 def language_named(name: str) -> CodeLanguage | None:
     """The language an interpreter name stands for (``#!/usr/bin/env python3``)."""
     return _language(
