@@ -26,6 +26,7 @@ __all__ = [
     "shingle_minima",
     "stream_prints",
     "winnow_positions",
+    "winnowed_kgrams",
     "word_key",
 ]
 
@@ -564,21 +565,116 @@ def densify(mins: Any, seed: int) -> Any:
     return _densify(mins, _fmix64(np.uint64(seed)))
 
 
+@_jit
+def winnowed_kgrams(cps: Any, k: int, window: int) -> tuple[Any, Any]:
+    """``kgram_hashes(cps, k)`` winnowed (``winnow_positions``) as they are rolled: the
+    selected hashes and their positions, ascending, without an array of every hash.
+    The last ``window`` hashes wait in a ring for the rare rescan."""
+    n = cps.shape[0]
+    count = n - k + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    width = min(window, count)
+    size = 1
+    while size < width:
+        size *= 2
+    mask = size - 1
+    ring = np.empty(size, dtype=np.uint64)
+    chosen = np.empty(count + width, dtype=np.int64)
+    values = np.empty(count + width, dtype=np.uint64)
+    top = _ONE
+    for _ in range(k):
+        top *= _BASE
+    leaving = np.empty(256, dtype=np.uint64)
+    for c in range(256):
+        leaving[c] = (np.uint64(c) + _ONE) * top
+    small = cps.itemsize == 1
+    h = np.uint64(0)
+    for i in range(k - 1):
+        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
+    for end in range(count):
+        h = h * _BASE + (np.uint64(cps[end + k - 1]) + _ONE)
+        if end > 0:
+            h -= leaving[cps[end - 1]] if small else (np.uint64(cps[end - 1]) + _ONE) * top
+        ring[end & mask] = _fmix64(h)
+        if end == width - 1:
+            break
+    # The first window: its minimum, every tie selected.
+    low = ring[0]
+    for j in range(width):
+        low = min(low, ring[j])
+    picked = 0
+    where = 0
+    for j in range(width):
+        if ring[j] == low:
+            chosen[picked] = j
+            values[picked] = low
+            picked += 1
+            where = j
+    unordered = False
+    for end in range(width, count):
+        h = h * _BASE + (np.uint64(cps[end + k - 1]) + _ONE)
+        h -= leaving[cps[end - 1]] if small else (np.uint64(cps[end - 1]) + _ONE) * top
+        value = _fmix64(h)
+        ring[end & mask] = value
+        start = end - width + 1
+        if value <= low:
+            low = value
+            where = end
+            chosen[picked] = end
+            values[picked] = value
+            picked += 1
+        elif where < start:
+            # The minimum left the window: rescan it (rare; ties rarer still).
+            low = ring[start & mask]
+            where = start
+            tied = False
+            for j in range(start + 1, end + 1):
+                v = ring[j & mask]
+                if v < low:
+                    low = v
+                    where = j
+                    tied = False
+                elif v == low:
+                    where = j
+                    tied = True
+            if tied:
+                unordered = True
+                for j in range(start, end + 1):
+                    if ring[j & mask] == low:
+                        chosen[picked] = j
+                        values[picked] = low
+                        picked += 1
+            else:
+                chosen[picked] = where
+                values[picked] = low
+                picked += 1
+    positions, hashes = chosen[:picked], values[:picked]
+    if unordered:
+        # Ties chose some positions twice: sort by position, keep each once.
+        order = np.argsort(positions, kind="mergesort")
+        positions, hashes = positions[order], hashes[order]
+        keep = np.ones(picked, dtype=np.bool_)
+        for i in range(1, picked):
+            keep[i] = positions[i] != positions[i - 1]
+        positions, hashes = positions[keep], hashes[keep]
+    return hashes, positions
+
+
 def stream_prints(
     cps: Any, shingle: int, bins: int, seed: int, noise: int, window: int
 ) -> tuple[Any, Any, Any]:
     """Everything hashed over one normalised stream: the MinHash signature of its
     shingles, and the winnowed noise-length k-gram hashes with their offsets.
 
-    Four kernels called from here, each one loop: compiled together into one
-    function, the loops ran at half their speed or less (measured), where a call
-    costs about a microsecond."""
-    grams = kgram_hashes(cps, noise)
-    selected = winnow_positions(grams, window)
+    Three kernels called from here: compiled together into one function, their
+    loops ran at half their speed or less (measured), where a call costs about a
+    microsecond."""
+    hashes, positions = winnowed_kgrams(cps, noise, window)
     return (
         densify(shingle_minima(cps, shingle, bins, seed), seed),
-        grams[selected],
-        selected.astype(np.uint32),
+        hashes,
+        positions.astype(np.uint32),
     )
 
 

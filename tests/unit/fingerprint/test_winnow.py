@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consentry.fingerprint import (
     ExcerptFingerprints,
     WinnowParams,
+    _native,
     excerpt_fingerprints,
     normalize_text,
     winnow,
@@ -138,3 +139,27 @@ def test_unrelated_documents_share_few_fingerprints() -> None:
 def test_thresholds_must_be_ordered() -> None:
     with pytest.raises(ValueError, match="noise threshold"):
         WinnowParams(noise=300, guarantee=200)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(1, 3), max_size=400),
+    st.integers(1, 6),
+    st.booleans(),
+    st.sampled_from([1, 2, 3, 5, 100]),
+    st.sampled_from([1, 2, 4, 7, 101, 130]),
+)
+def test_winnowing_while_rolling_equals_winnowing_every_hash(
+    values: list[int], period: int, as_bytes: bool, k: int, window: int
+) -> None:
+    """The one-pass winnower (which the fingerprinter uses) selects what winnowing the
+    full array of k-gram hashes selects, ties included: a small alphabet and periodic
+    text repeat k-grams, so equal hashes are common here."""
+    if values and period < len(values):
+        values = (values[:period] * (len(values) // period + 1))[: len(values)]
+    cps = np.array(values, dtype=np.uint8 if as_bytes else np.uint32)
+    hashes, positions = _native.winnowed_kgrams(cps, k, window)
+    every = _native.kgram_hashes(cps, k)
+    selected = _native.winnow_positions(every, window)
+    assert positions.tolist() == selected.tolist()
+    assert hashes.tolist() == every[selected].tolist()
