@@ -212,9 +212,15 @@ def near_matches(
     total = 0
     for band in range(bands):
         column = band_keys_sorted[band]
-        lefts[band] = np.searchsorted(column, keys[band], side="left")
-        rights[band] = np.searchsorted(column, keys[band], side="right")
-        total += rights[band] - lefts[band]
+        # One search per band: a key is shared by a few rows at most, so the end of
+        # its run is found by stepping, not by a second search.
+        left = np.searchsorted(column, keys[band], side="left")
+        right = left
+        while right < column.shape[0] and column[right] == keys[band]:
+            right += 1
+        lefts[band] = left
+        rights[band] = right
+        total += right - left
     found = np.empty(total, dtype=np.int64)
     k = 0
     for band in range(bands):

@@ -97,3 +97,38 @@ def test_probing_finds_exactly_the_posting_range_of_every_held_hash(
         assert a == int(np.searchsorted(postings, query[j], "left"))
         assert b == int(np.searchsorted(postings, query[j], "right"))
     assert spread.tolist() == [int(h in present) for h in query.tolist()]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_near_matches_are_the_rows_sharing_a_band_and_similar_enough(
+    data: st.DataObject,
+) -> None:
+    bands, rows_per_band = 4, 2
+    width = bands * rows_per_band
+    count = data.draw(st.integers(1, 30))
+    # A tiny alphabet makes shared bands (and equal keys across rows) common.
+    values = st.lists(st.integers(0, 2), min_size=width, max_size=width)
+    stored = np.array([data.draw(values) for _ in range(count)], dtype=np.uint32).reshape(
+        count, width
+    )
+    query = np.array(data.draw(values), dtype=np.uint32)
+    threshold = data.draw(st.sampled_from([0.0, 0.5, 0.75, 1.0]))
+    keys = _kernels.band_keys(stored, bands, rows_per_band)
+    order = np.argsort(keys, axis=0, kind="stable")
+    rows, scores = _kernels.near_matches(
+        np.take_along_axis(keys, order, axis=0).T.copy(),
+        order.T.copy(),
+        stored,
+        query,
+        rows_per_band,
+        threshold,
+    )
+    mine = _kernels.band_keys(query.reshape(1, -1), bands, rows_per_band)[0]
+    want = [
+        row
+        for row in range(count)
+        if (keys[row] == mine).any() and (stored[row] == query).mean() >= threshold
+    ]
+    assert rows.tolist() == want
+    assert scores.tolist() == [float((stored[r] == query).mean()) for r in want]
