@@ -80,8 +80,8 @@ def test_signature_bytes_round_trip() -> None:
 def test_the_fingerprinter_computes_the_same_signature_as_from_shingle_hashes(
     text: str,
 ) -> None:
-    """stream_prints fuses the signature into its rolling-hash loop; it must equal the
-    signature of the stream's shingle hashes, sparse (densified) bins included."""
+    """stream_prints fills the bins as it rolls the shingle hashes; the signature must
+    equal that of the stream's shingle hashes, sparse (densified) bins included."""
     stream = normalize_text(text)
     fused, _, _ = _native.stream_prints(
         codepoints(stream), PARAMS.shingle, PARAMS.permutations, PARAMS.seed, 100, 101
