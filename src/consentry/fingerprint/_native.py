@@ -168,6 +168,26 @@ def fold_text(cps: Any, lower_ascii: bool) -> Any:
     return out[:m]
 
 
+@_inline
+def _window_minimum(values: Any, mask: int, start: int, end: int) -> tuple[Any, int, bool]:
+    """The least of ``values[j & mask]`` for j in ``start..end``, its rightmost
+    position, and whether it occurs more than once (a repeated k-gram). A window is
+    rescanned only when its minimum leaves it: rare, and ties rarer still."""
+    low = values[start & mask]
+    where = start
+    tied = False
+    for j in range(start + 1, end + 1):
+        value = values[j & mask]
+        if value < low:
+            low = value
+            where = j
+            tied = False
+        elif value == low:
+            where = j
+            tied = True
+    return low, where, tied
+
+
 @_jit
 def winnow_positions(hashes: Any, window: int) -> Any:
     """Positions whose hash is the minimum of some window of ``window`` consecutive
@@ -204,20 +224,7 @@ def winnow_positions(hashes: Any, window: int) -> Any:
             chosen[picked] = end
             picked += 1
         elif where < start:
-            # One scan finds the minimum's rightmost position; ties (rare: repeated
-            # k-grams) take a second scan to select them all.
-            low = hashes[start]
-            where = start
-            tied = False
-            for i in range(start + 1, end + 1):
-                value = hashes[i]
-                if value < low:
-                    low = value
-                    where = i
-                    tied = False
-                elif value == low:
-                    where = i
-                    tied = True
+            low, where, tied = _window_minimum(hashes, -1, start, end)
             if tied:
                 unordered = True
                 for i in range(start, end + 1):
@@ -625,19 +632,7 @@ def winnowed_kgrams(cps: Any, k: int, window: int) -> tuple[Any, Any]:
             values[picked] = value
             picked += 1
         elif where < start:
-            # The minimum left the window: rescan it (rare; ties rarer still).
-            low = ring[start & mask]
-            where = start
-            tied = False
-            for j in range(start + 1, end + 1):
-                v = ring[j & mask]
-                if v < low:
-                    low = v
-                    where = j
-                    tied = False
-                elif v == low:
-                    where = j
-                    tied = True
+            low, where, tied = _window_minimum(ring, mask, start, end)
             if tied:
                 unordered = True
                 for j in range(start, end + 1):
