@@ -8,6 +8,7 @@ At most ``4 x workers`` chunks are in flight: a fast reader cannot outrun the wo
 
 from __future__ import annotations
 
+import gc
 import os
 import threading
 import time
@@ -51,6 +52,7 @@ def _start(index_folder: str, parent: int) -> None:
     global _WORKER  # noqa: PLW0603 - one gate per worker process, built once
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _WORKER = Gate(index=MatchIndex.load(Path(index_folder)), consent=_NoConsent())
+    gc.freeze()  # the worker's gate lives as long as it does: never worth rescanning
 
 
 def _find(items: list[Item]) -> list[Found]:

@@ -4,6 +4,7 @@ once, then sign the manifest and state what is owed (DESIGN.md §5.3)."""
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import os
@@ -351,6 +352,9 @@ def run_gate(
         index_digest=index_digest,
         record_manifest=record_manifest,
     )
+    # What is alive now (the registry, the index, the gate) lives for the whole run:
+    # set aside, the collector does not rescan it every few thousand decisions.
+    gc.freeze()
     try:
         items = iter(read_corpus(Path(settings.corpus)))
         _skip(items, run.stats.items)
@@ -369,6 +373,8 @@ def run_gate(
     except BaseException:
         run.close()
         raise
+    finally:
+        gc.unfreeze()
     return run.finish()
 
 
