@@ -20,6 +20,7 @@ __all__ = [
     "densify",
     "drop_ignorables",
     "fold_ascii",
+    "fold_mapped",
     "fold_text",
     "kgram_hashes",
     "oph_signature",
@@ -168,6 +169,33 @@ def fold_text(cps: Any, lower_ascii: bool) -> Any:
     return out[:m]
 
 
+# ``fold_mapped``'s table: a code point with no single-character result, and one that
+# normalises to nothing.
+SLOW = np.uint32(0xFFFFFFFE)
+DROP = np.uint32(0xFFFFFFFF)
+
+
+@_jit
+def fold_mapped(cps: Any, table: Any) -> tuple[Any, int]:
+    """``cps`` with each code point replaced by ``table[c]`` (the table says what
+    normalising it alone gives), dropping ``DROP``, then folded by ``fold_text``; and 0
+    when the result is ASCII, 1 when it is not, 2 (and no result) when a code point is
+    outside the table or ``SLOW``: its neighbours matter."""
+    mapped = np.empty(cps.shape[0], dtype=np.uint32)
+    m = 0
+    for c in cps:
+        if c >= table.shape[0] or table[c] == SLOW:
+            return mapped[:0], 2
+        if table[c] != DROP:
+            mapped[m] = table[c]
+            m += 1
+    out = fold_text(mapped[:m], False)
+    high = np.uint32(0)
+    for c in out:
+        high |= c
+    return out, 0 if high < 128 else 1
+
+
 @_inline
 def _window_minimum(values: Any, mask: int, start: int, end: int) -> tuple[Any, int, bool]:
     """The least of ``values[j & mask]`` for j in ``start..end``, its rightmost
@@ -239,17 +267,18 @@ def winnow_positions(hashes: Any, window: int) -> Any:
     return chosen[:picked]
 
 
-@_jit
-def _starts_with(cps: Any, i: int, pattern: Any, length: int) -> bool:
+@_inline
+def _starts_with(cps: Any, i: int, patterns: Any, row: int, length: int) -> bool:
+    # A row indexed in place: taking ``patterns[row]`` as a view costs a reference count.
     if i + length > cps.shape[0]:
         return False
     for j in range(length):
-        if cps[i + j] != pattern[j]:
+        if cps[i + j] != patterns[row, j]:
             return False
     return True
 
 
-@_jit
+@_inline
 def _is_identifier_char(c: Any) -> bool:
     return bool(
         (97 <= c <= 122)
@@ -261,18 +290,16 @@ def _is_identifier_char(c: Any) -> bool:
     )
 
 
-@_jit
-def _word_key(cps: Any, start: int, stop: int, fold: bool) -> np.uint64:
-    h = np.uint64(0)
-    for i in range(start, stop):
-        c = np.uint64(cps[i])
-        if fold and 65 <= c <= 90:
-            c += np.uint64(32)
-        h = h * _BASE + c + _ONE
-    return _fmix64(h)
+@_inline
+def _key_step(key: np.uint64, c: Any, fold: bool) -> np.uint64:
+    """One character more of a word's keyword key (see ``word_key``)."""
+    d = np.uint64(c)
+    if fold and 65 <= d <= 90:
+        d += np.uint64(32)
+    return key * _BASE + d + _ONE
 
 
-@_jit
+@_inline
 def _comment_end(
     cps: Any,
     i: int,
@@ -287,13 +314,13 @@ def _comment_end(
     unclosed block comment runs to the end."""
     n = cps.shape[0]
     for b in range(block_opens.shape[0]):
-        if _starts_with(cps, i, block_opens[b], open_lengths[b]):
+        if _starts_with(cps, i, block_opens, b, open_lengths[b]):
             for j in range(i + open_lengths[b], n):
-                if _starts_with(cps, j, block_closes[b], close_lengths[b]):
+                if _starts_with(cps, j, block_closes, b, close_lengths[b]):
                     return int(j + close_lengths[b])
             return int(n)
     for b in range(line_comments.shape[0]):
-        if _starts_with(cps, i, line_comments[b], line_lengths[b]):
+        if _starts_with(cps, i, line_comments, b, line_lengths[b]):
             j = i
             while j < n and cps[j] != 10 and cps[j] != 13:
                 j += 1
@@ -301,20 +328,28 @@ def _comment_end(
     return -1
 
 
-@_jit
+@_inline
+def _member(c: Any, values: Any) -> bool:
+    for k in range(values.shape[0]):
+        if values[k] == c:
+            return True
+    return False
+
+
+@_inline
 def _literal_body(cps: Any, i: int, quotes: Any, prefixes: Any) -> int:
     """Where the quote of a literal starting at ``i`` is, after a prefix of up to two
     letters (r"", b'', f""), or -1 when no literal starts there."""
     n = cps.shape[0]
     body = i
-    while body < n and body - i < 2 and cps[body] in prefixes:
+    while body < n and body - i < 2 and _member(cps[body], prefixes):
         body += 1
-    if body < n and cps[body] in quotes:
+    if body < n and _member(cps[body], quotes):
         return body
     return -1
 
 
-@_jit
+@_inline
 def _literal_end(cps: Any, body: int, tripled: bool) -> int:
     """Where the literal whose opening quote is at ``body`` ends. A backslash escapes
     the next character; a one-line literal left open ends with its line."""
@@ -336,30 +371,30 @@ def _literal_end(cps: Any, body: int, tripled: bool) -> int:
     return int(n)
 
 
-@_jit
-def _word_end(cps: Any, i: int, numeric: bool) -> int:
-    j = i + 1
-    while j < cps.shape[0] and (_is_identifier_char(cps[j]) or (numeric and cps[j] == 46)):
-        j += 1
-    return j
+# What an ASCII character may start (``_may_open``): a comment, a literal's prefix or
+# its quote.
+_OPENS_COMMENT = np.uint8(1)
+_IS_PREFIX = np.uint8(2)
+_IS_QUOTE = np.uint8(4)
 
 
 @_jit
 def _may_open(line_comments: Any, block_opens: Any, quotes: Any, prefixes: Any) -> Any:
-    """Which ASCII characters can start a comment or a literal (its quote or prefix)."""
-    special = np.zeros(128, dtype=np.bool_)
+    """For each ASCII character, what it may start: ``_OPENS_COMMENT``, ``_IS_PREFIX``
+    and ``_IS_QUOTE`` bits."""
+    special = np.zeros(128, dtype=np.uint8)
     for b in range(line_comments.shape[0]):
         if line_comments[b, 0] < 128:
-            special[line_comments[b, 0]] = True
+            special[line_comments[b, 0]] |= _OPENS_COMMENT
     for b in range(block_opens.shape[0]):
         if block_opens[b, 0] < 128:
-            special[block_opens[b, 0]] = True
+            special[block_opens[b, 0]] |= _OPENS_COMMENT
     for c in quotes:
         if c < 128:
-            special[c] = True
+            special[c] |= _IS_QUOTE
     for c in prefixes:
         if c < 128:
-            special[c] = True
+            special[c] |= _IS_PREFIX
     return special
 
 
@@ -377,6 +412,7 @@ def code_tokens(
     keywords: Any,
     triple: bool,
     fold_keywords: bool,
+    with_origins: bool,
 ) -> tuple[Any, Any, Any]:
     """One pass over source code: (mask of characters outside comments and docstrings,
     canonical token stream as code points, and for each of its code points the index
@@ -386,12 +422,13 @@ def code_tokens(
     the language concatenates them), numbers ``0``; keywords and punctuation stay, one
     space between tokens. With ``triple`` set (Python), three quotes open a literal
     that may span lines, and one that opens a line is a docstring: documentation,
-    dropped like a comment.
+    dropped like a comment. Without ``with_origins`` the third array is empty (the
+    gate needs no source positions; the checker does).
     """
     n = cps.shape[0]
     keep = np.ones(n, dtype=np.bool_)
     out = np.empty(2 * n + 1, dtype=np.uint32)
-    origin = np.empty(2 * n + 1, dtype=np.int64)
+    origin = np.empty(2 * n + 1 if with_origins else 0, dtype=np.int64)
     special = _may_open(line_comments, block_opens, quotes, prefixes)
     m = 0
     last_string = False
@@ -406,34 +443,49 @@ def code_tokens(
         if _is_unicode_space(c):
             i += 1
             continue
-        # Most tokens start with a character that opens no comment and no literal.
-        opens = c >= 128 or special[c]
-        stop = (
-            _comment_end(
+        # Most tokens start with a character that opens no comment and no literal, and
+        # the helpers that look further are not called for them: passing them arrays
+        # costs reference counts, more than the rest of a token.
+        opens = _OPENS_COMMENT | _IS_PREFIX | _IS_QUOTE if c >= 128 else special[c]
+        stop = -1
+        if opens & _OPENS_COMMENT:
+            stop = _comment_end(
                 cps, i, line_comments, line_lengths, block_opens, block_closes,
                 open_lengths, close_lengths,
-            )
-            if opens
-            else -1
-        )  # fmt: skip
+            )  # fmt: skip
         if stop >= 0:
-            keep[i:stop] = False
+            for t in range(i, stop):
+                keep[t] = False
             i = stop
             continue
-        body = _literal_body(cps, i, quotes, prefixes) if opens else -1
+        body = -1
+        if c >= 128:
+            body = _literal_body(cps, i, quotes, prefixes)
+        elif opens & (_IS_PREFIX | _IS_QUOTE):
+            # A quote, after a prefix of up to two letters (r"", b'', f"").
+            at = i
+            while at < n and at - i < 2 and cps[at] < 128 and special[cps[at]] & _IS_PREFIX:
+                at += 1
+            if at < n and cps[at] < 128 and special[cps[at]] & _IS_QUOTE:
+                body = at
+            elif at < n and cps[at] >= 128:
+                body = _literal_body(cps, i, quotes, prefixes)
         if body >= 0:
             c2 = cps[body]
             tripled = triple and body + 2 < n and cps[body + 1] == c2 and cps[body + 2] == c2
             stop = _literal_end(cps, body, tripled)
             if tripled and line_start:
-                keep[i:stop] = False
+                for t in range(i, stop):
+                    keep[t] = False
             elif not last_string:
                 if m:
                     out[m] = 32
-                    origin[m] = i
+                    if with_origins:
+                        origin[m] = i
                     m += 1
                 out[m] = 115  # "s"
-                origin[m] = i
+                if with_origins:
+                    origin[m] = i
                 m += 1
                 last_string = True
             line_start = False
@@ -441,36 +493,54 @@ def code_tokens(
             continue
         if m:
             out[m] = 32
-            origin[m] = i
+            if with_origins:
+                origin[m] = i
             m += 1
         last_string = False
         line_start = False
         if 48 <= c <= 57 or (c == 46 and i + 1 < n and 48 <= cps[i + 1] <= 57):
             out[m] = 48  # "0"
-            origin[m] = i
+            if with_origins:
+                origin[m] = i
             m += 1
-            i = _word_end(cps, i, True)
+            i += 1
+            while i < n and (_is_identifier_char(cps[i]) or cps[i] == 46):
+                i += 1
         elif _is_identifier_char(c):
-            j = _word_end(cps, i, False)
-            key = _word_key(cps, i, j, fold_keywords)
-            at = np.searchsorted(keywords, key)
-            if at < keywords.shape[0] and keywords[at] == key:
+            j = i + 1
+            key = np.uint64(0)
+            while j < n and _is_identifier_char(cps[j]):
+                j += 1
+            for t in range(i, j):
+                key = _key_step(key, cps[t], fold_keywords)
+            key = _fmix64(key)
+            low, high = 0, keywords.shape[0]
+            while low < high:  # searched in place, as np.searchsorted costs a refcount
+                middle = (low + high) >> 1
+                if keywords[middle] < key:
+                    low = middle + 1
+                else:
+                    high = middle
+            if low < keywords.shape[0] and keywords[low] == key:
                 for t in range(i, j):
                     d = cps[t]
                     out[m] = d + 32 if fold_keywords and 65 <= d <= 90 else d
-                    origin[m] = t
+                    if with_origins:
+                        origin[m] = t
                     m += 1
             else:
                 out[m] = 105  # "i"
-                origin[m] = i
+                if with_origins:
+                    origin[m] = i
                 m += 1
             i = j
         else:
             out[m] = c
-            origin[m] = i
+            if with_origins:
+                origin[m] = i
             m += 1
             i += 1
-    return keep, out[:m], origin[:m]
+    return keep, out[:m], origin[:m] if with_origins else origin
 
 
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -676,7 +746,10 @@ def stream_prints(
 @_jit
 def word_key(cps: Any, fold: bool) -> np.uint64:
     """The key ``code_tokens`` looks a word up by (for building keyword tables)."""
-    return _word_key(cps, 0, cps.shape[0], fold)
+    key = np.uint64(0)
+    for c in cps:
+        key = _key_step(key, c, fold)
+    return _fmix64(key)
 
 
 def warm_up() -> None:

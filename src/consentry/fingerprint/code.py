@@ -37,6 +37,9 @@ def code_views(source: str, language: CodeLanguage) -> tuple[str, str]:
 def code_stream(source: str, language: CodeLanguage) -> tuple[str, npt.NDArray[np.uint32]]:
     """``code_views`` with the token stream as code points, ready to hash: the native
     tokeniser's output is not turned into a string and back."""
+    if language.family is not None:
+        without_comments, stream, _ = _native_views(source, language.family, origins=False)
+        return without_comments, stream
     without_comments, stream, _ = code_stream_origins(source, language)
     return without_comments, stream
 
@@ -47,7 +50,7 @@ def code_stream_origins(
     """``code_stream`` and, for each code point of the token stream, the index in
     ``source`` of the character it stands for (to report matches where they are)."""
     if language.family is not None:
-        return _native_views(source, language.family)
+        return _native_views(source, language.family, origins=True)
     assert language.lexer is not None  # noqa: S101 - a language has a family or a lexer
     without_comments, stream, origins = _lexer_views(source, language.lexer)
     return (
@@ -68,15 +71,15 @@ def canonical_tokens(source: str, language: CodeLanguage) -> str:
 
 
 def _native_views(
-    source: str, family: Family
+    source: str, family: Family, *, origins: bool
 ) -> tuple[str, npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
     ascii_only = source.isascii()
     encoding = "ascii" if ascii_only else "utf-32-le"
     cps = np.frombuffer(source.encode(encoding), dtype=np.uint8 if ascii_only else np.uint32)
-    keep, stream, origins = _native.code_tokens(
-        cps, *family.arrays, family.triple_quotes, family.fold_case
+    keep, stream, positions = _native.code_tokens(
+        cps, *family.arrays, family.triple_quotes, family.fold_case, origins
     )
-    return cps[keep].tobytes().decode(encoding), stream, origins
+    return cps[keep].tobytes().decode(encoding), stream, positions
 
 
 @functools.cache

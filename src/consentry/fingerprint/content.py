@@ -44,7 +44,7 @@ __all__ = [
 ]
 
 _HEAD = 8192
-_SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+)?\S*?([a-z]+)[0-9.]*\b")
+_SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+)?(?:\S*/)?([a-z]+)[0-9.]*\b")
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,12 +186,12 @@ def code_language(name: str, text: str) -> CodeLanguage | None:
     """The programming language ``text`` called ``name`` is read as (its file name,
     else a shebang line), or None for prose: what ``text_prints`` decides by."""
     base = posixpath.basename(name)
-    shebang = text.startswith("#!")
-    if not shebang and is_prose_name(base):
-        return None
-    return language_for(base) or (
-        _shebang_language(text[:200].encode("utf-8", "replace")) if shebang else None
-    )
+    if not is_prose_name(base) and (language := language_for(base)) is not None:
+        return language
+    # A prose name (a script saved as .txt) or an unknown one: a shebang decides.
+    if text.startswith("#!"):
+        return _shebang_language(text[:200].encode("utf-8", "replace"))
+    return None
 
 
 def text_prints(

@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name, get_lexer_for_filename
+from pygments.lexers.special import TextLexer
 from pygments.util import ClassNotFound
 
 from consentry.fingerprint import _native
@@ -178,6 +179,8 @@ def _language(family: Family | None, lexer: Callable[[], Lexer]) -> CodeLanguage
         found = lexer()
     except ClassNotFound:
         return None
+    if isinstance(found, TextLexer):
+        return None  # Pygments' lexer for plain text: prose, not code
     return CodeLanguage(found.name, lexer=found)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
@@ -44,12 +45,79 @@ def _fold_ascii(text: str) -> npt.NDArray[np.uint8]:
     return folded
 
 
+# Hangul jamo compose algorithmically with the syllables before them.
+_JAMO = ((0x1100, 0x11FF), (0xA960, 0xA97F), (0xD7B0, 0xD7FF))
+
+
+def _composition_seconds() -> set[int]:
+    """Code points that canonical composition joins to the character before them."""
+    seconds = set()
+    for c in range(0x10000):
+        decomposition = unicodedata.decomposition(chr(c))
+        if decomposition and not decomposition.startswith("<"):
+            parts = decomposition.split()
+            if len(parts) == 2:
+                seconds.add(int(parts[1], 16))
+    return seconds
+
+
+@cache
+def _single_character_table() -> npt.NDArray[np.uint32]:
+    """For each code point of the Basic Multilingual Plane: what a normalising pass
+    (NFKC, case folding, NFKC) makes of it alone, when that is one character that
+    nothing around it can change (``DROP`` for invisible ones); ``SLOW`` when its
+    neighbours matter (combining marks, characters composed with the one before) or it
+    becomes several characters. Text made only of the former normalises character by
+    character: each stage then leaves a string no composition or reordering touches."""
+    seconds = _composition_seconds()
+
+    def stable(c: int) -> bool:
+        return (
+            unicodedata.combining(chr(c)) == 0
+            and c not in seconds
+            and not any(low <= c <= high for low, high in _JAMO)
+            and not 0xD800 <= c <= 0xDFFF
+        )
+
+    table = np.full(0x10000, _native.SLOW, dtype=np.uint32)
+    for c in range(0x10000):
+        char = chr(c)
+        if _DEFAULT_IGNORABLE.match(char):
+            table[c] = _native.DROP
+            continue
+        if not stable(c):
+            continue
+        first = unicodedata.normalize("NFKC", char)
+        if len(first) != 1 or not stable(ord(first)):
+            continue
+        folded = first.casefold()
+        if len(folded) != 1:
+            continue
+        last = unicodedata.normalize("NFKC", folded)
+        if len(last) == 1 and stable(ord(last)) and last.casefold() == last:
+            table[c] = _native.DROP if _DEFAULT_IGNORABLE.match(last) else ord(last)
+    return table
+
+
+def _fold_by_table(text: str) -> tuple[npt.NDArray[np.uint32], bool] | None:
+    """``normalize_text(text)`` as code points, and whether they are all ASCII, when
+    every character of ``text`` normalises on its own (most text), else None."""
+    folded, status = _native.fold_mapped(_wide(text), _single_character_table())
+    return None if status == 2 else (folded, status == 0)
+
+
 def normalized_stream(text: str) -> tuple[CodePoints, bytes]:
     """``normalize_text(text)`` as code points, and as the UTF-8 bytes its digest is
     taken over; ASCII text is never turned back into a string."""
     if text.isascii():
         folded = _fold_ascii(text)
         return folded, folded.tobytes()
+    if (by_table := _fold_by_table(text)) is not None:
+        wide, ascii_only = by_table
+        if ascii_only:
+            narrow = wide.astype(np.uint8)
+            return narrow, narrow.tobytes()
+        return wide, _text(wide).encode("utf-8")
     normalised = normalize_text(text)
     return codepoints(normalised), normalised.encode("utf-8")
 
@@ -78,6 +146,8 @@ def normalize_text(text: str) -> str:
     """
     if text.isascii():
         return _fold_ascii(text).tobytes().decode("ascii")
+    if (by_table := _fold_by_table(text)) is not None:
+        return _text(by_table[0])
     current = _normalize_once(text)
     # Another pass can only change a result that is not yet NFKC or not casefolded
     # (its whitespace is already collapsed, its invisible characters gone). This

@@ -4,6 +4,7 @@ import pytest
 
 from consentry.errors import InputError
 from consentry.fingerprint import ContentKind, declared_spdx, detect_kind, fingerprint_bytes
+from consentry.fingerprint.content import code_language
 from tests.conftest import real_text
 
 
@@ -56,4 +57,30 @@ def test_a_utf8_byte_order_mark_is_not_content() -> None:
     assert (
         fingerprint_bytes("a.txt", b"\xef\xbb\xbf" + text.encode()).digest
         == fingerprint_bytes("b.txt", text.encode()).digest
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "head", "language"),
+    [
+        ("deploy", "#!/bin/sh\necho hi\n", "hash"),
+        ("tool", "#! /usr/bin/env python3\nprint(1)\n", "python"),
+        ("tool", "#!/usr/bin/python3.11\nprint(1)\n", "python"),
+        ("run", "#!/usr/bin/perl -w\nprint 1;\n", "hash"),
+        # A script saved under a prose name is still read by its shebang.
+        ("smtpd.txt", "#! /usr/bin/env python3\nimport os\n", "python"),
+        # The name wins over a shebang when it names a language.
+        ("setup.py", "#!/bin/sh\nx = 1\n", "python"),
+    ],
+)
+def test_a_shebang_names_the_language_of_a_script(name: str, head: str, language: str) -> None:
+    found = code_language(name, head)
+    assert found is not None and found.name == language
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "README", "essay.md", "story"])
+def test_prose_without_a_shebang_is_not_code(name: str) -> None:
+    assert code_language(name, "Consent is enforced where data goes in.\n") is None
+    assert fingerprint_bytes(name, b"Consent is enforced where data goes in.\n").kind is (
+        ContentKind.TEXT
     )

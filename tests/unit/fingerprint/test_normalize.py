@@ -117,3 +117,46 @@ def test_the_native_passes_equal_the_regular_expression_specification(text: str)
 def test_the_branch_free_ascii_fold_equals_the_general_one(text: str) -> None:
     raw = np.frombuffer(text.encode("ascii"), dtype=np.uint8)
     assert _native.fold_ascii(raw).tobytes() == _native.fold_text(raw, True).tobytes()
+
+
+def _to_fixpoint(text: str) -> str:
+    from consentry.fingerprint.normalize import _normalize_once
+
+    reference = _normalize_once(text)
+    while _normalize_once(reference) != reference:
+        reference = _normalize_once(reference)
+    return reference
+
+
+def test_every_character_the_table_folds_alone_folds_so_in_context() -> None:
+    from consentry.fingerprint.normalize import _fold_by_table
+
+    # Surrogates are not characters: readers and the checker refuse them first.
+    for c in [*range(0xD800), *range(0xE000, 0x10000)]:
+        text = f"x{chr(c)}Ye{chr(c)}"
+        folded = _fold_by_table(text)
+        if folded is not None:
+            assert _native_text(folded[0]) == _to_fixpoint(text), hex(c)
+            assert folded[1] == folded[0].tobytes().decode("utf-32-le").isascii()
+
+
+def _native_text(cps: np.ndarray) -> str:
+    return cps.astype(np.uint32).tobytes().decode("utf-32-le")
+
+
+_BMP_TEXT = st.lists(
+    st.one_of(_TRICKY, st.characters(max_codepoint=0xFFFF, exclude_categories=("Cs",))),
+    max_size=80,
+).map("".join)
+
+
+@settings(max_examples=500)
+@given(_BMP_TEXT)
+def test_the_table_path_equals_normalising_to_a_fixpoint(text: str) -> None:
+    from consentry.fingerprint.normalize import normalized_stream
+
+    assert normalize_text(text) == _to_fixpoint(text)
+    cps, utf8 = normalized_stream(text)
+    assert utf8 == _to_fixpoint(text).encode("utf-8")
+    assert _native_text(cps) == _to_fixpoint(text)
+    assert cps.dtype == (np.uint8 if utf8.isascii() else np.uint32)
