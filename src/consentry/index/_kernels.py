@@ -120,6 +120,31 @@ def posting_buckets(posting_hashes: Any, bits: int) -> Any:
     return out
 
 
+@inline
+def _first_not_below(values: Any, low: int, high: int, key: Any) -> int:
+    """The first position in ``values[low:high]`` (ascending) not below ``key``:
+    searched in place, where a slice and ``np.searchsorted`` cost a reference count."""
+    while low < high:
+        middle = (low + high) >> 1
+        if values[middle] < key:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
+@inline
+def _first_above(values: Any, low: int, high: int, key: Any) -> int:
+    """The first position in ``values[low:high]`` (ascending) above ``key``."""
+    while low < high:
+        middle = (low + high) >> 1
+        if values[middle] <= key:
+            low = middle + 1
+        else:
+            high = middle
+    return low
+
+
 @jit
 def probe_postings(
     blocks: Any,
@@ -149,15 +174,13 @@ def probe_postings(
         b = np.int64(h >> shift)
         # A bucket holds about four postings, but one hash held by thousands of works
         # (a common code idiom) fills its bucket: binary search, never a scan.
-        run = posting_hashes[buckets[b] : buckets[b + 1]]
-        left = np.searchsorted(run, h, side="left")
-        if left == run.shape[0] or run[left] != h:
+        end = buckets[b + 1]
+        left = _first_not_below(posting_hashes, buckets[b], end, h)
+        if left == end or posting_hashes[left] != h:
             continue  # a Bloom false positive
-        right = buckets[b] + np.searchsorted(run, h, side="right")
-        left += buckets[b]
         queries[k] = j
         lefts[k] = left
-        rights[k] = right
+        rights[k] = _first_above(posting_hashes, left + 1, end, h)
         spread[j] += posting_spread[left]
         k += 1
     return queries[:k], lefts[:k], rights[:k]
@@ -210,13 +233,21 @@ def near_matches(
     lefts = np.empty(bands, dtype=np.int64)
     rights = np.empty(bands, dtype=np.int64)
     total = 0
+    width = band_keys_sorted.shape[1]
     for band in range(bands):
-        column = band_keys_sorted[band]
+        key = keys[band]
         # One search per band: a key is shared by a few rows at most, so the end of
         # its run is found by stepping, not by a second search.
-        left = np.searchsorted(column, keys[band], side="left")
+        low, high = 0, width
+        while low < high:
+            middle = (low + high) >> 1
+            if band_keys_sorted[band, middle] < key:
+                low = middle + 1
+            else:
+                high = middle
+        left = low
         right = left
-        while right < column.shape[0] and column[right] == keys[band]:
+        while right < width and band_keys_sorted[band, right] == key:
             right += 1
         lefts[band] = left
         rights[band] = right
