@@ -20,6 +20,7 @@ from typing import Any
 
 from consentry.crypto import KeyPair, canonical_json, sign_document
 from consentry.errors import InputError
+from consentry.fingerprint._native import warm_up
 from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
 from consentry.gate.gate import Gate
@@ -352,6 +353,9 @@ def run_gate(
         index_digest=index_digest,
         record_manifest=record_manifest,
     )
+    # Kernels compiled (or loaded from the cache) once, here, not by the first item or
+    # by each worker at once.
+    warm_up()
     # What is alive now (the registry, the index, the gate) lives for the whole run:
     # set aside, the collector does not rescan it every few thousand decisions.
     gc.freeze()
