@@ -267,7 +267,7 @@ def decide_as_a_run(gate: Gate, items: list[Item], chunk: int = 256) -> list[Dec
     decisions = []
     for first in range(0, len(items), chunk):
         batch = items[first : first + chunk]
-        found = [gate.find(item) for item in batch]
+        found = gate.find_many(batch)
         gate.prepare(found)
         decisions += [gate.conclude(item, f) for item, f in zip(batch, found, strict=True)]
     return decisions

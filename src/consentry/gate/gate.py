@@ -7,7 +7,7 @@ admitted = gate.filter(dataset_rows)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,7 @@ from consentry.fingerprint import (
     ContentFingerprint,
     ContentKind,
     FingerprintParams,
+    StreamPrints,
     image_query,
     text_prints,
 )
@@ -46,14 +47,34 @@ class Gate:
     def find(self, item: Item) -> list[Match] | str:
         """The registered works ``item`` reproduces, or why it cannot be read. Needs
         only the index, so it can run in a worker process."""
-        if item.unreadable is not None:
-            return item.unreadable
-        if item.image is None:
-            assert item.text is not None  # noqa: S101 - readable items carry text or an image
-            # Items are text unless their name says code; a JSON Lines id is rarely a
-            # file name. Code is also compared as plain text, against every work's text.
-            name = str(item.metadata.get("path") or item.id)
-            return self.index.match_prints(text_prints(name, item.text, self.params))
+        return self.find_many([item])[0]
+
+    def find_many(self, items: Sequence[Item]) -> list[list[Match] | str]:
+        """``find`` for each of ``items``, text items looked up together (a run does
+        this per chunk: one index lookup per kind for the chunk, not per item)."""
+        found: list[list[Match] | str] = []
+        texts: list[int] = []
+        for item in items:
+            if item.unreadable is not None:
+                found.append(item.unreadable)
+            elif item.image is not None:
+                found.append(self._find_image(item))
+            else:
+                texts.append(len(found))
+                found.append([])
+        prints = [self._text_prints(items[k]) for k in texts]
+        for k, matches in zip(texts, self.index.match_many(prints), strict=True):
+            found[k] = matches
+        return found
+
+    def _text_prints(self, item: Item) -> tuple[StreamPrints, ...]:
+        assert item.text is not None  # noqa: S101 - readable items carry text or an image
+        # Items are text unless their name says code; a JSON Lines id is rarely a file
+        # name. Code is also compared as plain text, against every work's text.
+        name = str(item.metadata.get("path") or item.id)
+        return text_prints(name, item.text, self.params)
+
+    def _find_image(self, item: Item) -> list[Match] | str:
         try:
             printed, variants = self._image_fingerprint(item)
         except InputError as exc:

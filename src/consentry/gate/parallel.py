@@ -23,7 +23,7 @@ from consentry.gate.item import Item
 from consentry.index import Match, MatchIndex
 from consentry.terms import Price, UseDecision
 
-__all__ = ["find_in_order"]
+__all__ = ["Found", "find_in_order"]
 
 Found = list[Match] | str
 _WORKER: Gate | None = None
@@ -57,7 +57,7 @@ def _start(index_folder: str, parent: int) -> None:
 
 def _find(items: list[Item]) -> list[Found]:
     assert _WORKER is not None  # noqa: S101 - set by the pool initialiser
-    return [_WORKER.find(item) for item in items]
+    return _WORKER.find_many(items)
 
 
 def find_in_order(

@@ -26,7 +26,7 @@ from consentry.gate.decision import Decision
 from consentry.gate.gate import Gate
 from consentry.gate.item import Item
 from consentry.gate.outputs import OutputFiles
-from consentry.gate.parallel import find_in_order
+from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
@@ -329,6 +329,12 @@ class GateRun:
         )
 
 
+def _found_in_chunks(gate: Gate, items: Iterator[Item]) -> Iterator[tuple[Item, Found]]:
+    """Each item with what ``Gate.find`` returns for it, found a chunk at a time."""
+    while chunk := list(islice(items, _CONSENT_CHUNK)):
+        yield from zip(chunk, gate.find_many(chunk), strict=True)
+
+
 def run_gate(
     settings: RunSettings,
     *,
@@ -363,11 +369,11 @@ def run_gate(
         items = iter(read_corpus(Path(settings.corpus)))
         _skip(items, run.stats.items)
         if settings.workers > 1 and index_folder is not None:
-            pairs: Iterator[tuple[Item, list[Match] | str]] = find_in_order(
+            pairs: Iterator[tuple[Item, Found]] = find_in_order(
                 items, index_folder=index_folder, workers=settings.workers
             )
         else:
-            pairs = ((item, run.gate.find(item)) for item in items)
+            pairs = _found_in_chunks(run.gate, items)
         while chunk := list(islice(pairs, _CONSENT_CHUNK)):
             run.gate.prepare(found for _, found in chunk)
             for item, found in chunk:

@@ -186,58 +186,65 @@ def probe_postings(
     return queries[:k], lefts[:k], rights[:k]
 
 
+@inline
+def _compare_digest(digests_sorted: Any, at: int, digests: Any, q: int) -> int:
+    """-1, 0 or 1 as stored digest ``at`` is below, equal to or above query ``q``."""
+    for j in range(32):
+        if digests_sorted[at, j] != digests[q, j]:
+            return -1 if digests_sorted[at, j] < digests[q, j] else 1
+    return 0
+
+
+@inline
+def _grown(values: Any, kept: int, needed: int) -> Any:
+    """``values`` with room for ``needed`` entries, its first ``kept`` kept."""
+    if needed <= values.shape[0]:
+        return values
+    more = np.empty(2 * needed, dtype=values.dtype)
+    more[:kept] = values[:kept]
+    return more
+
+
 @jit
-def digest_rows(digests_sorted: Any, order: Any, digest: Any) -> Any:
-    """The rows whose digest equals ``digest`` (32 bytes): ``digests_sorted`` holds
-    every row's digest as bytes, shape (n, 32), ascending; ``order`` its rows."""
+def digest_rows(digests_sorted: Any, order: Any, digests: Any) -> tuple[Any, Any]:
+    """For each query digest (rows of ``digests``, shape (q, 32)), the rows whose digest
+    equals it: pairs (query, row), queries ascending. ``digests_sorted`` holds every
+    row's digest as bytes, shape (n, 32), ascending; ``order`` its rows."""
     n = digests_sorted.shape[0]
-    low, high = 0, n
-    while low < high:  # the first digest not below the query
-        middle = (low + high) // 2
-        below = False
-        for j in range(32):
-            if digests_sorted[middle, j] != digest[j]:
-                below = digests_sorted[middle, j] < digest[j]
-                break
-        if below:
-            low = middle + 1
-        else:
-            high = middle
-    stop = low
-    while stop < n:
-        same = True
-        for j in range(32):
-            if digests_sorted[stop, j] != digest[j]:
-                same = False
-                break
-        if not same:
-            break
-        stop += 1
-    return order[low:stop].astype(np.int64)
+    queries = np.empty(digests.shape[0], dtype=np.int64)
+    rows = np.empty(digests.shape[0], dtype=np.int64)
+    found = 0
+    for q in range(digests.shape[0]):
+        low, high = 0, n
+        while low < high:  # the first digest not below the query
+            middle = (low + high) // 2
+            if _compare_digest(digests_sorted, middle, digests, q) < 0:
+                low = middle + 1
+            else:
+                high = middle
+        stop = low
+        while stop < n and _compare_digest(digests_sorted, stop, digests, q) == 0:
+            stop += 1
+        queries = _grown(queries, found, found + stop - low)
+        rows = _grown(rows, found, found + stop - low)
+        for at in range(low, stop):
+            queries[found] = q
+            rows[found] = order[at]
+            found += 1
+    return queries[:found], rows[:found]
 
 
-@jit
-def near_matches(
-    band_keys_sorted: Any,
-    band_rows: Any,
-    signatures: Any,
-    signature: Any,
-    rows_per_band: int,
-    threshold: float,
-) -> tuple[Any, Any]:
-    """Rows that share a band key with the query and whose signatures agree with it in
-    at least ``threshold`` of their positions (the estimated Jaccard similarity), each
-    once, ascending; and those similarities."""
-    bands = band_keys_sorted.shape[0]
-    keys = band_keys(signature.reshape(1, -1), bands, rows_per_band)[0]
-    lefts = np.empty(bands, dtype=np.int64)
-    rights = np.empty(bands, dtype=np.int64)
+@inline
+def _band_candidates(
+    band_keys_sorted: Any, band_rows: Any, keys: Any, q: int, lefts: Any, rights: Any
+) -> Any:
+    """The rows sharing a band key with query ``q``, each once, ascending."""
+    bands, width = band_keys_sorted.shape
     total = 0
-    width = band_keys_sorted.shape[1]
     for band in range(bands):
-        key = keys[band]
-        # One search per band: a key is shared by a few rows at most, so the end of
-        # its run is found by stepping, not by a second search.
+        key = keys[q, band]
+        # One search per band: a key is shared by a few rows at most, so the end of its
+        # run is found by stepping, not by a second search.
         low, high = 0, width
         while low < high:
             middle = (low + high) >> 1
@@ -245,33 +252,60 @@ def near_matches(
                 low = middle + 1
             else:
                 high = middle
-        left = low
-        right = left
+        right = low
         while right < width and band_keys_sorted[band, right] == key:
             right += 1
-        lefts[band] = left
+        lefts[band] = low
         rights[band] = right
-        total += right - left
+        total += right - low
     found = np.empty(total, dtype=np.int64)
     k = 0
     for band in range(bands):
         for at in range(lefts[band], rights[band]):
             found[k] = band_rows[band, at]
             k += 1
-    rows = np.unique(found)
-    scores = np.empty(rows.shape[0], dtype=np.float64)
+    return np.unique(found)
+
+
+@jit
+def near_matches(
+    band_keys_sorted: Any,
+    band_rows: Any,
+    signatures: Any,
+    queries: Any,
+    rows_per_band: int,
+    threshold: float,
+) -> tuple[Any, Any, Any]:
+    """For each query signature (rows of ``queries``): the rows that share a band key
+    with it and whose signatures agree with it in at least ``threshold`` of their
+    positions (the estimated Jaccard similarity), each once, ascending; as triples
+    (query, row, similarity), queries ascending."""
+    bands = band_keys_sorted.shape[0]
+    permutations = queries.shape[1]
+    keys = band_keys(queries, bands, rows_per_band)
+    lefts = np.empty(bands, dtype=np.int64)
+    rights = np.empty(bands, dtype=np.int64)
+    out_queries = np.empty(0, dtype=np.int64)
+    out_rows = np.empty(0, dtype=np.int64)
+    out_scores = np.empty(0, dtype=np.float64)
     kept = 0
-    for row in rows:
-        equal = 0
-        for j in range(signature.shape[0]):
-            if signatures[row, j] == signature[j]:
-                equal += 1
-        score = equal / signature.shape[0]
-        if score >= threshold:
-            rows[kept] = row
-            scores[kept] = score
-            kept += 1
-    return rows[:kept], scores[:kept]
+    for q in range(queries.shape[0]):
+        candidates = _band_candidates(band_keys_sorted, band_rows, keys, q, lefts, rights)
+        out_queries = _grown(out_queries, kept, kept + candidates.shape[0])
+        out_rows = _grown(out_rows, kept, kept + candidates.shape[0])
+        out_scores = _grown(out_scores, kept, kept + candidates.shape[0])
+        for row in candidates:
+            equal = 0
+            for j in range(permutations):
+                if signatures[row, j] == queries[q, j]:
+                    equal += 1
+            score = equal / permutations
+            if score >= threshold:
+                out_queries[kept] = q
+                out_rows[kept] = row
+                out_scores[kept] = score
+                kept += 1
+    return out_queries[:kept], out_rows[:kept], out_scores[:kept]
 
 
 @inline

@@ -53,12 +53,41 @@ class MatchParams:
 
 @dataclass(frozen=True, slots=True)
 class _Lookup:
-    """A segment's ids as Python strings and its sorted digests as bytes (n, 32)."""
+    """A segment in the form lookups use, made once: its ids as Python strings, its
+    sorted digests as bytes (n, 32), and its arrays as plain arrays (a memory map is
+    converted on every kernel call otherwise)."""
 
     segment: Segment
     works: list[str]
     owners: list[str]
     digests: npt.NDArray[np.uint8]
+    digest_order: npt.NDArray[np.int64]
+    band_keys_sorted: npt.NDArray[np.uint64]
+    band_rows: npt.NDArray[np.int64]
+    signatures: npt.NDArray[np.uint32]
+    bloom_blocks: npt.NDArray[np.uint32]
+    posting_hashes: npt.NDArray[np.uint64]
+    posting_buckets: npt.NDArray[np.int64]
+    posting_spread: npt.NDArray[np.uint32]
+    posting_works: npt.NDArray[np.uint32]
+
+    @classmethod
+    def of(cls, segment: Segment) -> _Lookup:
+        return cls(
+            segment,
+            segment.work_ids.tolist(),
+            segment.owner_ids.tolist(),
+            np.ascontiguousarray(segment.digests_sorted).view(np.uint8).reshape(-1, 32),
+            np.asarray(segment.digest_order),
+            np.asarray(segment.band_keys_sorted),
+            np.asarray(segment.band_rows),
+            np.asarray(segment.signatures),
+            np.asarray(segment.bloom_blocks),
+            np.asarray(segment.posting_hashes),
+            np.asarray(segment.posting_buckets),
+            np.asarray(segment.posting_spread),
+            np.asarray(segment.posting_works),
+        )
 
 
 @dataclass
@@ -227,145 +256,179 @@ class MatchIndex:
         """
         prints = StreamPrints.from_stored(item.digest, item.minhash, item.excerpts)
         images = self._images([h for h in (item.pdq, *pdq_variants) if h])
-        return strongest([*self._stream(prints), *images])
+        return strongest([*self._streams([prints])[0], *images])
 
     def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
         """Registered images with pixel digest ``digest`` (hex) or a PDQ hash within
         the distance of one of ``hashes`` (an image's orientations)."""
-        exact = self._exact(bytes.fromhex(digest)) if digest else []
+        exact = self._exact([bytes.fromhex(digest)])[0] if digest else []
         return strongest([*exact, *self._images([h for h in hashes if h])])
 
     def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
         """Every registered work the streams reproduce (``text_prints`` gives them),
         strongest evidence per work, the first stream's findings first."""
-        found: list[Match] = []
-        for stream in prints:
-            found += self._stream(stream)
-        return strongest(found)
+        return self.match_many([prints])[0]
 
-    def _stream(self, prints: StreamPrints) -> list[Match]:
-        return [
-            *self._exact(prints.digest),
-            *self._near(prints.signature),
-            *self._excerpts(prints.excerpts),
-        ]
-
-    def _exact(self, digest: bytes) -> list[Match]:
-        if len(digest) != 32:
-            return []
-        key = np.frombuffer(digest, dtype=np.uint8)
+    def match_many(self, items: Sequence[Sequence[StreamPrints]]) -> list[list[Match]]:
+        """``match_prints`` for each of ``items``, looked up together: each kind of
+        lookup is one kernel call per segment for every stream of every item, where one
+        item at a time pays a call (and its Python around it) per stream."""
+        found = self._streams([stream for prints in items for stream in prints])
         out = []
-        for segment in self.segments:
-            rows = _kernels.digest_rows(
-                self._lookup(segment).digests, np.asarray(segment.digest_order), key
-            )
-            for row in rows.tolist():
-                out.append(self._match(segment, row, MatchKind.EXACT, 1.0))
+        k = 0
+        for prints in items:
+            mine: list[Match] = []
+            for _ in prints:
+                mine += found[k]
+                k += 1
+            out.append(strongest(mine))
         return out
 
-    def _match(
-        self,
-        segment: Segment,
-        row: int,
-        kind: MatchKind,
-        score: float,
-        spans: tuple[tuple[int, int], ...] = (),
-    ) -> Match:
-        lookup = self._lookup(segment)
-        return Match(lookup.works[row], lookup.owners[row], kind, score, spans)
+    def _streams(self, streams: Sequence[StreamPrints]) -> list[list[Match]]:
+        """Per stream: its exact, then near, then excerpt matches."""
+        exact = self._exact([stream.digest for stream in streams])
+        near = self._near([stream.signature for stream in streams])
+        excerpts = self._excerpts([stream.excerpts for stream in streams])
+        return [e + n + x for e, n, x in zip(exact, near, excerpts, strict=True)]
 
     def _lookup(self, segment: Segment) -> _Lookup:
         """What lookups in ``segment`` need in ready form, made once per segment."""
         cached = self._lookups.get(id(segment))
         if cached is None or cached.segment is not segment:
-            cached = _Lookup(
-                segment,
-                segment.work_ids.tolist(),
-                segment.owner_ids.tolist(),
-                np.ascontiguousarray(segment.digests_sorted).view(np.uint8).reshape(-1, 32),
-            )
+            cached = _Lookup.of(segment)
             self._lookups[id(segment)] = cached
         return cached
 
-    def _near(self, signature: npt.NDArray[np.uint32]) -> list[Match]:
-        if len(signature) != PERMUTATIONS:
-            return []
-        out = []
+    def _exact(self, digests: Sequence[bytes]) -> list[list[Match]]:
+        out: list[list[Match]] = [[] for _ in digests]
+        valid = [k for k, digest in enumerate(digests) if len(digest) == 32]
+        if not valid:
+            return out
+        keys = np.frombuffer(b"".join(digests[k] for k in valid), dtype=np.uint8).reshape(-1, 32)
         for segment in self.segments:
-            rows, scores = _kernels.near_matches(
-                np.asarray(segment.band_keys_sorted),
-                np.asarray(segment.band_rows),
-                np.asarray(segment.signatures),
-                signature,
+            lookup = self._lookup(segment)
+            queries, rows = _kernels.digest_rows(lookup.digests, lookup.digest_order, keys)
+            for q, row in zip(queries.tolist(), rows.tolist(), strict=True):
+                out[valid[q]].append(
+                    Match(lookup.works[row], lookup.owners[row], MatchKind.EXACT, 1.0)
+                )
+        return out
+
+    def _near(self, signatures: Sequence[npt.NDArray[np.uint32]]) -> list[list[Match]]:
+        out: list[list[Match]] = [[] for _ in signatures]
+        valid = [k for k, signature in enumerate(signatures) if len(signature) == PERMUTATIONS]
+        if not valid:
+            return out
+        queries = np.stack([signatures[k] for k in valid])
+        for segment in self.segments:
+            lookup = self._lookup(segment)
+            found, rows, scores = _kernels.near_matches(
+                lookup.band_keys_sorted,
+                lookup.band_rows,
+                lookup.signatures,
+                queries,
                 ROWS,
                 self.params.near_threshold,
             )
-            for row, score in zip(rows.tolist(), scores.tolist(), strict=True):
-                out.append(self._match(segment, row, MatchKind.NEAR, round(score, 4)))
-        out.sort(key=lambda m: -m.score)
-        # Structurally identical works (codecs that differ only in their literal tables,
-        # generated pages) make a near match ambiguous: like boilerplate, it is not
-        # evidence of copying any one of them. Exact digests still catch exact copies.
-        if len(out) > self.params.max_works_per_fingerprint:
-            return []
+            for q, row, score in zip(found.tolist(), rows.tolist(), scores.tolist(), strict=True):
+                out[valid[q]].append(
+                    Match(lookup.works[row], lookup.owners[row], MatchKind.NEAR, round(score, 4))
+                )
+        for matches in out:
+            matches.sort(key=lambda m: -m.score)
+            # Structurally identical works (codecs that differ only in their literal
+            # tables, generated pages) make a near match ambiguous: like boilerplate, it
+            # is not evidence of copying any one of them. Exact digests still catch
+            # exact copies.
+            if len(matches) > self.params.max_works_per_fingerprint:
+                matches.clear()
         return out
 
-    def _excerpts(self, query: ExcerptFingerprints) -> list[Match]:
-        if not len(query):
-            return []
+    def _excerpts(self, queries: Sequence[ExcerptFingerprints]) -> list[list[Match]]:
+        out: list[list[Match]] = [[] for _ in queries]
+        sizes = [len(query) for query in queries]
+        if not any(sizes):
+            return out
+        # Every stream's hashes in one array; ``bounds`` says whose each is.
+        bounds = np.cumsum([0, *sizes]).tolist()
+        if len(queries) == 1:
+            hashes, offsets = queries[0].hashes, queries[0].offsets
+        else:
+            hashes = np.concatenate([query.hashes for query in queries])
+            offsets = np.concatenate([query.offsets for query in queries])
         # Pass 1: where each query hash sits in each segment, and in how many works in
         # all (each work lives in exactly one segment, so per-segment counts add up).
-        spread = np.zeros(len(query), dtype=np.int64)
+        spread = np.zeros(len(hashes), dtype=np.int64)
         probes = []
         for segment in self.segments:
+            lookup = self._lookup(segment)
             maybe, left, right = _kernels.probe_postings(
-                np.asarray(segment.bloom_blocks),
-                np.asarray(segment.posting_hashes),
-                np.asarray(segment.posting_buckets),
-                np.asarray(segment.posting_spread),
-                query.hashes,
+                lookup.bloom_blocks,
+                lookup.posting_hashes,
+                lookup.posting_buckets,
+                lookup.posting_spread,
+                hashes,
                 spread,
             )
             if len(maybe):
-                probes.append((segment, maybe, left, right))
-        # Pass 2: expand only hashes that are evidence, grouped by the row holding them.
-        out = []
-        for segment, maybe, left, right in probes:
-            rows, counts, first, starts, ends = _kernels.excerpt_evidence(
-                maybe,
-                left,
-                right,
-                spread,
-                self.params.max_works_per_fingerprint,
-                np.asarray(segment.posting_works),
-                query.offsets,
-                self.params.noise,
-            )
-            if not len(rows):
-                continue
-            spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
-            bounds = first.tolist()
-            lookup = self._lookup(segment)
-            total = len(query)
-            for number, (row, count) in enumerate(zip(rows.tolist(), counts.tolist(), strict=True)):
-                if count >= self.params.min_excerpt_hits:
-                    out.append(
-                        Match(
-                            lookup.works[row],
-                            lookup.owners[row],
-                            MatchKind.EXCERPT,
-                            round(count / total, 4),
-                            tuple(spans[bounds[number] : bounds[number + 1]]),
-                        )
+                probes.append((lookup, maybe, left, right))
+        # Pass 2: per stream, expand only hashes that are evidence, grouped by the row
+        # holding them.
+        for lookup, maybe, left, right in probes:
+            cuts = np.searchsorted(maybe, bounds).tolist()
+            for k, total in enumerate(sizes):
+                a, b = cuts[k], cuts[k + 1]
+                if a < b:
+                    out[k] += self._evidence(
+                        lookup, maybe[a:b], left[a:b], right[a:b], spread, offsets, total
                     )
-        out.sort(key=lambda m: -m.score)
+        for matches in out:
+            matches.sort(key=lambda m: -m.score)
         return out
+
+    def _evidence(
+        self,
+        lookup: _Lookup,
+        maybe: npt.NDArray[np.int64],
+        left: npt.NDArray[np.int64],
+        right: npt.NDArray[np.int64],
+        spread: npt.NDArray[np.int64],
+        offsets: npt.NDArray[np.uint32],
+        total: int,
+    ) -> list[Match]:
+        """One stream's excerpt matches in one segment, from its probed hashes."""
+        rows, counts, first, starts, ends = _kernels.excerpt_evidence(
+            maybe,
+            left,
+            right,
+            spread,
+            self.params.max_works_per_fingerprint,
+            lookup.posting_works,
+            offsets,
+            self.params.noise,
+        )
+        if not len(rows):
+            return []
+        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+        bounds = first.tolist()
+        return [
+            Match(
+                lookup.works[row],
+                lookup.owners[row],
+                MatchKind.EXCERPT,
+                round(count / total, 4),
+                tuple(spans[bounds[number] : bounds[number + 1]]),
+            )
+            for number, (row, count) in enumerate(zip(rows.tolist(), counts.tolist(), strict=True))
+            if count >= self.params.min_excerpt_hits
+        ]
 
     def _images(self, hashes: Sequence[bytes]) -> list[Match]:
         out = []
         for segment in self.segments:
             for i, score in image_hits(segment.image_hashes, hashes, self.params.pdq_max_distance):
                 row = int(segment.image_works[i])
-                out.append(self._match(segment, row, MatchKind.IMAGE, score))
+                lookup = self._lookup(segment)
+                out.append(Match(lookup.works[row], lookup.owners[row], MatchKind.IMAGE, score))
         out.sort(key=lambda m: -m.score)
         return out

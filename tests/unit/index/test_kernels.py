@@ -112,23 +112,48 @@ def test_near_matches_are_the_rows_sharing_a_band_and_similar_enough(
     stored = np.array([data.draw(values) for _ in range(count)], dtype=np.uint32).reshape(
         count, width
     )
-    query = np.array(data.draw(values), dtype=np.uint32)
+    queries = np.array(
+        [data.draw(values) for _ in range(data.draw(st.integers(1, 4)))], dtype=np.uint32
+    )
     threshold = data.draw(st.sampled_from([0.0, 0.5, 0.75, 1.0]))
     keys = _kernels.band_keys(stored, bands, rows_per_band)
     order = np.argsort(keys, axis=0, kind="stable")
-    rows, scores = _kernels.near_matches(
+    found, rows, scores = _kernels.near_matches(
         np.take_along_axis(keys, order, axis=0).T.copy(),
         order.T.copy(),
         stored,
-        query,
+        queries,
         rows_per_band,
         threshold,
     )
-    mine = _kernels.band_keys(query.reshape(1, -1), bands, rows_per_band)[0]
-    want = [
-        row
-        for row in range(count)
-        if (keys[row] == mine).any() and (stored[row] == query).mean() >= threshold
-    ]
-    assert rows.tolist() == want
-    assert scores.tolist() == [float((stored[r] == query).mean()) for r in want]
+    want = []
+    for q, query in enumerate(queries):
+        mine = _kernels.band_keys(query.reshape(1, -1), bands, rows_per_band)[0]
+        want += [
+            (q, row, float((stored[row] == query).mean()))
+            for row in range(count)
+            if (keys[row] == mine).any() and (stored[row] == query).mean() >= threshold
+        ]
+    assert list(zip(found.tolist(), rows.tolist(), scores.tolist(), strict=True)) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.binary(min_size=32, max_size=32), min_size=1, max_size=40),
+    st.lists(st.binary(min_size=32, max_size=32), max_size=5),
+)
+def test_digest_rows_are_every_row_with_each_query_digest(
+    stored: list[bytes], others: list[bytes]
+) -> None:
+    # Repeated digests: a work registered twice, a code work's text view.
+    stored = stored + stored[: len(stored) // 2]
+    order = sorted(range(len(stored)), key=lambda row: stored[row])
+    table = np.frombuffer(b"".join(stored[row] for row in order), dtype=np.uint8).reshape(-1, 32)
+    queries = stored[::3] + others
+    found, rows = _kernels.digest_rows(
+        table,
+        np.array(order, dtype=np.int64),
+        np.frombuffer(b"".join(queries), dtype=np.uint8).reshape(-1, 32),
+    )
+    want = [(q, row) for q, digest in enumerate(queries) for row in order if stored[row] == digest]
+    assert list(zip(found.tolist(), rows.tolist(), strict=True)) == want

@@ -7,12 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from consentry.errors import InputError
-from consentry.fingerprint import ContentFingerprint, fingerprint_bytes, normalize_text
+from consentry.fingerprint import (
+    ContentFingerprint,
+    fingerprint_bytes,
+    normalize_text,
+    text_prints,
+)
 from consentry.index import BloomFilter, IndexedWork, MatchIndex, MatchKind
 from tests.conftest import LICENSES, STDLIB
 
@@ -262,3 +267,35 @@ def test_regression_an_excerpt_found_only_in_a_later_segment_names_its_own_work(
     host = _text("MPL-2.0")[:3000] + " " + excerpt
     matches = index.match(fingerprint_bytes("item.txt", host.encode()))
     assert {(m.work_id, m.kind) for m in matches} == {("wrk_later", MatchKind.EXCERPT)}
+
+
+_PIECES = st.sampled_from([*NAMES, "ast", "heapq"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(_PIECES, st.integers(0, 10_000), st.sampled_from([0, 300, 1000, 10**6])),
+        max_size=6,
+    ),
+    st.integers(1, 3),
+)
+def test_looking_items_up_together_gives_what_each_gets_alone(
+    pieces: list[tuple[str, int, int]], segments: int
+) -> None:
+    # Items of every kind (exact copies, excerpts in other text, code read as code and
+    # as text, empty text) against an index of one or several segments.
+    works = [
+        _work(f"wrk_{i}", fingerprint_bytes(n, _text(n).encode())) for i, n in enumerate(NAMES)
+    ]
+    index = MatchIndex()
+    for k in range(segments):
+        index.add(works[k::segments])
+    items = []
+    for name, seed, length in pieces:
+        source = _text(name)
+        start = seed % max(1, len(source) - length) if length < len(source) else 0
+        text = "Some framing prose. " + source[start : start + length] + " The end."
+        items.append(text_prints(f"{name}.py" if name in ("ast", "heapq") else "x.txt", text))
+    assert index.match_many(items) == [index.match_prints(prints) for prints in items]
+    assert index.match_many([]) == []
