@@ -53,23 +53,12 @@ class MatchParams:
 
 @dataclass(frozen=True, slots=True)
 class _Lookup:
-    """A segment in the form lookups use, made once: its ids as Python strings, its
-    sorted digests as bytes (n, 32), and its arrays as plain arrays (a memory map is
-    converted on every kernel call otherwise)."""
+    """A segment's ids as Python strings and its sorted digests as bytes (n, 32)."""
 
     segment: Segment
     works: list[str]
     owners: list[str]
     digests: npt.NDArray[np.uint8]
-    digest_order: npt.NDArray[np.int64]
-    band_keys_sorted: npt.NDArray[np.uint64]
-    band_rows: npt.NDArray[np.int64]
-    signatures: npt.NDArray[np.uint32]
-    bloom_blocks: npt.NDArray[np.uint32]
-    posting_hashes: npt.NDArray[np.uint64]
-    posting_buckets: npt.NDArray[np.int64]
-    posting_spread: npt.NDArray[np.uint32]
-    posting_works: npt.NDArray[np.uint32]
 
     @classmethod
     def of(cls, segment: Segment) -> _Lookup:
@@ -78,15 +67,6 @@ class _Lookup:
             segment.work_ids.tolist(),
             segment.owner_ids.tolist(),
             np.ascontiguousarray(segment.digests_sorted).view(np.uint8).reshape(-1, 32),
-            np.asarray(segment.digest_order),
-            np.asarray(segment.band_keys_sorted),
-            np.asarray(segment.band_rows),
-            np.asarray(segment.signatures),
-            np.asarray(segment.bloom_blocks),
-            np.asarray(segment.posting_hashes),
-            np.asarray(segment.posting_buckets),
-            np.asarray(segment.posting_spread),
-            np.asarray(segment.posting_works),
         )
 
 
@@ -307,7 +287,7 @@ class MatchIndex:
         keys = np.frombuffer(b"".join(digests[k] for k in valid), dtype=np.uint8).reshape(-1, 32)
         for segment in self.segments:
             lookup = self._lookup(segment)
-            queries, rows = _kernels.digest_rows(lookup.digests, lookup.digest_order, keys)
+            queries, rows = _kernels.digest_rows(lookup.digests, segment.digest_order, keys)
             for q, row in zip(queries.tolist(), rows.tolist(), strict=True):
                 out[valid[q]].append(
                     Match(lookup.works[row], lookup.owners[row], MatchKind.EXACT, 1.0)
@@ -323,9 +303,9 @@ class MatchIndex:
         for segment in self.segments:
             lookup = self._lookup(segment)
             found, rows, scores = _kernels.near_matches(
-                lookup.band_keys_sorted,
-                lookup.band_rows,
-                lookup.signatures,
+                segment.band_keys_sorted,
+                segment.band_rows,
+                segment.signatures,
                 queries,
                 ROWS,
                 self.params.near_threshold,
@@ -363,10 +343,10 @@ class MatchIndex:
         for segment in self.segments:
             lookup = self._lookup(segment)
             maybe, left, right = _kernels.probe_postings(
-                lookup.bloom_blocks,
-                lookup.posting_hashes,
-                lookup.posting_buckets,
-                lookup.posting_spread,
+                segment.bloom_blocks,
+                segment.posting_hashes,
+                segment.posting_buckets,
+                segment.posting_spread,
                 hashes,
                 spread,
             )
@@ -403,7 +383,7 @@ class MatchIndex:
             right,
             spread,
             self.params.max_works_per_fingerprint,
-            lookup.posting_works,
+            lookup.segment.posting_works,
             offsets,
             self.params.noise,
         )

@@ -202,10 +202,12 @@ class Segment:
     @classmethod
     def load(cls, folder: Path, *, mmap: bool = True) -> Segment:
         mode: Literal["r"] | None = "r" if mmap else None
+        # As plain arrays over the mapping (still paged in on demand): a memmap subclass
+        # is converted by every kernel call that takes it.
         return cls(
             **{
-                field.name: np.load(
-                    folder / f"{field.name}.npy", mmap_mode=mode, allow_pickle=False
+                field.name: np.asarray(
+                    np.load(folder / f"{field.name}.npy", mmap_mode=mode, allow_pickle=False)
                 )
                 for field in fields(cls)
             }
