@@ -17,6 +17,7 @@ __all__ = [
     "bucket_bits",
     "digest_rows",
     "excerpt_evidence",
+    "excerpt_evidence_many",
     "near_matches",
     "posting_buckets",
     "probe_postings",
@@ -453,6 +454,57 @@ def excerpt_evidence(
     )
     counts, first, starts, ends = _row_spans(rows, start, at_query, offsets, noise)
     return rows, counts, first, starts, ends
+
+
+@jit
+def excerpt_evidence_many(
+    queries: Any,
+    left: Any,
+    right: Any,
+    spread: Any,
+    max_works: int,
+    posting_works: Any,
+    offsets: Any,
+    noise: int,
+    cuts: Any,
+) -> tuple[Any, Any, Any, Any, Any, Any]:
+    """``excerpt_evidence`` for several streams at once: stream ``s`` owns the probed
+    hashes ``cuts[s]:cuts[s + 1]`` (query positions in one array of every stream's
+    hashes, so ``spread`` and ``offsets`` are shared). Returns the streams' results
+    one after the other, where each stream's rows begin (``row_cuts``), and ``first``
+    pointing into the one array of spans."""
+    streams = cuts.shape[0] - 1
+    row_cuts = np.zeros(streams + 1, dtype=np.int64)
+    rows = np.empty(64, dtype=np.int64)
+    counts = np.empty(64, dtype=np.int64)
+    first = np.zeros(65, dtype=np.int64)
+    starts = np.empty(64, dtype=np.int64)
+    ends = np.empty(64, dtype=np.int64)
+    kept = spans = 0
+    for s in range(streams):
+        a, b = cuts[s], cuts[s + 1]
+        if a < b:
+            r, c, f, st, en = excerpt_evidence(
+                queries[a:b], left[a:b], right[a:b], spread, max_works, posting_works,
+                offsets, noise,
+            )  # fmt: skip
+            more, more_spans = r.shape[0], st.shape[0]
+            rows = _grown(rows, kept, kept + more)
+            counts = _grown(counts, kept, kept + more)
+            first = _grown(first, kept + 1, kept + more + 1)
+            starts = _grown(starts, spans, spans + more_spans)
+            ends = _grown(ends, spans, spans + more_spans)
+            rows[kept : kept + more] = r
+            counts[kept : kept + more] = c
+            first[kept + 1 : kept + more + 1] = f[1:] + spans
+            starts[spans : spans + more_spans] = st
+            ends[spans : spans + more_spans] = en
+            kept += more
+            spans += more_spans
+        row_cuts[s + 1] = kept
+    rows, counts, first = rows[:kept], counts[:kept], first[: kept + 1]
+    starts, ends = starts[:spans], ends[:spans]
+    return row_cuts, rows, counts, first, starts, ends
 
 
 _BASE = np.uint64(0x100000001B3)

@@ -355,53 +355,35 @@ class MatchIndex:
         # Pass 2: per stream, expand only hashes that are evidence, grouped by the row
         # holding them.
         for lookup, maybe, left, right in probes:
-            cuts = np.searchsorted(maybe, bounds).tolist()
+            row_cuts, rows, counts, first, starts, ends = _kernels.excerpt_evidence_many(
+                maybe,
+                left,
+                right,
+                spread,
+                self.params.max_works_per_fingerprint,
+                lookup.segment.posting_works,
+                offsets,
+                self.params.noise,
+                np.searchsorted(maybe, bounds),
+            )
+            spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
+            where, hits, row_of = first.tolist(), counts.tolist(), rows.tolist()
+            cut = row_cuts.tolist()
             for k, total in enumerate(sizes):
-                a, b = cuts[k], cuts[k + 1]
-                if a < b:
-                    out[k] += self._evidence(
-                        lookup, maybe[a:b], left[a:b], right[a:b], spread, offsets, total
+                out[k] += [
+                    Match(
+                        lookup.works[row_of[r]],
+                        lookup.owners[row_of[r]],
+                        MatchKind.EXCERPT,
+                        round(hits[r] / total, 4),
+                        tuple(spans[where[r] : where[r + 1]]),
                     )
+                    for r in range(cut[k], cut[k + 1])
+                    if hits[r] >= self.params.min_excerpt_hits
+                ]
         for matches in out:
             matches.sort(key=lambda m: -m.score)
         return out
-
-    def _evidence(
-        self,
-        lookup: _Lookup,
-        maybe: npt.NDArray[np.int64],
-        left: npt.NDArray[np.int64],
-        right: npt.NDArray[np.int64],
-        spread: npt.NDArray[np.int64],
-        offsets: npt.NDArray[np.uint32],
-        total: int,
-    ) -> list[Match]:
-        """One stream's excerpt matches in one segment, from its probed hashes."""
-        rows, counts, first, starts, ends = _kernels.excerpt_evidence(
-            maybe,
-            left,
-            right,
-            spread,
-            self.params.max_works_per_fingerprint,
-            lookup.segment.posting_works,
-            offsets,
-            self.params.noise,
-        )
-        if not len(rows):
-            return []
-        spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
-        bounds = first.tolist()
-        return [
-            Match(
-                lookup.works[row],
-                lookup.owners[row],
-                MatchKind.EXCERPT,
-                round(count / total, 4),
-                tuple(spans[bounds[number] : bounds[number + 1]]),
-            )
-            for number, (row, count) in enumerate(zip(rows.tolist(), counts.tolist(), strict=True))
-            if count >= self.params.min_excerpt_hits
-        ]
 
     def _images(self, hashes: Sequence[bytes]) -> list[Match]:
         out = []
