@@ -608,6 +608,13 @@ def shingle_minima(cps: Any, shingle: int, bins: int, seed: int) -> Any:
     """The one-permutation bins (``oph_signature`` before densifying) of the stream's
     ``kgram_hashes(cps, shingle)``, filled as they are rolled, without an array of
     them."""
+    if cps.itemsize == 1:
+        return _shingle_minima(cps, shingle, bins, seed, True)
+    return _shingle_minima(cps, shingle, bins, seed, False)
+
+
+@_inline
+def _shingle_minima(cps: Any, shingle: int, bins: int, seed: int, small: bool) -> Any:
     mixed = _fmix64(np.uint64(seed))
     mins = np.full(bins, _EMPTY, dtype=np.uint32)
     top = _ONE
@@ -623,16 +630,20 @@ def shingle_minima(cps: Any, shingle: int, bins: int, seed: int) -> Any:
     leaving = np.empty(256, dtype=np.uint64)
     for c in range(256):
         leaving[c] = (np.uint64(c) + _ONE) * top
-    small = cps.itemsize == 1
+    n = cps.shape[0]
+    if n < shingle:
+        return mins
     h = np.uint64(0)
-    for i in range(cps.shape[0]):
+    for i in range(shingle):
         h = h * _BASE + (np.uint64(cps[i]) + _ONE)
-        if i >= shingle:
-            h -= leaving[cps[i - shingle]] if small else (np.uint64(cps[i - shingle]) + _ONE) * top
-        if i >= shingle - 1:
-            x = _fmix64(h) ^ mixed
-            b = x >> shift if by_shift else _bin_of(x, np.uint64(bins))
-            mins[b] = min(np.uint32(x & _LOW32), mins[b])
+    for i in range(shingle - 1, n):
+        if i >= shingle:  # the first shingle is rolled in already
+            gone = cps[np.uint64(i - shingle)]
+            h = h * _BASE + (np.uint64(cps[np.uint64(i)]) + _ONE)
+            h -= leaving[gone] if small else (np.uint64(gone) + _ONE) * top
+        x = _fmix64(h) ^ mixed
+        b = x >> shift if by_shift else _bin_of(x, np.uint64(bins))
+        mins[b] = min(np.uint32(x & _LOW32), mins[b])
     return mins
 
 
@@ -647,6 +658,15 @@ def winnowed_kgrams(cps: Any, k: int, window: int) -> tuple[Any, Any]:
     """``kgram_hashes(cps, k)`` winnowed (``winnow_positions``) as they are rolled: the
     selected hashes and their positions, ascending, without an array of every hash.
     The last ``window`` hashes wait in a ring for the rare rescan."""
+    # Each array type gets its own copy of the loop, the test of its type resolved
+    # when compiled rather than on every character.
+    if cps.itemsize == 1:
+        return _winnowed(cps, k, window, True)
+    return _winnowed(cps, k, window, False)
+
+
+@_inline
+def _winnowed(cps: Any, k: int, window: int, small: bool) -> tuple[Any, Any]:
     n = cps.shape[0]
     count = n - k + 1
     if count <= 0:
@@ -665,7 +685,6 @@ def winnowed_kgrams(cps: Any, k: int, window: int) -> tuple[Any, Any]:
     leaving = np.empty(256, dtype=np.uint64)
     for c in range(256):
         leaving[c] = (np.uint64(c) + _ONE) * top
-    small = cps.itemsize == 1
     h = np.uint64(0)
     for i in range(k - 1):
         h = h * _BASE + (np.uint64(cps[i]) + _ONE)
@@ -690,10 +709,12 @@ def winnowed_kgrams(cps: Any, k: int, window: int) -> tuple[Any, Any]:
             where = j
     unordered = False
     for end in range(width, count):
-        h = h * _BASE + (np.uint64(cps[end + k - 1]) + _ONE)
-        h -= leaving[cps[end - 1]] if small else (np.uint64(cps[end - 1]) + _ONE) * top
+        # Unsigned indices: no check for a negative one on every character.
+        entering, leaving_at = cps[np.uint64(end + k - 1)], cps[np.uint64(end - 1)]
+        h = h * _BASE + (np.uint64(entering) + _ONE)
+        h -= leaving[leaving_at] if small else (np.uint64(leaving_at) + _ONE) * top
         value = _fmix64(h)
-        ring[end & mask] = value
+        ring[np.uint64(end & mask)] = value
         start = end - width + 1
         if value <= low:
             low = value

@@ -24,10 +24,13 @@ from consentry.gate.consent import ConsentOracle
 from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
 from consentry.gate.item import Item, item_from_mapping
 from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
-from consentry.index import Match, MatchIndex
+from consentry.index import Match, MatchIndex, MatchKind
 from consentry.terms import Basis, Price, UseDecision
 
 __all__ = ["Gate"]
+
+# Each kind's name, looked up rather than read through the enum per match.
+_KIND_NAMES = {kind: kind.value for kind in MatchKind}
 
 
 @dataclass
@@ -144,7 +147,7 @@ class Gate:
             else:
                 reasons.append(
                     Reason(
-                        match.kind.value,
+                        _KIND_NAMES[match.kind],
                         answer.reason,
                         match.work_id,
                         match.owner_id,
