@@ -13,6 +13,7 @@ import os
 import shutil
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate
 from pathlib import Path
 
 import numpy as np
@@ -299,7 +300,11 @@ class MatchIndex:
         valid = [k for k, signature in enumerate(signatures) if len(signature) == PERMUTATIONS]
         if not valid:
             return out
-        queries = np.stack([signatures[k] for k in valid])
+        queries = (
+            signatures[valid[0]].reshape(1, -1)
+            if len(valid) == 1
+            else np.stack([signatures[k] for k in valid])
+        )
         for segment in self.segments:
             lookup = self._lookup(segment)
             found, rows, scores = _kernels.near_matches(
@@ -330,7 +335,7 @@ class MatchIndex:
         if not any(sizes):
             return out
         # Every stream's hashes in one array; ``bounds`` says whose each is.
-        bounds = np.cumsum([0, *sizes]).tolist()
+        bounds = [0, *accumulate(sizes)]
         if len(queries) == 1:
             hashes, offsets = queries[0].hashes, queries[0].offsets
         else:
