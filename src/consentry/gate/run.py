@@ -41,7 +41,7 @@ __all__ = ["GateRun", "RunSettings", "RunStats", "item_digest", "registry_hooks"
 
 _STATE = ".gate-state.json"
 # Items whose matched works get their consent read together.
-_CONSENT_CHUNK = 256
+CHUNK = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,7 +331,7 @@ class GateRun:
 
 def _found_in_chunks(gate: Gate, items: Iterator[Item]) -> Iterator[tuple[Item, Found]]:
     """Each item with what ``Gate.find`` returns for it, found a chunk at a time."""
-    while chunk := list(islice(items, _CONSENT_CHUNK)):
+    while chunk := list(islice(items, CHUNK)):
         yield from zip(chunk, gate.find_many(chunk), strict=True)
 
 
@@ -374,7 +374,7 @@ def run_gate(
             )
         else:
             pairs = _found_in_chunks(run.gate, items)
-        while chunk := list(islice(pairs, _CONSENT_CHUNK)):
+        while chunk := list(islice(pairs, CHUNK)):
             run.gate.prepare(found for _, found in chunk)
             for item, found in chunk:
                 run.decide(item, found)
