@@ -157,3 +157,63 @@ def test_digest_rows_are_every_row_with_each_query_digest(
     )
     want = [(q, row) for q, digest in enumerate(queries) for row in order if stored[row] == digest]
     assert list(zip(found.tolist(), rows.tolist(), strict=True)) == want
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_evidence_for_several_streams_is_each_streams_evidence_in_turn(
+    data: st.DataObject,
+) -> None:
+    count = data.draw(st.integers(0, 40))
+    offsets = np.array(
+        data.draw(st.lists(st.integers(0, 3000), min_size=count, max_size=count)), np.uint32
+    )
+    postings = np.array(data.draw(st.lists(st.integers(0, 9), min_size=1, max_size=120)), np.uint32)
+    spread = np.array(
+        data.draw(st.lists(st.integers(0, 12), min_size=count, max_size=count)), np.int64
+    )
+    queries = np.array(sorted(data.draw(st.sets(st.integers(0, max(0, count - 1))))), np.int64)
+    queries = queries[queries < count]
+    left = np.array([data.draw(st.integers(0, len(postings) - 1)) for _ in queries], np.int64)
+    right = np.minimum(len(postings), left + 3)
+    # Stream boundaries over the query positions, as a chunk of items makes them.
+    cuts = np.array(sorted(data.draw(st.lists(st.integers(0, len(queries)), max_size=5))), np.int64)
+    cuts = np.concatenate(([0], cuts, [len(queries)]))
+    row_cuts, rows, counts, first, starts, ends = _kernels.excerpt_evidence_many(
+        queries, left, right, spread, 8, postings, offsets, 100, cuts
+    )
+    got, want = [], []
+    for s, (a, b) in enumerate(pairwise(cuts.tolist())):
+        r, c, f, st_, en = _kernels.excerpt_evidence(
+            queries[a:b], left[a:b], right[a:b], spread, 8, postings, offsets, 100
+        )
+        want.append(_grouped(r, c, f, st_, en, 0, len(r)))
+        got.append(_grouped(rows, counts, first, starts, ends, row_cuts[s], row_cuts[s + 1]))
+    assert got == want
+    assert first[-1] == len(starts) == len(ends)
+
+
+def _grouped(
+    rows: np.ndarray,
+    counts: np.ndarray,
+    first: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    low: int,
+    high: int,
+) -> list[tuple[int, int, list[tuple[int, int]]]]:
+    """Rows ``low:high`` of evidence arrays as (row, count, spans)."""
+    return [
+        (
+            int(rows[i]),
+            int(counts[i]),
+            list(
+                zip(
+                    starts[first[i] : first[i + 1]].tolist(),
+                    ends[first[i] : first[i + 1]].tolist(),
+                    strict=True,
+                )
+            ),
+        )
+        for i in range(low, high)
+    ]
