@@ -147,10 +147,9 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                 # their consent read together.
                 while chunk := list(islice(data, CHUNK)):
                     with self.track_time(unit="batch"):
-                        items = [item_from_mapping(_record(d), source="datatrove") for d in chunk]
-                        found = run.gate.find_many(items)
-                        run.gate.prepare(found)
-                        decisions = [run.decide(i, f) for i, f in zip(items, found, strict=True)]
+                        decisions = run.decide_chunk(
+                            [item_from_mapping(_record(d), source="datatrove") for d in chunk]
+                        )
                     for document, decision in zip(chunk, decisions, strict=True):
                         self.stat_update("admitted" if decision.admitted else "rejected")
                         if decision.admitted:

@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -30,7 +30,7 @@ from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
-from consentry.index import Match, MatchIndex
+from consentry.index import MatchIndex
 from consentry.log import leaf_hash, root_from_leaf_hashes
 from consentry.registry import Registry
 from consentry.registry.documents import price_from_json
@@ -255,7 +255,17 @@ class GateRun:
         self._earlier_seconds = float(state["seconds"])
         self._since_checkpoint = 0
 
-    def decide(self, item: Item, found: list[Match] | str | None = None) -> Decision:
+    def decide_chunk(
+        self, items: Sequence[Item], found: Sequence[Found] | None = None
+    ) -> list[Decision]:
+        """Decide a chunk of items as ``decide`` does each, their matches found together
+        (unless ``found`` gives them) and their works' consent read together."""
+        if found is None:
+            found = self.gate.find_many(items)
+        self.gate.prepare(found)
+        return [self.decide(item, f) for item, f in zip(items, found, strict=True)]
+
+    def decide(self, item: Item, found: Found | None = None) -> Decision:
         """Decide ``item`` (``found``: what ``Gate.find`` returned, if already known),
         write it to its output and count it; checkpoints every
         ``settings.checkpoint_every`` items."""
@@ -329,12 +339,6 @@ class GateRun:
         )
 
 
-def _found_in_chunks(gate: Gate, items: Iterator[Item]) -> Iterator[tuple[Item, Found]]:
-    """Each item with what ``Gate.find`` returns for it, found a chunk at a time."""
-    while chunk := list(islice(items, CHUNK)):
-        yield from zip(chunk, gate.find_many(chunk), strict=True)
-
-
 def run_gate(
     settings: RunSettings,
     *,
@@ -368,18 +372,21 @@ def run_gate(
     try:
         items = iter(read_corpus(Path(settings.corpus)))
         _skip(items, run.stats.items)
+        chunks: Iterator[tuple[list[Item], list[Found] | None]]
         if settings.workers > 1 and index_folder is not None:
-            pairs: Iterator[tuple[Item, Found]] = find_in_order(
-                items, index_folder=index_folder, workers=settings.workers
+            pairs = find_in_order(items, index_folder=index_folder, workers=settings.workers)
+            chunks = (
+                ([item for item, _ in chunk], [found for _, found in chunk])
+                for chunk in iter(lambda: list(islice(pairs, CHUNK)), [])
             )
         else:
-            pairs = _found_in_chunks(run.gate, items)
-        while chunk := list(islice(pairs, CHUNK)):
-            run.gate.prepare(found for _, found in chunk)
-            for item, found in chunk:
-                run.decide(item, found)
-                if on_progress is not None and run.stats.items % settings.checkpoint_every == 0:
-                    on_progress(run.stats)
+            chunks = ((chunk, None) for chunk in iter(lambda: list(islice(items, CHUNK)), []))
+        for chunk_items, found in chunks:
+            done = run.stats.items
+            run.decide_chunk(chunk_items, found)
+            every = settings.checkpoint_every
+            if on_progress is not None and run.stats.items // every > done // every:
+                on_progress(run.stats)
     except BaseException:
         run.close()
         raise

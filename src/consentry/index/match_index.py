@@ -70,6 +70,12 @@ class _Lookup:
             np.ascontiguousarray(segment.digests_sorted).view(np.uint8).reshape(-1, 32),
         )
 
+    def match(
+        self, row: int, kind: MatchKind, score: float, spans: tuple[tuple[int, int], ...] = ()
+    ) -> Match:
+        """The match naming row ``row``'s work and owner."""
+        return Match(self.works[row], self.owners[row], kind, score, spans)
+
 
 @dataclass
 class MatchIndex:
@@ -290,9 +296,7 @@ class MatchIndex:
             lookup = self._lookup(segment)
             queries, rows = _kernels.digest_rows(lookup.digests, segment.digest_order, keys)
             for q, row in zip(queries.tolist(), rows.tolist(), strict=True):
-                out[valid[q]].append(
-                    Match(lookup.works[row], lookup.owners[row], MatchKind.EXACT, 1.0)
-                )
+                out[valid[q]].append(lookup.match(row, MatchKind.EXACT, 1.0))
         return out
 
     def _near(self, signatures: Sequence[npt.NDArray[np.uint32]]) -> list[list[Match]]:
@@ -316,9 +320,7 @@ class MatchIndex:
                 self.params.near_threshold,
             )
             for q, row, score in zip(found.tolist(), rows.tolist(), scores.tolist(), strict=True):
-                out[valid[q]].append(
-                    Match(lookup.works[row], lookup.owners[row], MatchKind.NEAR, round(score, 4))
-                )
+                out[valid[q]].append(lookup.match(row, MatchKind.NEAR, round(score, 4)))
         for matches in out:
             matches.sort(key=lambda m: -m.score)
             # Structurally identical works (codecs that differ only in their literal
@@ -376,9 +378,8 @@ class MatchIndex:
             cut = row_cuts.tolist()
             for k, total in enumerate(sizes):
                 out[k] += [
-                    Match(
-                        lookup.works[row_of[r]],
-                        lookup.owners[row_of[r]],
+                    lookup.match(
+                        row_of[r],
                         MatchKind.EXCERPT,
                         round(hits[r] / total, 4),
                         tuple(spans[where[r] : where[r + 1]]),
@@ -393,9 +394,8 @@ class MatchIndex:
     def _images(self, hashes: Sequence[bytes]) -> list[Match]:
         out = []
         for segment in self.segments:
+            lookup = self._lookup(segment)
             for i, score in image_hits(segment.image_hashes, hashes, self.params.pdq_max_distance):
-                row = int(segment.image_works[i])
-                lookup = self._lookup(segment)
-                out.append(Match(lookup.works[row], lookup.owners[row], MatchKind.IMAGE, score))
+                out.append(lookup.match(int(segment.image_works[i]), MatchKind.IMAGE, score))
         out.sort(key=lambda m: -m.score)
         return out
