@@ -118,7 +118,7 @@ def normalized_stream(text: str) -> tuple[CodePoints, bytes]:
             narrow = wide.astype(np.uint8)
             return narrow, narrow.tobytes()
         return wide, _text(wide).encode("utf-8")
-    normalised = normalize_text(text)
+    normalised = _normalize_fully(text)
     return codepoints(normalised), normalised.encode("utf-8")
 
 
@@ -148,6 +148,12 @@ def normalize_text(text: str) -> str:
         return _fold_ascii(text).tobytes().decode("ascii")
     if (by_table := _fold_by_table(text)) is not None:
         return _text(by_table[0])
+    return _normalize_fully(text)
+
+
+def _normalize_fully(text: str) -> str:
+    """``normalize_text`` through Unicode normalisation, for text the faster paths do
+    not take."""
     current = _normalize_once(text)
     # Another pass can only change a result that is not yet NFKC or not casefolded
     # (its whitespace is already collapsed, its invisible characters gone). This
