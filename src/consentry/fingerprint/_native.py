@@ -122,27 +122,30 @@ def drop_ignorables(cps: Any) -> Any:
     return out[:m]
 
 
-# ASCII characters str.isspace accepts, and each ASCII character lowered.
-_ASCII_SPACE = np.array([9 <= c <= 13 or 28 <= c <= 32 for c in range(128)], dtype=np.uint8)
-_ASCII_LOWER = np.array([c + 32 if 65 <= c <= 90 else c for c in range(128)], dtype=np.uint8)
+# Each ASCII byte folded: a character str.isspace accepts becomes a space, a capital
+# its small letter.
+_ASCII_FOLDED = np.array(
+    [32 if 9 <= c <= 13 or 28 <= c <= 32 else c + 32 if 65 <= c <= 90 else c for c in range(256)],
+    dtype=np.uint8,
+)
 
 
 @_jit
 def fold_ascii(raw: Any) -> Any:
     """``fold_text(raw, True)`` for ASCII bytes (every byte below 128), without a
-    branch per character: each character is written where the next one would go and
-    the end moves past it only when it stays, so spaces cost no mispredictions."""
-    out = np.empty(raw.shape[0] + 1, dtype=np.uint8)
+    branch per character: each folded byte is written where the next one would go and
+    the end moves past it unless it is a space after a space, so the only chain from
+    one character to the next is that one addition."""
+    out = np.empty(raw.shape[0], dtype=np.uint8)
     m = np.int64(0)
-    pending = np.int64(0)  # a run of whitespace seen since the last character kept
+    previous = np.uint8(32)  # a space before the first character: leading ones go
     for i in range(raw.shape[0]):
-        c = raw[i]
-        space = np.int64(_ASCII_SPACE[c])
-        out[m] = 32
-        m += pending & (1 - space)
-        out[m] = _ASCII_LOWER[c]
-        m += 1 - space
-        pending = space & np.int64(m > 0)
+        c = _ASCII_FOLDED[raw[i]]
+        out[m] = c
+        m += np.int64((c != 32) | (previous != 32))
+        previous = c
+    if m > 0 and out[m - 1] == 32:
+        m -= 1
     return out[:m]
 
 
