@@ -611,15 +611,10 @@ def shingle_minima(cps: Any, shingle: int, bins: int, seed: int) -> Any:
     """The one-permutation bins (``oph_signature`` before densifying) of the stream's
     ``kgram_hashes(cps, shingle)``, filled as they are rolled, without an array of
     them."""
-    if cps.itemsize == 1:
-        return _shingle_minima(cps, shingle, bins, seed, True)
-    return _shingle_minima(cps, shingle, bins, seed, False)
-
-
-@_inline
-def _shingle_minima(cps: Any, shingle: int, bins: int, seed: int, small: bool) -> Any:
     mixed = _fmix64(np.uint64(seed))
     mins = np.full(bins, _EMPTY, dtype=np.uint32)
+    if cps.shape[0] < shingle:
+        return mins
     top = _ONE
     for _ in range(shingle):
         top *= _BASE
@@ -633,21 +628,47 @@ def _shingle_minima(cps: Any, shingle: int, bins: int, seed: int, small: bool) -
     leaving = np.empty(256, dtype=np.uint64)
     for c in range(256):
         leaving[c] = (np.uint64(c) + _ONE) * top
-    n = cps.shape[0]
-    if n < shingle:
-        return mins
+    # One copy of the loop per array type and bin rule, each test resolved when
+    # compiled rather than on every character.
+    small = cps.itemsize == 1
+    if small and by_shift:
+        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, True, True)
+    elif small:
+        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, True, False)
+    elif by_shift:
+        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, False, True)
+    else:
+        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, False, False)
+    return mins
+
+
+@_inline
+def _fill_bins(
+    cps: Any,
+    shingle: int,
+    mins: Any,
+    mixed: np.uint64,
+    leaving: Any,
+    top: np.uint64,
+    shift: np.uint64,
+    small: bool,
+    by_shift: bool,
+) -> None:
+    bins = np.uint64(mins.shape[0])
     h = np.uint64(0)
     for i in range(shingle):
         h = h * _BASE + (np.uint64(cps[i]) + _ONE)
-    for i in range(shingle - 1, n):
-        if i >= shingle:  # the first shingle is rolled in already
-            gone = cps[np.uint64(i - shingle)]
-            h = h * _BASE + (np.uint64(cps[np.uint64(i)]) + _ONE)
-            h -= leaving[gone] if small else (np.uint64(gone) + _ONE) * top
+    x = _fmix64(h) ^ mixed
+    b = x >> shift if by_shift else _bin_of(x, bins)
+    mins[b] = min(np.uint32(x & _LOW32), mins[b])
+    # The first shingle is rolled in; from here on one character enters, one leaves.
+    for i in range(np.uint64(shingle), np.uint64(cps.shape[0])):
+        gone = cps[i - np.uint64(shingle)]
+        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
+        h -= leaving[gone] if small else (np.uint64(gone) + _ONE) * top
         x = _fmix64(h) ^ mixed
-        b = x >> shift if by_shift else _bin_of(x, np.uint64(bins))
+        b = x >> shift if by_shift else _bin_of(x, bins)
         mins[b] = min(np.uint32(x & _LOW32), mins[b])
-    return mins
 
 
 @_jit
