@@ -376,21 +376,16 @@ class MatchIndex:
             spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
             where, hits, row_of = first.tolist(), counts.tolist(), rows.tolist()
             cut = row_cuts.tolist()
-            # Built here rather than by ``lookup.match``: a chunk's excerpt matches
-            # number in the thousands, and a call apiece showed in profiles.
-            works, owners, least = lookup.works, lookup.owners, self.params.min_excerpt_hits
-            excerpt = MatchKind.EXCERPT
             for k, total in enumerate(sizes):
                 out[k] += [
-                    Match(
-                        works[row_of[r]],
-                        owners[row_of[r]],
-                        excerpt,
+                    lookup.match(
+                        row_of[r],
+                        MatchKind.EXCERPT,
                         round(hits[r] / total, 4),
                         tuple(spans[where[r] : where[r + 1]]),
                     )
                     for r in range(cut[k], cut[k + 1])
-                    if hits[r] >= least
+                    if hits[r] >= self.params.min_excerpt_hits
                 ]
         for matches in out:
             matches.sort(key=lambda m: -m.score)
