@@ -1,4 +1,5 @@
-"""Per-character kernels compiled by numba: folding ASCII text, k-gram hashing, winnowing.
+"""Per-character kernels compiled by numba: folding text, tokenising code, k-gram hashing
+and winnowing by definition (``_stream`` computes the same values block by block).
 
 Everything that touches each character of a 100 GB corpus runs here, as machine code,
 with no Python per character. Compiled once per machine (``cache=True`` keeps the
@@ -17,17 +18,13 @@ from consentry._jit import jit as _jit
 
 __all__ = [
     "code_tokens",
-    "densify",
     "drop_ignorables",
     "fold_ascii",
     "fold_mapped",
     "fold_text",
     "kgram_hashes",
     "oph_signature",
-    "shingle_minima",
-    "stream_prints",
     "winnow_positions",
-    "winnowed_kgrams",
     "word_key",
 ]
 
@@ -604,188 +601,6 @@ def oph_signature(shingle_hashes: Any, bins: int, seed: int) -> Any:
     for i in range(shingle_hashes.shape[0]):
         _oph_update(mins, shingle_hashes[i], mixed)
     return _densify(mins, mixed)
-
-
-@_jit
-def shingle_minima(cps: Any, shingle: int, bins: int, seed: int) -> Any:
-    """The one-permutation bins (``oph_signature`` before densifying) of the stream's
-    ``kgram_hashes(cps, shingle)``, filled as they are rolled, without an array of
-    them."""
-    mixed = _fmix64(np.uint64(seed))
-    mins = np.full(bins, _EMPTY, dtype=np.uint32)
-    if cps.shape[0] < shingle:
-        return mins
-    top = _ONE
-    for _ in range(shingle):
-        top *= _BASE
-    # Two multiplications fewer per character, same values: for a power-of-two number
-    # of bins ``_bin_of`` is a shift, and a byte leaving the window is looked up.
-    shift = np.uint64(64)
-    while (np.uint64(1) << (np.uint64(64) - shift)) < np.uint64(bins):
-        shift -= _ONE
-    # (One bin would need a shift by 64, which machine code leaves undefined.)
-    by_shift = bins >= 2 and (np.uint64(1) << (np.uint64(64) - shift)) == np.uint64(bins)
-    leaving = np.empty(256, dtype=np.uint64)
-    for c in range(256):
-        leaving[c] = (np.uint64(c) + _ONE) * top
-    # One copy of the loop per array type and bin rule, each test resolved when
-    # compiled rather than on every character.
-    small = cps.itemsize == 1
-    if small and by_shift:
-        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, True, True)
-    elif small:
-        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, True, False)
-    elif by_shift:
-        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, False, True)
-    else:
-        _fill_bins(cps, shingle, mins, mixed, leaving, top, shift, False, False)
-    return mins
-
-
-@_inline
-def _fill_bins(
-    cps: Any,
-    shingle: int,
-    mins: Any,
-    mixed: np.uint64,
-    leaving: Any,
-    top: np.uint64,
-    shift: np.uint64,
-    small: bool,
-    by_shift: bool,
-) -> None:
-    bins = np.uint64(mins.shape[0])
-    h = np.uint64(0)
-    for i in range(shingle):
-        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
-    x = _fmix64(h) ^ mixed
-    b = x >> shift if by_shift else _bin_of(x, bins)
-    mins[b] = min(np.uint32(x & _LOW32), mins[b])
-    # The first shingle is rolled in; from here on one character enters, one leaves.
-    for i in range(np.uint64(shingle), np.uint64(cps.shape[0])):
-        gone = cps[i - np.uint64(shingle)]
-        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
-        h -= leaving[gone] if small else (np.uint64(gone) + _ONE) * top
-        x = _fmix64(h) ^ mixed
-        b = x >> shift if by_shift else _bin_of(x, bins)
-        mins[b] = min(np.uint32(x & _LOW32), mins[b])
-
-
-@_jit
-def densify(mins: Any, seed: int) -> Any:
-    """``shingle_minima``'s bins as a signature (``oph_signature``'s last step)."""
-    return _densify(mins, _fmix64(np.uint64(seed)))
-
-
-@_jit
-def winnowed_kgrams(cps: Any, k: int, window: int) -> tuple[Any, Any]:
-    """``kgram_hashes(cps, k)`` winnowed (``winnow_positions``) as they are rolled: the
-    selected hashes and their positions, ascending, without an array of every hash.
-    The last ``window`` hashes wait in a ring for the rare rescan."""
-    # Each array type gets its own copy of the loop, the test of its type resolved
-    # when compiled rather than on every character.
-    if cps.itemsize == 1:
-        return _winnowed(cps, k, window, True)
-    return _winnowed(cps, k, window, False)
-
-
-@_inline
-def _winnowed(cps: Any, k: int, window: int, small: bool) -> tuple[Any, Any]:
-    n = cps.shape[0]
-    count = n - k + 1
-    if count <= 0:
-        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
-    width = min(window, count)
-    size = 1
-    while size < width:
-        size *= 2
-    mask = size - 1
-    ring = np.empty(size, dtype=np.uint64)
-    chosen = np.empty(count + width, dtype=np.int64)
-    values = np.empty(count + width, dtype=np.uint64)
-    top = _ONE
-    for _ in range(k):
-        top *= _BASE
-    leaving = np.empty(256, dtype=np.uint64)
-    for c in range(256):
-        leaving[c] = (np.uint64(c) + _ONE) * top
-    h = np.uint64(0)
-    for i in range(k - 1):
-        h = h * _BASE + (np.uint64(cps[i]) + _ONE)
-    for end in range(count):
-        h = h * _BASE + (np.uint64(cps[end + k - 1]) + _ONE)
-        if end > 0:
-            h -= leaving[cps[end - 1]] if small else (np.uint64(cps[end - 1]) + _ONE) * top
-        ring[end & mask] = _fmix64(h)
-        if end == width - 1:
-            break
-    # The first window: its minimum, every tie selected.
-    low = ring[0]
-    for j in range(width):
-        low = min(low, ring[j])
-    picked = 0
-    where = 0
-    for j in range(width):
-        if ring[j] == low:
-            chosen[picked] = j
-            values[picked] = low
-            picked += 1
-            where = j
-    unordered = False
-    for end in range(width, count):
-        # Unsigned indices: no check for a negative one on every character.
-        entering, leaving_at = cps[np.uint64(end + k - 1)], cps[np.uint64(end - 1)]
-        h = h * _BASE + (np.uint64(entering) + _ONE)
-        h -= leaving[leaving_at] if small else (np.uint64(leaving_at) + _ONE) * top
-        value = _fmix64(h)
-        ring[np.uint64(end & mask)] = value
-        start = end - width + 1
-        if value <= low:
-            low = value
-            where = end
-            chosen[picked] = end
-            values[picked] = value
-            picked += 1
-        elif where < start:
-            low, where, tied = _window_minimum(ring, mask, start, end)
-            if tied:
-                unordered = True
-                for j in range(start, end + 1):
-                    if ring[j & mask] == low:
-                        chosen[picked] = j
-                        values[picked] = low
-                        picked += 1
-            else:
-                chosen[picked] = where
-                values[picked] = low
-                picked += 1
-    positions, hashes = chosen[:picked], values[:picked]
-    if unordered:
-        # Ties chose some positions twice: sort by position, keep each once.
-        order = np.argsort(positions, kind="mergesort")
-        positions, hashes = positions[order], hashes[order]
-        keep = np.ones(picked, dtype=np.bool_)
-        for i in range(1, picked):
-            keep[i] = positions[i] != positions[i - 1]
-        positions, hashes = positions[keep], hashes[keep]
-    return hashes, positions
-
-
-def stream_prints(
-    cps: Any, shingle: int, bins: int, seed: int, noise: int, window: int
-) -> tuple[Any, Any, Any]:
-    """Everything hashed over one normalised stream: the MinHash signature of its
-    shingles, and the winnowed noise-length k-gram hashes with their offsets.
-
-    Three kernels called from here: compiled together into one function, their
-    loops ran at half their speed or less (measured), where a call costs about a
-    microsecond."""
-    hashes, positions = winnowed_kgrams(cps, noise, window)
-    return (
-        densify(shingle_minima(cps, shingle, bins, seed), seed),
-        hashes,
-        positions.astype(np.uint32),
-    )
 
 
 @_jit

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from consentry.errors import InputError
-from consentry.fingerprint import _native
+from consentry.fingerprint import _stream
 from consentry.fingerprint._rolling import CodePoints
 from consentry.fingerprint.code import code_stream
 from consentry.fingerprint.detect import (
@@ -237,7 +237,7 @@ def fingerprint_text(
 def _prints(
     cps: CodePoints, digest: bytes, minhash: MinHashParams, winnow: WinnowParams
 ) -> StreamPrints:
-    signature, hashes, offsets = _native.stream_prints(
+    signature, hashes, offsets = _stream.stream_prints(
         cps, minhash.shingle, minhash.permutations, minhash.seed, winnow.noise, winnow.window
     )
     return StreamPrints(digest, len(cps), signature, ExcerptFingerprints(hashes, offsets))

@@ -3,7 +3,7 @@
 Each shingle hash is placed in one of 256 bins and each bin keeps its least value
 (``_native.oph_signature``); empty bins are densified. One pass over the shingles, where
 256 independent permutations cost 256 multiplications per shingle: the fingerprinter
-fills the bins as it rolls the shingle hashes (``_native.shingle_minima``).
+fills the bins as it hashes the shingles (``_stream.stream_prints``).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from consentry.fingerprint import (
     MinHashParams,
     MinHashSignature,
     _native,
+    _stream,
     minhash_signatures,
     normalize_text,
     shingle_hashes,
@@ -83,7 +84,7 @@ def test_the_fingerprinter_computes_the_same_signature_as_from_shingle_hashes(
     """stream_prints fills the bins as it rolls the shingle hashes; the signature must
     equal that of the stream's shingle hashes, sparse (densified) bins included."""
     stream = normalize_text(text)
-    fused, _, _ = _native.stream_prints(
+    fused, _, _ = _stream.stream_prints(
         codepoints(stream), PARAMS.shingle, PARAMS.permutations, PARAMS.seed, 100, 101
     )
     assert np.array_equal(fused, _signature(stream).values)
@@ -131,17 +132,18 @@ def _mixed_seed() -> int:
     st.sampled_from([1, 2, 3, 64, 100, 256, 257]),
     st.sampled_from([1, 2, 9, 24]),
     st.integers(0, 2**32 - 1),
+    st.sampled_from([1, 8, 64]),
 )
-def test_the_rolling_signature_equals_the_signature_of_its_shingle_hashes(
-    values: list[int], as_bytes: bool, bins: int, shingle: int, seed: int
+def test_the_blockwise_signature_equals_the_signature_of_its_shingle_hashes(
+    values: list[int], as_bytes: bool, bins: int, shingle: int, seed: int, block: int
 ) -> None:
-    """shingle_minima's shortcuts (a shift for power-of-two bins, a table for bytes
-    leaving the window) change no value, whatever the array type and bin count."""
+    """Hashing shingles from prefix sums, block by block, changes no value, whatever
+    the array type, bin count and block boundaries."""
     cps = (
         np.array([v % 128 for v in values], dtype=np.uint8)
         if as_bytes
         else np.array(values, dtype=np.uint32)
     )
     want = _native.oph_signature(_native.kgram_hashes(cps, shingle), bins, seed)
-    got = _native.densify(_native.shingle_minima(cps, shingle, bins, seed), seed)
+    got, _, _ = _stream.stream_prints(cps, shingle, bins, seed, 100, 101, block=block)
     assert np.array_equal(got, want)

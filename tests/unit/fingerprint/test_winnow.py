@@ -9,6 +9,7 @@ from consentry.fingerprint import (
     ExcerptFingerprints,
     WinnowParams,
     _native,
+    _stream,
     excerpt_fingerprints,
     normalize_text,
     winnow,
@@ -148,17 +149,19 @@ def test_thresholds_must_be_ordered() -> None:
     st.booleans(),
     st.sampled_from([1, 2, 3, 5, 100]),
     st.sampled_from([1, 2, 4, 7, 101, 130]),
+    st.sampled_from([1, 16, 4096]),
 )
-def test_winnowing_while_rolling_equals_winnowing_every_hash(
-    values: list[int], period: int, as_bytes: bool, k: int, window: int
+def test_winnowing_block_by_block_equals_winnowing_every_hash(
+    values: list[int], period: int, as_bytes: bool, k: int, window: int, block: int
 ) -> None:
-    """The one-pass winnower (which the fingerprinter uses) selects what winnowing the
-    full array of k-gram hashes selects, ties included: a small alphabet and periodic
-    text repeat k-grams, so equal hashes are common here."""
+    """The block-by-block winnower (which the fingerprinter uses) selects what
+    winnowing the full array of k-gram hashes selects, ties included, across block
+    boundaries: a small alphabet and periodic text repeat k-grams, so equal hashes are
+    common here."""
     if values and period < len(values):
         values = (values[:period] * (len(values) // period + 1))[: len(values)]
     cps = np.array(values, dtype=np.uint8 if as_bytes else np.uint32)
-    hashes, positions = _native.winnowed_kgrams(cps, k, window)
+    _, hashes, positions = _stream.stream_prints(cps, 9, 16, 1, k, window, block=block)
     every = _native.kgram_hashes(cps, k)
     selected = _native.winnow_positions(every, window)
     assert positions.tolist() == selected.tolist()

@@ -1,0 +1,264 @@
+"""A stream's prints in one kernel, block by block: its MinHash bins and its winnowed
+excerpt fingerprints, the same values as ``shingle_minima`` and ``winnowed_kgrams``.
+
+Those roll one hash per k-gram, a chain of multiplications from each character to the
+next that the processor cannot run side by side. Here each block of characters gets
+prefix sums of ``(c + 1) * BASE**-t`` first (the base is odd, so it has an inverse
+modulo 2**64): a chain of additions only. Every k-gram hash of the block is then
+``BASE**(t + k - 1) * (prefix[t + k] - prefix[t])``, independent of the others, so
+the compiler hashes several at once in vector registers. Only the two steps that
+depend on what came before stay one at a time: the bins each keep their least value,
+and the winnower follows its window's minimum, skipping eight hashes at once while
+none of them is a new minimum.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from consentry._jit import inline as _inline
+from consentry._jit import jit as _jit
+from consentry.fingerprint._native import (
+    _BASE,
+    _EMPTY,
+    _LOW32,
+    _bin_of,
+    _densify,
+    _fmix64,
+)
+
+__all__ = ["BLOCK", "block_powers", "stream_prints"]
+
+# Hashes per block: their arrays stay in the processor's second-level cache.
+BLOCK = 4096
+_ONE = np.uint64(1)
+_MODULUS = 1 << 64
+_BASE_INVERSE = pow(int(_BASE), -1, _MODULUS)
+
+
+@cache
+def block_powers(length: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """``BASE**j`` and ``BASE**-j`` modulo 2**64 for ``j < length``."""
+    powers = np.empty(length, dtype=np.uint64)
+    inverses = np.empty(length, dtype=np.uint64)
+    power = inverse = 1
+    for j in range(length):
+        powers[j], inverses[j] = power, inverse
+        power = power * int(_BASE) % _MODULUS
+        inverse = inverse * _BASE_INVERSE % _MODULUS
+    powers.flags.writeable = inverses.flags.writeable = False
+    return powers, inverses
+
+
+def stream_prints(
+    cps: Any, shingle: int, bins: int, seed: int, noise: int, window: int, *, block: int = BLOCK
+) -> tuple[Any, Any, Any]:
+    """Everything hashed over one normalised stream: the MinHash signature of its
+    ``shingle``-grams in ``bins`` bins, and the winnowed ``noise``-gram hashes with
+    their offsets (uint32). ``block``: characters hashed at a time (at least a
+    window's worth, rounded up to a power of two)."""
+    block = 1 << (max(block, window, 1) - 1).bit_length()
+    powers, inverses = block_powers(block + max(shingle, noise))
+    mins, hashes, positions = _stream_prints(
+        cps, shingle, bins, seed, noise, window, block, powers, inverses
+    )
+    return _densify_seeded(mins, seed), hashes, positions
+
+
+@_jit
+def _densify_seeded(mins: Any, seed: int) -> Any:
+    return _densify(mins, _fmix64(np.uint64(seed)))
+
+
+@_inline
+def _grown(values: Any, kept: int, size: int) -> Any:
+    """``values`` in a new array of ``size``, its first ``kept`` kept."""
+    grown = np.empty(size, dtype=values.dtype)
+    grown[:kept] = values[:kept]
+    return grown
+
+
+@_jit
+def _hash_block(prefix: Any, powers: Any, k: int, count: int, out: Any) -> None:
+    """``out[t]``: the hash of the k-gram starting at block position ``t``, for
+    ``t < count``. No step depends on another, and slices taken first leave the
+    compiler nothing to check per step: it vectorises the loop."""
+    scale, ends, starts = powers[k - 1 : k - 1 + count], prefix[k : k + count], prefix[:count]
+    for t in range(count):
+        out[t] = _fmix64(scale[t] * (ends[t] - starts[t]))
+
+
+@_jit
+def _prefix_sums(cps: Any, first: int, stop: int, inverses: Any, prefix: Any) -> None:
+    """``prefix[t]``: the sum of ``(c + 1) * BASE**-j`` over the block's first ``t``
+    characters ``cps[first:stop]``."""
+    acc = np.uint64(0)
+    prefix[0] = acc
+    for t in range(stop - first):
+        acc += (np.uint64(cps[first + t]) + _ONE) * inverses[t]
+        prefix[t + 1] = acc
+
+
+@_jit
+def _fill_bins(shingles: Any, count: int, mins: Any, mixed: np.uint64) -> None:
+    """Each of the first ``count`` shingle hashes into its bin, which keeps the least."""
+    bins = np.uint64(mins.shape[0])
+    for t in range(count):
+        x = shingles[t] ^ mixed
+        b = _bin_of(x, bins)
+        mins[b] = min(np.uint32(x & _LOW32), mins[b])
+
+
+@_inline
+def _least(values: Any, low_at: int, high_at: int) -> tuple[Any, int, bool]:
+    """The least of ``values[low_at..high_at]``, its rightmost position, and whether
+    it occurs more than once: a reduction the compiler vectorises, then a short scan."""
+    low = values[low_at]
+    for j in range(low_at + 1, high_at + 1):
+        low = min(low, values[j])
+    where = high_at
+    while values[where] != low:
+        where -= 1
+    ties = 0
+    for j in range(low_at, high_at + 1):
+        ties += int(values[j] == low)
+    return low, where, ties > 1
+
+
+@_inline
+def _above_eight(values: Any, at: int, low: Any) -> bool:
+    """Whether all of ``values[at..at + 7]`` are above ``low``."""
+    a = min(values[at], values[at + 1])
+    b = min(values[at + 2], values[at + 3])
+    c = min(values[at + 4], values[at + 5])
+    d = min(values[at + 6], values[at + 7])
+    return bool(min(a, b, c, d) > low)
+
+
+@_jit
+def _stream_prints(
+    cps: Any,
+    shingle: int,
+    bins: int,
+    seed: int,
+    noise: int,
+    window: int,
+    block: int,
+    powers: Any,
+    inverses: Any,
+) -> tuple[Any, Any, Any]:
+    n = cps.shape[0]
+    mixed = _fmix64(np.uint64(seed))
+    mins = np.full(bins, _EMPTY, dtype=np.uint32)
+    reach = max(shingle, noise)
+    prefix = np.empty(block + reach, dtype=np.uint64)
+    shingles = np.empty(block, dtype=np.uint64)
+    count = n - noise + 1  # k-grams to winnow
+    width = max(1, min(window, count))
+    # The hashes of the positions before this block that a window may still reach,
+    # then this block's: ``ring[p - first + back]`` holds position p's.
+    back = width - 1
+    ring = np.empty(back + block, dtype=np.uint64)
+    chosen = np.empty(64 + 2 * width + 4 * max(0, count) // (width + 1), dtype=np.int64)
+    values = np.empty(chosen.shape[0], dtype=np.uint64)
+    picked, low, where, unordered = 0, np.uint64(0), 0, False
+    for first in range(0, max(1, n - min(shingle, noise) + 1), block):
+        _prefix_sums(cps, first, min(n, first + block + reach - 1), inverses, prefix)
+        here = min(block, n - shingle + 1 - first)
+        if here > 0:
+            _hash_block(prefix, powers, shingle, here, shingles)
+            _fill_bins(shingles, here, mins, mixed)
+        here = min(block, count - first)
+        if here > 0:
+            if first > 0:
+                ring[:back] = ring[block : block + back]
+            _hash_block(prefix, powers, noise, here, ring[back:])
+            end = first
+            while end < first + here:
+                # Room for a window's worth more: the kernel stops short of running out.
+                if picked + 2 * width + 8 > chosen.shape[0]:
+                    chosen = _grown(chosen, picked, 2 * chosen.shape[0] + 2 * width + 8)
+                    values = _grown(values, picked, chosen.shape[0])
+                end, picked, low, where, tied = _winnow_block(
+                    ring, back - first, end, first + here, width, chosen, values, picked, low, where
+                )
+                unordered |= tied
+    positions, hashes = chosen[:picked], values[:picked]
+    if unordered:
+        # Ties chose some positions twice: sort by position, keep each once.
+        order = np.argsort(positions, kind="mergesort")
+        positions, hashes = positions[order], hashes[order]
+        keep = np.ones(positions.shape[0], dtype=np.bool_)
+        for i in range(1, positions.shape[0]):
+            keep[i] = positions[i] != positions[i - 1]
+        positions, hashes = positions[keep], hashes[keep]
+    return mins, hashes.copy(), positions.astype(np.uint32)
+
+
+@_jit
+def _winnow_block(
+    ring: Any,
+    offset: int,
+    end: int,
+    last: int,
+    width: int,
+    chosen: Any,
+    values: Any,
+    picked: int,
+    low: Any,
+    where: int,
+) -> tuple[int, int, Any, int, bool]:
+    """Winnow positions ``end..last - 1``, whose hashes (and those of the ``width - 1``
+    positions before, for windows reaching back) are ``ring[p + offset]``: append each
+    window's minimum to ``chosen`` (positions) and ``values`` (hashes), every tie, as
+    ``winnow_positions`` does. Stops early, before a position, when fewer than
+    ``2 * width`` places are left in ``chosen``. Returns where it stopped, how many
+    are chosen, the current minimum and its position, and whether ties left them out
+    of order."""
+    tied = False
+    room = chosen.shape[0] - width
+    if end == 0:
+        # The first window: its minimum, every tie selected.
+        low = ring[offset]
+        for j in range(width):
+            low = min(low, ring[j + offset])
+        for j in range(width):
+            if ring[j + offset] == low:
+                chosen[picked] = j
+                values[picked] = low
+                picked += 1
+                where = j
+        end = width
+    while end < last and picked < room:
+        # Eight at once while none is a new minimum and the minimum stays in the window.
+        if end + 8 <= last and where >= end + 8 - width and _above_eight(ring, end + offset, low):
+            end += 8
+            continue
+        value = ring[end + offset]
+        start = end - width + 1
+        if value <= low:
+            low = value
+            where = end
+            chosen[picked] = end
+            values[picked] = value
+            picked += 1
+        elif where < start:
+            low, where, repeated = _least(ring, start + offset, end + offset)
+            where -= offset
+            if repeated:
+                tied = True
+                for j in range(start, end + 1):
+                    if ring[j + offset] == low:
+                        chosen[picked] = j
+                        values[picked] = low
+                        picked += 1
+            else:
+                chosen[picked] = where
+                values[picked] = low
+                picked += 1
+        end += 1
+    return end, picked, low, where, tied
