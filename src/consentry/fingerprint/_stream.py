@@ -116,16 +116,17 @@ def _fill_bins(shingles: Any, count: int, mins: Any, mixed: np.uint64) -> None:
 @_inline
 def _least(values: Any, low_at: int, high_at: int) -> tuple[Any, int, bool]:
     """The least of ``values[low_at..high_at]``, its rightmost position, and whether
-    it occurs more than once: a reduction the compiler vectorises, then a short scan."""
+    it occurs more than once: two passes without a branch, which the compiler
+    vectorises."""
     low = values[low_at]
     for j in range(low_at + 1, high_at + 1):
         low = min(low, values[j])
-    where = high_at
-    while values[where] != low:
-        where -= 1
+    where = low_at
     ties = 0
     for j in range(low_at, high_at + 1):
-        ties += int(values[j] == low)
+        equal = values[j] == low
+        ties += int(equal)
+        where = max(where, j if equal else low_at)
     return low, where, ties > 1
 
 
