@@ -9,6 +9,7 @@ for ASCII text, ``uint32`` otherwise; numba compiles one version for each.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ __all__ = [
     "fold_ascii",
     "fold_mapped",
     "fold_text",
+    "keyword_table",
     "kgram_hashes",
     "oph_signature",
     "winnow_positions",
@@ -278,16 +280,17 @@ def _starts_with(cps: Any, i: int, patterns: Any, row: int, length: int) -> bool
     return True
 
 
+# Each ASCII character that may be part of an identifier: letters, digits, _ and $.
+_IDENTIFIER_ASCII = np.array(
+    [chr(c).isalnum() or chr(c) in "_$" for c in range(128)], dtype=np.bool_
+)
+
+
 @_inline
 def _is_identifier_char(c: Any) -> bool:
-    return bool(
-        (97 <= c <= 122)
-        or (65 <= c <= 90)
-        or (48 <= c <= 57)
-        or c == 95
-        or c == 36
-        or (c >= 128 and not _is_unicode_space(c))
-    )
+    if c < 128:
+        return bool(_IDENTIFIER_ASCII[c])
+    return not _is_unicode_space(c)
 
 
 @_inline
@@ -371,6 +374,36 @@ def _literal_end(cps: Any, body: int, tripled: bool) -> int:
     return int(n)
 
 
+@_inline
+def _is_keyword(table: Any, key: np.uint64) -> bool:
+    """Whether ``key`` is in ``keyword_table``'s open-addressing table: one probe for
+    most words, where a binary search mispredicts a branch at each of its steps."""
+    mask = np.uint64(table.shape[0] - 1)
+    slot = key & mask
+    while table[slot] != 0:
+        if table[slot] == key:
+            return True
+        slot = (slot + _ONE) & mask
+    return False
+
+
+def keyword_table(keys: Sequence[int]) -> Any:
+    """Keyword keys (``word_key``) in an open-addressing table for ``code_tokens``:
+    at most a quarter full, 0 for an empty slot (no word's key is 0)."""
+    size = 4
+    while size < 4 * len(keys):
+        size *= 2
+    table = np.zeros(size, dtype=np.uint64)
+    for key in keys:
+        if key == 0:
+            raise ValueError("a keyword key of 0 would mark an empty slot")
+        slot = key & (size - 1)
+        while table[slot] != 0:
+            slot = (slot + 1) & (size - 1)
+        table[slot] = key
+    return table
+
+
 # What an ASCII character may start (``_may_open``): a comment, a literal's prefix or
 # its quote.
 _OPENS_COMMENT = np.uint8(1)
@@ -410,6 +443,7 @@ def code_tokens(
     quotes: Any,
     prefixes: Any,
     keywords: Any,
+    longest_keyword: int,
     triple: bool,
     fold_keywords: bool,
     with_origins: bool,
@@ -511,17 +545,11 @@ def code_tokens(
             key = np.uint64(0)
             while j < n and _is_identifier_char(cps[j]):
                 j += 1
-            for t in range(i, j):
-                key = _key_step(key, cps[t], fold_keywords)
-            key = _fmix64(key)
-            low, high = 0, keywords.shape[0]
-            while low < high:  # searched in place, as np.searchsorted costs a refcount
-                middle = (low + high) >> 1
-                if keywords[middle] < key:
-                    low = middle + 1
-                else:
-                    high = middle
-            if low < keywords.shape[0] and keywords[low] == key:
+            # A word longer than every keyword is not one: its key is not needed.
+            if j - i <= longest_keyword:
+                for t in range(i, j):
+                    key = _key_step(key, cps[t], fold_keywords)
+            if key != 0 and _is_keyword(keywords, _fmix64(key)):
                 for t in range(i, j):
                     d = cps[t]
                     out[m] = d + 32 if fold_keywords and 65 <= d <= 90 else d

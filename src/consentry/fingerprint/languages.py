@@ -41,8 +41,8 @@ class Family:
     triple_quotes: bool = False
     fold_case: bool = False
     # What ``_native.code_tokens`` takes: comment markers and lengths, quotes, string
-    # prefixes, sorted keyword keys.
-    arrays: tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any] = field(
+    # prefixes, keyword keys in a table and the longest keyword's length.
+    arrays: tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, int] = field(
         init=False, repr=False, compare=False
     )
 
@@ -56,10 +56,10 @@ class Family:
         lines, line_lengths = markers(self.line_comments)
         opens, open_lengths = markers(tuple(o for o, _ in self.block_comments))
         closes, close_lengths = markers(tuple(c for _, c in self.block_comments))
-        keys = sorted(
+        keys = [
             int(_native.word_key(np.array([ord(c) for c in word], dtype=np.uint32), self.fold_case))
             for word in self.keywords
-        )
+        ]
         object.__setattr__(
             self,
             "arrays",
@@ -72,7 +72,8 @@ class Family:
                 close_lengths,
                 np.array([ord(c) for c in self.quotes], dtype=np.uint32),
                 np.array([ord(c) for c in self.string_prefixes], dtype=np.uint32),
-                np.array(keys, dtype=np.uint64),
+                _native.keyword_table(keys),
+                max((len(word) for word in self.keywords), default=0),
             ),
         )
 
