@@ -62,7 +62,7 @@ def test_a_damaged_saved_index_is_rebuilt_from_the_registry(
     list(registry.works.register(owner.id, owner.key, [_file("textwrap.py")]))
     folder = tmp_path / "index"
     first = current_index(registry, folder)
-    for array in folder.glob("segment-*/posting_hashes.npy"):
+    for array in folder.glob("segment-*/posting_keys.npy"):
         array.unlink()
     again = current_index(registry, folder)
     assert again.digest() == first.digest()

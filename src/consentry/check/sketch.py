@@ -91,6 +91,8 @@ class Sketch:
         if missing:
             raise InputError(f"no notice for work {missing[0]}; give one for every work")
         evidence = segment.posting_spread <= params.max_works_per_fingerprint
+        hashes = segment.posting_hashes[evidence]
+        by_hash = np.argsort(hashes, kind="stable")
         header = {
             "format": _TITLE,
             "checkpoint": checkpoint,
@@ -110,8 +112,8 @@ class Sketch:
             # 0, which no query uses); sorted per band when the sketch is read.
             "band_keys": _row_band_keys(segment),
             # Sorted hashes as gaps: their high bytes are mostly zero and compress.
-            "posting_gaps": np.diff(segment.posting_hashes[evidence], prepend=np.uint64(0)),
-            "posting_rows": segment.posting_works[evidence],
+            "posting_gaps": np.diff(hashes[by_hash], prepend=np.uint64(0)),
+            "posting_rows": segment.posting_works[evidence][by_hash],
             "image_hashes": segment.image_hashes,
             "image_rows": segment.image_works,
             "row_works": np.array([numbers[w] for w in segment.work_ids.tolist()], np.uint32),

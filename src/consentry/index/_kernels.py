@@ -20,6 +20,8 @@ __all__ = [
     "excerpt_evidence_many",
     "near_matches",
     "posting_buckets",
+    "posting_hashes",
+    "posting_keys",
     "probe_postings",
 ]
 
@@ -95,6 +97,26 @@ def bloom_contains(blocks: Any, hashes: Any) -> Any:
     return out
 
 
+# Winnowed hashes are minima of windows of hashes: their leading bits are mostly zero,
+# and the Bloom filter's blocks and the posting buckets are chosen by leading bits. A
+# posting's key is its hash times an odd constant, a bijection modulo 2**64 whose
+# leading bits depend on every bit of the hash.
+_KEY = np.uint64(0x9E3779B97F4A7C15)
+_KEY_INVERSE = np.uint64(pow(0x9E3779B97F4A7C15, -1, 1 << 64))
+
+
+@jit
+def posting_keys(hashes: Any) -> Any:
+    """The key each excerpt hash is filed under."""
+    return hashes * _KEY
+
+
+@jit
+def posting_hashes(keys: Any) -> Any:
+    """The excerpt hash each key was made from (``posting_keys`` undone)."""
+    return keys * _KEY_INVERSE
+
+
 def bucket_bits(postings: int) -> int:
     """How many leading bits of a hash name its bucket: about four postings per bucket,
     at least two buckets."""
@@ -102,21 +124,21 @@ def bucket_bits(postings: int) -> int:
 
 
 @jit
-def posting_buckets(posting_hashes: Any, bits: int) -> Any:
-    """For sorted hashes: where each bucket (the hash's top ``bits`` bits) starts, and
-    the end after the last, so a lookup reads one short run instead of binary-searching
-    the whole array."""
+def posting_buckets(keys: Any, bits: int) -> Any:
+    """For sorted keys: where each bucket (the key's top ``bits`` bits) starts, and the
+    end after the last, so a lookup reads one short run instead of binary-searching the
+    whole array."""
     buckets = 1 << bits
     shift = np.uint64(64 - bits)
     out = np.empty(buckets + 1, dtype=np.int64)
     b = 0
-    for i in range(posting_hashes.shape[0]):
-        mine = np.int64(posting_hashes[i] >> shift)
+    for i in range(keys.shape[0]):
+        mine = np.int64(keys[i] >> shift)
         while b <= mine:
             out[b] = i
             b += 1
     while b <= buckets:
-        out[b] = posting_hashes.shape[0]
+        out[b] = keys.shape[0]
         b += 1
     return out
 
@@ -149,21 +171,22 @@ def _first_above(values: Any, low: int, high: int, key: Any) -> int:
 @jit
 def probe_postings(
     blocks: Any,
-    posting_hashes: Any,
+    keys: Any,
     buckets: Any,
     posting_spread: Any,
     hashes: Any,
     spread: Any,
 ) -> tuple[Any, Any, Any]:
     """For each query hash the Bloom filter lets through and the postings hold: its
-    position in the query, and its posting range. Adds to ``spread`` (per query hash)
-    how many of this segment's works hold it."""
+    position in the query, and its posting range (in ``keys``, sorted). Adds to
+    ``spread`` (per query hash) how many of this segment's works hold it."""
     bits = 0
     while (1 << bits) < buckets.shape[0] - 1:
         bits += 1
     shift = np.uint64(64 - bits)
-    # The filter first, for every hash: independent loads the processor overlaps.
-    maybe = bloom_contains(blocks, hashes)
+    wanted = posting_keys(hashes)
+    # The filter first, for every key: independent loads the processor overlaps.
+    maybe = bloom_contains(blocks, wanted)
     queries = np.empty(hashes.shape[0], dtype=np.int64)
     lefts = np.empty(hashes.shape[0], dtype=np.int64)
     rights = np.empty(hashes.shape[0], dtype=np.int64)
@@ -171,17 +194,17 @@ def probe_postings(
     for j in range(hashes.shape[0]):
         if not maybe[j]:
             continue
-        h = hashes[j]
-        b = np.int64(h >> shift)
+        key = wanted[j]
+        b = np.int64(key >> shift)
         # A bucket holds about four postings, but one hash held by thousands of works
         # (a common code idiom) fills its bucket: binary search, never a scan.
         end = buckets[b + 1]
-        left = _first_not_below(posting_hashes, buckets[b], end, h)
-        if left == end or posting_hashes[left] != h:
+        left = _first_not_below(keys, buckets[b], end, key)
+        if left == end or keys[left] != key:
             continue  # a Bloom false positive
         queries[k] = j
         lefts[k] = left
-        rights[k] = _first_above(posting_hashes, left + 1, end, h)
+        rights[k] = _first_above(keys, left + 1, end, key)
         spread[j] += posting_spread[left]
         k += 1
     return queries[:k], lefts[:k], rights[:k]

@@ -32,7 +32,7 @@ from consentry.index.segment import PERMUTATIONS, ROWS, Segment, image_hits
 __all__ = ["MatchIndex", "MatchParams"]
 
 # Bumped whenever the segment layout changes; older indexes are rebuilt, not misread.
-_FORMAT = 5
+_FORMAT = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,14 +114,16 @@ class MatchIndex:
             for position, row in enumerate(segment.posting_works.tolist()):
                 per_row.setdefault(row, []).append(position)
             images = {int(r): i for i, r in enumerate(segment.image_works.tolist())}
+            hashes = segment.posting_hashes
 
             def view(
-                row: int, seg: Segment = segment, rows: dict[int, list[int]] = per_row
+                row: int,
+                seg: Segment = segment,
+                rows: dict[int, list[int]] = per_row,
+                hashes: npt.NDArray[np.uint64] = hashes,
             ) -> tuple[str, bytes, bytes]:
                 positions = np.array(rows.get(row, []), dtype=np.int64)
-                prints = ExcerptFingerprints(
-                    seg.posting_hashes[positions], seg.posting_offsets[positions]
-                )
+                prints = ExcerptFingerprints(hashes[positions], seg.posting_offsets[positions])
                 signature = seg.signatures[row]
                 return (
                     bytes(seg.digests[row]).hex(),
@@ -351,7 +353,7 @@ class MatchIndex:
             lookup = self._lookup(segment)
             maybe, left, right = _kernels.probe_postings(
                 segment.bloom_blocks,
-                segment.posting_hashes,
+                segment.posting_keys,
                 segment.posting_buckets,
                 segment.posting_spread,
                 hashes,

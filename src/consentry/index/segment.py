@@ -46,8 +46,8 @@ def image_hits(stored: U64, hashes: Sequence[bytes], limit: int) -> list[tuple[i
 
 
 def _spread(hashes: U64, works: npt.NDArray[np.int64]) -> U32:
-    """For postings sorted by hash: the number of distinct works holding each hash,
-    repeated over that hash's postings."""
+    """For postings sorted by hash (or key): the number of distinct works holding each
+    hash, repeated over that hash's postings."""
     if len(hashes) == 0:
         return np.zeros(0, dtype=np.uint32)
     order = np.lexsort((works, hashes))
@@ -83,15 +83,17 @@ class Segment:
     signatures: U32
     band_keys_sorted: U64
     band_rows: npt.NDArray[np.int64]
-    posting_hashes: U64
+    # Each posting's key (``_kernels.posting_keys`` of its excerpt hash), ascending;
+    # the other posting arrays in the same order.
+    posting_keys: U64
     posting_works: U32
     posting_offsets: U32
     # For each posting, how many distinct works of this segment hold its hash: the
     # boilerplate test runs on this before any posting list is expanded.
     posting_spread: U32
-    # Where each bucket of hashes (by their leading bits) starts in ``posting_hashes``.
+    # Where each bucket of keys (by their leading bits) starts in ``posting_keys``.
     posting_buckets: npt.NDArray[np.int64]
-    # A split-block Bloom filter over the posting hashes: shape (blocks, 8).
+    # A split-block Bloom filter over the posting keys: shape (blocks, 8).
     bloom_blocks: U32
     image_hashes: U64
     image_works: U32
@@ -103,6 +105,12 @@ class Segment:
     @property
     def bloom(self) -> BloomFilter:
         return BloomFilter(self.bloom_blocks)
+
+    @property
+    def posting_hashes(self) -> U64:
+        """Each posting's excerpt hash, in the order of ``posting_keys``."""
+        hashes: U64 = _kernels.posting_hashes(self.posting_keys)
+        return hashes
 
     @classmethod
     def build(cls, indexed: Sequence[IndexedWork]) -> Segment:
@@ -150,14 +158,16 @@ class Segment:
                 hashes.append(prints.hashes)
                 offsets.append(prints.offsets)
                 owners.append(np.full(len(prints), i, dtype=np.uint32))
-        all_hashes = np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
-        order_p = np.argsort(all_hashes, kind="stable")
-        posting_hashes = all_hashes[order_p]
+        all_keys = _kernels.posting_keys(
+            np.concatenate(hashes) if hashes else np.zeros(0, np.uint64)
+        )
+        order_p = np.argsort(all_keys, kind="stable")
+        posting_keys = all_keys[order_p]
         posting_works = (np.concatenate(owners) if owners else np.zeros(0, np.uint32))[order_p]
         posting_offsets = (np.concatenate(offsets) if offsets else np.zeros(0, np.uint32))[order_p]
-        bloom = BloomFilter.build(np.unique(posting_hashes))
+        bloom = BloomFilter.build(np.unique(posting_keys))
         posting_spread = _spread(
-            posting_hashes,
+            posting_keys,
             np.array(owners_of_rows, dtype=np.int64)[posting_works.astype(np.int64)]
             if len(posting_works)
             else np.zeros(0, np.int64),
@@ -181,12 +191,12 @@ class Segment:
             signatures=signatures,
             band_keys_sorted=band_keys_sorted,
             band_rows=band_rows,
-            posting_hashes=posting_hashes,
+            posting_keys=posting_keys,
             posting_works=posting_works.astype(np.uint32),
             posting_offsets=posting_offsets.astype(np.uint32),
             posting_spread=posting_spread,
             posting_buckets=_kernels.posting_buckets(
-                posting_hashes, _kernels.bucket_bits(len(posting_hashes))
+                posting_keys, _kernels.bucket_bits(len(posting_keys))
             ),
             bloom_blocks=bloom.blocks,
             image_hashes=image_hashes,

@@ -83,20 +83,44 @@ def test_excerpt_evidence_groups_hits_by_work_and_merges_their_spans(
 def test_probing_finds_exactly_the_posting_range_of_every_held_hash(
     held: list[int], others: list[int]
 ) -> None:
-    postings = np.sort(np.array(held + held[: len(held) // 3], dtype=np.uint64))
-    blocks = BloomFilter.build(np.unique(postings))
-    buckets = _kernels.posting_buckets(postings, _kernels.bucket_bits(len(postings)))
+    hashes = np.array(held + held[: len(held) // 3], dtype=np.uint64)
+    keys = np.sort(_kernels.posting_keys(hashes))
+    blocks = BloomFilter.build(np.unique(keys))
+    buckets = _kernels.posting_buckets(keys, _kernels.bucket_bits(len(keys)))
     query = np.array(held[::2] + others, dtype=np.uint64)
     spread = np.zeros(len(query), dtype=np.int64)
     found, left, right = _kernels.probe_postings(
-        blocks.blocks, postings, buckets, np.ones(len(postings), dtype=np.uint32), query, spread
+        blocks.blocks, keys, buckets, np.ones(len(keys), dtype=np.uint32), query, spread
     )
-    present = set(postings.tolist())
+    present = set(held)
     assert found.tolist() == [j for j, h in enumerate(query.tolist()) if h in present]
+    wanted = _kernels.posting_keys(query)
     for j, a, b in zip(found.tolist(), left.tolist(), right.tolist(), strict=True):
-        assert a == int(np.searchsorted(postings, query[j], "left"))
-        assert b == int(np.searchsorted(postings, query[j], "right"))
+        assert a == int(np.searchsorted(keys, wanted[j], "left"))
+        assert b == int(np.searchsorted(keys, wanted[j], "right"))
+        assert set(_kernels.posting_hashes(keys[a:b]).tolist()) == {int(query[j])}
     assert spread.tolist() == [int(h in present) for h in query.tolist()]
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=200))
+def test_a_posting_key_gives_back_its_hash(values: list[int]) -> None:
+    hashes = np.array(values, dtype=np.uint64)
+    assert _kernels.posting_hashes(_kernels.posting_keys(hashes)).tolist() == values
+
+
+def test_posting_keys_spread_winnowed_hashes_over_every_bucket() -> None:
+    """Winnowed hashes are window minima, mostly below 2**64 / 50: filed by their own
+    leading bits they would crowd a few buckets (and Bloom blocks); their keys fill
+    them evenly."""
+    rng = np.random.default_rng(11)
+    minima = rng.integers(0, 2**64 - 1, size=(20_000, 101), dtype=np.uint64).min(axis=1)
+    shift = np.uint64(64 - _kernels.bucket_bits(len(minima)))  # about 2.4 a bucket
+
+    def fullest(values: np.ndarray) -> int:
+        return int(np.bincount((values >> shift).astype(np.int64)).max())
+
+    assert fullest(minima) > 50
+    assert fullest(_kernels.posting_keys(minima)) <= 15
 
 
 @settings(max_examples=200, deadline=None)

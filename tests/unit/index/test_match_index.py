@@ -18,7 +18,7 @@ from consentry.fingerprint import (
     normalize_text,
     text_prints,
 )
-from consentry.index import BloomFilter, IndexedWork, MatchIndex, MatchKind
+from consentry.index import BloomFilter, IndexedWork, MatchIndex, MatchKind, _kernels
 from tests.conftest import LICENSES, STDLIB
 
 NAMES = ["GPL-3", "Apache-2.0", "MPL-2.0", "CC0-1.0", "Artistic", "LGPL-2.1"]
@@ -168,7 +168,7 @@ def test_save_and_memory_mapped_load_give_the_same_answers(
     loaded = MatchIndex.load(tmp_path / "idx")
     assert loaded.digest() == digest == index.digest()
     # Plain arrays over a read-only mapping of the file, not copies read into memory.
-    postings = loaded.segments[0].posting_hashes
+    postings = loaded.segments[0].posting_keys
     assert type(postings) is np.ndarray and isinstance(postings.base, np.memmap)
     assert not postings.flags.writeable
     item = fingerprint_bytes("x", _text("CC0-1.0").encode())
@@ -178,9 +178,9 @@ def test_save_and_memory_mapped_load_give_the_same_answers(
 def test_a_damaged_index_is_refused(index: MatchIndex, tmp_path: Path) -> None:
     index.save(tmp_path / "idx")
     segment = next((tmp_path / "idx").glob("segment-*"))
-    array = np.load(segment / "posting_hashes.npy")
+    array = np.load(segment / "posting_keys.npy")
     array[0] ^= np.uint64(1)
-    np.save(segment / "posting_hashes.npy", array)
+    np.save(segment / "posting_keys.npy", array)
     with pytest.raises(InputError, match="does not match its recorded digest"):
         MatchIndex.load(tmp_path / "idx")
     with pytest.raises(InputError, match="holds no readable match index"):
@@ -199,6 +199,32 @@ def test_the_bloom_filter_false_positive_rate_is_near_its_target() -> None:
     others = rng.integers(0, 2**63, 100_000, dtype=np.uint64) * np.uint64(2)
     rate = BloomFilter.build(members, false_positive_rate=0.01).might_contain(others).mean()
     assert rate < 0.012
+
+
+def test_regression_the_bloom_filter_turns_away_text_no_work_holds() -> None:
+    """Winnowed hashes are window minima, their leading bits mostly zero; filed by
+    those bits they crowded a few blocks of the filter, which then let nearly every
+    unrelated hash through to the postings. Filed by their keys, about the target
+    rate (1%) gets through."""
+    modules = sorted(STDLIB.glob("[a-m]*.py"))
+    works = [
+        _work(f"wrk_{i}", fingerprint_bytes("w.txt", path.read_bytes()))
+        for i, path in enumerate(modules[:60])
+    ]
+    segment = MatchIndex.build(works).segments[0]
+    held = set(segment.posting_hashes.tolist())
+    unrelated = np.array(
+        [
+            h
+            for path in modules[60:120]
+            for h in text_prints("u.txt", path.read_text())[0].excerpts.hashes.tolist()
+            if h not in held
+        ],
+        dtype=np.uint64,
+    )
+    assert len(unrelated) > 3000
+    passed = segment.bloom.might_contain(_kernels.posting_keys(unrelated)).mean()
+    assert passed < 0.03
 
 
 def test_regression_code_is_found_when_it_arrives_as_plain_text() -> None:
