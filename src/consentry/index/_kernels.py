@@ -339,17 +339,33 @@ def _is_evidence(held: Any, max_works: int) -> bool:
     return bool(0 < held <= max_works)
 
 
+@inline
+def _next_row(posting_works: Any, p: int, end: int) -> int:
+    """Where the postings of the next row begin after posting ``p``, within a hash's
+    range ending at ``end``. A hash's postings are in ascending row order, and
+    repetitive code holds one hash at hundreds of offsets of one work: only its row
+    matters here, so a run of one row is skipped by binary search."""
+    row = posting_works[p]
+    if p + 1 >= end or posting_works[p + 1] != row:
+        return p + 1
+    return _first_above(posting_works, p + 1, end, row)
+
+
 @jit
 def _number_rows(
     queries: Any, left: Any, right: Any, spread: Any, max_works: int, posting_works: Any
 ) -> tuple[Any, Any, Any]:
-    """For each evidence posting in query order, the number of its row in the order
-    rows are first seen; those rows; and how many postings each holds. The rows hit
-    are few, so a small open-addressing table numbers them."""
+    """For each evidence posting in query order (the first of each row in each hash's
+    range: see ``_next_row``), the number of its row in the order rows are first seen;
+    those rows; and how many postings each holds. The rows hit are few, so a small
+    open-addressing table numbers them."""
     total = 0
     for j in range(queries.shape[0]):
         if _is_evidence(spread[queries[j]], max_works):
-            total += right[j] - left[j]
+            p = left[j]
+            while p < right[j]:
+                total += 1
+                p = _next_row(posting_works, p, right[j])
     size = 16
     while size < 2 * total:
         size *= 2
@@ -362,8 +378,10 @@ def _number_rows(
     for j in range(queries.shape[0]):
         if not _is_evidence(spread[queries[j]], max_works):
             continue
-        for p in range(left[j], right[j]):
+        p = left[j]
+        while p < right[j]:
             row = np.int64(posting_works[p])
+            p = _next_row(posting_works, p, right[j])
             probe = (row * 0x9E3779B1) & (size - 1)
             while table[probe] != -1 and seen_rows[table[probe]] != row:
                 probe = (probe + 1) & (size - 1)
@@ -384,6 +402,7 @@ def _queries_by_row(
     right: Any,
     spread: Any,
     max_works: int,
+    posting_works: Any,
     slot_of: Any,
     seen_rows: Any,
     sizes: Any,
@@ -403,7 +422,9 @@ def _queries_by_row(
     for j in range(queries.shape[0]):
         if not _is_evidence(spread[queries[j]], max_works):
             continue
-        for _ in range(left[j], right[j]):
+        p = left[j]
+        while p < right[j]:
+            p = _next_row(posting_works, p, right[j])
             r = rank[slot_of[k]]
             at_query[fill[r]] = queries[j]
             fill[r] += 1
@@ -473,7 +494,7 @@ def excerpt_evidence(
     """
     slot_of, seen_rows, sizes = _number_rows(queries, left, right, spread, max_works, posting_works)
     rows, start, at_query = _queries_by_row(
-        queries, left, right, spread, max_works, slot_of, seen_rows, sizes
+        queries, left, right, spread, max_works, posting_works, slot_of, seen_rows, sizes
     )
     counts, first, starts, ends = _row_spans(rows, start, at_query, offsets, noise)
     return rows, counts, first, starts, ends
