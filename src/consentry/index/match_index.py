@@ -311,8 +311,9 @@ class MatchIndex:
             if len(valid) == 1
             else np.stack([signatures[k] for k in valid])
         )
+        found_per_segment = []
+        per_query = np.zeros(len(valid), dtype=np.int64)
         for segment in self.segments:
-            lookup = self._lookup(segment)
             found, rows, scores = _kernels.near_matches(
                 segment.band_keys_sorted,
                 segment.band_rows,
@@ -321,16 +322,18 @@ class MatchIndex:
                 ROWS,
                 self.params.near_threshold,
             )
+            per_query += np.bincount(found, minlength=len(valid))
+            found_per_segment.append((self._lookup(segment), found, rows, scores))
+        # Structurally identical works (codecs that differ only in their literal tables,
+        # generated pages) make a near match ambiguous: like boilerplate, it is not
+        # evidence of copying any one of them. Exact digests still catch exact copies.
+        ambiguous = (per_query > self.params.max_works_per_fingerprint).tolist()
+        for lookup, found, rows, scores in found_per_segment:
             for q, row, score in zip(found.tolist(), rows.tolist(), scores.tolist(), strict=True):
-                out[valid[q]].append(lookup.match(row, MatchKind.NEAR, round(score, 4)))
+                if not ambiguous[q]:
+                    out[valid[q]].append(lookup.match(row, MatchKind.NEAR, round(score, 4)))
         for matches in out:
             matches.sort(key=lambda m: -m.score)
-            # Structurally identical works (codecs that differ only in their literal
-            # tables, generated pages) make a near match ambiguous: like boilerplate, it
-            # is not evidence of copying any one of them. Exact digests still catch
-            # exact copies.
-            if len(matches) > self.params.max_works_per_fingerprint:
-                matches.clear()
         return out
 
     def _excerpts(self, queries: Sequence[ExcerptFingerprints]) -> list[list[Match]]:
@@ -378,19 +381,23 @@ class MatchIndex:
             spans = list(zip(starts.tolist(), ends.tolist(), strict=True))
             where, hits, row_of = first.tolist(), counts.tolist(), rows.tolist()
             cut = row_cuts.tolist()
+            # Bound once: this builds every excerpt match of a chunk.
+            match, kind, least = lookup.match, MatchKind.EXCERPT, self.params.min_excerpt_hits
             for k, total in enumerate(sizes):
-                out[k] += [
-                    lookup.match(
-                        row_of[r],
-                        MatchKind.EXCERPT,
-                        round(hits[r] / total, 4),
-                        tuple(spans[where[r] : where[r + 1]]),
-                    )
-                    for r in range(cut[k], cut[k + 1])
-                    if hits[r] >= self.params.min_excerpt_hits
-                ]
+                if cut[k] < cut[k + 1]:
+                    out[k] += [
+                        match(
+                            row_of[r],
+                            kind,
+                            round(hits[r] / total, 4),
+                            tuple(spans[where[r] : where[r + 1]]),
+                        )
+                        for r in range(cut[k], cut[k + 1])
+                        if hits[r] >= least
+                    ]
         for matches in out:
-            matches.sort(key=lambda m: -m.score)
+            if len(matches) > 1:
+                matches.sort(key=lambda m: -m.score)
         return out
 
     def _images(self, hashes: Sequence[bytes]) -> list[Match]:
