@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consentry.crypto import KeyPair, SignedEnvelope, sign_document, verify_document
+from consentry.crypto import KeyPair, PublicKey, SignedEnvelope, sign_document, verify_document
 from consentry.errors import VerificationError
 
 KEY = KeyPair.generate()
@@ -75,3 +75,48 @@ def test_a_key_pair_never_shows_its_private_half() -> None:
     secret_line = pem.splitlines()[1]
     assert secret_line not in repr(KEY)
     assert secret_line not in str(KEY)
+
+
+# RFC 8032 section 7.1, tests 1 to 3: (public key, message, signature), hex.
+RFC8032_VECTORS = [
+    (
+        "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a",
+        "",
+        "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e06522490155"
+        "5fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b",
+    ),
+    (
+        "3d4017c3e843895a92b70aa74d1b7ebc9c982ccf2ec4968cc0cd55f12af4660c",
+        "72",
+        "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da"
+        "085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+    ),
+    (
+        "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb911548908025",
+        "af82",
+        "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680d7db5ac3ac"
+        "18ff9b538d16f290ae67f760984dc6594a7c15e9716ed28dc027beceea1ec40a",
+    ),
+]
+
+
+@pytest.mark.parametrize(("public", "message", "signature"), RFC8032_VECTORS)
+def test_rfc8032_signatures_verify_and_their_forgeries_do_not(
+    public: str, message: str, signature: str
+) -> None:
+    key = PublicKey.from_hex(public)
+    key.verify(bytes.fromhex(signature), bytes.fromhex(message))
+    forged = bytearray.fromhex(signature)
+    forged[0] ^= 1
+    with pytest.raises(VerificationError, match="does not verify"):
+        key.verify(bytes(forged), bytes.fromhex(message))
+    with pytest.raises(VerificationError, match="does not verify"):
+        key.verify(bytes.fromhex(signature), bytes.fromhex(message) + b"!")
+    with pytest.raises(VerificationError, match="63 bytes, not 64"):
+        key.verify(bytes.fromhex(signature)[:63], bytes.fromhex(message))
+
+
+def test_what_the_signing_library_signs_the_verifier_accepts() -> None:
+    pair = KeyPair.generate()
+    for message in (b"", b"x", bytes(range(256)) * 40):
+        pair.public.verify(pair.sign(message), message)
