@@ -63,15 +63,7 @@ def stream_prints(
     window's worth, rounded up to a power of two)."""
     block = 1 << (max(block, window, 1) - 1).bit_length()
     powers, inverses = block_powers(block + max(shingle, noise))
-    mins, hashes, positions = _stream_prints(
-        cps, shingle, bins, seed, noise, window, block, powers, inverses
-    )
-    return _densify_seeded(mins, seed), hashes, positions
-
-
-@_jit
-def _densify_seeded(mins: Any, seed: int) -> Any:
-    return _densify(mins, _fmix64(np.uint64(seed)))
+    return _stream_prints(cps, shingle, bins, seed, noise, window, block, powers, inverses)
 
 
 @_inline
@@ -197,7 +189,7 @@ def _stream_prints(
         for i in range(1, positions.shape[0]):
             keep[i] = positions[i] != positions[i - 1]
         positions, hashes = positions[keep], hashes[keep]
-    return mins, hashes.copy(), positions.astype(np.uint32)
+    return _densify(mins, mixed), hashes.copy(), positions.astype(np.uint32)
 
 
 @_jit

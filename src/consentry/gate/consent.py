@@ -50,8 +50,10 @@ class RegistryConsent:
     def decide(self, work_ids: Sequence[str]) -> Mapping[str, UseDecision]:
         """Answers for ``work_ids``; those not yet known are read in one batch (a
         registry round trip costs far more than verifying one more work)."""
-        unknown = [w for w in dict.fromkeys(work_ids) if w not in self._answers]
+        answers = self._answers
+        unknown = [w for w in work_ids if w not in answers]
         if unknown:
+            unknown = list(dict.fromkeys(unknown))
             if self._consent is None:
                 # The licensee's key and grants are checked once per run, not per work.
                 self._consent = self._registry.licensing.consent(
@@ -64,10 +66,10 @@ class RegistryConsent:
             found = self._consent.decide(unknown)
             for work_id in unknown:
                 # In the index but gone from the registry: no consent can be shown.
-                self._answers[work_id] = found.get(work_id) or UseDecision(
+                answers[work_id] = found.get(work_id) or UseDecision(
                     False, f"work {work_id} is not in the registry"
                 )
-        return {w: self._answers[w] for w in work_ids}
+        return {w: answers[w] for w in work_ids}
 
     def price_of(self, grant_id: str) -> Price | None:
         """The price the licensee's grant ``grant_id`` carries (grants verified once)."""
