@@ -470,6 +470,11 @@ def code_tokens(
     i = 0
     while i < n:
         c = cps[i]
+        if c == 32:  # indentation: a run of spaces skipped in a tight loop
+            i += 1
+            while i < n and cps[i] == 32:
+                i += 1
+            continue
         if c == 10 or c == 13:
             line_start = True
             i += 1
