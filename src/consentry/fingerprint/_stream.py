@@ -9,7 +9,8 @@ modulo 2**64): a chain of additions only. Every k-gram hash of the block is then
 the compiler hashes several at once in vector registers. Only the two steps that
 depend on what came before stay one at a time: the bins each keep their least value,
 and the winnower follows its window's minimum, skipping eight hashes at once while
-none of them is a new minimum.
+none of them is a new minimum, and rescanning a window (when its minimum leaves) from
+the minima of its groups of eight.
 """
 
 from __future__ import annotations
@@ -88,11 +89,14 @@ def _hash_block(prefix: Any, powers: Any, k: int, count: int, out: Any) -> None:
 def _prefix_sums(cps: Any, first: int, stop: int, inverses: Any, prefix: Any) -> None:
     """``prefix[t]``: the sum of ``(c + 1) * BASE**-j`` over the block's first ``t``
     characters ``cps[first:stop]``."""
+    # Slices first: indexing ``cps[first + t]`` would check each index for wrapping.
+    count = stop - first
+    chars, scales, sums = cps[first:stop], inverses[:count], prefix[1 : count + 1]
     acc = np.uint64(0)
     prefix[0] = acc
-    for t in range(stop - first):
-        acc += (np.uint64(cps[first + t]) + _ONE) * inverses[t]
-        prefix[t + 1] = acc
+    for t in range(count):
+        acc += (np.uint64(chars[t]) + _ONE) * scales[t]
+        sums[t] = acc
 
 
 @_jit
@@ -123,13 +127,55 @@ def _least(values: Any, low_at: int, high_at: int) -> tuple[Any, int, bool]:
 
 
 @_inline
-def _above_eight(values: Any, at: int, low: Any) -> bool:
-    """Whether all of ``values[at..at + 7]`` are above ``low``."""
+def _least_of_eight(values: Any, at: int) -> Any:
+    """The least of ``values[at..at + 7]``, as a tree the processor runs side by side."""
     a = min(values[at], values[at + 1])
     b = min(values[at + 2], values[at + 3])
     c = min(values[at + 4], values[at + 5])
     d = min(values[at + 6], values[at + 7])
-    return bool(min(a, b, c, d) > low)
+    return min(a, b, c, d)
+
+
+@_jit
+def _group_minima(values: Any, stop: int, groups: Any) -> None:
+    """``groups[g]``: the least of ``values[8g..8g + 7]``, for the groups below ``stop``."""
+    for g in range(stop >> 3):
+        groups[g] = _least_of_eight(values, g << 3)
+
+
+@_inline
+def _least_grouped(values: Any, groups: Any, low_at: int, high_at: int) -> tuple[Any, int, bool]:
+    """As ``_least``, reading whole groups of eight from their minima: a window's
+    rescan reads its ~13 groups and the ragged ends, then looks inside only the
+    groups that hold the minimum (one, but for repeated k-grams)."""
+    first_group, stop_group = (low_at + 7) >> 3, (high_at + 1) >> 3
+    if stop_group - first_group < 2:
+        return _least(values, low_at, high_at)
+    head_stop, tail_start = first_group << 3, stop_group << 3
+    low = groups[first_group]
+    for g in range(first_group + 1, stop_group):
+        low = min(low, groups[g])
+    for j in range(low_at, head_stop):
+        low = min(low, values[j])
+    for j in range(tail_start, high_at + 1):
+        low = min(low, values[j])
+    # Left to right, so the last one equal to the minimum is the rightmost.
+    where, ties = low_at, 0
+    for j in range(low_at, head_stop):
+        if values[j] == low:
+            ties += 1
+            where = j
+    for g in range(first_group, stop_group):
+        if groups[g] == low:
+            for j in range(g << 3, (g << 3) + 8):
+                if values[j] == low:
+                    ties += 1
+                    where = j
+    for j in range(tail_start, high_at + 1):
+        if values[j] == low:
+            ties += 1
+            where = j
+    return low, where, ties > 1
 
 
 @_jit
@@ -156,6 +202,7 @@ def _stream_prints(
     # then this block's: ``ring[p - first + back]`` holds position p's.
     back = width - 1
     ring = np.empty(back + block, dtype=np.uint64)
+    groups = np.empty((back + block) // 8 + 1, dtype=np.uint64)  # minima of ring's eights
     chosen = np.empty(64 + 2 * width + 4 * max(0, count) // (width + 1), dtype=np.int64)
     values = np.empty(chosen.shape[0], dtype=np.uint64)
     picked, low, where, unordered = 0, np.uint64(0), 0, False
@@ -170,6 +217,7 @@ def _stream_prints(
             if first > 0:
                 ring[:back] = ring[block : block + back]
             _hash_block(prefix, powers, noise, here, ring[back:])
+            _group_minima(ring, back + here, groups)
             end = first
             while end < first + here:
                 # Room for a window's worth more: the kernel stops short of running out.
@@ -177,7 +225,17 @@ def _stream_prints(
                     chosen = _grown(chosen, picked, 2 * chosen.shape[0] + 2 * width + 8)
                     values = _grown(values, picked, chosen.shape[0])
                 end, picked, low, where, tied = _winnow_block(
-                    ring, back - first, end, first + here, width, chosen, values, picked, low, where
+                    ring,
+                    groups,
+                    back - first,
+                    end,
+                    first + here,
+                    width,
+                    chosen,
+                    values,
+                    picked,
+                    low,
+                    where,
                 )
                 unordered |= tied
     positions, hashes = chosen[:picked], values[:picked]
@@ -192,9 +250,38 @@ def _stream_prints(
     return _densify(mins, mixed), hashes.copy(), positions.astype(np.uint32)
 
 
+@_inline
+def _rescan(
+    ring: Any,
+    groups: Any,
+    offset: int,
+    start: int,
+    end: int,
+    chosen: Any,
+    values: Any,
+    picked: int,
+) -> tuple[Any, int, int, bool]:
+    """The window ``start..end`` after its minimum left: its new minimum chosen (every
+    position holding it, when it is repeated). Returns the minimum, its rightmost
+    position, how many are chosen now, and whether several were."""
+    low, where, repeated = _least_grouped(ring, groups, start + offset, end + offset)
+    if repeated:
+        for j in range(start, end + 1):
+            if ring[j + offset] == low:
+                chosen[picked] = j
+                values[picked] = low
+                picked += 1
+    else:
+        chosen[picked] = where - offset
+        values[picked] = low
+        picked += 1
+    return low, where - offset, picked, repeated
+
+
 @_jit
 def _winnow_block(
     ring: Any,
+    groups: Any,
     offset: int,
     end: int,
     last: int,
@@ -206,7 +293,8 @@ def _winnow_block(
     where: int,
 ) -> tuple[int, int, Any, int, bool]:
     """Winnow positions ``end..last - 1``, whose hashes (and those of the ``width - 1``
-    positions before, for windows reaching back) are ``ring[p + offset]``: append each
+    positions before, for windows reaching back) are ``ring[p + offset]``, and
+    ``groups`` the minima of the ring's aligned eights: append each
     window's minimum to ``chosen`` (positions) and ``values`` (hashes), every tie, as
     ``winnow_positions`` does. Stops early, before a position, when fewer than
     ``2 * width`` places are left in ``chosen``. Returns where it stopped, how many
@@ -227,10 +315,21 @@ def _winnow_block(
                 where = j
         end = width
     while end < last and picked < room:
-        # Eight at once while none is a new minimum and the minimum stays in the window.
-        if end + 8 <= last and where >= end + 8 - width and _above_eight(ring, end + offset, low):
-            end += 8
-            continue
+        # Eight at once while none is a new minimum and the minimum stays in the window:
+        # on a group boundary, group after group by its minimum alone.
+        if end + 8 <= last and where >= end + 8 - width:
+            at = end + offset
+            if at & 7 == 0:
+                skipped, limit, g = end, min(last, where + width), at >> 3
+                while skipped + 8 <= limit and groups[g] > low:
+                    skipped += 8
+                    g += 1
+                if skipped > end:
+                    end = skipped
+                    continue
+            elif _least_of_eight(ring, at) > low:
+                end += 8
+                continue
         value = ring[end + offset]
         start = end - width + 1
         if value <= low:
@@ -240,18 +339,9 @@ def _winnow_block(
             values[picked] = value
             picked += 1
         elif where < start:
-            low, where, repeated = _least(ring, start + offset, end + offset)
-            where -= offset
-            if repeated:
-                tied = True
-                for j in range(start, end + 1):
-                    if ring[j + offset] == low:
-                        chosen[picked] = j
-                        values[picked] = low
-                        picked += 1
-            else:
-                chosen[picked] = where
-                values[picked] = low
-                picked += 1
+            low, where, picked, repeated = _rescan(
+                ring, groups, offset, start, end, chosen, values, picked
+            )
+            tied |= repeated
         end += 1
     return end, picked, low, where, tied
