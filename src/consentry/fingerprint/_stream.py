@@ -328,7 +328,7 @@ def _winnow_block(
                     end = skipped
                     continue
             elif _least_of_eight(ring, at) > low:
-                end += 8
+                end += 8 - (at & 7)  # to the next group boundary, to go on by groups
                 continue
         value = ring[end + offset]
         start = end - width + 1
