@@ -382,12 +382,14 @@ class MatchIndex:
             where, hits, row_of = first.tolist(), counts.tolist(), rows.tolist()
             cut = row_cuts.tolist()
             # Bound once: this builds every excerpt match of a chunk.
-            match, kind, least = lookup.match, MatchKind.EXCERPT, self.params.min_excerpt_hits
+            works, owners = lookup.works, lookup.owners
+            kind, least = MatchKind.EXCERPT, self.params.min_excerpt_hits
             for k, total in enumerate(sizes):
                 if cut[k] < cut[k + 1]:
                     out[k] += [
-                        match(
-                            row_of[r],
+                        Match(
+                            works[row_of[r]],
+                            owners[row_of[r]],
                             kind,
                             round(hits[r] / total, 4),
                             tuple(spans[where[r] : where[r + 1]]),
