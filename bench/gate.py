@@ -25,7 +25,7 @@ import time
 import tokenize
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -274,46 +274,104 @@ def decide_as_a_run(gate: Gate, items: list[Item], chunk: int = CHUNK) -> list[D
     return decisions
 
 
+@dataclass
+class Timed:
+    """The timed run: its seconds, and its rate (MB/s) in each slice."""
+
+    elapsed: float
+    slice_rates: list[float]
+
+
 def run_ours(
     gate: Gate,
     corpus: list[Planted],
-    work_streams: dict[str, list[str]],
-    attribution: Attribution,
     quality_items: int,
-) -> tuple[dict[str, list[bool]], dict[str, list[bool]], int, int, int, float]:
-    """Decide every item (timed); judge the first ``quality_items`` decisions."""
-    hits: dict[str, list[bool]] = {k: [] for k in KINDS}
-    attributable_hits: dict[str, list[bool]] = {k: [] for k in KINDS}
-    false_positive = true_positive = unplanned = 0
+    slices: int,
+    between: Callable[[int, int], None],
+) -> tuple[list[Decision], Timed]:
+    """Decide every item (timed) in ``slices`` slices, calling ``between`` (untimed)
+    with each slice's bounds after it; the first ``quality_items`` decisions are kept
+    for judging."""
     items = [planted.item for planted in corpus]
-    started = time.perf_counter()
+    step = max(CHUNK, -(-len(items) // slices // CHUNK) * CHUNK)
     # A run writes each chunk's decisions out and lets them go; holding all 100,000
     # (a million objects for the collector to walk) would slow it by a seventh.
     decisions: list[Decision] = []
-    for first in range(0, len(items), CHUNK):
-        chunk = decide_as_a_run(gate, items[first : first + CHUNK])
-        if first < quality_items:
-            decisions += chunk
-    elapsed = time.perf_counter() - started
-    for planted, decision in zip(corpus[:quality_items], decisions, strict=False):
+    elapsed, rates = 0.0, []
+    for cut in range(0, len(items), step):
+        part = items[cut : cut + step]
+        started = time.perf_counter()
+        for first in range(0, len(part), CHUNK):
+            chunk = decide_as_a_run(gate, part[first : first + CHUNK])
+            if cut + first < quality_items:
+                decisions += chunk
+        took = time.perf_counter() - started
+        elapsed += took
+        rates.append(sum(item.size for item in part) / 1e6 / took)
+        between(cut, cut + len(part))
+    return decisions, Timed(elapsed, rates)
+
+
+@dataclass
+class Judgement:
+    """Recall per kind (over all planted copies, and over the attributable ones), and
+    the findings that were right and wrong."""
+
+    hits: dict[str, list[bool]]
+    attributable: dict[str, list[bool]]
+    false_positive: int = 0
+    true_positive: int = 0
+    unplanned: int = 0
+
+    def emit(self, items: int) -> None:
+        emit(
+            "gate_quality",
+            items=items,
+            judged_items=sum(len(v) for v in self.hits.values()),
+            recall=_rates(self.hits),
+            # Planted content held by at most max_works_per_fingerprint works: what the
+            # index can attribute. The rest is boilerplate by design (see Attribution).
+            recall_attributable=_rates(self.attributable),
+            not_attributable={
+                k: len(self.hits[k]) - len(self.attributable[k]) for k in KINDS if k != "unrelated"
+            },
+            precision=round(
+                self.true_positive / max(1, self.true_positive + self.false_positive), 5
+            ),
+            true_findings=self.true_positive,
+            of_which_unplanned=self.unplanned,
+            false_positives=self.false_positive,
+            unrelated_items=len(self.hits["unrelated"]),
+        )
+
+
+def judge(
+    corpus: list[Planted],
+    decisions: list[Decision],
+    work_streams: dict[str, list[str]],
+    attribution: Attribution,
+) -> Judgement:
+    """Each decision against what the bench planted in its item."""
+    judged = Judgement({k: [] for k in KINDS}, {k: [] for k in KINDS})
+    for planted, decision in zip(corpus, decisions, strict=False):
         matched = {r.work_id: r for r in decision.reasons if r.work_id}
         found = planted.expected is None or planted.expected in matched
-        hits[planted.kind].append(found)
+        judged.hits[planted.kind].append(found)
         if attribution.attributable(planted):
-            attributable_hits[planted.kind].append(found)
+            judged.attributable[planted.kind].append(found)
         item = planted.item
         item_streams = streams(str(item.metadata["path"]), item.text or "")
         for work_id, reason in matched.items():
             if work_id == planted.expected:
-                true_positive += 1
+                judged.true_positive += 1
             elif really_copied(reason.spans, reason.match, item_streams, work_streams[work_id]):
                 # Not planted by the bench, yet truly there (generated man pages share
                 # long passages): a correct finding.
-                true_positive += 1
-                unplanned += 1
+                judged.true_positive += 1
+                judged.unplanned += 1
             else:
-                false_positive += 1
-    return hits, attributable_hits, false_positive, true_positive, unplanned, elapsed
+                judged.false_positive += 1
+    return judged
 
 
 def baseline_filter(works: list[tuple[str, str, str]]) -> tuple[Any, Callable[[str], Any]]:
@@ -345,6 +403,30 @@ def run_baseline(
         expected = planted.expected
         hits[planted.kind].append(not found if expected is None else expected in found)
     return hits, time.perf_counter() - started
+
+
+@dataclass
+class BaselineTurns:
+    """The baseline deciding, after each slice of the timed run, the sample's items
+    from that slice (the sample is every ``stride``-th item): both rates then come
+    from the same minutes of a machine whose speed drifts."""
+
+    lsh: Any
+    sketch: Callable[[str], Any]
+    sample: list[Planted]
+    stride: int
+    elapsed: float = 0.0
+    rates: list[float] = field(default_factory=list)
+
+    def __call__(self, start: int, stop: int) -> None:
+        mine = self.sample[-(-start // self.stride) : -(-stop // self.stride)]
+        took = run_baseline(self.lsh, self.sketch, mine)[1]
+        self.elapsed += took
+        self.rates.append(sum(p.item.size for p in mine) / 1e6 / took)
+
+    @property
+    def mb_per_s(self) -> float:
+        return sum(p.item.size for p in self.sample) / 1e6 / self.elapsed
 
 
 def against_baseline(
@@ -394,6 +476,12 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--rounds", type=int, default=5, help="Alternating engine/baseline rounds on the sample."
+    )
+    parser.add_argument(
+        "--slices",
+        type=int,
+        default=10,
+        help="Slices of the timed run, the baseline deciding its share of the sample after each.",
     )
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -445,48 +533,32 @@ def main() -> None:
         # aside, those objects are not rescanned by the collector while timing, as a
         # run never has them to rescan.
         gc.freeze()
-        hits, attributable, false_positive, true_positive, unplanned, elapsed = run_ours(
-            gate, corpus, work_streams, attribution, args.quality_items
-        )
-        precision = true_positive / max(1, true_positive + false_positive)
-        ours_mb_s = size / 1e6 / elapsed
         # Spread over the whole corpus: its kinds and sizes as the run met them, not
         # whatever its first items happen to be.
-        sample = corpus[:: max(1, len(corpus) // args.baseline_items)][: args.baseline_items]
+        stride = max(1, len(corpus) // args.baseline_items)
+        sample = corpus[::stride][: args.baseline_items]
+        turns = BaselineTurns(lsh, sketch, sample, stride)
+        decisions, timed = run_ours(gate, corpus, args.quality_items, args.slices, turns)
+        judge(corpus, decisions, work_streams, attribution).emit(count)
+        ours_mb_s = size / 1e6 / timed.elapsed
         engine_rates, base_rates, base_hits = against_baseline(
             gate, lsh, sketch, sample, args.rounds
         )
         ratios = sorted(e / b for e, b in zip(engine_rates, base_rates, strict=True))
-        base_mb_s = statistics.median(base_rates)
-        emit(
-            "gate_quality",
-            items=count,
-            judged_items=min(count, args.quality_items),
-            recall=_rates(hits),
-            # Planted content held by at most max_works_per_fingerprint works: what the
-            # index can attribute. The rest is boilerplate by design (see Attribution).
-            recall_attributable=_rates(attributable),
-            not_attributable={
-                k: len(hits[k]) - len(attributable[k]) for k in KINDS if k != "unrelated"
-            },
-            precision=round(precision, 5),
-            true_findings=true_positive,
-            of_which_unplanned=unplanned,
-            false_positives=false_positive,
-            unrelated_items=len(hits["unrelated"]),
-        )
         emit(
             "gate_throughput",
             items=count,
             mb=round(size / 1e6, 1),
-            seconds=round(elapsed, 1),
+            seconds=round(timed.elapsed, 1),
             mb_per_s_per_core=round(ours_mb_s, 2),
-            docs_per_s_per_core=round(count / elapsed, 1),
+            mb_per_s_per_slice=[round(r, 1) for r in timed.slice_rates],
+            docs_per_s_per_core=round(count / timed.elapsed, 1),
             peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            baseline_mb_per_s=round(base_mb_s, 2),
+            baseline_mb_per_s=round(turns.mb_per_s, 2),
+            baseline_mb_per_s_per_slice=[round(r, 2) for r in turns.rates],
             baseline_mb_per_s_rounds=[round(b, 2) for b in base_rates],
             baseline_items=len(sample),
-            ratio=round(ours_mb_s / base_mb_s, 2),
+            ratio=round(ours_mb_s / turns.mb_per_s, 2),
             engine_mb_per_s_rounds=[round(e, 2) for e in engine_rates],
             engine_ratio=round(statistics.median(ratios), 2),
             engine_ratio_range=[round(ratios[0], 2), round(ratios[-1], 2)],
