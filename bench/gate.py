@@ -539,7 +539,8 @@ def main() -> None:
         sample = corpus[::stride][: args.baseline_items]
         turns = BaselineTurns(lsh, sketch, sample, stride)
         decisions, timed = run_ours(gate, corpus, args.quality_items, args.slices, turns)
-        judge(corpus, decisions, work_streams, attribution).emit(count)
+        judged = corpus[: args.quality_items]
+        judge(judged, decisions, work_streams, attribution).emit(count)
         ours_mb_s = size / 1e6 / timed.elapsed
         engine_rates, base_rates, base_hits = against_baseline(
             gate, lsh, sketch, sample, args.rounds
