@@ -267,10 +267,7 @@ def decide_as_a_run(gate: Gate, items: list[Item], chunk: int = CHUNK) -> list[D
     matches found, their consent loaded together, then each item concluded."""
     decisions = []
     for first in range(0, len(items), chunk):
-        batch = items[first : first + chunk]
-        found = gate.find_many(batch)
-        gate.prepare(found)
-        decisions += [gate.conclude(item, f) for item, f in zip(batch, found, strict=True)]
+        decisions += gate.decide_many(items[first : first + chunk])
     return decisions
 
 

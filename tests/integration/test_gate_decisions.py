@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consentry.errors import InputError
 from consentry.fingerprint import fingerprint_bytes
 from consentry.gate import Gate, GateMode, GatePolicy, Item, Outcome, RegistryConsent
 from consentry.index import MatchIndex
@@ -106,6 +107,60 @@ def test_filter_yields_only_admitted_records_unchanged(setup) -> None:  # type: 
         {"id": "3", "text": FILLER, "metadata": {"license": "MIT"}},
     ]
     assert list(gate.filter(rows)) == [rows[0], rows[2]]
+
+
+def _mixed_rows() -> list[dict[str, object]]:
+    """Granted, ungranted, open-licensed, unlicensed and unreadable records, twice."""
+    rows: list[dict[str, object]] = []
+    for round_ in range(2):
+        rows += [
+            {"id": f"{round_}-granted", "text": _text("GPL-3")},
+            {"id": f"{round_}-copied", "text": _text("MPL-2.0")},
+            {"id": f"{round_}-mit", "text": FILLER, "metadata": {"license": "MIT"}},
+            {"id": f"{round_}-bare", "text": FILLER},
+            {"id": f"{round_}-broken", "metadata": "not an object"},
+        ]
+    return rows
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 256])
+def test_filter_in_chunks_keeps_order_and_loses_nothing(setup, chunk: int) -> None:  # type: ignore[no-untyped-def]
+    gate, _, _ = setup
+    rows = _mixed_rows()
+    pulled = 0
+
+    def stream():  # type: ignore[no-untyped-def]
+        nonlocal pulled
+        for row in rows:
+            pulled += 1
+            yield row
+
+    admitted = gate.filter(stream(), chunk=chunk)
+    first = next(admitted)
+    # A pipeline's records are read a chunk ahead, never the whole stream.
+    assert first is rows[0] and pulled == min(chunk, len(rows))
+    expected = [r for r in rows if r["id"] in {"0-granted", "0-mit", "1-granted", "1-mit"}]
+    assert [first, *admitted] == expected
+
+
+def test_decide_many_decides_as_one_at_a_time(setup) -> None:  # type: ignore[no-untyped-def]
+    gate, _, _ = setup
+    rows = _mixed_rows()
+    together = [d.to_json() for d in gate.decide_many(rows)]
+    assert together == [gate.decide(r).to_json() for r in rows]
+    assert [d["decision"] for d in together][:5] == [
+        "admitted",
+        "rejected",
+        "admitted",
+        "rejected",
+        "rejected",
+    ]
+
+
+def test_filter_refuses_an_empty_chunk(setup) -> None:  # type: ignore[no-untyped-def]
+    gate, _, _ = setup
+    with pytest.raises(InputError, match="at least 1 record"):
+        list(gate.filter(_mixed_rows(), chunk=0))
 
 
 class StaticConsent:

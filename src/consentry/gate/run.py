@@ -23,7 +23,7 @@ from consentry.errors import InputError
 from consentry.fingerprint._native import warm_up
 from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
-from consentry.gate.gate import Gate
+from consentry.gate.gate import CHUNK, Gate
 from consentry.gate.item import Item
 from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
@@ -37,11 +37,17 @@ from consentry.registry.documents import price_from_json
 from consentry.registry.records import format_time, new_id, parse_time, utc_now
 from consentry.terms import Category
 
-__all__ = ["GateRun", "RunSettings", "RunStats", "item_digest", "registry_hooks", "run_gate"]
+__all__ = [
+    "CHUNK",
+    "GateRun",
+    "RunSettings",
+    "RunStats",
+    "item_digest",
+    "registry_hooks",
+    "run_gate",
+]
 
 _STATE = ".gate-state.json"
-# Items whose matched works get their consent read together.
-CHUNK = 256
 
 
 @dataclass(frozen=True, slots=True)
