@@ -10,6 +10,7 @@ import numpy as np
 from consentry._jit import inline, jit
 
 __all__ = [
+    "band_buckets",
     "band_keys",
     "bloom_blocks",
     "bloom_contains",
@@ -258,43 +259,82 @@ def digest_rows(digests_sorted: Any, order: Any, digests: Any) -> tuple[Any, Any
     return queries[:found], rows[:found]
 
 
+@jit
+def band_buckets(band_keys_sorted: Any, bits: int) -> Any:
+    """Per band, ``posting_buckets`` over its sorted keys (``bucket_bits`` of a band's
+    width): a query's band key is then found in one short run, where a binary search
+    over the band is a dozen dependent loads (most of a near lookup's time)."""
+    bands = band_keys_sorted.shape[0]
+    out = np.empty((bands, (1 << bits) + 1), dtype=np.int64)
+    for band in range(bands):
+        out[band] = posting_buckets(band_keys_sorted[band], bits)
+    return out
+
+
 @inline
 def _band_candidates(
-    band_keys_sorted: Any, band_rows: Any, keys: Any, q: int, lefts: Any, rights: Any
-) -> Any:
-    """The rows sharing a band key with query ``q``, each once, ascending."""
-    bands, width = band_keys_sorted.shape
+    band_keys_sorted: Any,
+    band_rows: Any,
+    buckets: Any,
+    keys: Any,
+    q: int,
+    lefts: Any,
+    rights: Any,
+    found: Any,
+) -> tuple[Any, int]:
+    """The rows sharing a band key with query ``q``, each once, ascending: the first
+    of the returned count in ``found`` (grown and returned when too small)."""
+    bands = band_keys_sorted.shape[0]
+    bits = 0
+    while (1 << bits) < buckets.shape[1] - 1:
+        bits += 1
+    shift = np.uint64(64 - bits)
     total = 0
     for band in range(bands):
         key = keys[q, band]
-        # One search per band: a key is shared by a few rows at most, so the end of its
-        # run is found by stepping, not by a second search.
-        low, high = 0, width
+        b = np.int64(key >> shift)
+        # Binary search within the bucket: identical works (generated pages) can fill
+        # one with a single key.
+        end = buckets[band, b + 1]
+        low, high = buckets[band, b], end
         while low < high:
             middle = (low + high) >> 1
             if band_keys_sorted[band, middle] < key:
                 low = middle + 1
             else:
                 high = middle
+        # A key is shared by a few rows at most: the end of its run is stepped to.
         right = low
-        while right < width and band_keys_sorted[band, right] == key:
+        while right < end and band_keys_sorted[band, right] == key:
             right += 1
         lefts[band] = low
         rights[band] = right
         total += right - low
-    found = np.empty(total, dtype=np.int64)
+    if total > found.shape[0]:
+        found = np.empty(2 * total, dtype=np.int64)
+    # Few rows: each is inserted in order into the distinct ones so far, where sorting
+    # a new array per query cost more than the lookup.
     k = 0
     for band in range(bands):
         for at in range(lefts[band], rights[band]):
-            found[k] = band_rows[band, at]
+            row = band_rows[band, at]
+            j = k
+            while j > 0 and found[j - 1] > row:
+                j -= 1
+            if j > 0 and found[j - 1] == row:
+                continue
+            for m in range(k, j, -1):
+                found[m] = found[m - 1]
+            found[j] = row
             k += 1
-    return np.unique(found)
+    return found, k
 
 
 @jit
 def near_matches(
     band_keys_sorted: Any,
     band_rows: Any,
+    buckets: Any,
     signatures: Any,
     queries: Any,
     rows_per_band: int,
@@ -303,7 +343,8 @@ def near_matches(
     """For each query signature (rows of ``queries``): the rows that share a band key
     with it and whose signatures agree with it in at least ``threshold`` of their
     positions (the estimated Jaccard similarity), each once, ascending; as triples
-    (query, row, similarity), queries ascending."""
+    (query, row, similarity), queries ascending. ``buckets``: ``band_buckets`` of the
+    sorted band keys."""
     bands = band_keys_sorted.shape[0]
     permutations = queries.shape[1]
     keys = band_keys(queries, bands, rows_per_band)
@@ -313,16 +354,19 @@ def near_matches(
     out_rows = np.empty(0, dtype=np.int64)
     out_scores = np.empty(0, dtype=np.float64)
     kept = 0
+    candidates = np.empty(64, dtype=np.int64)
     for q in range(queries.shape[0]):
-        candidates = _band_candidates(band_keys_sorted, band_rows, keys, q, lefts, rights)
-        out_queries = _grown(out_queries, kept, kept + candidates.shape[0])
-        out_rows = _grown(out_rows, kept, kept + candidates.shape[0])
-        out_scores = _grown(out_scores, kept, kept + candidates.shape[0])
-        for row in candidates:
+        candidates, many = _band_candidates(
+            band_keys_sorted, band_rows, buckets, keys, q, lefts, rights, candidates
+        )
+        out_queries = _grown(out_queries, kept, kept + many)
+        out_rows = _grown(out_rows, kept, kept + many)
+        out_scores = _grown(out_scores, kept, kept + many)
+        for c in range(many):
+            row = candidates[c]
             equal = 0
             for j in range(permutations):
-                if signatures[row, j] == queries[q, j]:
-                    equal += 1
+                equal += int(signatures[row, j] == queries[q, j])
             score = equal / permutations
             if score >= threshold:
                 out_queries[kept] = q

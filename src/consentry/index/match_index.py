@@ -54,12 +54,14 @@ class MatchParams:
 
 @dataclass(frozen=True, slots=True)
 class _Lookup:
-    """A segment's ids as Python strings and its sorted digests as bytes (n, 32)."""
+    """A segment's ids as Python strings, its sorted digests as bytes (n, 32), and
+    where each band's keys fall in buckets (small, so made on loading, not stored)."""
 
     segment: Segment
     works: list[str]
     owners: list[str]
     digests: npt.NDArray[np.uint8]
+    band_buckets: npt.NDArray[np.int64]
 
     @classmethod
     def of(cls, segment: Segment) -> _Lookup:
@@ -68,6 +70,10 @@ class _Lookup:
             segment.work_ids.tolist(),
             segment.owner_ids.tolist(),
             np.ascontiguousarray(segment.digests_sorted).view(np.uint8).reshape(-1, 32),
+            _kernels.band_buckets(
+                segment.band_keys_sorted,
+                _kernels.bucket_bits(segment.band_keys_sorted.shape[1]),
+            ),
         )
 
     def match(
@@ -314,16 +320,18 @@ class MatchIndex:
         found_per_segment = []
         per_query = np.zeros(len(valid), dtype=np.int64)
         for segment in self.segments:
+            lookup = self._lookup(segment)
             found, rows, scores = _kernels.near_matches(
                 segment.band_keys_sorted,
                 segment.band_rows,
+                lookup.band_buckets,
                 segment.signatures,
                 queries,
                 ROWS,
                 self.params.near_threshold,
             )
             per_query += np.bincount(found, minlength=len(valid))
-            found_per_segment.append((self._lookup(segment), found, rows, scores))
+            found_per_segment.append((lookup, found, rows, scores))
         # Structurally identical works (codecs that differ only in their literal tables,
         # generated pages) make a near match ambiguous: like boilerplate, it is not
         # evidence of copying any one of them. Exact digests still catch exact copies.

@@ -144,9 +144,11 @@ def test_near_matches_are_the_rows_sharing_a_band_and_similar_enough(
     threshold = data.draw(st.sampled_from([0.0, 0.5, 0.75, 1.0]))
     keys = _kernels.band_keys(stored, bands, rows_per_band)
     order = np.argsort(keys, axis=0, kind="stable")
+    keys_sorted = np.take_along_axis(keys, order, axis=0).T.copy()
     found, rows, scores = _kernels.near_matches(
-        np.take_along_axis(keys, order, axis=0).T.copy(),
+        keys_sorted,
         order.T.copy(),
+        _kernels.band_buckets(keys_sorted, _kernels.bucket_bits(count)),
         stored,
         queries,
         rows_per_band,
