@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from consentry._records import quick_init
 from consentry.errors import InputError
 from consentry.fingerprint import _stream
 from consentry.fingerprint._rolling import CodePoints
@@ -155,6 +156,7 @@ def fingerprint_bytes(
     return fingerprint_text(name, _decode(data, name=name), params, size=len(data))
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class StreamPrints:
     """One fingerprinted stream as arrays, for lookups: the SHA-256 of the normalised

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from consentry._records import quick_init
 from consentry.fingerprint import _native
 from consentry.fingerprint._rolling import U64Array, codepoints, kgram_hashes
 
@@ -45,6 +46,7 @@ class WinnowParams:
         return self.guarantee - self.noise + 1
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class ExcerptFingerprints:
     """Selected k-gram hashes and the offsets (in the fingerprinted stream) they start at."""

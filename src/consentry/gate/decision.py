@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from consentry._records import quick_init
+
 __all__ = ["BasisKind", "Decision", "Outcome", "Reason", "UseBasis"]
 
 
@@ -22,6 +24,7 @@ class BasisKind(StrEnum):
     OPT_OUT = "opt-out"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class UseBasis:
     """Why an item (or one registered work inside it) may go in."""
@@ -44,6 +47,7 @@ class UseBasis:
         return out
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Reason:
     """Why an item was rejected. ``match`` is exact, near, excerpt, image, signal,
@@ -69,6 +73,7 @@ class Reason:
         return out
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     item_id: str

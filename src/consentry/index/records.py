@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from consentry._records import quick_init
+
 __all__ = ["IndexedWork", "Match", "MatchKind", "strongest"]
 
 
@@ -33,6 +35,7 @@ class IndexedWork:
     text_excerpts: bytes = b""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Match:
     """Evidence that an item reproduces a registered work.
