@@ -11,6 +11,7 @@ from consentry.fingerprint.content import (
     fingerprint_text,
     text_digest,
     text_prints,
+    text_prints_many,
 )
 from consentry.fingerprint.detect import ContentKind, declared_spdx, detect_kind
 from consentry.fingerprint.image import ImageFingerprint, ImageQuery, image_fingerprint, image_query
@@ -59,5 +60,6 @@ __all__ = [
     "strip_comments",
     "text_digest",
     "text_prints",
+    "text_prints_many",
     "winnow",
 ]

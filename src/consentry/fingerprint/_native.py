@@ -21,6 +21,7 @@ __all__ = [
     "code_tokens",
     "drop_ignorables",
     "fold_ascii",
+    "fold_ascii_many",
     "fold_mapped",
     "fold_text",
     "keyword_table",
@@ -129,23 +130,43 @@ _ASCII_FOLDED = np.array(
 )
 
 
-@_jit
-def fold_ascii(raw: Any) -> Any:
-    """``fold_text(raw, True)`` for ASCII bytes (every byte below 128), without a
-    branch per character: each folded byte is written where the next one would go and
-    the end moves past it unless it is a space after a space, so the only chain from
-    one character to the next is that one addition."""
-    out = np.empty(raw.shape[0], dtype=np.uint8)
-    m = np.int64(0)
+@_inline
+def _fold_ascii_into(raw: Any, first: int, stop: int, out: Any, m: Any) -> Any:
+    """``raw[first:stop]`` folded into ``out`` from ``m``; returns where it ends.
+    Without a branch per character: each folded byte is written where the next one
+    would go and the end moves past it unless it is a space after a space, so the only
+    chain from one character to the next is that one addition."""
+    begun = m
     previous = np.uint8(32)  # a space before the first character: leading ones go
-    for i in range(raw.shape[0]):
+    for i in range(first, stop):
         c = _ASCII_FOLDED[raw[i]]
         out[m] = c
         m += np.int64((c != 32) | (previous != 32))
         previous = c
-    if m > 0 and out[m - 1] == 32:
+    if m > begun and out[m - 1] == 32:
         m -= 1
-    return out[:m]
+    return m
+
+
+@_jit
+def fold_ascii(raw: Any) -> Any:
+    """``fold_text(raw, True)`` for ASCII bytes (every byte below 128)."""
+    out = np.empty(raw.shape[0], dtype=np.uint8)
+    return out[: _fold_ascii_into(raw, 0, raw.shape[0], out, np.int64(0))]
+
+
+@_jit
+def fold_ascii_many(raw: Any, bounds: Any) -> tuple[Any, Any]:
+    """``fold_ascii`` of each text ``raw[bounds[i]:bounds[i + 1]]``, in one call: the
+    folded texts one after another, and where each begins (``len(bounds)`` cuts)."""
+    out = np.empty(raw.shape[0], dtype=np.uint8)
+    cuts = np.empty(bounds.shape[0], dtype=np.int64)
+    m = np.int64(0)
+    for t in range(bounds.shape[0] - 1):
+        cuts[t] = m
+        m = _fold_ascii_into(raw, bounds[t], bounds[t + 1], out, m)
+    cuts[bounds.shape[0] - 1] = m
+    return out[:m], cuts
 
 
 @_jit
@@ -650,7 +671,7 @@ def warm_up() -> None:
     fingerprinter and the index pass, so that parallel workers find machine code
     ready: fingerprint a little text and code, index it, look it up."""
     # Imported here: the fingerprinting package imports this module.
-    from consentry.fingerprint.content import fingerprint_text  # noqa: PLC0415
+    from consentry.fingerprint.content import fingerprint_text, text_prints_many  # noqa: PLC0415
     from consentry.index import IndexedWork, MatchIndex  # noqa: PLC0415
 
     sample = "Consent is enforced where data goes in.\u00a0 " * 40
@@ -667,3 +688,6 @@ def warm_up() -> None:
     index = MatchIndex.build(works)
     for p in printed:
         index.match(p)
+    # As a run fingerprints a chunk: ASCII prose and code, each kind in one call.
+    ascii_text = "Consent is enforced where data goes in. " * 40
+    index.match_many(text_prints_many([("e.txt", ascii_text), ("f.py", "x = 1\n" * 40)]))

@@ -11,6 +11,11 @@ depend on what came before stay one at a time: the bins each keep their least va
 and the winnower follows its window's minimum, skipping eight hashes at once while
 none of them is a new minimum, and rescanning a window (when its minimum leaves) from
 the minima of its groups of eight.
+
+``stream_prints_many`` does this for many streams laid end to end in one call, with
+one set of scratch arrays: a call costs a few microseconds however short its stream
+(each array it returns is made into a Python object), as much as hashing a thousand
+characters, so a chunk's streams go together.
 """
 
 from __future__ import annotations
@@ -32,7 +37,7 @@ from consentry.fingerprint._native import (
     _fmix64,
 )
 
-__all__ = ["BLOCK", "block_powers", "stream_prints"]
+__all__ = ["BLOCK", "block_powers", "stream_prints", "stream_prints_many"]
 
 # Hashes per block: their arrays stay in the processor's second-level cache.
 BLOCK = 4096
@@ -65,6 +70,29 @@ def stream_prints(
     block = 1 << (max(block, window, 1) - 1).bit_length()
     powers, inverses = block_powers(block + max(shingle, noise))
     return _stream_prints(cps, shingle, bins, seed, noise, window, block, powers, inverses)
+
+
+def stream_prints_many(
+    cps: Any,
+    bounds: Any,
+    shingle: int,
+    bins: int,
+    seed: int,
+    noise: int,
+    window: int,
+    *,
+    block: int = BLOCK,
+) -> tuple[Any, Any, Any, Any, Any]:
+    """``stream_prints`` for each stream ``cps[bounds[i]:bounds[i + 1]]``, in one call
+    (returning arrays costs about a microsecond each, as much as hashing a thousand
+    characters): the signatures as rows (``bins`` wide), whether each stream has one
+    (a stream shorter than a shingle has none), every stream's winnowed hashes and
+    offsets one after another, and where each stream's begin (``len(bounds)`` cuts)."""
+    block = 1 << (max(block, window, 1) - 1).bit_length()
+    powers, inverses = block_powers(block + max(shingle, noise))
+    return _stream_prints_many(
+        cps, bounds, shingle, bins, seed, noise, window, block, powers, inverses
+    )
 
 
 @_inline
@@ -178,6 +206,19 @@ def _least_grouped(values: Any, groups: Any, low_at: int, high_at: int) -> tuple
     return low, where, ties > 1
 
 
+@_inline
+def _scratch(block: int, reach: int, window: int) -> tuple[Any, Any, Any, Any]:
+    """The arrays a stream is hashed and winnowed in, block by block: prefix sums,
+    shingle hashes, the winnower's ring of k-gram hashes and its groups' minima."""
+    most = max(1, window) - 1  # positions before a block that a window reaches
+    return (
+        np.empty(block + reach, dtype=np.uint64),
+        np.empty(block, dtype=np.uint64),
+        np.empty(most + block, dtype=np.uint64),
+        np.empty((most + block) // 8 + 1, dtype=np.uint64),
+    )
+
+
 @_jit
 def _stream_prints(
     cps: Any,
@@ -190,22 +231,113 @@ def _stream_prints(
     powers: Any,
     inverses: Any,
 ) -> tuple[Any, Any, Any]:
-    n = cps.shape[0]
     mixed = _fmix64(np.uint64(seed))
-    mins = np.full(bins, _EMPTY, dtype=np.uint32)
+    prefix, shingles, ring, groups = _scratch(block, max(shingle, noise), window)
+    chosen = np.empty(64 + 2 * window + 4 * cps.shape[0] // (window + 1), dtype=np.int64)
+    values = np.empty(chosen.shape[0], dtype=np.uint64)
+    mins, chosen, values, picked = _one_stream(
+        cps,
+        shingle,
+        noise,
+        window,
+        block,
+        powers,
+        inverses,
+        mixed,
+        prefix,
+        shingles,
+        ring,
+        groups,
+        chosen,
+        values,
+        0,
+        np.full(bins, _EMPTY, dtype=np.uint32),
+    )
+    return _densify(mins, mixed), values[:picked].copy(), chosen[:picked].astype(np.uint32)
+
+
+@_jit
+def _stream_prints_many(
+    cps: Any,
+    bounds: Any,
+    shingle: int,
+    bins: int,
+    seed: int,
+    noise: int,
+    window: int,
+    block: int,
+    powers: Any,
+    inverses: Any,
+) -> tuple[Any, Any, Any, Any, Any]:
+    streams = bounds.shape[0] - 1
+    mixed = _fmix64(np.uint64(seed))
+    signatures = np.zeros((streams, bins), dtype=np.uint32)
+    signed = np.zeros(streams, dtype=np.bool_)
+    prefix, shingles, ring, groups = _scratch(block, max(shingle, noise), window)
+    total = bounds[streams] - bounds[0]
+    chosen = np.empty(64 + 2 * window * streams + 4 * total // (window + 1), dtype=np.int64)
+    values = np.empty(chosen.shape[0], dtype=np.uint64)
+    cuts = np.empty(streams + 1, dtype=np.int64)
+    picked = 0
+    for i in range(streams):
+        cuts[i] = picked
+        mins, chosen, values, picked = _one_stream(
+            cps[bounds[i] : bounds[i + 1]],
+            shingle,
+            noise,
+            window,
+            block,
+            powers,
+            inverses,
+            mixed,
+            prefix,
+            shingles,
+            ring,
+            groups,
+            chosen,
+            values,
+            picked,
+            np.full(bins, _EMPTY, dtype=np.uint32),
+        )
+        signature = _densify(mins, mixed)
+        if signature.shape[0] > 0:
+            signatures[i] = signature
+            signed[i] = True
+    cuts[streams] = picked
+    return signatures, signed, values[:picked].copy(), chosen[:picked].astype(np.uint32), cuts
+
+
+@_inline
+def _one_stream(
+    cps: Any,
+    shingle: int,
+    noise: int,
+    window: int,
+    block: int,
+    powers: Any,
+    inverses: Any,
+    mixed: Any,
+    prefix: Any,
+    shingles: Any,
+    ring: Any,
+    groups: Any,
+    chosen: Any,
+    values: Any,
+    picked: int,
+    mins: Any,
+) -> tuple[Any, Any, Any, int]:
+    """One stream's bins (into ``mins``) and winnowed hashes and offsets (appended to
+    ``chosen`` and ``values`` from ``picked``, which grow when full). The scratch
+    arrays are shared by every stream of a call."""
+    n = cps.shape[0]
     reach = max(shingle, noise)
-    prefix = np.empty(block + reach, dtype=np.uint64)
-    shingles = np.empty(block, dtype=np.uint64)
     count = n - noise + 1  # k-grams to winnow
     width = max(1, min(window, count))
     # The hashes of the positions before this block that a window may still reach,
     # then this block's: ``ring[p - first + back]`` holds position p's.
     back = width - 1
-    ring = np.empty(back + block, dtype=np.uint64)
-    groups = np.empty((back + block) // 8 + 1, dtype=np.uint64)  # minima of ring's eights
-    chosen = np.empty(64 + 2 * width + 4 * max(0, count) // (width + 1), dtype=np.int64)
-    values = np.empty(chosen.shape[0], dtype=np.uint64)
-    picked, low, where, unordered = 0, np.uint64(0), 0, False
+    begun = picked
+    low, where, unordered = np.uint64(0), 0, False
     for first in range(0, max(1, n - min(shingle, noise) + 1), block):
         _prefix_sums(cps, first, min(n, first + block + reach - 1), inverses, prefix)
         here = min(block, n - shingle + 1 - first)
@@ -238,16 +370,19 @@ def _stream_prints(
                     where,
                 )
                 unordered |= tied
-    positions, hashes = chosen[:picked], values[:picked]
     if unordered:
         # Ties chose some positions twice: sort by position, keep each once.
+        positions, hashes = chosen[begun:picked], values[begun:picked]
         order = np.argsort(positions, kind="mergesort")
         positions, hashes = positions[order], hashes[order]
-        keep = np.ones(positions.shape[0], dtype=np.bool_)
-        for i in range(1, positions.shape[0]):
-            keep[i] = positions[i] != positions[i - 1]
-        positions, hashes = positions[keep], hashes[keep]
-    return _densify(mins, mixed), hashes.copy(), positions.astype(np.uint32)
+        kept = begun
+        for i in range(positions.shape[0]):
+            if i == 0 or positions[i] != positions[i - 1]:
+                chosen[kept] = positions[i]
+                values[kept] = hashes[i]
+                kept += 1
+        picked = kept
+    return mins, chosen, values, picked
 
 
 @_inline

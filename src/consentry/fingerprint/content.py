@@ -10,14 +10,16 @@ from __future__ import annotations
 import hashlib
 import posixpath
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 
 import numpy as np
 import numpy.typing as npt
 
 from consentry._records import quick_init
 from consentry.errors import InputError
-from consentry.fingerprint import _stream
+from consentry.fingerprint import _native, _stream
 from consentry.fingerprint._rolling import CodePoints
 from consentry.fingerprint.code import code_stream
 from consentry.fingerprint.detect import (
@@ -42,9 +44,12 @@ __all__ = [
     "fingerprint_text",
     "text_digest",
     "text_prints",
+    "text_prints_many",
 ]
 
 _HEAD = 8192
+_NO_SIGNATURE = np.zeros(0, dtype=np.uint32)
+_NO_SIGNATURE.flags.writeable = False
 _SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+)?(?:\S*/)?([a-z]+)[0-9.]*\b")
 
 
@@ -210,6 +215,45 @@ def text_prints(
     return (_code_prints(text, language, params), plain)
 
 
+def text_prints_many(
+    named: Sequence[tuple[str, str]], params: FingerprintParams | None = None
+) -> list[tuple[StreamPrints, ...]]:
+    """``text_prints(name, text)`` for each ``(name, text)``, the same values, with the
+    plain streams of ASCII texts (most of a corpus) folded and hashed in one kernel call
+    and the code streams hashed in another: a call's fixed cost is as much as hashing a
+    thousand characters."""
+    params = params or FingerprintParams()
+    plain: list[StreamPrints | None] = [None] * len(named)
+    narrow = [k for k, (_, text) in enumerate(named) if text.isascii()]
+    if narrow:
+        raw = np.frombuffer("".join(named[k][1] for k in narrow).encode("ascii"), np.uint8)
+        folded, cuts = _native.fold_ascii_many(raw, _bounds(len(named[k][1]) for k in narrow))
+        ends, view = cuts.tolist(), folded.data
+        digests = [hashlib.sha256(view[a:b]).digest() for a, b in pairwise(ends)]
+        made = _prints_many(folded, cuts, digests, params.text_minhash, params.winnow)
+        for k, prints in zip(narrow, made, strict=True):
+            plain[k] = prints
+    languages = ((k, code_language(name, text)) for k, (name, text) in enumerate(named))
+    coded = [(k, language) for k, language in languages if language is not None]
+    code: list[tuple[StreamPrints, ...]] = [()] * len(named)
+    if coded:
+        views = [code_stream(named[k][1], language) for k, language in coded]
+        digests = [hashlib.sha256(normalized_stream(kept)[1]).digest() for kept, _ in views]
+        streams = np.concatenate([stream for _, stream in views])
+        cuts = _bounds(len(stream) for _, stream in views)
+        made = _prints_many(streams, cuts, digests, params.code_minhash, params.winnow)
+        for (k, _), prints in zip(coded, made, strict=True):
+            code[k] = (prints,)
+    return [
+        (*code[k], plain[k] or _plain_prints(text, params)) for k, (_, text) in enumerate(named)
+    ]
+
+
+def _bounds(lengths: Iterable[int]) -> npt.NDArray[np.int64]:
+    """Where each of several arrays laid end to end begins, and where the last ends."""
+    return np.fromiter(accumulate(lengths, initial=0), np.int64)
+
+
 def fingerprint_text(
     name: str, text: str, params: FingerprintParams | None = None, *, size: int | None = None
 ) -> ContentFingerprint:
@@ -243,6 +287,32 @@ def _prints(
         cps, minhash.shingle, minhash.permutations, minhash.seed, winnow.noise, winnow.window
     )
     return StreamPrints(digest, len(cps), signature, ExcerptFingerprints(hashes, offsets))
+
+
+def _prints_many(
+    cps: CodePoints,
+    cuts: npt.NDArray[np.int64],
+    digests: Sequence[bytes],
+    minhash: MinHashParams,
+    winnow: WinnowParams,
+) -> list[StreamPrints]:
+    """The prints of each stream ``cps[cuts[i]:cuts[i + 1]]``, whose digest is given."""
+    signatures, signed, hashes, offsets, picked = _stream.stream_prints_many(
+        cps, cuts, minhash.shingle, minhash.permutations, minhash.seed, winnow.noise,
+        winnow.window,
+    )  # fmt: skip
+    ends, chosen = cuts.tolist(), picked.tolist()
+    return [
+        StreamPrints(
+            digest,
+            ends[i + 1] - ends[i],
+            signatures[i] if has_signature else _NO_SIGNATURE,
+            ExcerptFingerprints(
+                hashes[chosen[i] : chosen[i + 1]], offsets[chosen[i] : chosen[i + 1]]
+            ),
+        )
+        for i, (digest, has_signature) in enumerate(zip(digests, signed.tolist(), strict=True))
+    ]
 
 
 def _plain_prints(text: str, params: FingerprintParams) -> StreamPrints:

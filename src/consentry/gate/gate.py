@@ -18,9 +18,8 @@ from consentry.fingerprint import (
     ContentFingerprint,
     ContentKind,
     FingerprintParams,
-    StreamPrints,
     image_query,
-    text_prints,
+    text_prints_many,
 )
 from consentry.gate.consent import ConsentOracle
 from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
@@ -79,17 +78,17 @@ class Gate:
             else:
                 texts.append(len(found))
                 found.append([])
-        prints = [self._text_prints(items[k]) for k in texts]
+        prints = text_prints_many([self._named_text(items[k]) for k in texts], self.params)
         for k, matches in zip(texts, self.index.match_many(prints), strict=True):
             found[k] = matches
         return found
 
-    def _text_prints(self, item: Item) -> tuple[StreamPrints, ...]:
+    @staticmethod
+    def _named_text(item: Item) -> tuple[str, str]:
         assert item.text is not None  # noqa: S101 - readable items carry text or an image
         # Items are text unless their name says code; a JSON Lines id is rarely a file
         # name. Code is also compared as plain text, against every work's text.
-        name = str(item.metadata.get("path") or item.id)
-        return text_prints(name, item.text, self.params)
+        return str(item.metadata.get("path") or item.id), item.text
 
     def _find_image(self, item: Item) -> list[Match] | str:
         try:

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from consentry.errors import InputError
 from consentry.fingerprint import ContentKind, declared_spdx, detect_kind, fingerprint_bytes
-from consentry.fingerprint.content import code_language
+from consentry.fingerprint.content import code_language, text_prints, text_prints_many
 from tests.conftest import real_text
 
 
@@ -84,3 +86,45 @@ def test_prose_without_a_shebang_is_not_code(name: str) -> None:
     assert fingerprint_bytes(name, b"Consent is enforced where data goes in.\n").kind is (
         ContentKind.TEXT
     )
+
+
+_PIECES = st.sampled_from(
+    [
+        "def f(x):\n    return x + 1\n",
+        "The  Quick\tBrown fox.\r\n",
+        "   ",
+        "Ünïcödé ﬁ ligature ",
+        "\u200bzero width",
+        "x" * 5000,
+        "#!/usr/bin/env python3\nimport os\n",
+        real_text("GPL-3")[:3000],
+        "",
+    ]
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["notes.txt", "main.py", "README.md", "item-7", "run"]),
+            st.lists(_PIECES, max_size=4).map("".join),
+        ),
+        max_size=6,
+    )
+)
+def test_prints_made_together_equal_prints_made_one_by_one(named: list[tuple[str, str]]) -> None:
+    """A chunk's texts fingerprinted together (ASCII prose in one kernel call) give
+    what each gives alone: digest, length, signature and excerpt fingerprints, for
+    prose, code, Unicode and texts shorter than a shingle or a k-gram."""
+    together = text_prints_many(named)
+    assert len(together) == len(named)
+    for (name, text), made in zip(named, together, strict=True):
+        alone = text_prints(name, text)
+        assert len(made) == len(alone)
+        for a, b in zip(made, alone, strict=True):
+            assert (a.digest, a.length) == (b.digest, b.length)
+            assert a.signature.tolist() == b.signature.tolist()
+            assert a.excerpts.hashes.tolist() == b.excerpts.hashes.tolist()
+            assert a.excerpts.offsets.tolist() == b.excerpts.offsets.tolist()
+            assert a.stored() == b.stored()
