@@ -49,6 +49,7 @@ PACKAGES = {
         "strip_comments",
         "text_digest",
         "text_prints",
+        "text_prints_many",
         "winnow",
     },
     "consentry.terms": {

@@ -64,12 +64,15 @@ def stream_prints(
     cps: Any, shingle: int, bins: int, seed: int, noise: int, window: int, *, block: int = BLOCK
 ) -> tuple[Any, Any, Any]:
     """Everything hashed over one normalised stream: the MinHash signature of its
-    ``shingle``-grams in ``bins`` bins, and the winnowed ``noise``-gram hashes with
-    their offsets (uint32). ``block``: characters hashed at a time (at least a
-    window's worth, rounded up to a power of two)."""
-    block = 1 << (max(block, window, 1) - 1).bit_length()
-    powers, inverses = block_powers(block + max(shingle, noise))
-    return _stream_prints(cps, shingle, bins, seed, noise, window, block, powers, inverses)
+    ``shingle``-grams in ``bins`` bins (empty for a stream shorter than a shingle), and
+    the winnowed ``noise``-gram hashes with their offsets (uint32). ``block``:
+    characters hashed at a time (at least a window's worth, rounded up to a power of
+    two)."""
+    bounds = np.array([0, cps.shape[0]], dtype=np.int64)
+    signatures, signed, hashes, offsets, _ = stream_prints_many(
+        cps, bounds, shingle, bins, seed, noise, window, block=block
+    )
+    return signatures[0] if signed[0] else signatures[0, :0], hashes, offsets
 
 
 def stream_prints_many(
@@ -217,43 +220,6 @@ def _scratch(block: int, reach: int, window: int) -> tuple[Any, Any, Any, Any]:
         np.empty(most + block, dtype=np.uint64),
         np.empty((most + block) // 8 + 1, dtype=np.uint64),
     )
-
-
-@_jit
-def _stream_prints(
-    cps: Any,
-    shingle: int,
-    bins: int,
-    seed: int,
-    noise: int,
-    window: int,
-    block: int,
-    powers: Any,
-    inverses: Any,
-) -> tuple[Any, Any, Any]:
-    mixed = _fmix64(np.uint64(seed))
-    prefix, shingles, ring, groups = _scratch(block, max(shingle, noise), window)
-    chosen = np.empty(64 + 2 * window + 4 * cps.shape[0] // (window + 1), dtype=np.int64)
-    values = np.empty(chosen.shape[0], dtype=np.uint64)
-    mins, chosen, values, picked = _one_stream(
-        cps,
-        shingle,
-        noise,
-        window,
-        block,
-        powers,
-        inverses,
-        mixed,
-        prefix,
-        shingles,
-        ring,
-        groups,
-        chosen,
-        values,
-        0,
-        np.full(bins, _EMPTY, dtype=np.uint32),
-    )
-    return _densify(mins, mixed), values[:picked].copy(), chosen[:picked].astype(np.uint32)
 
 
 @_jit
