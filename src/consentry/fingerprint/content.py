@@ -238,7 +238,7 @@ def text_prints_many(
     code: list[tuple[StreamPrints, ...]] = [()] * len(named)
     if coded:
         views = [code_stream(named[k][1], language) for k, language in coded]
-        digests = [hashlib.sha256(normalized_stream(kept)[1]).digest() for kept, _ in views]
+        digests = [_code_digest(kept) for kept, _ in views]
         streams = np.concatenate([stream for _, stream in views])
         cuts = _bounds(len(stream) for _, stream in views)
         made = _prints_many(streams, cuts, digests, params.code_minhash, params.winnow)
@@ -325,5 +325,10 @@ def _code_prints(text: str, language: CodeLanguage, params: FingerprintParams) -
     """The renaming-resistant token stream fingerprinted; the digest is over the source
     without comments, normalised."""
     without_comments, stream = code_stream(text, language)
-    digest = hashlib.sha256(normalized_stream(without_comments)[1]).digest()
-    return _prints(stream, digest, params.code_minhash, params.winnow)
+    return _prints(stream, _code_digest(without_comments), params.code_minhash, params.winnow)
+
+
+def _code_digest(without_comments: str) -> bytes:
+    """A code stream's exact digest: over the source without comments, normalised (a
+    copy that only drops or rewrites comments is the same code)."""
+    return hashlib.sha256(normalized_stream(without_comments)[1]).digest()
