@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from _measure import emit
+from consentry.clock import utc_now
 from consentry.crypto import KeyPair
 from consentry.fingerprint import (
     code_views,
@@ -43,15 +44,14 @@ from consentry.fingerprint import (
     normalize_text,
     text_digest,
 )
-from consentry.fingerprint._native import warm_up
 from consentry.fingerprint._rolling import codepoints, kgram_hashes
 from consentry.fingerprint.content import code_language
 from consentry.gate import Decision, Gate, GateMode, GatePolicy, Item, RegistryConsent
 from consentry.gate.run import CHUNK
 from consentry.index import MatchIndex
-from consentry.registry import FileFingerprint, PartyKind, Registry
-from consentry.registry.records import utc_now
+from consentry.registry import Actor, FileFingerprint, PartyKind, Registry
 from consentry.terms import Category
+from consentry.warmup import warm_up
 
 STDLIB = Path(os.__file__).parent
 MAN = Path("/usr/share/man/man1")
@@ -527,7 +527,10 @@ def main() -> None:
     index = MatchIndex()
     registry.works.refresh_index(index)
     consent = RegistryConsent(
-        registry, licensee_id=lab.id, key=lab_key, purpose=Category.TRAIN_AI, at=utc_now()
+        registry,
+        licensee=Actor(lab.id, PartyKind.LICENSEE, lab_key.public),
+        purpose=Category.TRAIN_AI,
+        at=utc_now(),
     )
     gate = Gate(index=index, consent=consent, policy=GatePolicy(mode=GateMode.OPT_OUT))
     warm_up()  # as a run does before its first item: compiling is not deciding

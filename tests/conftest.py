@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import Engine, text
 
 from consentry.crypto import KeyPair
+from consentry.registry import Actor as RegistryActor
 from consentry.registry import Party, PartyKind, Registry
 from consentry.store import migrate, open_engine
 
@@ -76,6 +77,11 @@ class Actor:
     @property
     def id(self) -> str:
         return self.party.id
+
+    @property
+    def actor(self) -> RegistryActor:
+        """Who the services see: the party and the public key it holds."""
+        return RegistryActor(self.party.id, self.party.kind, self.key.public)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Where the registry lives: ``$CONSENTRY_HOME`` and ``$CONSENTRY_DATABASE_URL``."""
+"""Where things live: the registry (``$CONSENTRY_HOME``, ``$CONSENTRY_DATABASE_URL``)
+and the acting party's own keys (``$CONSENTRY_KEYS``), which are never the registry's."""
 
 from __future__ import annotations
 
@@ -12,18 +13,30 @@ __all__ = ["Settings"]
 
 @dataclass(frozen=True, slots=True)
 class Settings:
+    """``home``: the registry operator's folder (the SQLite file, the index, the log
+    key). ``keys_dir``: this party's own private keys, apart from any registry."""
+
     home: Path
     database_url: str
+    keys_dir: Path
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
-        """Read the environment: home defaults to ``./.consentry``, the database to SQLite
-        inside it."""
+        """Read the environment: home defaults to ``./.consentry``, the database to
+        SQLite inside it, the party's keys to ``~/.config/consentry/keys``."""
         env = os.environ if environ is None else environ
         home = Path(env.get("CONSENTRY_HOME") or ".consentry")
         url = env.get("CONSENTRY_DATABASE_URL") or f"sqlite:///{home / 'registry.db'}"
-        return cls(home=home, database_url=url)
+        keys = env.get("CONSENTRY_KEYS")
+        keys_dir = Path(keys) if keys else _config_home(env) / "consentry" / "keys"
+        return cls(home=home, database_url=url, keys_dir=keys_dir)
 
     @property
-    def keys_dir(self) -> Path:
-        return self.home / "keys"
+    def log_key_file(self) -> Path:
+        """The log's private key: only the operator's home holds it."""
+        return self.home / "keys" / "log.key"
+
+
+def _config_home(env: Mapping[str, str]) -> Path:
+    configured = env.get("XDG_CONFIG_HOME")
+    return Path(configured) if configured else Path.home() / ".config"

@@ -70,7 +70,7 @@ def _owner(cli: Cli, name: str = "Ada") -> str:
 def test_the_whole_loop_with_json_output(cli: Cli, tmp_path: Path) -> None:
     assert "registry created" in cli("init").stdout
     owner = _owner(cli)
-    key_file = cli.home / "keys" / f"{owner}.key"
+    key_file = cli.keys / f"{owner}.key"
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     lab = cli("licensee", "create", "Lab", "--json").records()[0]["id"]
     folder = _catalogue(tmp_path / "works")
@@ -197,7 +197,7 @@ def test_errors_are_one_sentence_without_a_traceback(cli: Cli, tmp_path: Path) -
     assert "Traceback" not in missing.stderr
     cli("init")
     unknown = cli("work", "register", str(tmp_path), "--owner", "own_nobody", expect=2)
-    assert unknown.stderr.startswith("error: no private key for own_nobody")
+    assert unknown.stderr.startswith("error: no such owner 'own_nobody' in this registry")
     owner = _owner(cli)
     bad = tmp_path / "terms.json"
     bad.write_text(json.dumps({"version": 1, "categories": {"train-ai": "sometimes"}}))
@@ -226,7 +226,7 @@ def test_someone_elses_key_cannot_act_for_an_owner(cli: Cli, tmp_path: Path) -> 
     cli("init")
     owner, other = _owner(cli, "Owner"), _owner(cli, "Other")
     # Swap the key files: the CLI loads "owner"'s key but it is really "other"'s.
-    keys = cli.home / "keys"
+    keys = cli.keys
     os.replace(keys / f"{other}.key", keys / f"{owner}.key")
     folder = _catalogue(tmp_path / "works")
     refused = cli("work", "register", str(folder), "--owner", owner, expect=2)
@@ -255,7 +255,7 @@ def test_the_cli_on_postgresql(tmp_path: Path) -> None:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     url = POSTGRES_URL.rsplit("/", 1)[0] + f"/{name}"
     try:
-        cli = Cli(tmp_path / "home", env={"CONSENTRY_DATABASE_URL": url})
+        cli = Cli(tmp_path / "home", keys=tmp_path / "keys", env={"CONSENTRY_DATABASE_URL": url})
         assert url in cli("init").stdout
         owner = _owner(cli)
         records = cli(

@@ -33,7 +33,7 @@ def test_a_pipeline_passes_on_only_admitted_documents_and_signs_each_rank(
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
 
-    from consentry.gate.datatrove_step import ConsentGate
+    from consentry.pipeline.datatrove import ConsentGate
 
     lab, corpus = _world(cli, tmp_path, items=40)
     data = tmp_path / "data"
@@ -50,7 +50,9 @@ def test_a_pipeline_passes_on_only_admitted_documents_and_signs_each_rank(
     LocalPipelineExecutor(
         pipeline=[
             JsonlReader(str(data)),
-            ConsentGate(licensee=lab, purpose="train-ai", output_folder=runs, home=cli.home),
+            ConsentGate(
+                licensee=lab, purpose="train-ai", output_folder=runs, home=cli.home, keys=cli.keys
+            ),
             JsonlWriter(str(admitted)),
         ],
         tasks=2,
@@ -105,7 +107,7 @@ def test_a_pipeline_passes_on_only_admitted_documents_and_signs_each_rank(
 
 
 def test_a_wrong_purpose_is_refused_when_the_pipeline_is_built(tmp_path: Path) -> None:
-    from consentry.gate.datatrove_step import ConsentGate
+    from consentry.pipeline.datatrove import ConsentGate
 
     with pytest.raises(InputError, match="not a use category"):
         ConsentGate(licensee="lic_x", purpose="training", output_folder=tmp_path)

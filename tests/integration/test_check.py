@@ -204,7 +204,7 @@ def test_verdicts_follow_the_owners_terms_and_the_users_grants(
         purposes=[Category.PUBLISH_OUTPUT],
     )
     grant = registry.licensing.grant(request.id, owner.id, owner.key)
-    notices = RegistryNotices(registry, licensee_id=lab.id, key=lab.key)
+    notices = RegistryNotices(registry, licensee=lab.actor)
     (finding,) = Checker(index, notices).check_text(output).findings
     assert (finding.verdict, finding.grant_id) == (Verdict.LICENSED, grant.id)
 

@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from consentry.clock import utc_now
 from consentry.errors import InputError
 from consentry.fingerprint import fingerprint_bytes
 from consentry.gate import Gate, GateMode, GatePolicy, Item, Outcome, RegistryConsent
 from consentry.index import MatchIndex
 from consentry.registry import FileFingerprint, Registry, Scope, ScopeKind
-from consentry.registry.records import utc_now
 from consentry.terms import Category, Price, UseDecision
 from tests.conftest import LICENSES, STDLIB
 
@@ -46,9 +46,7 @@ def setup(registry: Registry, make_owner, make_licensee):  # type: ignore[no-unt
     grant = registry.licensing.grant(request.id, owner.id, owner.key)
     index = MatchIndex()
     registry.works.refresh_index(index)
-    consent = RegistryConsent(
-        registry, licensee_id=lab.id, key=lab.key, purpose=Category.TRAIN_AI, at=utc_now()
-    )
+    consent = RegistryConsent(registry, licensee=lab.actor, purpose=Category.TRAIN_AI, at=utc_now())
     return Gate(index=index, consent=consent), works, grant
 
 

@@ -56,7 +56,7 @@ def test_a_fingerprint_changed_in_the_database_is_never_indexed(
 def test_a_damaged_saved_index_is_rebuilt_from_the_registry(
     registry: Registry, make_owner, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from consentry.gate.index_store import current_index
+    from consentry.app import current_index
 
     owner = make_owner()
     list(registry.works.register(owner.id, owner.key, [_file("textwrap.py")]))
@@ -72,7 +72,7 @@ def test_a_damaged_saved_index_is_rebuilt_from_the_registry(
 def test_a_read_only_index_is_brought_up_to_date_without_writing_the_folder(
     registry: Registry, make_owner, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    from consentry.gate.index_store import current_index
+    from consentry.app import current_index
 
     owner = make_owner()
     list(registry.works.register(owner.id, owner.key, [_file("textwrap.py")]))

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, select, text
 
+from consentry.clock import utc_now
 from consentry.crypto import PublicKey, SignedEnvelope, verify_document
 from consentry.errors import (
     InputError,
@@ -20,6 +21,7 @@ from consentry.errors import (
     VerificationError,
 )
 from consentry.fingerprint import fingerprint_bytes
+from consentry.registry import Actor as RegistryActor
 from consentry.registry import (
     FileFingerprint,
     PartyKind,
@@ -29,7 +31,6 @@ from consentry.registry import (
     Scope,
     ScopeKind,
 )
-from consentry.registry.records import utc_now
 from consentry.store.models import EventRow, GrantRow, PublicKeyRow, WorkRow
 from consentry.terms import Category, Price, PriceUnit, Terms
 from tests.conftest import LICENSES, STDLIB, Actor
@@ -184,12 +185,12 @@ def test_request_grant_and_use(registry: Registry, make_owner, make_licensee) ->
     owner, lab = make_owner(), make_licensee()
     work, request = _licence_loop(registry, owner, lab)
     assert request.owner_id == owner.id and request.state is RequestState.PENDING
-    assert not registry.licensing.may_use(lab.id, lab.key, work.id, Category.TRAIN_AI).allowed
+    assert not registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_AI).allowed
     grant = registry.licensing.grant(request.id, owner.id, owner.key)
     assert grant.price is not None and str(grant.price.amount) == "0.10"
-    decision = registry.licensing.may_use(lab.id, lab.key, work.id, Category.TRAIN_AI)
+    decision = registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_AI)
     assert decision.allowed and decision.grant_id == grant.id
-    assert not registry.licensing.may_use(lab.id, lab.key, work.id, Category.TRAIN_OTHER).allowed
+    assert not registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_OTHER).allowed
     with pytest.raises(StateConflictError, match="is granted"):
         registry.licensing.grant(request.id, owner.id, owner.key)
 
@@ -218,7 +219,7 @@ def test_deny(registry: Registry, make_owner, make_licensee) -> None:  # type: i
     owner, lab = make_owner(), make_licensee()
     _, request = _licence_loop(registry, owner, lab)
     registry.licensing.deny(request.id, owner.id, owner.key, "not for training")
-    (seen,) = registry.licensing.requests(lab.id, PartyKind.LICENSEE, lab.key)
+    (seen,) = registry.licensing.requests(lab.actor)
     assert seen.state is RequestState.DENIED and seen.note == "not for training"
     with pytest.raises(StateConflictError):
         registry.licensing.grant(request.id, owner.id, owner.key)
@@ -236,10 +237,8 @@ def test_revocation_applies_to_later_runs_only(
             grant.id, owner.id, owner.key, effective_at=before - timedelta(days=1)
         )
     revocation = registry.licensing.revoke(grant.id, owner.id, owner.key)
-    assert registry.licensing.may_use(
-        lab.id, lab.key, work.id, Category.TRAIN_AI, at=before
-    ).allowed
-    later = registry.licensing.may_use(lab.id, lab.key, work.id, Category.TRAIN_AI)
+    assert registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_AI, at=before).allowed
+    later = registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_AI)
     assert not later.allowed and "was revoked" in later.reason
     assert revocation.effective_at >= before
     with pytest.raises(StateConflictError, match="already revoked"):
@@ -262,14 +261,16 @@ def test_no_one_acts_for_another(registry: Registry, make_owner, make_licensee) 
             purposes=[Category.SEARCH],
         )
     with pytest.raises(PermissionDeniedError):
-        registry.licensing.requests(lab.id, PartyKind.LICENSEE, rival_lab.key)
-    assert registry.licensing.requests(rival_lab.id, PartyKind.LICENSEE, rival_lab.key) == []
+        registry.licensing.requests(RegistryActor(lab.id, PartyKind.LICENSEE, rival_lab.key.public))
+    assert registry.licensing.requests(rival_lab.actor) == []
     grant = registry.licensing.grant(request.id, owner.id, owner.key)
     with pytest.raises(PermissionDeniedError):
-        registry.licensing.may_use(lab.id, rival_lab.key, work.id, Category.TRAIN_AI)
-    assert not registry.licensing.may_use(
-        rival_lab.id, rival_lab.key, work.id, Category.TRAIN_AI
-    ).allowed
+        registry.licensing.may_use(
+            RegistryActor(lab.id, PartyKind.LICENSEE, rival_lab.key.public),
+            work.id,
+            Category.TRAIN_AI,
+        )
+    assert not registry.licensing.may_use(rival_lab.actor, work.id, Category.TRAIN_AI).allowed
     with pytest.raises(NotFoundError):
         registry.licensing.revoke(grant.id, rival_owner.id, rival_owner.key)
 
@@ -304,8 +305,8 @@ def test_collection_scope_covers_later_works_of_the_collection(
     registry.licensing.grant(request.id, owner.id, owner.key)
     later = _register(registry, owner, ["MPL-2.0"], collection="texts")[0].work
     outside = _register(registry, owner, ["Apache-2.0"])[0].work
-    assert registry.licensing.may_use(lab.id, lab.key, later.id, Category.TRAIN_AI).allowed
-    assert not registry.licensing.may_use(lab.id, lab.key, outside.id, Category.TRAIN_AI).allowed
+    assert registry.licensing.may_use(lab.actor, later.id, Category.TRAIN_AI).allowed
+    assert not registry.licensing.may_use(lab.actor, outside.id, Category.TRAIN_AI).allowed
 
 
 def test_a_grant_tampered_with_in_the_database_authorises_nothing(
@@ -324,10 +325,10 @@ def test_a_grant_tampered_with_in_the_database_authorises_nothing(
             .where(GrantRow.id == grant.id)
             .values(body=json.dumps(body, separators=(",", ":"), sort_keys=True))
         )
-    decision = registry.licensing.may_use(lab.id, lab.key, work.id, Category.TRAIN_OTHER)
+    decision = registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_OTHER)
     assert not decision.allowed and f"grant {grant.id} rejected" in decision.reason
     with pytest.raises(VerificationError):
-        registry.licensing.grants(lab.id, PartyKind.LICENSEE, lab.key)
+        registry.licensing.grants(lab.actor)
 
 
 def test_a_work_row_changed_in_the_database_fails_on_load(

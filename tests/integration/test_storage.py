@@ -78,7 +78,9 @@ def test_events_are_append_only_in_the_database_itself(engine: Engine) -> None:
 
 
 def test_opening_a_registry_that_was_never_initialised_says_what_to_run(tmp_path: Path) -> None:
-    settings = Settings(home=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}")
+    settings = Settings(
+        home=tmp_path, database_url=f"sqlite:///{tmp_path / 'none.db'}", keys_dir=tmp_path / "k"
+    )
     with pytest.raises(ConfigurationError, match="run 'consentry init' first"):
         Registry.open(settings)
 

@@ -20,6 +20,7 @@ from consentry.check.model import CheckReport, Finding, WorkNotice
 from consentry.check.sketch import Sketch
 from consentry.check.spans import Origins, merge_spans, output_spans, plain_origins
 from consentry.check.verdict import verdict_for
+from consentry.clock import utc_now
 from consentry.errors import InputError
 from consentry.fingerprint import (
     CodeLanguage,
@@ -35,7 +36,6 @@ from consentry.fingerprint import (
 from consentry.fingerprint.code import code_stream_origins
 from consentry.index import Match, MatchKind
 from consentry.log.note import NoteVerifier
-from consentry.registry.records import utc_now
 
 __all__ = ["Checker", "Lookup", "NoticeSource"]
 

@@ -8,14 +8,15 @@ from dataclasses import dataclass
 
 from consentry.check.notices import notices_for
 from consentry.check.sketch import UPDATE_MAGIC, Sketch
-from consentry.crypto import KeyPair
+from consentry.crypto import Signer
+from consentry.ids import IdKind, kind_of
 from consentry.log.note import Checkpoint, signature_lines
-from consentry.registry import Registry
+from consentry.registry import EventKind, Registry
 
 __all__ = ["SketchUpdate", "export_sketch", "export_update"]
 
 
-def export_sketch(registry: Registry, key: KeyPair, origin: str) -> tuple[Sketch, bytes]:
+def export_sketch(registry: Registry, key: Signer, origin: str) -> tuple[Sketch, bytes]:
     """A sketch of every registered work at the log's latest checkpoint, signed."""
     signed = registry.log.checkpoint(key, origin)
     made = Sketch.build(
@@ -34,18 +35,18 @@ class SketchUpdate:
     data: bytes
 
 
-def export_update(registry: Registry, base: Sketch, key: KeyPair, origin: str) -> SketchUpdate:
+def export_update(registry: Registry, base: Sketch, key: Signer, origin: str) -> SketchUpdate:
     """The update file for ``base`` (a verified sketch of this registry): one signed
     section, chained after ``base``'s last."""
     since = Checkpoint.parse(signature_lines(base.checkpoint)[0]).size
     signed = registry.log.checkpoint(key, origin)
-    events = registry.log.events_since(since, ["work.registered", "terms.set"])
-    new = [subject for kind, _, subject in events if kind == "work.registered"]
+    events = registry.log.events_since(since, [EventKind.WORK_REGISTERED, EventKind.TERMS_SET])
+    new = [subject for kind, _, subject in events if kind == EventKind.WORK_REGISTERED]
     changed: set[str] = set()
     for kind, actor, subject in events:
-        if kind != "terms.set":
+        if kind != EventKind.TERMS_SET:
             continue
-        if subject.startswith("wrk_"):
+        if kind_of(subject) is IdKind.WORK:
             changed.add(subject)
         else:
             # Owner defaults and collection terms reach the owner's works; resending a

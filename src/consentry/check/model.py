@@ -92,6 +92,22 @@ class Finding:
             "grant_id": self.grant_id,
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Finding:
+        return cls(
+            work_id=str(data["work_id"]),
+            owner_id=str(data["owner_id"]),
+            owner_name=str(data["owner_name"]),
+            kind=MatchKind(data["match"]),
+            score=float(data["score"]),
+            spans=tuple((int(s["start"]), int(s["end"])) for s in data["spans"]),
+            length=int(data["length"]),
+            verdict=Verdict(data["verdict"]),
+            reason=str(data["reason"]),
+            attribution=None if data.get("attribution") is None else str(data["attribution"]),
+            grant_id=None if data.get("grant_id") is None else str(data["grant_id"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CheckReport:
@@ -125,3 +141,8 @@ class CheckReport:
             "findings": [f.to_json() for f in self.findings],
             "attributions": self.attributions(),
         }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CheckReport:
+        """A report from its ``to_json`` form (the verdict is recomputed, not read)."""
+        return cls(str(data["name"]), tuple(Finding.from_json(f) for f in data["findings"]))

@@ -6,10 +6,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from consentry.check.model import WorkNotice
-from consentry.crypto import KeyPair
+from consentry.clock import utc_now
 from consentry.errors import NotFoundError
-from consentry.registry import PartyKind, Registry
-from consentry.registry.records import utc_now
+from consentry.registry import Actor, PartyKind, Registry
 from consentry.terms import Basis, Category
 
 __all__ = ["RegistryNotices", "notices_for"]
@@ -50,12 +49,11 @@ class RegistryNotices:
         self,
         registry: Registry,
         *,
-        licensee_id: str | None = None,
-        key: KeyPair | None = None,
+        licensee: Actor | None = None,
         at: datetime | None = None,
     ) -> None:
         self._registry = registry
-        self._licensee = None if licensee_id is None or key is None else (licensee_id, key)
+        self._licensee = licensee
         self._at = at or utc_now()
         self._notices: dict[str, WorkNotice] = {}
         self._names: dict[str, str] | None = None
@@ -72,12 +70,11 @@ class RegistryNotices:
     def grants(self, work_ids: Sequence[str]) -> dict[str, str]:
         if self._licensee is None:
             return {}
-        licensee_id, key = self._licensee
         found = {}
         for work_id in work_ids:
             try:
                 decision = self._registry.licensing.may_use(
-                    licensee_id, key, work_id, Category.PUBLISH_OUTPUT, at=self._at
+                    self._licensee, work_id, Category.PUBLISH_OUTPUT, at=self._at
                 )
             except NotFoundError:
                 continue

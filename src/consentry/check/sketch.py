@@ -26,7 +26,7 @@ import numpy.typing as npt
 import zstandard
 
 from consentry.check.model import WorkNotice
-from consentry.crypto import KeyPair
+from consentry.crypto import Signer
 from consentry.errors import InputError, VerificationError
 from consentry.fingerprint import FingerprintParams, StreamPrints
 from consentry.index import Match, MatchKind, MatchParams, _kernels
@@ -130,7 +130,7 @@ class Sketch:
         notices = json.dumps([n.to_json() for n in self.work_notices], sort_keys=True).encode()
         return b"".join(parts) + notices
 
-    def section(self, key: KeyPair, origin: str, *, after: str = "") -> bytes:
+    def section(self, key: Signer, origin: str, *, after: str = "") -> bytes:
         """This sketch as one signed section of a sketch file: a base (``after`` empty)
         or an update appended after the section whose chain digest is ``after``."""
         shapes = {name: list(self.arrays[name].shape) for name, _ in _ARRAYS}
@@ -144,7 +144,7 @@ class Sketch:
         note = sign_note(f"{_TITLE}\n{chain}\n", origin, key).encode("utf-8")
         return len(note).to_bytes(4, "big") + note + len(body).to_bytes(8, "big") + body
 
-    def to_bytes(self, key: KeyPair, origin: str) -> bytes:
+    def to_bytes(self, key: Signer, origin: str) -> bytes:
         """A sketch file of this sketch alone, signed with the log key named ``origin``."""
         return _MAGIC + self.section(key, origin)
 

@@ -13,8 +13,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit status (0 ok, 1 a negative answer, 2 an error)."""
     # Imported here so `import consentry.cli` stays cheap and the demo, which runs the
     # CLI itself, can import this module without a cycle.
-    from consentry.cli._common import err, state  # noqa: PLC0415
-    from consentry.cli.app import app  # noqa: PLC0415
+    from consentry.cli._common import err, state
+    from consentry.cli.app import app
 
     state.debug = False
     try:

@@ -1,4 +1,7 @@
-"""What every command shares: the registry, the key store, and printing records."""
+"""What every command shares: the workspace, printing records, parsing options.
+
+Kept light: a command imports what it needs when it runs, so ``--help`` and small
+commands start without loading the database layer or the native kernels."""
 
 from __future__ import annotations
 
@@ -9,26 +12,28 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 
-from consentry.crypto import FileKeyStore, KeyPair
 from consentry.errors import InputError
-from consentry.registry import Registry, format_time, parse_time
-from consentry.settings import Settings
-from consentry.terms import Category, Price, PriceUnit
+
+if TYPE_CHECKING:
+    from consentry.app import Workspace
+    from consentry.gate import GateMode
+    from consentry.terms import Category, Price
 
 __all__ = [
     "CliState",
     "err",
     "out",
     "parse_category",
+    "parse_mode",
     "parse_price",
     "parse_until",
     "print_json",
-    "registry_session",
     "state",
+    "workspace",
 ]
 
 # Piped or captured output is for reading later: wide enough that ids are never cut.
@@ -44,29 +49,19 @@ class CliState:
 state = CliState()
 
 
-def settings() -> Settings:
-    return Settings.from_env()
-
-
-def key_store() -> FileKeyStore:
-    return FileKeyStore(settings().keys_dir)
-
-
-def load_key(party_id: str) -> KeyPair:
-    return key_store().load(party_id)
-
-
 @contextmanager
-def registry_session() -> Iterator[Registry]:
-    registry = Registry.open(settings())
-    try:
-        yield registry
-    finally:
-        registry.close()
+def workspace() -> Iterator[Workspace]:
+    """The workspace the environment names; its registry is closed afterwards."""
+    from consentry.app import Workspace
+
+    with Workspace.from_env() as ws:
+        yield ws
 
 
 def _default(value: Any) -> Any:
     if isinstance(value, datetime):
+        from consentry.clock import format_time
+
         return format_time(value)
     if isinstance(value, Decimal):
         return str(value)
@@ -81,6 +76,8 @@ def print_json(record: dict[str, Any]) -> None:
 
 
 def parse_category(text: str) -> Category:
+    from consentry.terms import Category
+
     try:
         return Category(text)
     except ValueError:
@@ -88,8 +85,19 @@ def parse_category(text: str) -> Category:
         raise InputError(f"--purpose {text!r} is not a use category; use one of {names}") from None
 
 
+def parse_mode(text: str) -> GateMode:
+    from consentry.gate.policy import GateMode
+
+    try:
+        return GateMode(text)
+    except ValueError:
+        raise InputError(f"--mode {text!r} is not consent-only or opt-out") from None
+
+
 def parse_price(text: str, per: str, *, option: str) -> Price:
     """'12.50 EUR' (per ``per``) as a Price."""
+    from consentry.terms import Price, PriceUnit
+
     parts = text.split()
     if len(parts) != 2 or len(parts[1]) != 3 or not parts[1].isalpha():
         raise InputError(f"{option} {text!r} must be an amount and a currency, e.g. '12.50 EUR'")
@@ -108,4 +116,6 @@ def parse_price(text: str, per: str, *, option: str) -> Price:
 
 
 def parse_until(text: str | None, *, option: str = "--until") -> datetime | None:
+    from consentry.clock import parse_time
+
     return None if text is None else parse_time(text, what=option)

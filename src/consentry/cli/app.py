@@ -1,23 +1,20 @@
-"""The ``consentry`` command: parses, calls a service, prints. Nothing else."""
+"""The ``consentry`` command: parses, calls the application layer, prints. Nothing else."""
 
 from __future__ import annotations
 
 import typer
 
 from consentry import __version__
-from consentry.cli._common import key_store, out, print_json, settings, state
+from consentry.cli._common import out, print_json, state, workspace
 from consentry.cli.check import check, sketch_app
 from consentry.cli.demo import demo
 from consentry.cli.gate import gate_app
 from consentry.cli.license import license_app
-from consentry.cli.log import LOG_KEY, log_app, usage_app
+from consentry.cli.log import log_app, usage_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.terms import terms_app
 from consentry.cli.witness import witness_app
 from consentry.cli.works import work_app
-from consentry.crypto import KeyPair
-from consentry.registry import Registry
-from consentry.store import current_revision, open_engine
 
 __all__ = ["app"]
 
@@ -56,33 +53,30 @@ def root(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    """Registry at $CONSENTRY_HOME (default ./.consentry) or $CONSENTRY_DATABASE_URL."""
+    """Registry at $CONSENTRY_HOME (default ./.consentry) or $CONSENTRY_DATABASE_URL;
+    this party's own keys in $CONSENTRY_KEYS (default ~/.config/consentry/keys)."""
     state.debug = debug
 
 
 @app.command("init")
 def init(as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.")) -> None:
-    """Create (or upgrade) the registry database and the log's signing key."""
-    config = settings()
-    engine = open_engine(config.database_url)
-    existed = current_revision(engine) is not None
-    engine.dispose()
-    Registry.create(config.database_url).close()
-    store = key_store()
-    if not store.has(LOG_KEY):
-        store.save(LOG_KEY, KeyPair.generate())
-    log_key = store.load(LOG_KEY).public
-    url = config.database_url
+    """Create (or upgrade) the registry database; give its log a key, once.
+
+    Against a registry another machine initialised, the log key it recorded is kept and
+    no second one is made."""
+    from consentry import app as application
+
+    with workspace() as ws:
+        done = application.init(ws)
     if as_json:
-        print_json(
-            {
-                "database": url,
-                "home": str(config.home),
-                "log_key_id": log_key.key_id,
-                "created": not existed,
-            }
-        )
+        print_json(done.to_json())
         return
-    verb = "upgraded" if existed else "created"
-    out.print(f"registry {verb}: {url}")
-    out.print(f"log key {log_key.key_id} in {store.path(LOG_KEY)}")
+    verb = "created" if done.created else "up to date"
+    out.print(f"registry {verb}: {done.database_url}")
+    if done.log_key_file is not None:
+        out.print(f"log key {done.log.public.key_id} in {done.log_key_file}")
+    else:
+        out.print(
+            f"log key {done.log.public.key_id} is held by the registry's operator "
+            "(this home verifies the log; it does not sign it)"
+        )

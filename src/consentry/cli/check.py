@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
-from consentry.check import Checker, CheckReport, RegistryNotices, Sketch, Verdict
-from consentry.check.export import export_sketch, export_update
-from consentry.cli._common import key_store, load_key, out, print_json, registry_session, settings
-from consentry.cli.log import LOG_KEY, log_identity
+from consentry.cli._common import out, print_json, workspace
 from consentry.errors import InputError
-from consentry.gate.index_store import current_index
-from consentry.log import NoteVerifier
-from consentry.log.note import Checkpoint, signature_lines
+
+if TYPE_CHECKING:
+    from consentry.check import CheckReport
 
 __all__ = ["check", "sketch_app"]
 
@@ -31,18 +29,6 @@ sketch_app = typer.Typer(
 _SKETCH_KEY = typer.Option(
     None, "--log-key", help="Verifier key of the registry that signed the sketch."
 )
-
-
-def _sketch_verifier(vkey: str | None) -> NoteVerifier:
-    if vkey is not None:
-        return NoteVerifier.from_vkey(vkey)
-    if key_store().has(LOG_KEY):
-        origin, key = log_identity()
-        return NoteVerifier(origin, key.public)
-    raise InputError(
-        "give --log-key VKEY: the verifier key of the registry that signed the sketch "
-        "(it prints it with 'consentry log key')"
-    )
 
 
 def _read(path: str) -> tuple[str, bytes]:
@@ -89,18 +75,14 @@ def check(
 ) -> None:
     """Does an output reproduce a registered work, and may it be published? Exit 0
     publishable, 1 blocked, 2 usage or input error."""
-    inputs = [_read(path) for path in files]
-    reports = []
-    if sketch is not None:
-        checker = Checker.offline(sketch, _sketch_verifier(vkey).vkey(), min_span=min_span)
-        reports = [checker.check_bytes(d, name=name if p == "-" else p) for p, d in inputs]
-    else:
-        with registry_session() as registry:
-            index = current_index(registry, settings().home / "index")
-            key = load_key(licensee) if licensee is not None else None
-            notices = RegistryNotices(registry, licensee_id=licensee, key=key)
-            checker = Checker(index, notices, min_span=min_span)
-            reports = [checker.check_bytes(d, name=name if p == "-" else p) for p, d in inputs]
+    from consentry import app
+    from consentry.check import Verdict
+
+    inputs = [(name if path == "-" else path, data) for path, data in map(_read, files)]
+    with workspace() as ws:
+        reports = app.check_outputs(
+            ws, inputs, sketch=sketch, vkey=vkey, licensee_id=licensee, min_span=min_span
+        )
     for report in reports:
         if as_json:
             print_json(report.to_json())
@@ -110,19 +92,6 @@ def check(
         raise typer.Exit(1)
 
 
-def _write(path: Path, data: bytes) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_bytes(data)
-    temporary.replace(path)
-
-
-def _read_file(path: Path, what: str) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {what} {path} ({exc.strerror})") from exc
-
-
 @sketch_app.command("export")
 def export(
     out_file: Path = typer.Option(..., "--out", help="Where to write the sketch."),
@@ -130,22 +99,16 @@ def export(
 ) -> None:
     """Write a signed sketch of every registered work, tied to the latest checkpoint:
     fingerprints, band keys and terms, none of the works' content."""
-    origin, log_key = log_identity()
-    with registry_session() as registry:
-        made, data = export_sketch(registry, log_key, origin)
-    _write(out_file, data)
-    record = {
-        "sketch": str(out_file),
-        "works": len(made.work_notices),
-        "bytes": len(data),
-        "checkpoint_size": Checkpoint.parse(signature_lines(made.checkpoint)[0]).size,
-    }
+    from consentry import app
+
+    with workspace() as ws:
+        made = app.export_sketch_file(ws, out_file)
     if as_json:
-        print_json(record)
+        print_json(made.to_json())
     else:
         out.print(
-            f"sketch of {record['works']} works ({record['bytes']} bytes) at log size "
-            f"{record['checkpoint_size']} in {out_file}",
+            f"sketch of {made.works} works ({made.size_bytes} bytes) at log size "
+            f"{made.checkpoint_size} in {out_file}",
             markup=False,
         )
 
@@ -165,37 +128,14 @@ def update(
     """Add only what changed since the sketch's checkpoint: works registered since and
     the terms that changed. At the registry it is made from the database; elsewhere
     apply the update file the registry publishes (--from)."""
-    current = _read_file(sketch, "sketch")
-    log = _sketch_verifier(vkey)
-    if from_file is not None:
-        combined = Sketch.apply(current, _read_file(from_file, "update"), log)
-        _write(sketch, combined)
-        loaded = Sketch.from_bytes(combined, log, source=str(sketch))
-        record: dict[str, object] = {
-            "sketch": str(sketch),
-            "works": len(loaded.work_notices),
-            "checkpoint_size": Checkpoint.parse(signature_lines(loaded.checkpoint)[0]).size,
-        }
-    else:
-        base = Sketch.from_bytes(current, log, source=str(sketch))
-        origin, log_key = log_identity()
-        with registry_session() as registry:
-            made = export_update(registry, base, log_key, origin)
-        if out_file is not None:
-            _write(out_file, made.data)
-        else:
-            _write(sketch, Sketch.apply(current, made.data, log))
-        record = {
-            "sketch": str(out_file or sketch),
-            "new_works": made.new_works,
-            "changed_notices": made.changed_notices,
-            "checkpoint_size": made.size,
-            "update_bytes": len(made.data),
-        }
+    from consentry import app
+
+    with workspace() as ws:
+        made = app.update_sketch_file(ws, sketch, from_file=from_file, out_file=out_file, vkey=vkey)
     if as_json:
-        print_json(record)
+        print_json(made.record)
     else:
         out.print(
-            " ".join(f"{k.replace('_', ' ')}: {v};" for k, v in record.items()).rstrip(";"),
+            " ".join(f"{k.replace('_', ' ')}: {v};" for k, v in made.record.items()).rstrip(";"),
             markup=False,
         )

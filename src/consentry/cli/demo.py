@@ -40,11 +40,17 @@ _TERMS = {
 }
 
 
+_NAMES = ("CONSENTRY_HOME", "CONSENTRY_DATABASE_URL", "CONSENTRY_KEYS")
+
+
 @contextmanager
-def _home(path: Path) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in ("CONSENTRY_HOME", "CONSENTRY_DATABASE_URL")}
-    os.environ["CONSENTRY_HOME"] = str(path)
-    os.environ.pop("CONSENTRY_DATABASE_URL", None)
+def _environment(**values: str | None) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in _NAMES}
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
@@ -55,13 +61,15 @@ def _home(path: Path) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _step(title: str, args: list[str], *, expect: int = 0) -> str:
-    """Run ``consentry ARGS``, show it and its output, return the output."""
-    from consentry.cli import main  # noqa: PLC0415 - the demo runs the CLI it belongs to
+def _step(title: str, args: list[str], *, keys: Path, expect: int = 0) -> str:
+    """Run ``consentry ARGS`` as the party whose key folder is ``keys``, show it and its
+    output, return the output."""
+    from consentry.cli import main  # the demo runs the CLI it belongs to
 
-    sys.stdout.write(f"\n# {title}\n$ consentry {' '.join(_quote(a) for a in args)}\n")
+    who = keys.name.removeprefix("keys-")
+    sys.stdout.write(f"\n# {title}\n[{who}]$ consentry {' '.join(_quote(a) for a in args)}\n")
     captured = io.StringIO()
-    with redirect_stdout(captured):
+    with redirect_stdout(captured), _environment(CONSENTRY_KEYS=str(keys)):
         status = main(args)
     sys.stdout.write(captured.getvalue())
     sys.stdout.flush()
@@ -104,26 +112,45 @@ def demo(
     catalogue = _catalogue(home)
     terms_file = home / "terms.json"
     terms_file.write_text(json.dumps(_TERMS, indent=2))
-    with _home(home):
-        _step("create the registry (SQLite) and the log key", ["init"])
+    # Each party acts from a key folder of its own, as it would on its own machine.
+    operator, ada, lab_keys, copycat = (
+        home / name for name in ("keys-operator", "keys-ada", "keys-lab", "keys-copycat")
+    )
+    with _environment(CONSENTRY_HOME=str(home), CONSENTRY_DATABASE_URL=None):
+        _step("create the registry (SQLite) and the log key", ["init"], keys=operator)
         owner = _step(
-            "a creator gets a key pair", ["owner", "create", "Ada Lovelace Press"]
+            "a creator gets a key pair, in a key folder of their own",
+            ["owner", "create", "Ada Lovelace Press"],
+            keys=ada,
         ).split()[0]
-        lab = _step("so does an AI lab", ["licensee", "create", "Example AI Lab"]).split()[0]
+        lab = _step(
+            "so does an AI lab", ["licensee", "create", "Example AI Lab"], keys=lab_keys
+        ).split()[0]
         _step(
             "the creator registers a catalogue: fingerprints only, content stays here",
             ["work", "register", str(catalogue), "--owner", owner, "--collection", "catalogue"],
+            keys=ada,
         )
-        listed = _step("their works", ["work", "list", "--owner", owner, "--limit", "3", "--json"])
+        listed = _step(
+            "their works",
+            ["work", "list", "--owner", owner, "--limit", "3", "--json"],
+            keys=ada,
+        )
         work = json.loads(listed.splitlines()[0])["id"]
         _step(
             "the creator sets their terms",
             ["terms", "set", owner, "--owner", owner, "--file", str(terms_file)],
+            keys=ada,
         )
-        _step("terms in force for one work (inherited from the owner)", ["terms", "show", work])
+        _step(
+            "terms in force for one work (inherited from the owner)",
+            ["terms", "show", work],
+            keys=lab_keys,
+        )
         _step(
             "without a licence the lab may not train on it",
             ["license", "check", work, "--licensee", lab, "--purpose", "train-ai"],
+            keys=lab_keys,
             expect=1,
         )
         request_out = _step(
@@ -142,43 +169,61 @@ def demo(
                 "--until",
                 "2030-12-31",
             ],
+            keys=lab_keys,
         )
         request = request_out.split()[0]
         _step(
+            "the lab cannot grant itself the licence: only the creator's key can",
+            ["license", "grant", request, "--owner", owner],
+            keys=lab_keys,
+            expect=2,
+        )
+        _step(
             "the creator asks for more",
             ["license", "counter", request, "--owner", owner, "--price", "0.05 EUR"],
+            keys=ada,
         )
-        _step("the lab accepts", ["license", "accept", request, "--licensee", lab])
+        _step("the lab accepts", ["license", "accept", request, "--licensee", lab], keys=lab_keys)
         grant = _step(
-            "the creator signs the grant", ["license", "grant", request, "--owner", owner]
+            "the creator signs the grant",
+            ["license", "grant", request, "--owner", owner],
+            keys=ada,
         ).split()[0]
         _step(
             "now training is allowed",
             ["license", "check", work, "--licensee", lab, "--purpose", "train-ai"],
+            keys=lab_keys,
         )
         _step(
             "but only what was granted",
             ["license", "check", work, "--licensee", lab, "--purpose", "train-other"],
+            keys=lab_keys,
             expect=1,
         )
         other = _step(
-            "someone else tries to claim the same texts", ["owner", "create", "Copycat Ltd"]
+            "someone else tries to claim the same texts",
+            ["owner", "create", "Copycat Ltd"],
+            keys=copycat,
         ).split()[0]
         _step(
             "their claim is flagged as a dispute, not a second registration",
             ["work", "register", str(catalogue / "licence-texts"), "--owner", other],
+            keys=copycat,
         )
         _step(
             "the creator revokes the grant for future runs",
             ["license", "revoke", grant, "--owner", owner],
+            keys=ada,
         )
         _step(
             "from now on the lab may not train on it",
             ["license", "check", work, "--licensee", lab, "--purpose", "train-ai"],
+            keys=lab_keys,
             expect=1,
         )
-        _step("the lab's own view", ["license", "list", "--licensee", lab])
+        _step("the lab's own view", ["license", "list", "--licensee", lab], keys=lab_keys)
+        _step("anyone can check the log", ["log", "verify"], keys=lab_keys)
     sys.stdout.write(
-        f"\nThe demo registry is in {home}; explore it with\n"
-        f"  CONSENTRY_HOME={home} consentry work list\n"
+        f"\nThe demo registry is in {home}, each party's keys in {home}/keys-*; explore it\n"
+        f"  CONSENTRY_HOME={home} CONSENTRY_KEYS={ada} consentry license list --owner {owner}\n"
     )

@@ -5,23 +5,14 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from consentry.cli._common import (
-    err,
-    load_key,
-    out,
-    parse_category,
-    print_json,
-    registry_session,
-    settings,
-)
-from consentry.errors import InputError
-from consentry.gate import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy
-from consentry.gate.index_store import current_index
-from consentry.gate.run import RunSettings, RunStats, registry_hooks, run_gate
+from consentry.cli._common import err, out, parse_category, parse_mode, print_json, workspace
+
+if TYPE_CHECKING:
+    from consentry.gate.run import RunStats
 
 __all__ = ["gate_app"]
 
@@ -59,68 +50,56 @@ def run(
 ) -> None:
     """Admit only what owners agreed to; write admitted/rejected items, a signed
     manifest, royalties and a summary. Interrupted? Run again with --resume."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from consentry import app
+    from consentry.gate import DEFAULT_OPEN_LICENCES, GatePolicy
+
     category = parse_category(purpose)
-    try:
-        gate_mode = GateMode(mode)
-    except ValueError:
-        raise InputError(f"--mode {mode!r} is not consent-only or opt-out") from None
-    key = load_key(licensee)
     policy = GatePolicy(
-        mode=gate_mode,
+        mode=parse_mode(mode),
         open_licences=frozenset(open_licence) or DEFAULT_OPEN_LICENCES,
         own_sources=frozenset(own_source),
     )
-    with registry_session() as registry:
-        index = current_index(registry, settings().home / "index")
-        gate_for, record = registry_hooks(
-            registry, index, licensee_id=licensee, key=key, purpose=category, policy=policy
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    task = progress.add_task("gate: starting")
+    started = time.monotonic()
+    first_bytes: list[int] = []
+
+    def show(stats: RunStats) -> None:
+        # A resumed run starts with bytes already counted; the rate is this run's.
+        if not first_bytes:
+            first_bytes.append(stats.bytes)
+        rate = (stats.bytes - first_bytes[0]) / 1e6 / max(time.monotonic() - started, 1e-9)
+        progress.update(
+            task,
+            description=(
+                f"gate: {stats.items:,} items, {stats.rejected:,} rejected, "
+                f"{stats.bytes / 1e6:,.1f} MB at {rate:,.1f} MB/s"
+            ),
         )
 
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-            disable=not err.is_terminal,
-        ) as progress:
-            task = progress.add_task("gate: starting")
-
-            started = time.monotonic()
-            first_bytes: list[int] = []
-
-            def show(stats: RunStats) -> None:
-                # A resumed run starts with bytes already counted; the rate is this run's.
-                if not first_bytes:
-                    first_bytes.append(stats.bytes)
-                rate = (stats.bytes - first_bytes[0]) / 1e6 / max(time.monotonic() - started, 1e-9)
-                progress.update(
-                    task,
-                    description=(
-                        f"gate: {stats.items:,} items, {stats.rejected:,} rejected, "
-                        f"{stats.bytes / 1e6:,.1f} MB at {rate:,.1f} MB/s"
-                    ),
-                )
-
-            summary = run_gate(
-                RunSettings(
-                    corpus,
-                    out_dir,
-                    licensee,
-                    category.value,
-                    gate_mode.value,
-                    compress=compress,
-                    resume=resume,
-                    checkpoint_every=checkpoint_every,
-                    workers=workers,
-                ),
-                gate_for=gate_for,
-                key=key,
-                index_digest=index.digest(),
-                record_manifest=record,
-                on_progress=show,
-                index_folder=settings().home / "index",
-            )
+    with workspace() as ws, progress:
+        summary = app.run_gate(
+            ws,
+            corpus,
+            out_dir,
+            licensee_id=licensee,
+            purpose=category,
+            policy=policy,
+            on_progress=show,
+            compress=compress,
+            resume=resume,
+            checkpoint_every=checkpoint_every,
+            workers=workers,
+        )
     if as_json:
         print_json(summary)
         return

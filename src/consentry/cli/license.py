@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 
 from consentry.cli._common import (
-    load_key,
     out,
     parse_category,
     parse_price,
     parse_until,
     print_json,
-    registry_session,
-)
-from consentry.errors import InputError
-from consentry.registry import (
-    Grant,
-    LicenseRequest,
-    PartyKind,
-    Revocation,
-    Scope,
-    ScopeKind,
-    format_time,
+    workspace,
 )
 
 __all__ = ["license_app"]
@@ -32,60 +20,6 @@ license_app = typer.Typer(
 )
 
 _JSON = typer.Option(False, "--json", help="Print JSON records, one per line.")
-
-
-def _request_record(request: LicenseRequest) -> dict[str, object]:
-    record: dict[str, object] = {
-        "id": request.id,
-        "state": request.state.value,
-        "licensee_id": request.licensee_id,
-        "owner_id": request.owner_id,
-        "scope": request.scope.to_json(),
-        "purposes": sorted(p.value for p in request.purposes),
-        "not_before": format_time(request.not_before),
-        "not_after": format_time(request.not_after) if request.not_after else None,
-        "offer": request.offer.to_json() if request.offer else None,
-        "commercial": request.commercial,
-    }
-    if request.counter is not None:
-        record["counter"] = {
-            "purposes": sorted(p.value for p in request.counter.purposes),
-            "not_after": format_time(request.counter.not_after)
-            if request.counter.not_after
-            else None,
-            "price": request.counter.price.to_json() if request.counter.price else None,
-        }
-    if request.note:
-        record["note"] = request.note
-    return record
-
-
-def _grant_record(grant: Grant, revocation: Revocation | None) -> dict[str, object]:
-    return {
-        "id": grant.id,
-        "request_id": grant.request_id,
-        "owner_id": grant.owner_id,
-        "licensee_id": grant.licensee_id,
-        "scope": grant.scope.to_json(),
-        "purposes": sorted(p.value for p in grant.purposes),
-        "not_before": format_time(grant.not_before),
-        "not_after": format_time(grant.not_after) if grant.not_after else None,
-        "price": grant.price.to_json() if grant.price else None,
-        "issued_at": format_time(grant.issued_at),
-        "revoked_at": format_time(revocation.effective_at) if revocation else None,
-    }
-
-
-def _scope(works: list[str], owner: str | None, collection: str | None) -> Scope:
-    given = [bool(works), owner is not None, collection is not None]
-    if sum(given) != 1:
-        raise InputError("name exactly one of --work (repeatable), --owner or --collection")
-    if works:
-        return Scope(ScopeKind.WORKS, tuple(works))
-    if collection is not None:
-        return Scope(ScopeKind.COLLECTION, (collection,))
-    assert owner is not None  # noqa: S101 - exactly one was given, checked above
-    return Scope(ScopeKind.OWNER, (owner,))
 
 
 @license_app.command("request")
@@ -108,14 +42,15 @@ def request(
     as_json: bool = _JSON,
 ) -> None:
     """Ask an owner for a licence; print the request id."""
-    scope = _scope(work, owner, collection)
+    from consentry import app
+
+    scope = app.scope_of(work, owner, collection)
     purposes = [parse_category(p) for p in purpose]
     price = parse_price(offer, per, option="--offer") if offer else None
-    key = load_key(licensee)
-    with registry_session() as registry:
-        made = registry.licensing.request(
-            licensee,
-            key,
+    with workspace() as ws:
+        made = app.request(
+            ws,
+            licensee_id=licensee,
             scope=scope,
             purposes=purposes,
             not_after=parse_until(until),
@@ -123,7 +58,7 @@ def request(
             commercial=not non_commercial,
         )
     if as_json:
-        print_json(_request_record(made))
+        print_json(made.to_json())
     else:
         out.print(made.id)
         asked = ", ".join(sorted(purpose))
@@ -137,11 +72,12 @@ def grant(
     as_json: bool = _JSON,
 ) -> None:
     """Grant a request: sign a licence for exactly what was asked (or countered)."""
-    key = load_key(owner)
-    with registry_session() as registry:
-        made = registry.licensing.grant(request_id, owner, key)
+    from consentry import app
+
+    with workspace() as ws:
+        made = app.grant(ws, request_id, owner_id=owner)
     if as_json:
-        print_json(_grant_record(made, None))
+        print_json(made.to_json())
     else:
         out.print(made.id)
         price = made.price.describe() if made.price else "no charge"
@@ -156,9 +92,10 @@ def deny(
     reason: str | None = typer.Option(None, "--reason", help="Told to the licensee."),
 ) -> None:
     """Deny a request."""
-    key = load_key(owner)
-    with registry_session() as registry:
-        registry.licensing.deny(request_id, owner, key, reason)
+    from consentry import app
+
+    with workspace() as ws:
+        app.deny(ws, request_id, owner_id=owner, reason=reason)
     out.print(f"denied {request_id}")
 
 
@@ -175,18 +112,19 @@ def counter(
     as_json: bool = _JSON,
 ) -> None:
     """Answer a request with other terms; the licensee accepts with 'license accept'."""
-    key = load_key(owner)
-    with registry_session() as registry:
-        made = registry.licensing.counter(
+    from consentry import app
+
+    with workspace() as ws:
+        made = app.counter(
+            ws,
             request_id,
-            owner,
-            key,
+            owner_id=owner,
             purposes=[parse_category(p) for p in purpose] or None,
             not_after=parse_until(until),
             price=parse_price(price, per, option="--price") if price else None,
         )
     if as_json:
-        print_json(_request_record(made))
+        print_json(made.to_json())
     else:
         out.print(f"countered {request_id}")
 
@@ -197,9 +135,10 @@ def accept(
     licensee: str = typer.Option(..., "--licensee", help="Licensee id; its key signs."),
 ) -> None:
     """Accept an owner's counter-offer; the owner can then grant it."""
-    key = load_key(licensee)
-    with registry_session() as registry:
-        registry.licensing.accept(request_id, licensee, key)
+    from consentry import app
+
+    with workspace() as ws:
+        app.accept(ws, request_id, licensee_id=licensee)
     out.print(f"accepted the counter-offer on {request_id}")
 
 
@@ -213,12 +152,14 @@ def revoke(
     reason: str | None = typer.Option(None, "--reason", help="Recorded with the revocation."),
 ) -> None:
     """Revoke a grant for later runs; earlier runs stay licensed."""
-    key = load_key(owner)
-    with registry_session() as registry:
-        made = registry.licensing.revoke(
+    from consentry import app
+    from consentry.clock import format_time
+
+    with workspace() as ws:
+        made = app.revoke(
+            ws,
             grant_id,
-            owner,
-            key,
+            owner_id=owner,
             effective_at=parse_until(effective, option="--effective"),
             reason=reason,
         )
@@ -236,22 +177,27 @@ def list_licences(
     as_json: bool = _JSON,
 ) -> None:
     """List a party's own requests and grants (its key proves who asks)."""
+    from rich.table import Table
+
+    from consentry import app
+    from consentry.clock import format_time
+    from consentry.errors import InputError
+
     if (owner is None) == (licensee is None):
         raise InputError("name exactly one of --owner or --licensee")
-    party = owner or licensee or ""
-    kind = PartyKind.OWNER if owner else PartyKind.LICENSEE
-    key = load_key(party)
-    with registry_session() as registry:
-        requests = registry.licensing.requests(party, kind, key)
-        grants = registry.licensing.grants(party, kind, key)
+    from consentry.registry import PartyKind
+
+    kind = PartyKind.OWNER if owner is not None else PartyKind.LICENSEE
+    with workspace() as ws:
+        held = app.licences(ws, owner or licensee or "", kind)
     if as_json:
-        for item in requests:
-            print_json({"record": "request", **_request_record(item)})
-        for made, revocation in grants:
-            print_json({"record": "grant", **_grant_record(made, revocation)})
+        for item in held.requests:
+            print_json({"record": "request", **item.to_json()})
+        for made in held.grants:
+            print_json({"record": "grant", **made.to_json()})
         return
     table = Table("request", "state", "licensee", "owner", "purposes", "scope")
-    for item in requests:
+    for item in held.requests:
         table.add_row(
             item.id,
             item.state.value,
@@ -262,13 +208,14 @@ def list_licences(
         )
     out.print(table)
     table = Table("grant", "licensee", "purposes", "until", "price", "revoked")
-    for made, revocation in grants:
+    for made in held.grants:
+        g, revocation = made.grant, made.revocation
         table.add_row(
-            made.id,
-            made.licensee_id,
-            ", ".join(sorted(made.purposes)),
-            format_time(made.not_after)[:10] if made.not_after else "open",
-            made.price.describe() if made.price else "no charge",
+            g.id,
+            g.licensee_id,
+            ", ".join(sorted(g.purposes)),
+            format_time(g.not_after)[:10] if g.not_after else "open",
+            g.price.describe() if g.price else "no charge",
             format_time(revocation.effective_at)[:19] if revocation else "",
         )
     out.print(table)
@@ -286,26 +233,19 @@ def check_use(
     as_json: bool = _JSON,
 ) -> None:
     """May this licensee use this work for this purpose? Exit 0 yes, 1 no."""
-    key = load_key(licensee)
-    with registry_session() as registry:
-        decision = registry.licensing.may_use(
-            licensee,
-            key,
+    from consentry import app
+
+    with workspace() as ws:
+        decision = app.may_use(
+            ws,
             work_id,
-            parse_category(purpose),
+            licensee_id=licensee,
+            purpose=parse_category(purpose),
             at=parse_until(at, option="--at"),
             commercial=not non_commercial,
         )
     if as_json:
-        print_json(
-            {
-                "work_id": work_id,
-                "allowed": decision.allowed,
-                "reason": decision.reason,
-                "basis": decision.basis.value if decision.basis else None,
-                "grant_id": decision.grant_id,
-            }
-        )
+        print_json({"work_id": work_id, **decision.to_json()})
     else:
         verdict = "[green]allowed[/green]" if decision.allowed else "[red]not allowed[/red]"
         out.print(f"{verdict}: {decision.reason}")

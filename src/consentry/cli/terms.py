@@ -1,4 +1,4 @@
-"""``consentry terms set`` and ``consentry terms show``."""
+"""``consentry terms set``, ``show`` and ``schema``."""
 
 from __future__ import annotations
 
@@ -6,27 +6,14 @@ import json
 from pathlib import Path
 
 import typer
-from rich.table import Table
 
-from consentry.cli._common import load_key, out, print_json, registry_session
-from consentry.crypto import parse_json_object
-from consentry.errors import InputError
-from consentry.terms import VOCABULARY, Category, Terms, terms_schema
+from consentry.cli._common import out, print_json, workspace
 
-__all__ = ["load_terms_file", "terms_app"]
+__all__ = ["terms_app"]
 
 terms_app = typer.Typer(
     help="Set and show terms on owners, collections and works.", no_args_is_help=True
 )
-
-
-def load_terms_file(path: Path) -> Terms:
-    """Read and validate a terms JSON file; errors name the file and the field."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read terms file {path} ({exc.strerror})") from exc
-    return Terms.from_json(parse_json_object(data, what=f"terms file {path}"), source=str(path))
 
 
 @terms_app.command("set")
@@ -39,14 +26,13 @@ def set_terms(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Publish new terms on a target; fields left out are inherited."""
-    terms = load_terms_file(file)
-    key = load_key(owner)
-    with registry_session() as registry:
-        if not target.startswith(("own_", "col_", "wrk_")):
-            target = registry.works.find_collection(owner, target).id
-        layer = registry.terms.set(target, owner, key, terms)
+    from consentry import app
+
+    terms = app.load_terms_file(file)
+    with workspace() as ws:
+        layer = app.set_terms(ws, target, owner_id=owner, terms=terms)
     if as_json:
-        print_json({"target": layer.target_id, "version": layer.version, "terms": terms.to_json()})
+        print_json(layer.to_json())
     else:
         out.print(f"terms v{layer.version} set on {layer.target_kind.value} {layer.target_id}")
 
@@ -57,25 +43,17 @@ def show_terms(
     as_json: bool = typer.Option(False, "--json", help="Print the effective terms as JSON."),
 ) -> None:
     """Show the terms in force for a target and where each came from."""
-    with registry_session() as registry:
-        effective = registry.terms.effective(target)
-    terms = effective.terms
+    from rich.table import Table
+
+    from consentry import app
+    from consentry.terms import VOCABULARY, Category
+
+    with workspace() as ws:
+        effective = app.show_terms(ws, target)
     if as_json:
-        print_json(
-            {
-                "target": target,
-                "effective": terms.to_json(),
-                "layers": [
-                    {
-                        "kind": layer.target_kind.value,
-                        "id": layer.target_id,
-                        "version": layer.version,
-                    }
-                    for layer in effective.layers
-                ],
-            }
-        )
+        print_json(effective.to_json())
         return
+    terms = effective.terms
     sources = " → ".join(
         f"{layer.target_kind.value} {layer.target_id} v{layer.version}"
         for layer in effective.layers
@@ -89,12 +67,13 @@ def show_terms(
         )
     out.print(table)
     out.print(f"price: {terms.price.describe() if terms.price else 'none set'}")
-    conditions = terms.conditions.to_json()
-    for name, value in conditions.items():
+    for name, value in terms.conditions.to_json().items():
         out.print(f"{name}: {value}")
 
 
 @terms_app.command("schema")
 def show_schema() -> None:
     """Print the terms JSON Schema."""
+    from consentry.terms import terms_schema
+
     out.print_json(json.dumps(terms_schema()))

@@ -1,7 +1,7 @@
 """``consentry witness ...``: run a witness for other people's logs (C2SP tlog-witness).
 
-A witness needs no registry: a key (made on first use in $CONSENTRY_HOME/keys), the
-verifier keys of the logs it follows, and a state file."""
+A witness needs no registry: a key of its own (made on first use in $CONSENTRY_KEYS),
+the verifier keys of the logs it follows, and a state file."""
 
 from __future__ import annotations
 
@@ -9,14 +9,9 @@ from pathlib import Path
 
 import typer
 
-from consentry.cli._common import err, key_store, out, settings
-from consentry.crypto import KeyPair
-from consentry.log import NoteVerifier, WitnessKey
-from consentry.witness import Witness, WitnessServer, WitnessState
+from consentry.cli._common import err, out, workspace
 
-__all__ = ["WITNESS_KEY", "witness_app"]
-
-WITNESS_KEY = "witness"
+__all__ = ["witness_app"]
 
 witness_app = typer.Typer(
     help="Run a witness that cosigns other logs' checkpoints (C2SP tlog-witness).",
@@ -28,19 +23,13 @@ _NAME = typer.Option(
 )
 
 
-def _identity(name: str | None) -> tuple[str, KeyPair]:
-    store = key_store()
-    if not store.has(WITNESS_KEY):
-        store.save(WITNESS_KEY, KeyPair.generate())
-    key = store.load(WITNESS_KEY)
-    return name or f"consentry.witness/{key.public.key_id}", key
-
-
 @witness_app.command("key")
 def key(name: str | None = _NAME) -> None:
     """Print the witness's verifier key, for logs and for clients' quorum policies."""
-    witness_name, signer = _identity(name)
-    out.print(WitnessKey(witness_name, signer.public).vkey(), markup=False)
+    from consentry import app
+
+    with workspace() as ws:
+        out.print(app.witness_key(ws, name).vkey(), markup=False)
 
 
 @witness_app.command("serve")
@@ -57,12 +46,14 @@ def serve(
 ) -> None:
     """Answer POST /add-checkpoint until interrupted, remembering each log's latest
     cosigned checkpoint."""
-    witness_name, signer = _identity(name)
-    state = WitnessState(state_file or settings().home / "witness.db")
-    witness = Witness(witness_name, signer, [NoteVerifier.from_vkey(v) for v in logs], state)
+    from consentry import app
+    from consentry.witness import WitnessServer
+
+    with workspace() as ws:
+        witness = app.open_witness(ws, logs, state_file=state_file, name=name)
     with WitnessServer(witness, host, port) as server:
         # One line a supervisor (or a test) can read to learn the address.
-        out.print(f"witness {witness_name} listening on {server.url}", markup=False)
+        out.print(f"witness {witness.key.name} listening on {server.url}", markup=False)
         out.file.flush()
         try:
             server.serve_forever()

@@ -3,6 +3,7 @@
 from consentry.crypto.canonical import canonical_json, parse_json_object
 from consentry.crypto.keys import KeyPair, PublicKey
 from consentry.crypto.keystore import FileKeyStore, KeyStore
+from consentry.crypto.signer import Signer
 from consentry.crypto.signing import SignedEnvelope, sign_document, verify_document
 
 __all__ = [
@@ -11,6 +12,7 @@ __all__ = [
     "KeyStore",
     "PublicKey",
     "SignedEnvelope",
+    "Signer",
     "canonical_json",
     "parse_json_object",
     "sign_document",

@@ -69,7 +69,7 @@ class FileKeyStore:
         except FileNotFoundError as exc:
             raise KeyStoreError(
                 f"no private key for {name} in {self.folder}; "
-                "act from the machine that created it or set CONSENTRY_HOME"
+                "act from the key folder that holds it (set CONSENTRY_KEYS to it)"
             ) from exc
         except OSError as exc:
             raise KeyStoreError(f"cannot read key file {path}: {exc.strerror}") from exc

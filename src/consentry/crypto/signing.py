@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from consentry.crypto.canonical import canonical_json, parse_json_object
-from consentry.crypto.keys import KeyPair, PublicKey
+from consentry.crypto.keys import PublicKey
+from consentry.crypto.signer import Signer
 from consentry.errors import VerificationError
 
 __all__ = ["SignedEnvelope", "sign_document", "verify_document"]
@@ -50,7 +51,7 @@ def _message(kind: str, body: bytes) -> bytes:
     return f"consentry/{kind}/v1\n".encode() + body
 
 
-def sign_document(kind: str, body: dict[str, Any], key: KeyPair) -> SignedEnvelope:
+def sign_document(kind: str, body: dict[str, Any], key: Signer) -> SignedEnvelope:
     """Canonicalise ``body`` and sign it as a document of ``kind``."""
     canonical = canonical_json(body)
     return SignedEnvelope(

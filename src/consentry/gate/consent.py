@@ -7,8 +7,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
-from consentry.crypto import KeyPair
-from consentry.registry import PartyKind, Registry
+from consentry.registry import Actor, Registry
 from consentry.registry.consent import Consent
 from consentry.terms import Category, Price, UseDecision
 
@@ -31,15 +30,13 @@ class RegistryConsent:
         self,
         registry: Registry,
         *,
-        licensee_id: str,
-        key: KeyPair,
+        licensee: Actor,
         purpose: Category,
         at: datetime,
         commercial: bool = True,
     ) -> None:
         self._registry = registry
-        self._licensee_id = licensee_id
-        self._key = key
+        self._licensee = licensee
         self._purpose = purpose
         self._at = at
         self._commercial = commercial
@@ -57,8 +54,7 @@ class RegistryConsent:
             if self._consent is None:
                 # The licensee's key and grants are checked once per run, not per work.
                 self._consent = self._registry.licensing.consent(
-                    self._licensee_id,
-                    self._key,
+                    self._licensee,
                     self._purpose,
                     at=self._at,
                     commercial=self._commercial,
@@ -74,6 +70,6 @@ class RegistryConsent:
     def price_of(self, grant_id: str) -> Price | None:
         """The price the licensee's grant ``grant_id`` carries (grants verified once)."""
         if self._prices is None:
-            held = self._registry.licensing.grants(self._licensee_id, PartyKind.LICENSEE, self._key)
+            held = self._registry.licensing.grants(self._licensee)
             self._prices = {grant.id: grant.price for grant, _ in held}
         return self._prices.get(grant_id)

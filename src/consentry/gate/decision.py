@@ -46,6 +46,20 @@ class UseBasis:
             out["detail"] = self.detail
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UseBasis:
+        def optional(name: str) -> str | None:
+            return None if data.get(name) is None else str(data[name])
+
+        return cls(
+            BasisKind(data["kind"]),
+            work_id=optional("work_id"),
+            owner_id=optional("owner_id"),
+            grant_id=optional("grant_id"),
+            licence=optional("licence"),
+            detail=str(data.get("detail", "")),
+        )
+
 
 @quick_init
 @dataclass(frozen=True, slots=True)
@@ -72,6 +86,21 @@ class Reason:
         out["message"] = self.message
         return out
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Reason:
+        work_id = data.get("work_id")
+        if work_id is None:
+            return cls(str(data["match"]), str(data["message"]))
+        score = data.get("score")
+        return cls(
+            str(data["match"]),
+            str(data["message"]),
+            work_id=str(work_id),
+            owner_id=None if data.get("owner_id") is None else str(data["owner_id"]),
+            score=None if score is None else float(score),
+            spans=tuple((int(a), int(b)) for a, b in data.get("spans", ())),
+        )
+
 
 @quick_init
 @dataclass(frozen=True, slots=True)
@@ -93,3 +122,13 @@ class Decision:
         else:
             out["reasons"] = [r.to_json() for r in self.reasons]
         return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Decision:
+        """A decision from its output line (``to_json``'s form)."""
+        outcome = Outcome(data["decision"])
+        if outcome is Outcome.ADMITTED:
+            bases = tuple(UseBasis.from_json(b) for b in data.get("basis", ()))
+            return cls(str(data["id"]), outcome, bases=bases)
+        reasons = tuple(Reason.from_json(r) for r in data.get("reasons", ()))
+        return cls(str(data["id"]), outcome, reasons=reasons)

@@ -18,24 +18,25 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from consentry.crypto import KeyPair, canonical_json, sign_document
+from consentry.clock import format_time, parse_time, utc_now
+from consentry.crypto import Signer, canonical_json, sign_document
 from consentry.errors import InputError
-from consentry.fingerprint._native import warm_up
 from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
 from consentry.gate.gate import CHUNK, Gate
 from consentry.gate.item import Item
 from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
-from consentry.gate.policy import GatePolicy
+from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
+from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
 from consentry.log import leaf_hash, root_from_leaf_hashes
-from consentry.registry import Registry
+from consentry.registry import Actor, PartyKind, Registry
 from consentry.registry.documents import price_from_json
-from consentry.registry.records import format_time, new_id, parse_time, utc_now
 from consentry.terms import Category
+from consentry.warmup import warm_up
 
 __all__ = [
     "CHUNK",
@@ -56,8 +57,8 @@ class RunSettings:
     corpus: Path | str
     out: Path
     licensee_id: str
-    purpose: str
-    mode: str
+    purpose: Category
+    mode: GateMode
     compress: bool = False
     resume: bool = False
     checkpoint_every: int = 1000
@@ -154,8 +155,8 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
         expected = {
             "corpus": _corpus_label(settings.corpus),
             "licensee": settings.licensee_id,
-            "purpose": settings.purpose,
-            "mode": settings.mode,
+            "purpose": settings.purpose.value,
+            "mode": settings.mode.value,
         }
         for name, value in expected.items():
             if state[name] != value:
@@ -168,11 +169,11 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
         raise InputError(f"{settings.out} is not empty; give the run an empty or new --out folder")
     return {
         "version": 1,
-        "run_id": new_id("run"),
+        "run_id": new_id(IdKind.RUN),
         "corpus": _corpus_label(settings.corpus),
         "licensee": settings.licensee_id,
-        "purpose": settings.purpose,
-        "mode": settings.mode,
+        "purpose": settings.purpose.value,
+        "mode": settings.mode.value,
         "compress": settings.compress,
         "started_at": format_time(utc_now()),
         "items": 0,
@@ -200,7 +201,7 @@ def registry_hooks(
     index: MatchIndex,
     *,
     licensee_id: str,
-    key: KeyPair,
+    key: Signer,
     purpose: Category,
     policy: GatePolicy,
 ) -> tuple[Callable[[datetime], Gate], Callable[[dict[str, Any], str], None]]:
@@ -208,9 +209,8 @@ def registry_hooks(
     then), and where its signed manifest is recorded."""
 
     def gate_for(at: datetime) -> Gate:
-        consent = RegistryConsent(
-            registry, licensee_id=licensee_id, key=key, purpose=purpose, at=at
-        )
+        licensee = Actor(licensee_id, PartyKind.LICENSEE, key.public)
+        consent = RegistryConsent(registry, licensee=licensee, purpose=purpose, at=at)
         return Gate(index=index, consent=consent, policy=policy)
 
     def record_manifest(body: dict[str, Any], signature: str) -> None:
@@ -233,7 +233,7 @@ class GateRun:
         settings: RunSettings,
         *,
         gate_for: Callable[[datetime], Gate],
-        key: KeyPair,
+        key: Signer,
         index_digest: str,
         record_manifest: Callable[[dict[str, Any], str], None],
     ) -> None:
@@ -349,7 +349,7 @@ def run_gate(
     settings: RunSettings,
     *,
     gate_for: Callable[[datetime], Gate],
-    key: KeyPair,
+    key: Signer,
     index_digest: str,
     record_manifest: Callable[[dict[str, Any], str], None],
     on_progress: Callable[[RunStats], None] | None = None,
@@ -407,7 +407,7 @@ def _finish(
     stats: RunStats,
     used: dict[str, UsedWork],
     *,
-    key: KeyPair,
+    key: Signer,
     index_digest: str,
     record_manifest: Callable[[dict[str, Any], str], None],
 ) -> dict[str, Any]:
@@ -427,8 +427,8 @@ def _finish(
         "run_id": state["run_id"],
         "licensee": settings.licensee_id,
         "licensee_key": key.public.hex,
-        "purpose": settings.purpose,
-        "mode": settings.mode,
+        "purpose": settings.purpose.value,
+        "mode": settings.mode.value,
         "index_digest": index_digest,
         "corpus_digest": hashlib.sha256(raw).hexdigest(),
         "items_merkle_root": root_from_leaf_hashes([leaf_hash(d) for d in digests]).hex(),

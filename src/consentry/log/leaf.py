@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
 
-from consentry.crypto import KeyPair, PublicKey, canonical_json, parse_json_object
+from consentry.crypto import PublicKey, Signer, canonical_json, parse_json_object
 from consentry.errors import InputError, VerificationError
 from consentry.log.proofs import MerkleTree
 from consentry.log.tree import leaf_hash
@@ -161,7 +161,7 @@ def sign_leaf(
     actor: Commitment,
     subject: Commitment,
     content: Commitment,
-    key: KeyPair,
+    key: Signer,
     works: Sequence[bytes] | None = None,
 ) -> Leaf:
     """The leaf for one event, signed by its actor's ``key``. ``works``: for a training

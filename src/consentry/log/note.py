@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consentry.crypto import KeyPair, PublicKey
+from consentry.crypto import PublicKey, Signer
 from consentry.errors import InputError, VerificationError
 
 __all__ = [
@@ -111,7 +111,7 @@ def signature_line(name: str, blob: bytes) -> str:
     return f"{_DASH}{name} {base64.b64encode(blob).decode()}\n"
 
 
-def sign_note(text: str, name: str, key: KeyPair) -> str:
+def sign_note(text: str, name: str, key: Signer) -> str:
     """The signed note: ``text``, a blank line, and ``key``'s signature line."""
     _check_text(text)
     verifier = NoteVerifier(name, key.public)
@@ -190,7 +190,7 @@ class Checkpoint:
         return cls(origin, int(size), digest, tuple(lines[3:-1]))
 
 
-def sign_checkpoint(checkpoint: Checkpoint, key: KeyPair) -> str:
+def sign_checkpoint(checkpoint: Checkpoint, key: Signer) -> str:
     """The checkpoint as a note signed by the log's key, named by its origin."""
     return sign_note(checkpoint.body(), checkpoint.origin, key)
 

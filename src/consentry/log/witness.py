@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from consentry.crypto import KeyPair, PublicKey
+from consentry.crypto import PublicKey, Signer
 from consentry.errors import InputError, VerificationError
 from consentry.log.note import (
     Checkpoint,
@@ -59,7 +59,7 @@ class Cosignature:
     timestamp: int
 
 
-def cosign(checkpoint: Checkpoint, name: str, key: KeyPair, timestamp: int) -> str:
+def cosign(checkpoint: Checkpoint, name: str, key: Signer, timestamp: int) -> str:
     """The signature line witness ``name`` adds to ``checkpoint`` at ``timestamp``."""
     witness = WitnessKey(name, key.public)
     signature = key.sign(_message(checkpoint.body(), timestamp))

@@ -9,8 +9,10 @@ from consentry.registry.catalogue import (
 )
 from consentry.registry.grants import authorize, verify_grant, verify_revocation
 from consentry.registry.records import (
+    Actor,
     Collection,
     CounterOffer,
+    EventKind,
     Grant,
     LicenseRequest,
     Party,
@@ -22,8 +24,6 @@ from consentry.registry.records import (
     Scope,
     ScopeKind,
     Work,
-    format_time,
-    parse_time,
 )
 from consentry.registry.service import Registry
 from consentry.registry.terms_service import EffectiveTerms, TargetKind, TermsLayer
@@ -31,10 +31,12 @@ from consentry.registry.works import FileFingerprint
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "Actor",
     "CatalogueFile",
     "Collection",
     "CounterOffer",
     "EffectiveTerms",
+    "EventKind",
     "FileFingerprint",
     "FileProblem",
     "Grant",
@@ -54,8 +56,6 @@ __all__ = [
     "authorize",
     "discover_files",
     "fingerprint_files",
-    "format_time",
-    "parse_time",
     "verify_grant",
     "verify_revocation",
 ]

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from consentry.crypto import KeyPair, PublicKey, SignedEnvelope, sign_document, verify_document
+from consentry.clock import format_time, utc_now
+from consentry.crypto import PublicKey, SignedEnvelope, Signer, sign_document, verify_document
 from consentry.errors import (
     ConsentryError,
     NotFoundError,
@@ -19,7 +20,7 @@ from consentry.errors import (
     StorageError,
 )
 from consentry.registry._leaves import queue_event, write_events
-from consentry.registry.records import PartyKind, format_time, utc_now
+from consentry.registry.records import Actor, EventKind, PartyKind
 from consentry.store.models import EventRow, LicenseeRow, OwnerRow, PublicKeyRow
 
 __all__ = ["RegistryContext"]
@@ -65,8 +66,9 @@ class RegistryContext:
         )
         if row is None:
             raise NotFoundError(
-                f"no {kind.value} {party_id!r}; run 'consentry {kind.value} create NAME' "
-                f"or check the id with 'consentry {kind.value} list'"
+                f"no such {kind.value} {party_id!r} in this registry; check the id with "
+                f"'consentry {kind.value} list', or create one with "
+                f"'consentry {kind.value} create NAME'"
             )
         return row
 
@@ -87,29 +89,34 @@ class RegistryContext:
         return key
 
     def require_actor(
-        self, session: Session, party_id: str, kind: PartyKind, actor: KeyPair
+        self, session: Session, party_id: str, kind: PartyKind, key: PublicKey
     ) -> PublicKey:
-        """Raise ``PermissionDeniedError`` unless ``actor`` holds the key of ``party_id``.
+        """Raise ``PermissionDeniedError`` unless ``key`` is the registered key of
+        ``party_id``.
 
         Guarantee 7: only an owner's key changes that owner's works, terms and grants;
         only a licensee's key acts for that licensee.
         """
-        key = self.party_key(session, party_id, kind)
-        if key.key_id != actor.public.key_id:
+        registered = self.party_key(session, party_id, kind)
+        if registered.key_id != key.key_id:
             raise PermissionDeniedError(
-                f"key {actor.public.key_id} does not belong to {kind.value} {party_id}; "
+                f"key {key.key_id} does not belong to {kind.value} {party_id}; "
                 f"act with {party_id}'s own key"
             )
-        return key
+        return registered
+
+    def require(self, session: Session, actor: Actor) -> PublicKey:
+        """``require_actor`` for an ``Actor``: the key they showed is their own."""
+        return self.require_actor(session, actor.party_id, actor.kind, actor.key)
 
     def append_event(
         self,
         session: Session,
         *,
-        kind: str,
+        kind: EventKind,
         actor_id: str,
         subject_id: str,
-        actor: KeyPair,
+        signer: Signer,
         payload: dict[str, Any],
     ) -> None:
         """Append a signed event in the caller's transaction, and its signed log leaf
@@ -127,7 +134,7 @@ class RegistryContext:
                 "at": format_time(now),
                 "payload": payload,
             },
-            actor,
+            signer,
         )
         row = {
             "kind": kind,
@@ -139,7 +146,7 @@ class RegistryContext:
             "signature": envelope.signature_b64,
         }
         queue_event(
-            session, row, at=format_time(now), body=envelope.body, actor=actor, payload=payload
+            session, row, at=format_time(now), body=envelope.body, signer=signer, payload=payload
         )
 
     def add_signed(
@@ -149,14 +156,14 @@ class RegistryContext:
         *,
         document: str,
         body: dict[str, Any],
-        key: KeyPair,
-        event: str,
+        signer: Signer,
+        event: EventKind,
         actor_id: str,
         subject_id: str,
     ) -> SignedEnvelope:
         """Sign ``body`` as a ``document``, store it on ``row`` and add the row, then
         append the event that records it, all in the caller's transaction."""
-        envelope = sign_document(document, body, key)
+        envelope = sign_document(document, body, signer)
         row.body = envelope.body.decode("utf-8")
         row.key_id = envelope.key_id
         row.signature = envelope.signature_b64
@@ -167,7 +174,7 @@ class RegistryContext:
             kind=event,
             actor_id=actor_id,
             subject_id=subject_id,
-            actor=key,
+            signer=signer,
             payload={document: body, "signature": envelope.signature_b64},
         )
         return envelope

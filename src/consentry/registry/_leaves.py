@@ -19,23 +19,25 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair
+from consentry.crypto import Signer
+from consentry.ids import IdKind, kind_of
 from consentry.log.leaf import Commitment, Domain, new_salt, sign_leaf
 from consentry.store.models import EventRow, LogManifestWorksRow, LogPendingRow, LogSaltRow
 
 __all__ = ["domain_of", "queue_event", "write_events"]
 
-_PARTY_PREFIXES = ("own_", "lic_")
 _EVENTS = "consentry.events"
 
 
 def domain_of(identifier: str) -> Domain:
     """The commitment domain an id belongs to, read from its prefix."""
-    if identifier.startswith(_PARTY_PREFIXES):
-        return Domain.PARTY
-    if identifier.startswith("wrk_"):
-        return Domain.WORK
-    return Domain.RECORD
+    match kind_of(identifier):
+        case IdKind.OWNER | IdKind.LICENSEE:
+            return Domain.PARTY
+        case IdKind.WORK:
+            return Domain.WORK
+        case _:
+            return Domain.RECORD
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +45,7 @@ class _QueuedEvent:
     row: dict[str, Any]
     at: str
     body: bytes
-    actor: KeyPair
+    signer: Signer
     subject_party: str
     listed: tuple[tuple[str, str], ...] | None  # a manifest's (work id, owner id) pairs
 
@@ -68,15 +70,15 @@ def queue_event(
     *,
     at: str,
     body: bytes,
-    actor: KeyPair,
+    signer: Signer,
     payload: dict[str, Any],
 ) -> None:
     """Queue an event for ``write_events`` at commit, where its leaf is signed with
-    the actor's key once the salts of all the transaction's events are known.
+    the actor's signer once the salts of all the transaction's events are known.
     ``row``: the ``events`` columns."""
     actor_id, subject_id = row["actor_id"], row["subject_id"]
     subject_party = subject_id if domain_of(subject_id) is Domain.PARTY else actor_id
-    queued = _QueuedEvent(row, at, body, actor, subject_party, _listed_works(payload, actor_id))
+    queued = _QueuedEvent(row, at, body, signer, subject_party, _listed_works(payload, actor_id))
     session.info.setdefault(_EVENTS, []).append(queued)
 
 
@@ -141,7 +143,7 @@ def write_events(session: Session) -> None:
             actor=salts.commitment(event.row["actor_id"]),
             subject=salts.commitment(event.row["subject_id"]),
             content=Commitment(Domain.CONTENT, content_salt, event.body.decode("utf-8")),
-            key=event.actor,
+            key=event.signer,
             works=works,
         )
         pending.append({"event_seq": seq, "data": leaf.to_bytes()})

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
+from consentry.clock import format_time, parse_time
 from consentry.errors import VerificationError
 from consentry.registry.records import (
     CounterOffer,
@@ -13,10 +13,8 @@ from consentry.registry.records import (
     RequestState,
     Revocation,
     Scope,
-    format_time,
-    parse_time,
 )
-from consentry.terms import Category, Price, PriceUnit
+from consentry.terms import Category, Price
 
 __all__ = [
     "counter_body",
@@ -36,9 +34,7 @@ def _optional_time(value: Any, *, what: str) -> Any:
 
 
 def price_from_json(value: Any) -> Price | None:
-    if value is None:
-        return None
-    return Price(PriceUnit(value["per"]), Decimal(value["amount"]), str(value["currency"]))
+    return None if value is None else Price.from_json(value)
 
 
 def _purposes(value: Any) -> frozenset[Category]:

@@ -11,14 +11,22 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from consentry.clock import utc_now
 from consentry.crypto import (
-    KeyPair,
     SignedEnvelope,
+    Signer,
     canonical_json,
     sign_document,
     verify_document,
 )
-from consentry.errors import InputError, NotFoundError, StateConflictError, VerificationError
+from consentry.errors import (
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    StateConflictError,
+    VerificationError,
+)
+from consentry.ids import IdKind, new_id
 from consentry.registry._context import RegistryContext
 from consentry.registry.consent import Consent
 from consentry.registry.documents import (
@@ -31,7 +39,9 @@ from consentry.registry.documents import (
 )
 from consentry.registry.grants import verify_grant, verify_revocation
 from consentry.registry.records import (
+    Actor,
     CounterOffer,
+    EventKind,
     Grant,
     LicenseRequest,
     PartyKind,
@@ -39,8 +49,6 @@ from consentry.registry.records import (
     Revocation,
     Scope,
     ScopeKind,
-    new_id,
-    utc_now,
 )
 from consentry.registry.terms_service import TermsService
 from consentry.registry.works import Works
@@ -90,7 +98,7 @@ class Licensing:
     def request(
         self,
         licensee_id: str,
-        key: KeyPair,
+        signer: Signer,
         *,
         scope: Scope,
         purposes: Iterable[Category],
@@ -113,10 +121,10 @@ class Licensing:
                 f"{start.date().isoformat()}; give a later date"
             )
         with self._context.transaction() as session:
-            self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, key)
+            self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, signer.public)
             owner_id = self._scope_owner(session, scope)
             request = LicenseRequest(
-                id=new_id("req"),
+                id=new_id(IdKind.REQUEST),
                 licensee_id=licensee_id,
                 owner_id=owner_id,
                 scope=scope,
@@ -144,8 +152,8 @@ class Licensing:
                 row,
                 document="license-request",
                 body=body,
-                key=key,
-                event="request.created",
+                signer=signer,
+                event=EventKind.REQUEST_CREATED,
                 actor_id=licensee_id,
                 subject_id=request.id,
             )
@@ -197,10 +205,10 @@ class Licensing:
 
     # -- owner's answers ----------------------------------------------------------------
 
-    def grant(self, request_id: str, owner_id: str, key: KeyPair) -> Grant:
+    def grant(self, request_id: str, owner_id: str, signer: Signer) -> Grant:
         """Sign a grant for a pending (or accepted counter-offered) request."""
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
             row = self._request_row(session, request_id)
             self._require_owner(row, owner_id)
             self._transition(session, row, {RequestState.PENDING, RequestState.ACCEPTED}, "granted")
@@ -213,7 +221,7 @@ class Licensing:
             )
             licensee_key = self._context.party_key(session, request.licensee_id, PartyKind.LICENSEE)
             grant = Grant(
-                id=new_id("grt"),
+                id=new_id(IdKind.GRANT),
                 request_id=request.id,
                 owner_id=owner_id,
                 licensee_id=request.licensee_id,
@@ -238,8 +246,8 @@ class Licensing:
                 ),
                 document="grant",
                 body=grant_body(grant),
-                key=key,
-                event="grant.issued",
+                signer=signer,
+                event=EventKind.GRANT_ISSUED,
                 actor_id=owner_id,
                 subject_id=grant.id,
             )
@@ -250,9 +258,11 @@ class Licensing:
         if row.owner_id != owner_id:
             raise NotFoundError(f"no licence request {row.id!r} addressed to owner {owner_id}")
 
-    def deny(self, request_id: str, owner_id: str, key: KeyPair, reason: str | None = None) -> None:
+    def deny(
+        self, request_id: str, owner_id: str, signer: Signer, reason: str | None = None
+    ) -> None:
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
             row = self._request_row(session, request_id)
             self._require_owner(row, owner_id)
             self._transition(
@@ -266,10 +276,10 @@ class Licensing:
             row.updated_at = utc_now()
             self._context.append_event(
                 session,
-                kind="request.denied",
+                kind=EventKind.REQUEST_DENIED,
                 actor_id=owner_id,
                 subject_id=request_id,
-                actor=key,
+                signer=signer,
                 payload={"request": request_id, "reason": reason},
             )
 
@@ -277,7 +287,7 @@ class Licensing:
         self,
         request_id: str,
         owner_id: str,
-        key: KeyPair,
+        signer: Signer,
         *,
         purposes: Iterable[Category] | None = None,
         not_after: datetime | None = None,
@@ -285,7 +295,7 @@ class Licensing:
     ) -> LicenseRequest:
         """Answer a pending request with other terms; the licensee may accept them."""
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
             row = self._request_row(session, request_id)
             self._require_owner(row, owner_id)
             self._transition(session, row, {RequestState.PENDING}, "countered")
@@ -296,7 +306,7 @@ class Licensing:
                 price=price if price is not None else request.offer,
             )
             body = counter_body(request_id, counter)
-            envelope = sign_document("counter-offer", body, key)
+            envelope = sign_document("counter-offer", body, signer)
             row.counter_body = envelope.body.decode("utf-8")
             row.counter_key_id = envelope.key_id
             row.counter_signature = envelope.signature_b64
@@ -304,18 +314,18 @@ class Licensing:
             row.updated_at = utc_now()
             self._context.append_event(
                 session,
-                kind="request.countered",
+                kind=EventKind.REQUEST_COUNTERED,
                 actor_id=owner_id,
                 subject_id=request_id,
-                actor=key,
+                signer=signer,
                 payload={"counter": body, "signature": envelope.signature_b64},
             )
             return self._load_request(session, row)
 
-    def accept(self, request_id: str, licensee_id: str, key: KeyPair) -> LicenseRequest:
+    def accept(self, request_id: str, licensee_id: str, signer: Signer) -> LicenseRequest:
         """The licensee accepts the owner's counter-offer; the owner can then grant it."""
         with self._context.transaction() as session:
-            self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, key)
+            self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, signer.public)
             row = self._request_row(session, request_id)
             if row.licensee_id != licensee_id:
                 raise NotFoundError(f"no licence request {request_id!r} from {licensee_id}")
@@ -324,10 +334,10 @@ class Licensing:
             row.updated_at = utc_now()
             self._context.append_event(
                 session,
-                kind="request.accepted",
+                kind=EventKind.REQUEST_ACCEPTED,
                 actor_id=licensee_id,
                 subject_id=request_id,
-                actor=key,
+                signer=signer,
                 payload={"request": request_id, "counter_signature": row.counter_signature},
             )
             return self._load_request(session, row)
@@ -336,7 +346,7 @@ class Licensing:
         self,
         grant_id: str,
         owner_id: str,
-        key: KeyPair,
+        signer: Signer,
         *,
         effective_at: datetime | None = None,
         reason: str | None = None,
@@ -351,13 +361,15 @@ class Licensing:
                 "the grant before now stay licensed"
             )
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
             grant = self._load_grant(session, grant_id)
             if grant.owner_id != owner_id:
                 raise NotFoundError(f"no grant {grant_id!r} from owner {owner_id}")
             if session.scalar(select(RevocationRow).where(RevocationRow.grant_id == grant_id)):
                 raise StateConflictError(f"grant {grant_id} is already revoked")
-            revocation = Revocation(new_id("rev"), grant_id, owner_id, effective, reason)
+            revocation = Revocation(
+                new_id(IdKind.REVOCATION), grant_id, owner_id, effective, reason
+            )
             body = revocation_body(revocation)
             row = RevocationRow(
                 id=revocation.id,
@@ -371,20 +383,20 @@ class Licensing:
                 row,
                 document="revocation",
                 body=body,
-                key=key,
-                event="grant.revoked",
+                signer=signer,
+                event=EventKind.GRANT_REVOKED,
                 actor_id=owner_id,
                 subject_id=grant_id,
             )
         return revocation
 
     def record_manifest(
-        self, licensee_id: str, key: KeyPair, body: dict[str, Any], signature_b64: str
+        self, licensee_id: str, signer: Signer, body: dict[str, Any], signature_b64: str
     ) -> None:
         """Append a training run's manifest, signed by the licensee, to the events."""
         with self._context.transaction() as session:
             licensee_key = self._context.require_actor(
-                session, licensee_id, PartyKind.LICENSEE, key
+                session, licensee_id, PartyKind.LICENSEE, signer.public
             )
             envelope = SignedEnvelope(
                 "training-manifest",
@@ -395,10 +407,10 @@ class Licensing:
             verify_document(envelope, licensee_key)
             self._context.append_event(
                 session,
-                kind="manifest.recorded",
+                kind=EventKind.MANIFEST_RECORDED,
                 actor_id=licensee_id,
                 subject_id=str(body["run_id"]),
-                actor=key,
+                signer=signer,
                 payload={"manifest": body, "signature": signature_b64},
             )
 
@@ -426,10 +438,11 @@ class Licensing:
         envelope = self._context.envelope("revocation", row.body, row.key_id, row.signature)
         return verify_revocation(envelope, owner_id=grant.owner_id, owner_key=owner_key)
 
-    def requests(self, party_id: str, kind: PartyKind, key: KeyPair) -> list[LicenseRequest]:
+    def requests(self, actor: Actor) -> list[LicenseRequest]:
         """Requests the party made (licensee) or received (owner); only its own."""
+        party_id, kind = actor.party_id, actor.kind
         with self._context.reading() as session:
-            self._context.require_actor(session, party_id, kind, key)
+            self._context.require(session, actor)
             column = (
                 LicenseRequestRow.owner_id
                 if kind is PartyKind.OWNER
@@ -442,12 +455,11 @@ class Licensing:
             )
             return [self._load_request(session, row) for row in rows]
 
-    def grants(
-        self, party_id: str, kind: PartyKind, key: KeyPair
-    ) -> list[tuple[Grant, Revocation | None]]:
+    def grants(self, actor: Actor) -> list[tuple[Grant, Revocation | None]]:
         """Grants the party issued (owner) or holds (licensee), with any revocation."""
+        party_id, kind = actor.party_id, actor.kind
         with self._context.reading() as session:
-            self._context.require_actor(session, party_id, kind, key)
+            self._context.require(session, actor)
             column = GrantRow.owner_id if kind is PartyKind.OWNER else GrantRow.licensee_id
             rows = session.scalars(
                 select(GrantRow).where(column == party_id).order_by(GrantRow.created_at)
@@ -460,16 +472,15 @@ class Licensing:
 
     def may_use(
         self,
-        licensee_id: str,
-        key: KeyPair,
+        licensee: Actor,
         work_id: str,
         purpose: Category,
         *,
         at: datetime | None = None,
         commercial: bool = True,
     ) -> UseDecision:
-        """May ``licensee_id`` use ``work_id`` for ``purpose`` at ``at`` (default now)?"""
-        consent = self.consent(licensee_id, key, purpose, at=at, commercial=commercial)
+        """May ``licensee`` use ``work_id`` for ``purpose`` at ``at`` (default now)?"""
+        consent = self.consent(licensee, purpose, at=at, commercial=commercial)
         decision = consent.decide([work_id]).get(work_id)
         if decision is None:
             raise NotFoundError(f"no work {work_id!r}; list works with 'consentry work list'")
@@ -477,8 +488,7 @@ class Licensing:
 
     def consent(
         self,
-        licensee_id: str,
-        key: KeyPair,
+        licensee: Actor,
         purpose: Category,
         *,
         at: datetime | None = None,
@@ -488,10 +498,14 @@ class Licensing:
         checked once here; ``Consent.decide`` takes the works in batches."""
         held: list[tuple[Grant, Revocation | None]] = []
         rejected: list[tuple[str, str]] = []
-        with self._context.reading() as session:
-            licensee_key = self._context.require_actor(
-                session, licensee_id, PartyKind.LICENSEE, key
+        if licensee.kind is not PartyKind.LICENSEE:
+            raise PermissionDeniedError(
+                f"{licensee.party_id} is an {licensee.kind.value}; only a licensee's "
+                "grants decide what it may use"
             )
+        licensee_id = licensee.party_id
+        with self._context.reading() as session:
+            licensee_key = self._context.require(session, licensee)
             rows = session.scalars(
                 select(GrantRow)
                 .where(GrantRow.licensee_id == licensee_id)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from consentry.crypto import KeyPair
+from consentry.clock import format_time, utc_now
+from consentry.crypto import Signer
 from consentry.errors import InputError
+from consentry.ids import kind_of, new_id
 from consentry.registry._context import RegistryContext
-from consentry.registry.records import Party, PartyKind, format_time, new_id, utc_now
+from consentry.registry.records import Party, PartyKind
 from consentry.store.models import LicenseeRow, OwnerRow, PublicKeyRow
 
 __all__ = ["Parties"]
-
-_PREFIX = {PartyKind.OWNER: "own", PartyKind.LICENSEE: "lic"}
 
 
 class Parties:
@@ -20,43 +20,44 @@ class Parties:
         self._context = context
 
     def create(
-        self, kind: PartyKind, name: str, key: KeyPair, *, party_id: str | None = None
+        self, kind: PartyKind, name: str, signer: Signer, *, party_id: str | None = None
     ) -> Party:
-        """Register a party with its public key; the event is self-signed, proving the
-        creator holds the private key."""
+        """Register a party with its signer's public key; the event is self-signed,
+        proving the creator holds the private key."""
+        key = signer.public
         name = name.strip()
         if not name or len(name) > 200:
             raise InputError(f"{kind.value} name must be 1 to 200 characters, got {len(name)}")
-        party_id = party_id or new_id(_PREFIX[kind])
-        if not party_id.startswith(_PREFIX[kind] + "_"):
-            raise InputError(f"{kind.value} ids start with {_PREFIX[kind]}_, got {party_id!r}")
+        party_id = party_id or new_id(kind.id_kind)
+        if kind_of(party_id) is not kind.id_kind:
+            raise InputError(f"{kind.value} ids start with {kind.id_kind}_, got {party_id!r}")
         now = utc_now()
         with self._context.transaction() as session:
             session.add(
                 PublicKeyRow(
-                    key_id=key.public.key_id,
+                    key_id=key.key_id,
                     party_id=party_id,
-                    public_key=key.public.hex,
+                    public_key=key.hex,
                     created_at=now,
                 )
             )
             session.flush()
             row_type = OwnerRow if kind is PartyKind.OWNER else LicenseeRow
-            session.add(row_type(id=party_id, name=name, key_id=key.public.key_id, created_at=now))
+            session.add(row_type(id=party_id, name=name, key_id=key.key_id, created_at=now))
             session.flush()
             self._context.append_event(
                 session,
-                kind=f"{kind.value}.created",
+                kind=kind.created_event,
                 actor_id=party_id,
                 subject_id=party_id,
-                actor=key,
+                signer=signer,
                 payload={
                     "id": party_id,
-                    "public_key": key.public.hex,
+                    "public_key": key.hex,
                     "created_at": format_time(now),
                 },
             )
-        return Party(party_id, kind, name, key.public.key_id, key.public.hex, now)
+        return Party(party_id, kind, name, key.key_id, key.hex, now)
 
     def get(self, party_id: str, kind: PartyKind) -> Party:
         with self._context.reading() as session:

@@ -5,14 +5,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair
+from consentry.clock import format_time, utc_now
+from consentry.crypto import Signer
 from consentry.errors import InputError, NotFoundError, PermissionDeniedError, VerificationError
+from consentry.ids import IdKind, kind_of, new_id
 from consentry.registry._context import RegistryContext
-from consentry.registry.records import PartyKind, format_time, new_id, utc_now
+from consentry.registry.records import EventKind, PartyKind
 from consentry.store.models import CollectionRow, TermsRow, WorkRow
 from consentry.terms import Terms, resolve_terms
 
@@ -32,25 +35,48 @@ class TermsLayer:
     version: int
     terms: Terms
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "kind": self.target_kind.value,
+            "target": self.target_id,
+            "version": self.version,
+            "terms": self.terms.to_json(),
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class EffectiveTerms:
     """The terms in force for a target, and the layers they came from (least specific
     first)."""
 
+    target_id: str
     terms: Terms
     layers: tuple[TermsLayer, ...]
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target_id,
+            "effective": self.terms.to_json(),
+            "layers": [
+                {"kind": layer.target_kind.value, "id": layer.target_id, "version": layer.version}
+                for layer in self.layers
+            ],
+        }
+
 
 def target_kind(target_id: str) -> TargetKind:
-    prefix = target_id.split("_", 1)[0]
-    kinds = {"own": TargetKind.OWNER, "col": TargetKind.COLLECTION, "wrk": TargetKind.WORK}
-    if prefix not in kinds:
-        raise InputError(
-            f"terms target {target_id!r} is not an owner (own_...), collection (col_...) "
-            "or work (wrk_...) id"
-        )
-    return kinds[prefix]
+    match kind_of(target_id):
+        case IdKind.OWNER:
+            return TargetKind.OWNER
+        case IdKind.COLLECTION:
+            return TargetKind.COLLECTION
+        case IdKind.WORK:
+            return TargetKind.WORK
+        case _:
+            raise InputError(
+                f"terms target {target_id!r} is not an owner (own_...), collection (col_...) "
+                "or work (wrk_...) id"
+            )
 
 
 class TermsService:
@@ -73,10 +99,10 @@ class TermsService:
                     raise NotFoundError(f"no work {target_id!r}")
                 return work.owner_id
 
-    def set(self, target_id: str, owner_id: str, key: KeyPair, terms: Terms) -> TermsLayer:
+    def set(self, target_id: str, owner_id: str, signer: Signer, terms: Terms) -> TermsLayer:
         """Publish a new version of the terms on ``target_id``, signed by its owner."""
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
             if self._target_owner(session, target_id) != owner_id:
                 raise PermissionDeniedError(
                     f"{target_id} belongs to another owner; only its owner sets its terms"
@@ -99,7 +125,7 @@ class TermsService:
                 "published_at": format_time(now),
             }
             row = TermsRow(
-                id=new_id("trm"),
+                id=new_id(IdKind.TERMS),
                 owner_id=owner_id,
                 target_type=target_kind(target_id).value,
                 target_id=target_id,
@@ -111,8 +137,8 @@ class TermsService:
                 row,
                 document="terms",
                 body=body,
-                key=key,
-                event="terms.set",
+                signer=signer,
+                event=EventKind.TERMS_SET,
                 actor_id=owner_id,
                 subject_id=target_id,
             )
@@ -189,4 +215,4 @@ class TermsService:
                 for layer in (self._layer(session, t, owner_id) for t in chain)
                 if layer is not None
             )
-        return EffectiveTerms(resolve_terms([layer.terms for layer in layers]), layers)
+        return EffectiveTerms(target_id, resolve_terms([layer.terms for layer in layers]), layers)

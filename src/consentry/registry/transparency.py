@@ -15,8 +15,10 @@ from typing import Any
 
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 
-from consentry.crypto import KeyPair
+from consentry.clock import utc_now
+from consentry.crypto import PublicKey, Signer
 from consentry.errors import (
+    InputError,
     NotFoundError,
     StateConflictError,
     VerificationError,
@@ -34,11 +36,12 @@ from consentry.log.note import (
 from consentry.log.proofs import MerkleTree, verify_consistency
 from consentry.log.tree import leaf_hash
 from consentry.registry._context import RegistryContext
-from consentry.registry.records import PartyKind, utc_now
+from consentry.registry.records import EventKind, PartyKind
 from consentry.store.models import (
     EventRow,
     LogCheckpointRow,
     LogEntryRow,
+    LogIdentityRow,
     LogManifestWorksRow,
     LogPendingRow,
     LogSaltRow,
@@ -54,8 +57,30 @@ _BATCH = 5_000
 
 @dataclass(frozen=True, slots=True)
 class SignedCheckpoint:
+    """A checkpoint and the signed note it came in (the log's signature, then any
+    witnesses' cosignatures)."""
+
     checkpoint: Checkpoint
     note: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "origin": self.checkpoint.origin,
+            "size": self.checkpoint.size,
+            "root": self.checkpoint.root.hex(),
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> SignedCheckpoint:
+        """The checkpoint the note carries (not verified: see ``open_checkpoint``);
+        raises ``InputError`` when the other fields do not match it."""
+        note = str(data["note"])
+        checkpoint = Checkpoint.parse(_body(note))
+        stated = (data.get("origin"), data.get("size"), data.get("root"))
+        if stated != (checkpoint.origin, checkpoint.size, checkpoint.root.hex()):
+            raise InputError("checkpoint record does not match the note it carries")
+        return cls(checkpoint, note)
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +92,25 @@ class Usage:
     licensee_id: str
     log_index: int
     proof: UsageProof
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "work_id": self.work_id,
+            "run_id": self.run_id,
+            "licensee_id": self.licensee_id,
+            "log_index": self.log_index,
+            "proof": self.proof.to_json(),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Usage:
+        return cls(
+            work_id=str(data["work_id"]),
+            run_id=str(data["run_id"]),
+            licensee_id=str(data["licensee_id"]),
+            log_index=int(data["log_index"]),
+            proof=UsageProof.parse(str(data["proof"])),
+        )
 
 
 class TransparencyLog:
@@ -146,6 +190,40 @@ class TransparencyLog:
             finally:
                 rows.close()
 
+    # -- identity -----------------------------------------------------------------------
+
+    def identity(self) -> NoteVerifier | None:
+        """The log's origin and public key as recorded when it was made; ``None`` for a
+        registry made before identities were recorded."""
+        with self._context.reading() as session:
+            row = session.get(LogIdentityRow, 1)
+            if row is None:
+                return None
+            return NoteVerifier(row.origin, PublicKey.from_hex(row.public_key))
+
+    def adopt_identity(self, verifier: NoteVerifier) -> NoteVerifier:
+        """Record ``verifier`` as the log's identity unless one is recorded already;
+        returns the recorded one. A second machine's ``init`` never replaces it."""
+        recorded = self.identity()
+        if recorded is not None:
+            return recorded
+        try:
+            with self._context.transaction() as session:
+                session.add(
+                    LogIdentityRow(
+                        id=1,
+                        origin=verifier.name,
+                        public_key=verifier.public.hex,
+                        created_at=utc_now(),
+                    )
+                )
+        except StateConflictError:
+            pass  # another machine's init recorded one first: that one stands
+        recorded = self.identity()
+        if recorded is None:
+            raise StateConflictError("the log's identity could not be recorded; retry")
+        return recorded
+
     # -- checkpoints --------------------------------------------------------------------
 
     def latest(self) -> SignedCheckpoint | None:
@@ -157,7 +235,7 @@ class TransparencyLog:
                 return None
             return SignedCheckpoint(Checkpoint.parse(_body(row.note)), row.note)
 
-    def checkpoint(self, key: KeyPair, origin: str) -> SignedCheckpoint:
+    def checkpoint(self, key: Signer, origin: str) -> SignedCheckpoint:
         """Sequence what is pending and sign the tree, unless it is what the last
         checkpoint already says. Raises ``VerificationError`` (and signs nothing) when
         the stored entries are not an extension of the last signed checkpoint."""
@@ -231,7 +309,9 @@ class TransparencyLog:
             signed = self.add_cosignatures(size, lines)
         return signed, refused
 
-    def events_since(self, size: int, kinds: Sequence[str]) -> list[tuple[str, str, str]]:
+    def events_since(
+        self, size: int, kinds: Sequence[EventKind]
+    ) -> list[tuple[EventKind, str, str]]:
         """(kind, actor id, subject id) of each event of ``kinds`` at log index
         ``size`` or later, in log order: what changed since a checkpoint of ``size``."""
         with self._context.reading() as session:
@@ -241,7 +321,7 @@ class TransparencyLog:
                 .where(LogEntryRow.idx >= size, EventRow.kind.in_(list(kinds)))
                 .order_by(LogEntryRow.idx)
             )
-            return [(str(k), str(a), str(s)) for k, a, s in rows]
+            return [(EventKind(k), str(a), str(s)) for k, a, s in rows]
 
     # -- proofs -------------------------------------------------------------------------
 
@@ -351,10 +431,9 @@ class TransparencyLog:
                     if leaf.event != kind:
                         raise VerificationError(f"log entry {entry.idx} is not its event's leaf")
                     if actor_id not in keys:
-                        kind_of = (
-                            PartyKind.OWNER if actor_id.startswith("own_") else PartyKind.LICENSEE
+                        keys[actor_id] = self._context.party_key(
+                            session, actor_id, PartyKind.of(actor_id)
                         )
-                        keys[actor_id] = self._context.party_key(session, actor_id, kind_of)
                     try:
                         leaf.verify(keys[actor_id])
                     except VerificationError as exc:

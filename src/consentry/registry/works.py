@@ -15,20 +15,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from consentry.crypto import KeyPair
+from consentry.clock import format_time, utc_now
+from consentry.crypto import Signer
 from consentry.errors import InputError, NotFoundError, VerificationError
 from consentry.fingerprint import ContentFingerprint
+from consentry.ids import IdKind, new_id
 from consentry.index import IndexedWork, MatchIndex
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import (
     Collection,
+    EventKind,
     PartyKind,
     Registration,
     RegistrationStatus,
     Work,
-    format_time,
-    new_id,
-    utc_now,
 )
 from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, WorkRow
 
@@ -104,16 +104,16 @@ class Works:
     def __init__(self, context: RegistryContext) -> None:
         self._context = context
 
-    def collection(self, owner_id: str, name: str, key: KeyPair) -> Collection:
+    def collection(self, owner_id: str, name: str, signer: Signer) -> Collection:
         """The owner's collection called ``name``, created on first use."""
         name = name.strip()
         if not name or len(name) > 200:
             raise InputError("a collection name must be 1 to 200 characters")
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
-            return self._collection(session, owner_id, name, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
+            return self._collection(session, owner_id, name, signer)
 
-    def _collection(self, session: Session, owner_id: str, name: str, key: KeyPair) -> Collection:
+    def _collection(self, session: Session, owner_id: str, name: str, signer: Signer) -> Collection:
         row = session.scalar(
             select(CollectionRow).where(
                 CollectionRow.owner_id == owner_id, CollectionRow.name == name
@@ -121,16 +121,16 @@ class Works:
         )
         if row is None:
             row = CollectionRow(
-                id=new_id("col"), owner_id=owner_id, name=name, created_at=utc_now()
+                id=new_id(IdKind.COLLECTION), owner_id=owner_id, name=name, created_at=utc_now()
             )
             session.add(row)
             session.flush()
             self._context.append_event(
                 session,
-                kind="collection.created",
+                kind=EventKind.COLLECTION_CREATED,
                 actor_id=owner_id,
                 subject_id=row.id,
-                actor=key,
+                signer=signer,
                 payload={"id": row.id, "owner": owner_id, "name": name},
             )
         return Collection(row.id, row.owner_id, row.name)
@@ -150,7 +150,7 @@ class Works:
     def register(
         self,
         owner_id: str,
-        key: KeyPair,
+        signer: Signer,
         files: Iterable[FileFingerprint],
         *,
         collection: str | None = None,
@@ -161,20 +161,20 @@ class Works:
         interrupted run keeps what it registered and a rerun reports those as existing.
         """
         with self._context.transaction() as session:
-            self._context.require_actor(session, owner_id, PartyKind.OWNER, key)
+            self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
             collection_id = (
-                self._collection(session, owner_id, collection, key).id if collection else None
+                self._collection(session, owner_id, collection, signer).id if collection else None
             )
         for batch in _batches(files, _BATCH):
             with self._context.transaction() as session:
-                results = self._register_batch(session, owner_id, key, collection_id, batch)
+                results = self._register_batch(session, owner_id, signer, collection_id, batch)
             yield from results
 
     def _register_batch(
         self,
         session: Session,
         owner_id: str,
-        key: KeyPair,
+        signer: Signer,
         collection_id: str | None,
         batch: Sequence[FileFingerprint],
     ) -> list[Registration]:
@@ -190,9 +190,9 @@ class Works:
                 results.append(Registration(RegistrationStatus.EXISTING, item.path, _work(mine)))
                 continue
             if rows:
-                results.append(self._dispute(session, owner_id, key, item, rows[0]))
+                results.append(self._dispute(session, owner_id, signer, item, rows[0]))
                 continue
-            row = self._insert(session, owner_id, key, collection_id, item)
+            row = self._insert(session, owner_id, signer, collection_id, item)
             known[row.digest] = [row]
             results.append(Registration(RegistrationStatus.REGISTERED, item.path, _work(row)))
         return results
@@ -201,14 +201,14 @@ class Works:
         self,
         session: Session,
         owner_id: str,
-        key: KeyPair,
+        signer: Signer,
         collection_id: str | None,
         item: FileFingerprint,
     ) -> WorkRow:
         fingerprint = item.fingerprint
         parts = _fingerprint_parts(fingerprint)
         now = utc_now()
-        work_id = new_id("wrk")
+        work_id = new_id(IdKind.WORK)
         body: dict[str, Any] = {
             "type": "consentry.work",
             "version": 1,
@@ -246,8 +246,8 @@ class Works:
             row,
             document="work",
             body=body,
-            key=key,
-            event="work.registered",
+            signer=signer,
+            event=EventKind.WORK_REGISTERED,
             actor_id=owner_id,
             subject_id=work_id,
         )
@@ -267,12 +267,12 @@ class Works:
         self,
         session: Session,
         claimant_id: str,
-        key: KeyPair,
+        signer: Signer,
         item: FileFingerprint,
         existing: WorkRow,
     ) -> Registration:
         dispute = DisputeRow(
-            id=new_id("dsp"),
+            id=new_id(IdKind.DISPUTE),
             work_id=existing.id,
             claimant_id=claimant_id,
             path=item.path,
@@ -283,10 +283,10 @@ class Works:
         session.flush()
         self._context.append_event(
             session,
-            kind="dispute.opened",
+            kind=EventKind.DISPUTE_OPENED,
             actor_id=claimant_id,
             subject_id=existing.id,
-            actor=key,
+            signer=signer,
             payload={"dispute": dispute.id, "work": existing.id, "digest": dispute.digest},
         )
         return Registration(RegistrationStatus.DISPUTED, item.path, _work(existing), dispute.id)

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
@@ -36,6 +37,7 @@ __all__ = [
     "LicenseeRow",
     "LogCheckpointRow",
     "LogEntryRow",
+    "LogIdentityRow",
     "LogManifestWorksRow",
     "LogPendingRow",
     "LogSaltRow",
@@ -53,6 +55,7 @@ _NAMING = {
     "uq": "uq_%(table_name)s_%(column_0_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
 }
 
 
@@ -244,6 +247,18 @@ class LogStateRow(Base):
     __tablename__ = "log_state"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     size: Mapped[int] = mapped_column(BigInteger)
+
+
+class LogIdentityRow(Base):
+    """One row: the log's origin and public key. The private key stays in the
+    operator's home; every other machine reads the identity from here."""
+
+    __tablename__ = "log_identity"
+    __table_args__ = (CheckConstraint("id = 1", name="one_row"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    origin: Mapped[str] = mapped_column(String(200))
+    public_key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class LogCheckpointRow(Base):

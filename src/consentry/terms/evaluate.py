@@ -39,6 +39,14 @@ class UseDecision:
     basis: Basis | None = None
     grant_id: str | None = None
 
+    def to_json(self) -> dict[str, object]:
+        return {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "basis": None if self.basis is None else self.basis.value,
+            "grant_id": self.grant_id,
+        }
+
 
 def _when(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -60,6 +60,10 @@ class Price:
     def to_json(self) -> dict[str, str]:
         return {"per": self.unit.value, "amount": str(self.amount), "currency": self.currency}
 
+    @classmethod
+    def from_json(cls, data: Any) -> Price:
+        return cls(PriceUnit(data["per"]), Decimal(str(data["amount"])), str(data["currency"]))
+
     def describe(self) -> str:
         return f"{self.amount} {self.currency} per {self.unit.value}"
 

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from consentry.crypto import KeyPair
+from consentry.crypto import Signer
 from consentry.errors import InputError, VerificationError
 from consentry.log.note import Checkpoint, NoteVerifier, open_note
 from consentry.log.proofs import verify_consistency
@@ -89,7 +89,7 @@ class Witness:
     def __init__(
         self,
         name: str,
-        key: KeyPair,
+        key: Signer,
         logs: Sequence[NoteVerifier],
         state: WitnessState,
         *,

@@ -1,15 +1,17 @@
-"""The registry's match index on disk, refreshed with new works before each run."""
+"""The registry's match index on disk, refreshed with new works before each run or
+check. It lives in the registry's home, beside the database it mirrors."""
 
 from __future__ import annotations
 
 import shutil
 from pathlib import Path
 
+from consentry.app.workspace import Workspace
 from consentry.errors import InputError
 from consentry.index import MatchIndex
 from consentry.registry import Registry
 
-__all__ = ["MAX_SEGMENTS", "current_index"]
+__all__ = ["MAX_SEGMENTS", "current_index", "workspace_index"]
 
 MAX_SEGMENTS = 8
 
@@ -35,3 +37,12 @@ def current_index(registry: Registry, folder: Path, *, save: bool = True) -> Mat
     if save and (added or not (folder / "index.json").exists()):
         index.save(folder)
     return index
+
+
+def workspace_index(ws: Workspace, *, save: bool = True) -> MatchIndex:
+    """``current_index`` for the workspace's registry, in its home's ``index`` folder."""
+    return current_index(ws.registry, index_folder(ws), save=save)
+
+
+def index_folder(ws: Workspace) -> Path:
+    return ws.settings.home / "index"

@@ -3,7 +3,7 @@
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.readers import JsonlReader
     from datatrove.pipeline.writers import JsonlWriter
-    from consentry.gate.datatrove_step import ConsentGate
+    from consentry.pipeline.datatrove import ConsentGate
 
     LocalPipelineExecutor(
         pipeline=[
@@ -34,13 +34,10 @@ from typing import Any
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
-from consentry.crypto import FileKeyStore
+from consentry.app import Workspace, plan_gate
 from consentry.errors import InputError
-from consentry.gate.index_store import current_index
-from consentry.gate.item import item_from_mapping
-from consentry.gate.policy import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy
-from consentry.gate.run import CHUNK, GateRun, RunSettings, registry_hooks
-from consentry.registry import Registry
+from consentry.gate import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy, item_from_mapping
+from consentry.gate.gate import CHUNK
 from consentry.settings import Settings
 from consentry.terms import Category
 
@@ -51,8 +48,9 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
     """Admit only documents whose owners agreed; record each rank's run.
 
     Holds only its configuration, so datatrove can send it to worker processes; the
-    registry, key and index are opened in ``run``. ``home`` and ``database_url`` default
-    to ``CONSENTRY_HOME`` and ``CONSENTRY_DATABASE_URL``, as for the CLI.
+    registry, key and index are opened in ``run``. ``home``, ``database_url`` and
+    ``keys`` (the licensee's key folder) default to ``CONSENTRY_HOME``,
+    ``CONSENTRY_DATABASE_URL`` and ``CONSENTRY_KEYS``, as for the CLI.
     """
 
     name = "consentry gate"
@@ -69,6 +67,7 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
         own_sources: frozenset[str] = frozenset(),
         home: str | Path | None = None,
         database_url: str | None = None,
+        keys: str | Path | None = None,
         checkpoint_every: int = 1000,
     ) -> None:
         super().__init__()
@@ -89,6 +88,7 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
         self.output_folder = Path(output_folder)
         self.home = None if home is None else Path(home)
         self.database_url = database_url
+        self.keys = None if keys is None else Path(keys)
         self.checkpoint_every = checkpoint_every
 
     def _settings(self) -> Settings:
@@ -97,50 +97,36 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
         url = self.database_url or (
             found.database_url if self.home is None else f"sqlite:///{home / 'registry.db'}"
         )
-        return Settings(home=home, database_url=url)
+        return Settings(home=home, database_url=url, keys_dir=self.keys or found.keys_dir)
 
     def run(
         self, data: Iterator[Document], rank: int = 0, world_size: int = 1
     ) -> Iterator[Document]:
-        settings = self._settings()
-        key = FileKeyStore(settings.keys_dir).load(self.licensee)
-        registry = Registry.open(settings)
-        try:
+        with Workspace(self._settings()) as ws:
             # Ranks run side by side: none writes the shared index folder (``consentry
             # gate run`` keeps it saved).
-            index = current_index(registry, settings.home / "index", save=False)
-            policy = GatePolicy(
-                mode=GateMode(self.mode),
-                open_licences=self.open_licences,
-                own_sources=self.own_sources,
-            )
-            gate_for, record_manifest = registry_hooks(
-                registry,
-                index,
+            plan = plan_gate(
+                ws,
                 licensee_id=self.licensee,
-                key=key,
                 purpose=Category(self.purpose),
-                policy=policy,
+                policy=GatePolicy(
+                    mode=GateMode(self.mode),
+                    open_licences=self.open_licences,
+                    own_sources=self.own_sources,
+                ),
+                save_index=False,
             )
-
             out = self.output_folder / f"rank-{rank:05d}"
             if out.exists() and not (out / "manifest.json").exists():
                 # An unfinished run recorded nothing; the pipeline replays the shard.
                 shutil.rmtree(out)
-            run = GateRun(
-                RunSettings(
-                    corpus=f"datatrove:{self.output_folder.resolve()}#rank-{rank}/{world_size}",
-                    out=out,
-                    licensee_id=self.licensee,
-                    purpose=self.purpose,
-                    mode=self.mode,
+            run = plan.open_run(
+                plan.settings(
+                    f"datatrove:{self.output_folder.resolve()}#rank-{rank}/{world_size}",
+                    out,
                     checkpoint_every=self.checkpoint_every,
                     admitted_content=False,
-                ),
-                gate_for=gate_for,
-                key=key,
-                index_digest=index.digest(),
-                record_manifest=record_manifest,
+                )
             )
             try:
                 # A chunk of documents at a time, as a run decides: looked up together,
@@ -161,8 +147,6 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                 run.close()
                 raise
             run.finish()
-        finally:
-            registry.close()
 
 
 def _record(document: Document) -> dict[str, Any]:

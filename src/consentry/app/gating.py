@@ -1,0 +1,103 @@
+"""Running the gate for a licensee: the index refreshed from the registry, consent
+read as of the run's moment, the manifest signed with the licensee's own key.
+
+``plan_gate`` is what every way of running the gate shares (the CLI's file runs, the
+datatrove step's ranks); ``run_gate`` drives a plan over a corpus file or folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from consentry.app.index import index_folder, workspace_index
+from consentry.app.workspace import Workspace
+from consentry.crypto import Signer
+from consentry.gate import Gate, GatePolicy
+from consentry.gate.run import GateRun, RunSettings, RunStats, registry_hooks
+from consentry.gate.run import run_gate as run_gate_over
+from consentry.index import MatchIndex
+from consentry.registry import PartyKind
+from consentry.terms import Category
+
+__all__ = ["PlannedGate", "plan_gate", "run_gate"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedGate:
+    """A gate ready to decide for one licensee and purpose."""
+
+    licensee_id: str
+    purpose: Category
+    policy: GatePolicy
+    index: MatchIndex
+    index_folder: Path
+    signer: Signer
+    gate_for: Callable[[datetime], Gate]
+    record_manifest: Callable[[dict[str, Any], str], None]
+
+    def settings(self, corpus: Path | str, out: Path, **options: Any) -> RunSettings:
+        """The run settings for this plan over ``corpus`` into ``out``."""
+        return RunSettings(corpus, out, self.licensee_id, self.purpose, self.policy.mode, **options)
+
+    def open_run(self, settings: RunSettings) -> GateRun:
+        """A run that a pipeline feeds item by item (``decide_chunk``, ``finish``)."""
+        return GateRun(
+            settings,
+            gate_for=self.gate_for,
+            key=self.signer,
+            index_digest=self.index.digest(),
+            record_manifest=self.record_manifest,
+        )
+
+
+def plan_gate(
+    ws: Workspace,
+    *,
+    licensee_id: str,
+    purpose: Category,
+    policy: GatePolicy,
+    save_index: bool = True,
+) -> PlannedGate:
+    """Refresh the index and prepare the gate. ``save_index`` False for processes that
+    run side by side (pipeline ranks): they read the saved index and write none.
+
+    Raises ``NotFoundError`` for an unknown licensee and ``KeyStoreError`` when this
+    machine does not hold its key: only the licensee signs its manifest."""
+    signer = ws.signer(licensee_id, PartyKind.LICENSEE)
+    index = workspace_index(ws, save=save_index)
+    gate_for, record = registry_hooks(
+        ws.registry, index, licensee_id=licensee_id, key=signer, purpose=purpose, policy=policy
+    )
+    return PlannedGate(
+        licensee_id, purpose, policy, index, index_folder(ws), signer, gate_for, record
+    )
+
+
+def run_gate(
+    ws: Workspace,
+    corpus: Path,
+    out: Path,
+    *,
+    licensee_id: str,
+    purpose: Category,
+    policy: GatePolicy,
+    on_progress: Callable[[RunStats], None] | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """Run the gate over ``corpus`` into ``out`` (DESIGN.md §5.3); returns the summary.
+    ``options``: ``RunSettings``' (``compress``, ``resume``, ``checkpoint_every``,
+    ``workers``)."""
+    plan = plan_gate(ws, licensee_id=licensee_id, purpose=purpose, policy=policy)
+    return run_gate_over(
+        plan.settings(corpus, out, **options),
+        gate_for=plan.gate_for,
+        key=plan.signer,
+        index_digest=plan.index.digest(),
+        record_manifest=plan.record_manifest,
+        on_progress=on_progress,
+        index_folder=plan.index_folder,
+    )

@@ -1,0 +1,95 @@
+"""Registering a catalogue: files fingerprinted on this machine, fingerprints and
+metadata registered under the owner's signature. The content never leaves."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from consentry.app.workspace import Workspace
+from consentry.registry import (
+    DEFAULT_MAX_BYTES,
+    FileFingerprint,
+    FileProblem,
+    PartyKind,
+    Registration,
+    Work,
+    discover_files,
+    fingerprint_files,
+)
+from consentry.terms import Terms
+
+__all__ = ["RegisteredCatalogue", "list_works", "register_works"]
+
+
+@dataclass(slots=True)
+class RegisteredCatalogue:
+    """What one registration did: files seen, outcomes counted, problems by file."""
+
+    files: int
+    tally: Counter[str] = field(default_factory=Counter)
+    problems: list[FileProblem] = field(default_factory=list)
+
+    def summary(self) -> str:
+        counts = ", ".join(
+            f"{self.tally[s]} {s}" for s in ("registered", "existing", "disputed", "skipped")
+        )
+        return f"{self.files} file(s): {counts}"
+
+
+def register_works(
+    ws: Workspace,
+    paths: Sequence[Path],
+    *,
+    owner_id: str,
+    collection: str | None = None,
+    terms: Terms | None = None,
+    workers: int = 1,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    on_start: Callable[[int], None] | None = None,
+    on_file: Callable[[Registration | FileProblem], None] | None = None,
+) -> RegisteredCatalogue:
+    """Fingerprint the files under ``paths`` here and register them for ``owner_id``,
+    signed with the owner's key; ``terms``, when given, go on the collection (or the
+    owner, without one). ``on_start(files)`` once the files are found, ``on_file`` for
+    each outcome as it happens. A file that cannot be read is a problem, not an error."""
+    signer = ws.signer(owner_id, PartyKind.OWNER)
+    files = discover_files(paths)
+    done = RegisteredCatalogue(len(files))
+    if on_start is not None:
+        on_start(len(files))
+
+    def report(result: Registration | FileProblem) -> None:
+        if isinstance(result, FileProblem):
+            done.problems.append(result)
+            done.tally["skipped"] += 1
+        else:
+            done.tally[result.status.value] += 1
+        if on_file is not None:
+            on_file(result)
+
+    def fingerprints() -> Iterator[FileFingerprint]:
+        for result in fingerprint_files(files, workers=workers, max_bytes=max_bytes):
+            if isinstance(result, FileProblem):
+                report(result)
+            else:
+                yield result
+
+    registry = ws.registry
+    for registration in registry.works.register(
+        owner_id, signer, fingerprints(), collection=collection
+    ):
+        report(registration)
+    if terms is not None:
+        target = registry.works.find_collection(owner_id, collection).id if collection else owner_id
+        registry.terms.set(target, owner_id, signer, terms)
+    return done
+
+
+def list_works(
+    ws: Workspace, *, owner_id: str | None = None, limit: int | None = None
+) -> list[Work]:
+    """Registered works (their metadata is public), oldest first."""
+    return ws.registry.works.all(owner_id=owner_id, limit=limit)
