@@ -4,7 +4,6 @@ pre-commit hook as pre-commit would run it on staged files."""
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -75,13 +74,10 @@ def test_the_pre_commit_hook_refuses_staged_copies(cli: Cli, tmp_path: Path) -> 
     staged = subprocess.run(
         [*git, "diff", "--cached", "--name-only"], capture_output=True, text=True, check=True
     ).stdout.split()
-    # As pre-commit runs it: the entry, the configured args, then the staged files.
-    command = [sys.executable, "-m", "consentry", *hook["entry"].split()[1:]]
-    args = ["--sketch", str(sketch), "--log-key", vkey, *staged]
-    run = subprocess.run(
-        [*command, *args], cwd=repo, capture_output=True, text=True, env=cli.env, check=False
-    )
-    assert run.returncode == 1, run
+    # As pre-commit runs it: the installed entry point in a process of its own, the
+    # configured args, then the staged files, relative to the repository.
+    args = [*hook["entry"].split()[1:], "--sketch", str(sketch), "--log-key", vkey, *staged]
+    run = cli.in_a_process()(*args, cwd=repo, expect=1)
     assert "LICENSE.txt: blocked" in run.stdout and "notes.md: clear" in run.stdout
 
 
@@ -114,9 +110,5 @@ def test_a_sketch_is_brought_up_to_date_with_only_what_changed(cli: Cli, tmp_pat
 def test_check_reads_stdin_and_its_name_says_code(cli: Cli, tmp_path: Path) -> None:
     _registry(cli, tmp_path)
     copied = (LICENSES / "GPL-3").read_text()[20000:21000]
-    command = [sys.executable, "-m", "consentry", "check", "-", "--name", "answer.md", "--json"]
-    run = subprocess.run(
-        command, input="Reply:\n" + copied, capture_output=True, text=True, env=cli.env, check=False
-    )
-    assert run.returncode == 1, run
+    run = cli("check", "-", "--name", "answer.md", "--json", input="Reply:\n" + copied, expect=1)
     assert '"name": "answer.md"' in run.stdout and '"verdict": "blocked"' in run.stdout

@@ -16,7 +16,7 @@ from tests.e2e.conftest import Cli
 
 @pytest.fixture
 def witness_home(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "witness-home")
+    return Cli(tmp_path / "witness-home", keys=tmp_path / "witness-keys")
 
 
 @pytest.fixture
