@@ -198,6 +198,7 @@ PACKAGES = {
     },
     "consentry.store": {
         "Base",
+        "SCHEMA_REVISION",
         "current_revision",
         "head_revision",
         "migrate",

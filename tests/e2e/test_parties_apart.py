@@ -101,7 +101,7 @@ def test_a_licensee_cannot_act_for_an_owner_from_its_own_key_folder(
     assert lab_cli(
         "license", "check", work["id"], "--licensee", lab, "--purpose", "train-ai", expect=1
     )
-    (pending,) = [r for r in lab_cli("license", "list", "--licensee", lab, "--json").records()]
+    (pending,) = lab_cli("license", "list", "--licensee", lab, "--json").records()
     assert pending["record"] == "request" and pending["state"] == "pending"
 
     # The owner, from the owner's own folder, grants; then it holds.

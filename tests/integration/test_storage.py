@@ -14,7 +14,14 @@ from sqlalchemy.exc import DBAPIError
 from consentry.errors import ConfigurationError, StorageError
 from consentry.registry import Registry
 from consentry.settings import Settings
-from consentry.store import Base, current_revision, head_revision, migrate, open_engine
+from consentry.store import (
+    SCHEMA_REVISION,
+    Base,
+    current_revision,
+    head_revision,
+    migrate,
+    open_engine,
+)
 from consentry.store.engine import _alembic_config
 
 
@@ -96,3 +103,8 @@ def test_an_unreachable_database_is_reported_with_what_to_check() -> None:
     )
     with pytest.raises(StorageError, match="check that it is running"):
         migrate(engine)
+
+
+def test_the_schema_revision_a_registry_is_opened_at_is_the_newest_migration() -> None:
+    # Registry.open compares with SCHEMA_REVISION so as not to load every script.
+    assert head_revision() == SCHEMA_REVISION

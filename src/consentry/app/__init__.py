@@ -1,52 +1,141 @@
 """The application layer: the use cases every adapter (the CLI, the HTTP API, the
 pages, pipeline steps) calls, each in a ``Workspace``. Adapters parse, call one of
-these, and render what it returns; none holds domain logic of its own."""
+these, and render what it returns; none holds domain logic of its own.
 
-from consentry.app.checking import (
-    ExportedSketch,
-    SketchUpdated,
-    check_outputs,
-    export_sketch_file,
-    sketch_verifier,
-    update_sketch_file,
-)
-from consentry.app.gating import PlannedGate, plan_gate, run_gate
-from consentry.app.index import current_index, workspace_index
-from consentry.app.licensing import (
-    HeldGrant,
-    Licences,
-    accept,
-    counter,
-    deny,
-    grant,
-    licences,
-    may_use,
-    request,
-    revoke,
-    scope_of,
-)
-from consentry.app.log import (
-    Published,
-    Witnessed,
-    audit,
-    checkpoint,
-    current_checkpoint,
-    log_signer,
-    log_verifier,
-    prove,
-    publish,
-    usage,
-    verify_proof,
-    verify_usage_proof,
-    witness,
-    witness_policy,
-)
-from consentry.app.parties import CreatedParty, create_party, list_parties
-from consentry.app.setup import Initialised, init
-from consentry.app.terms import load_terms_file, set_terms, show_terms
-from consentry.app.witnessing import open_witness, witness_key
-from consentry.app.works import RegisteredCatalogue, list_works, register_works
-from consentry.app.workspace import Workspace
+Imported lazily: ``import consentry.app`` loads nothing until a name is used, so
+that a command that needs only the registry never loads the kernels a gate run needs."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from consentry.app.checking import (
+        ExportedSketch,
+        SketchUpdated,
+        check_outputs,
+        export_sketch_file,
+        sketch_verifier,
+        update_sketch_file,
+    )
+    from consentry.app.gating import (
+        PlannedGate,
+        plan_gate,
+        run_gate,
+    )
+    from consentry.app.index import (
+        current_index,
+        workspace_index,
+    )
+    from consentry.app.licensing import (
+        HeldGrant,
+        Licences,
+        accept,
+        counter,
+        deny,
+        grant,
+        licences,
+        may_use,
+        request,
+        revoke,
+        scope_of,
+    )
+    from consentry.app.log import (
+        Published,
+        Witnessed,
+        audit,
+        checkpoint,
+        current_checkpoint,
+        log_signer,
+        log_verifier,
+        prove,
+        publish,
+        usage,
+        verify_proof,
+        verify_usage_proof,
+        witness,
+        witness_policy,
+    )
+    from consentry.app.parties import (
+        CreatedParty,
+        create_party,
+        list_parties,
+    )
+    from consentry.app.setup import (
+        Initialised,
+        init,
+    )
+    from consentry.app.terms import (
+        load_terms_file,
+        set_terms,
+        show_terms,
+    )
+    from consentry.app.witnessing import (
+        open_witness,
+        witness_key,
+    )
+    from consentry.app.works import (
+        RegisteredCatalogue,
+        list_works,
+        register_works,
+    )
+    from consentry.app.workspace import (
+        Workspace,
+    )
+
+_WHERE = {
+    "CreatedParty": "consentry.app.parties",
+    "ExportedSketch": "consentry.app.checking",
+    "HeldGrant": "consentry.app.licensing",
+    "Initialised": "consentry.app.setup",
+    "Licences": "consentry.app.licensing",
+    "PlannedGate": "consentry.app.gating",
+    "Published": "consentry.app.log",
+    "RegisteredCatalogue": "consentry.app.works",
+    "SketchUpdated": "consentry.app.checking",
+    "Witnessed": "consentry.app.log",
+    "Workspace": "consentry.app.workspace",
+    "accept": "consentry.app.licensing",
+    "audit": "consentry.app.log",
+    "check_outputs": "consentry.app.checking",
+    "checkpoint": "consentry.app.log",
+    "counter": "consentry.app.licensing",
+    "create_party": "consentry.app.parties",
+    "current_checkpoint": "consentry.app.log",
+    "current_index": "consentry.app.index",
+    "deny": "consentry.app.licensing",
+    "export_sketch_file": "consentry.app.checking",
+    "grant": "consentry.app.licensing",
+    "init": "consentry.app.setup",
+    "licences": "consentry.app.licensing",
+    "list_parties": "consentry.app.parties",
+    "list_works": "consentry.app.works",
+    "load_terms_file": "consentry.app.terms",
+    "log_signer": "consentry.app.log",
+    "log_verifier": "consentry.app.log",
+    "may_use": "consentry.app.licensing",
+    "open_witness": "consentry.app.witnessing",
+    "plan_gate": "consentry.app.gating",
+    "prove": "consentry.app.log",
+    "publish": "consentry.app.log",
+    "register_works": "consentry.app.works",
+    "request": "consentry.app.licensing",
+    "revoke": "consentry.app.licensing",
+    "run_gate": "consentry.app.gating",
+    "scope_of": "consentry.app.licensing",
+    "set_terms": "consentry.app.terms",
+    "show_terms": "consentry.app.terms",
+    "sketch_verifier": "consentry.app.checking",
+    "update_sketch_file": "consentry.app.checking",
+    "usage": "consentry.app.log",
+    "verify_proof": "consentry.app.log",
+    "verify_usage_proof": "consentry.app.log",
+    "witness": "consentry.app.log",
+    "witness_key": "consentry.app.witnessing",
+    "witness_policy": "consentry.app.log",
+    "workspace_index": "consentry.app.index",
+}
 
 __all__ = [
     "CreatedParty",
@@ -100,3 +189,12 @@ __all__ = [
     "witness_policy",
     "workspace_index",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'consentry.app' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

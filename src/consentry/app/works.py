@@ -9,13 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consentry.app.workspace import Workspace
-from consentry.registry import (
+from consentry.registry import FileFingerprint, PartyKind, Registration, Work
+from consentry.registry.catalogue import (
     DEFAULT_MAX_BYTES,
-    FileFingerprint,
     FileProblem,
-    PartyKind,
-    Registration,
-    Work,
     discover_files,
     fingerprint_files,
 )

@@ -11,7 +11,8 @@ import typer
 from consentry.cli._common import err, out, print_json, workspace
 
 if TYPE_CHECKING:
-    from consentry.registry import FileProblem, Registration
+    from consentry.registry import Registration
+    from consentry.registry.catalogue import FileProblem
 
 __all__ = ["work_app"]
 
@@ -19,7 +20,8 @@ work_app = typer.Typer(help="Register and list works.", no_args_is_help=True)
 
 
 def _line(result: Registration | FileProblem) -> str:
-    from consentry.registry import FileProblem, RegistrationStatus
+    from consentry.registry import RegistrationStatus
+    from consentry.registry.catalogue import FileProblem
 
     if isinstance(result, FileProblem):
         return f"[red]skipped   [/red] {'-':<20} {result.message}"
@@ -37,7 +39,7 @@ def _line(result: Registration | FileProblem) -> str:
 
 
 def _emit(result: Registration | FileProblem, as_json: bool) -> None:
-    from consentry.registry import FileProblem
+    from consentry.registry.catalogue import FileProblem
 
     if not as_json:
         out.print(_line(result))

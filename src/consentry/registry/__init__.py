@@ -1,12 +1,9 @@
-"""The registry domain: owners, licensees, works, terms, requests, grants, revocations."""
+"""The registry domain: owners, licensees, works, terms, requests, grants, revocations.
 
-from consentry.registry.catalogue import (
-    DEFAULT_MAX_BYTES,
-    CatalogueFile,
-    FileProblem,
-    discover_files,
-    fingerprint_files,
-)
+Importing it loads the database layer, not the fingerprinting kernels: fingerprinting a
+catalogue (``consentry.registry.catalogue``) and the match index are imported by what
+uses them."""
+
 from consentry.registry.grants import authorize, verify_grant, verify_revocation
 from consentry.registry.records import (
     Actor,
@@ -30,15 +27,12 @@ from consentry.registry.terms_service import EffectiveTerms, TargetKind, TermsLa
 from consentry.registry.works import FileFingerprint
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "Actor",
-    "CatalogueFile",
     "Collection",
     "CounterOffer",
     "EffectiveTerms",
     "EventKind",
     "FileFingerprint",
-    "FileProblem",
     "Grant",
     "LicenseRequest",
     "Party",
@@ -54,8 +48,6 @@ __all__ = [
     "TermsLayer",
     "Work",
     "authorize",
-    "discover_files",
-    "fingerprint_files",
     "verify_grant",
     "verify_revocation",
 ]

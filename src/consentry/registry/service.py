@@ -12,7 +12,13 @@ from consentry.registry.terms_service import TermsService
 from consentry.registry.transparency import TransparencyLog
 from consentry.registry.works import Works
 from consentry.settings import Settings
-from consentry.store import current_revision, head_revision, migrate, open_engine, session_factory
+from consentry.store import (
+    SCHEMA_REVISION,
+    current_revision,
+    migrate,
+    open_engine,
+    session_factory,
+)
 
 __all__ = ["Registry"]
 
@@ -50,7 +56,7 @@ class Registry:
                 f"no registry at {settings.database_url}; run 'consentry init' first "
                 "(or set CONSENTRY_HOME / CONSENTRY_DATABASE_URL)"
             )
-        if revision != head_revision():
+        if revision != SCHEMA_REVISION:
             migrate(engine)
         return cls(engine)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import CursorResult, delete, func, insert, select, update
 
@@ -37,6 +37,10 @@ from consentry.log.proofs import MerkleTree, verify_consistency
 from consentry.log.tree import leaf_hash
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import EventKind, PartyKind
+
+if TYPE_CHECKING:
+    from consentry.witness import WitnessEndpoint
+
 from consentry.store.models import (
     EventRow,
     LogCheckpointRow,
@@ -48,7 +52,6 @@ from consentry.store.models import (
     LogStateRow,
     WorkRow,
 )
-from consentry.witness import WitnessEndpoint, request_cosignature
 
 __all__ = ["SignedCheckpoint", "TransparencyLog", "Usage"]
 
@@ -292,6 +295,9 @@ class TransparencyLog:
         """Ask each witness to cosign ``signed`` (proving consistency from whatever it
         saw last) and keep the cosignatures; returns the checkpoint with them and, for
         each witness that did not cosign, why."""
+        # The HTTP client loads only for a log that asks witnesses.
+        from consentry.witness import request_cosignature  # noqa: PLC0415
+
         tree = self.tree()
         size = signed.checkpoint.size
         refused: dict[str, str] = {}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,9 +18,7 @@ from sqlalchemy.orm import Session
 from consentry.clock import format_time, utc_now
 from consentry.crypto import Signer
 from consentry.errors import InputError, NotFoundError, VerificationError
-from consentry.fingerprint import ContentFingerprint
 from consentry.ids import IdKind, new_id
-from consentry.index import IndexedWork, MatchIndex
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import (
     Collection,
@@ -31,6 +29,10 @@ from consentry.registry.records import (
     Work,
 )
 from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, WorkRow
+
+if TYPE_CHECKING:
+    from consentry.fingerprint import ContentFingerprint
+    from consentry.index import IndexedWork, MatchIndex
 
 __all__ = ["FileFingerprint", "Works", "fingerprint_commitment"]
 
@@ -393,6 +395,9 @@ class Works:
     def _index_record(
         self, session: Session, row: WorkRow, parts: dict[str, FingerprintRow]
     ) -> IndexedWork:
+        # The index (and its kernels) loads only for what reads records for it.
+        from consentry.index import IndexedWork  # noqa: PLC0415
+
         signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
         body = self._context.verified_body(session, "work", row, signer=signer)
         commitment = fingerprint_commitment((kind, part.value) for kind, part in parts.items())

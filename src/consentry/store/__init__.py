@@ -1,6 +1,7 @@
 """Persistence: SQLAlchemy models, Alembic migrations, SQLite by default, PostgreSQL."""
 
 from consentry.store.engine import (
+    SCHEMA_REVISION,
     current_revision,
     head_revision,
     migrate,
@@ -10,6 +11,7 @@ from consentry.store.engine import (
 from consentry.store.models import Base
 
 __all__ = [
+    "SCHEMA_REVISION",
     "Base",
     "current_revision",
     "head_revision",

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from consentry.errors import ConfigurationError, StorageError
 
-__all__ = ["current_revision", "head_revision", "migrate", "open_engine", "session_factory"]
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+__all__ = [
+    "SCHEMA_REVISION",
+    "current_revision",
+    "head_revision",
+    "migrate",
+    "open_engine",
+    "session_factory",
+]
+
+# The newest migration, written here so that opening a registry reads one row instead of
+# loading Alembic and parsing every migration script (a test holds it to the scripts).
+SCHEMA_REVISION = "0003"
 
 
 def _enable_sqlite_rules(dbapi_connection: Any, _record: Any) -> None:
@@ -63,6 +73,8 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 def _alembic_config() -> Config:
+    from alembic.config import Config  # noqa: PLC0415 - only migrating needs Alembic
+
     config = Config()
     location = resources.files("consentry.store").joinpath("migrations")
     config.set_main_option("script_location", str(location))
@@ -70,6 +82,9 @@ def _alembic_config() -> Config:
 
 
 def head_revision() -> str:
+    """The newest migration the package ships, read from its scripts."""
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - only migrating needs it
+
     head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     if head is None:
         raise StorageError("the package ships no migrations; reinstall consentry")
@@ -77,12 +92,25 @@ def head_revision() -> str:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+    """The migration the database is at; ``None`` for one never initialised."""
+    try:
+        with engine.connect() as connection:
+            if not inspect(connection).has_table("alembic_version"):
+                return None
+            versions = connection.execute(text("SELECT version_num FROM alembic_version"))
+            found = [str(v) for (v,) in versions]
+    except OperationalError as exc:
+        raise StorageError(
+            f"cannot reach database {engine.url.render_as_string(hide_password=True)}: "
+            f"{exc.orig}; check that it is running and the URL is right"
+        ) from exc
+    return found[0] if len(found) == 1 else None
 
 
 def migrate(engine: Engine) -> None:
     """Upgrade the database to the newest schema; a no-op when it is already there."""
+    from alembic import command  # noqa: PLC0415 - only migrating needs Alembic
+
     config = _alembic_config()
     try:
         with engine.begin() as connection:
