@@ -121,8 +121,8 @@ def _service_callables() -> Iterator[tuple[str, object]]:
                 if inspect.isfunction(value):
                     yield f"{name}.{attr}", value
                 elif inspect.isclass(value):
-                    for method, function in vars(value).items():
-                        function = getattr(function, "__func__", function)
+                    for method, member in vars(value).items():
+                        function = getattr(member, "__func__", member)
                         if inspect.isfunction(function):
                             yield f"{name}.{attr}.{method}", function
 
