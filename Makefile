@@ -21,7 +21,7 @@ $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
-	$(BIN)/python -c 'from consentry.fingerprint._native import warm_up; warm_up()'
+	$(BIN)/python -c 'from consentry.warmup import warm_up; warm_up()'
 	$(BIN)/consentry demo
 
 test: $(VENV)/.installed-dev lint types pytest
@@ -34,7 +34,7 @@ types: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
 pytest: $(VENV)/.installed-dev
-	$(BIN)/python -c 'from consentry.fingerprint._native import warm_up; warm_up()'  # compile the native kernels once, not per worker
+	$(BIN)/python -c 'from consentry.warmup import warm_up; warm_up()'  # compile the native kernels once, not per worker
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev

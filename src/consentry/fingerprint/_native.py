@@ -665,30 +665,3 @@ def word_key(cps: Any, fold: bool) -> np.uint64:
     for c in cps:
         key = _key_step(key, c, fold)
     return _fmix64(key)
-
-
-def warm_up() -> None:
-    """Compile (or load from the cache) every kernel for the array types the
-    fingerprinter and the index pass, so that parallel workers find machine code
-    ready: fingerprint a little text and code, index it, look it up."""
-    # Imported here: the fingerprinting package imports this module.
-    from consentry.fingerprint.content import fingerprint_text, text_prints_many  # noqa: PLC0415
-    from consentry.index import IndexedWork, MatchIndex  # noqa: PLC0415
-
-    sample = "Consent is enforced where data goes in.\u00a0 " * 40
-    printed = [
-        fingerprint_text("a.txt", sample),
-        fingerprint_text("b.txt", sample.upper() + "\u200b"),
-        fingerprint_text("c.py", "def f(x):\n    return x  # note\n" * 40),
-        fingerprint_text("d.py", "def g(y):\n    return 'é'\n" * 40),
-    ]
-    works = [
-        IndexedWork(f"w{i}", "o", p.kind.value, p.digest, p.minhash, p.excerpts)
-        for i, p in enumerate(printed)
-    ]
-    index = MatchIndex.build(works)
-    for p in printed:
-        index.match(p)
-    # As a run fingerprints a chunk: ASCII prose and code, each kind in one call.
-    ascii_text = "Consent is enforced where data goes in. " * 40
-    index.match_many(text_prints_many([("e.txt", ascii_text), ("f.py", "x = 1\n" * 40)]))

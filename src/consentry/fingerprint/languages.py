@@ -25,6 +25,8 @@ from consentry.fingerprint import _native
 
 __all__ = ["CodeLanguage", "Family", "language_for", "language_named"]
 
+_Arrays = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, int]
+
 
 @dataclass(frozen=True, slots=True)
 class Family:
@@ -40,13 +42,23 @@ class Family:
     # is a docstring.
     triple_quotes: bool = False
     fold_case: bool = False
-    # What ``_native.code_tokens`` takes: comment markers and lengths, quotes, string
-    # prefixes, keyword keys in a table and the longest keyword's length.
-    arrays: tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, int] = field(
-        init=False, repr=False, compare=False
-    )
+    # What ``_native.code_tokens`` takes, made on first use (``arrays``).
+    _arrays: _Arrays | None = field(default=None, init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    @property
+    def arrays(self) -> _Arrays:
+        """What ``_native.code_tokens`` takes: comment markers and lengths, quotes,
+        string prefixes, keyword keys in a table and the longest keyword's length.
+        Made on first use, not when the family is defined: the keys come from a
+        kernel, and importing this module must run none (that would load or compile
+        machine code before any command has begun)."""
+        arrays = self._arrays
+        if arrays is None:
+            arrays = self._made_arrays()
+            object.__setattr__(self, "_arrays", arrays)
+        return arrays
+
+    def _made_arrays(self) -> _Arrays:
         def markers(texts: tuple[str, ...]) -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.int64]]:
             table = np.zeros((len(texts), max([len(t) for t in texts] + [1])), dtype=np.uint32)
             for row, text in enumerate(texts):
@@ -60,21 +72,17 @@ class Family:
             int(_native.word_key(np.array([ord(c) for c in word], dtype=np.uint32), self.fold_case))
             for word in self.keywords
         ]
-        object.__setattr__(
-            self,
-            "arrays",
-            (
-                lines,
-                line_lengths,
-                opens,
-                closes,
-                open_lengths,
-                close_lengths,
-                np.array([ord(c) for c in self.quotes], dtype=np.uint32),
-                np.array([ord(c) for c in self.string_prefixes], dtype=np.uint32),
-                _native.keyword_table(keys),
-                max((len(word) for word in self.keywords), default=0),
-            ),
+        return (
+            lines,
+            line_lengths,
+            opens,
+            closes,
+            open_lengths,
+            close_lengths,
+            np.array([ord(c) for c in self.quotes], dtype=np.uint32),
+            np.array([ord(c) for c in self.string_prefixes], dtype=np.uint32),
+            _native.keyword_table(keys),
+            max((len(word) for word in self.keywords), default=0),
         )
 
 
