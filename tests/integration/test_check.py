@@ -13,11 +13,18 @@ from pathlib import Path
 
 import pytest
 
-from consentry.check import Checker, RegistryNotices, Sketch, Verdict, notices_for
+from consentry.check import (
+    Checker,
+    RegistryNotices,
+    SketchNotices,
+    Verdict,
+    notice_records,
+    notices_for,
+)
 from consentry.crypto import KeyPair
 from consentry.errors import InputError, VerificationError
 from consentry.fingerprint import fingerprint_bytes, normalize_text
-from consentry.index import MatchIndex, MatchKind
+from consentry.index import MatchIndex, MatchKind, Sketch
 from consentry.log import NoteVerifier
 from consentry.registry import FileFingerprint, Registry, Scope, ScopeKind
 from consentry.terms import Category, Terms
@@ -57,7 +64,9 @@ def world(registry: Registry, make_owner) -> World:  # type: ignore[no-untyped-d
     log_key = KeyPair.generate()
     signed = registry.log.checkpoint(log_key, ORIGIN)
     sketch_bytes = Sketch.build(
-        list(registry.works.index_records()), notices_for(registry), checkpoint=signed.note
+        list(registry.works.index_records()),
+        notice_records(notices_for(registry)),
+        checkpoint=signed.note,
     ).to_bytes(log_key, ORIGIN)
     sketch = Sketch.from_bytes(sketch_bytes, NoteVerifier(ORIGIN, log_key.public))
     return World(owner, texts, works, index, sketch, sketch_bytes, log_key)
@@ -66,7 +75,7 @@ def world(registry: Registry, make_owner) -> World:  # type: ignore[no-untyped-d
 def _checkers(registry: Registry, world: World, **options: int) -> list[Checker]:
     return [
         Checker(world.index, RegistryNotices(registry), **options),
-        Checker(world.sketch, world.sketch, **options),
+        Checker(world.sketch, SketchNotices(world.sketch), **options),
     ]
 
 
@@ -218,11 +227,11 @@ def test_the_sketch_holds_no_registered_text_and_needs_the_whole_excerpt(
 ) -> None:  # type: ignore[no-untyped-def]
     texts, sketch, sketch_bytes = world.texts, world.sketch, world.sketch_bytes
     arrays = b"".join(array.tobytes() for array in sketch.arrays.values())
-    notices = json.dumps([n.to_json() for n in sketch.work_notices]).encode()
+    notices = json.dumps(sketch.work_notices).encode()
     # What the format itself says (field names, the terms the owner wrote, ids) may
     # share words with a licence text; the works' content may not appear anywhere.
     structure = json.dumps(sketch.header).encode() + notices
-    assert {key for n in sketch.work_notices for key in n.to_json()} == {
+    assert {key for n in sketch.work_notices for key in n} == {
         "work_id",
         "owner_id",
         "owner_name",
@@ -238,7 +247,7 @@ def test_the_sketch_holds_no_registered_text_and_needs_the_whole_excerpt(
             assert not (grams & in_sketch) - in_structure
     piece = texts["GPL-3"][10000:10099]
     output = UNRELATED[:400] + piece + UNRELATED[400:800]
-    assert Checker(sketch, sketch).check_text(output).findings == ()
+    assert Checker(sketch, SketchNotices(sketch)).check_text(output).findings == ()
 
 
 def test_a_changed_truncated_or_foreign_sketch_is_refused(world: World) -> None:  # type: ignore[no-untyped-def]
@@ -260,7 +269,7 @@ def test_a_changed_truncated_or_foreign_sketch_is_refused(world: World) -> None:
 
 def test_binary_input_is_refused_not_called_clear(world: World) -> None:  # type: ignore[no-untyped-def]
     sketch = world.sketch
-    checker = Checker(sketch, sketch)
+    checker = Checker(sketch, SketchNotices(sketch))
     with pytest.raises(InputError, match="binary"):
         checker.check_bytes(bytes(range(256)) * 4, name="blob.bin")
     with pytest.raises(InputError, match="not UTF-8"):
@@ -296,12 +305,17 @@ def test_images_are_found_mirrored_and_resized_from_the_registry_and_the_sketch(
     signed = registry.log.checkpoint(log_key, ORIGIN)
     sketch = Sketch.from_bytes(
         Sketch.build(
-            list(registry.works.index_records()), notices_for(registry), checkpoint=signed.note
+            list(registry.works.index_records()),
+            notice_records(notices_for(registry)),
+            checkpoint=signed.note,
         ).to_bytes(log_key, ORIGIN),
         NoteVerifier(ORIGIN, log_key.public),
     )
     mirrored = png(_picture(5).transpose(Image.Transpose.FLIP_LEFT_RIGHT).resize((200, 150)))
-    for checker in (Checker(index, RegistryNotices(registry)), Checker(sketch, sketch)):
+    for checker in (
+        Checker(index, RegistryNotices(registry)),
+        Checker(sketch, SketchNotices(sketch)),
+    ):
         (finding,) = checker.check_bytes(mirrored, name="generated.png").findings
         assert (finding.work_id, finding.kind, finding.verdict) == (
             result.work.id,
@@ -346,12 +360,12 @@ def test_an_update_adds_only_what_changed_and_applies_once(
     assert len(update.data) < len(world.sketch_bytes) / 2
     combined = Sketch.apply(world.sketch_bytes, update.data, log)
     updated = Sketch.from_bytes(combined, log)
-    checker = Checker(updated, updated)
+    checker = Checker(updated, SketchNotices(updated))
     output = UNRELATED[:500] + late[1000:1600] + UNRELATED[500:900]
     assert [f.work_id for f in checker.check_text(output).findings] == [added.work.id]
     (finding,) = checker.check_text(UNRELATED[:300] + world.texts["GPL-3"][5000:5600]).findings
     assert finding.verdict is Verdict.CLEAR
-    old = Checker(world.sketch, world.sketch)
+    old = Checker(world.sketch, SketchNotices(world.sketch))
     assert old.check_text(output).findings == ()
     # The same update twice, or on another sketch, does not follow: refused.
     with pytest.raises(VerificationError, match="does not follow this sketch"):
@@ -368,4 +382,4 @@ def test_the_minimum_span_keeps_short_overlaps_out(registry: Registry, world: Wo
     for checker in _checkers(registry, world, min_span=1000):
         assert checker.check_text(output).findings == ()
     with pytest.raises(InputError, match="positive"):
-        Checker(world.sketch, world.sketch, min_span=0)
+        Checker(world.sketch, SketchNotices(world.sketch), min_span=0)

@@ -10,9 +10,10 @@ from pathlib import Path
 from consentry.app.index import workspace_index
 from consentry.app.log import log_signer, log_verifier
 from consentry.app.workspace import Workspace
-from consentry.check import Checker, CheckReport, RegistryNotices, Sketch
+from consentry.check import Checker, CheckReport, RegistryNotices
 from consentry.check.export import export_sketch, export_update
 from consentry.errors import ConfigurationError, InputError
+from consentry.index import Sketch
 from consentry.log import NoteVerifier
 from consentry.log.note import Checkpoint, signature_lines
 from consentry.registry import PartyKind

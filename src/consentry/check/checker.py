@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from consentry.check.model import CheckReport, Finding, WorkNotice
-from consentry.check.sketch import Sketch
+from consentry.check.offline import SketchNotices
 from consentry.check.spans import Origins, merge_spans, output_spans, plain_origins
 from consentry.check.verdict import verdict_for
 from consentry.clock import utc_now
@@ -26,7 +26,6 @@ from consentry.fingerprint import (
     CodeLanguage,
     ContentKind,
     FingerprintParams,
-    StreamPrints,
     code_language,
     detect_kind,
     image_query,
@@ -34,18 +33,10 @@ from consentry.fingerprint import (
     text_prints,
 )
 from consentry.fingerprint.code import code_stream_origins
-from consentry.index import Match, MatchKind
+from consentry.index import Lookup, Match, MatchKind, Sketch
 from consentry.log.note import NoteVerifier
 
-__all__ = ["Checker", "Lookup", "NoticeSource"]
-
-
-class Lookup(Protocol):
-    """Where registered works are looked up: the match index or an offline sketch."""
-
-    def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]: ...
-
-    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]: ...
+__all__ = ["Checker", "NoticeSource"]
 
 
 class NoticeSource(Protocol):
@@ -59,7 +50,8 @@ class NoticeSource(Protocol):
 
 @dataclass
 class Checker:
-    """Checks outputs against ``lookup``; verdicts from ``notices``."""
+    """Checks outputs against ``lookup`` (the match index or an offline sketch);
+    verdicts from ``notices``."""
 
     lookup: Lookup
     notices: NoticeSource
@@ -77,7 +69,7 @@ class Checker:
         except OSError as exc:
             raise InputError(f"cannot read sketch {sketch} ({exc.strerror})") from exc
         loaded = Sketch.from_bytes(data, NoteVerifier.from_vkey(log_key), source=str(sketch))
-        return cls(loaded, loaded, **options)
+        return cls(loaded, SketchNotices(loaded), **options)
 
     def __post_init__(self) -> None:
         if self.min_span < 1:

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from consentry.check.notices import notices_for
-from consentry.check.sketch import UPDATE_MAGIC, Sketch
+from consentry.check.offline import notice_records
 from consentry.crypto import Signer
 from consentry.ids import IdKind, kind_of
+from consentry.index import Sketch
 from consentry.log.note import Checkpoint, signature_lines
 from consentry.registry import EventKind, Registry
 
@@ -20,7 +21,9 @@ def export_sketch(registry: Registry, key: Signer, origin: str) -> tuple[Sketch,
     """A sketch of every registered work at the log's latest checkpoint, signed."""
     signed = registry.log.checkpoint(key, origin)
     made = Sketch.build(
-        list(registry.works.index_records()), notices_for(registry), checkpoint=signed.note
+        list(registry.works.index_records()),
+        notice_records(notices_for(registry)),
+        checkpoint=signed.note,
     )
     return made, made.to_bytes(key, origin)
 
@@ -55,7 +58,9 @@ def export_update(registry: Registry, base: Sketch, key: Signer, origin: str) ->
     changed -= set(new)
     notices = notices_for(registry, [*new, *sorted(changed)])
     update = Sketch.build(
-        list(registry.works.index_records(only=new)), notices, checkpoint=signed.note
+        list(registry.works.index_records(only=new)),
+        notice_records(notices),
+        checkpoint=signed.note,
     )
-    data = UPDATE_MAGIC + update.section(key, origin, after=base.chain)
+    data = update.to_update_bytes(key, origin, after=base)
     return SketchUpdate(len(new), len(changed), signed.checkpoint.size, data)

@@ -1,8 +1,20 @@
-"""The match index: exact digests, MinHash LSH, excerpt postings behind a Bloom filter,
-and PDQ image hashes; saved as memory-mappable segments."""
+"""The match index (exact digests, MinHash LSH, excerpt postings behind a Bloom filter,
+and PDQ image hashes; saved as memory-mappable segments) and the offline sketch that
+mirrors it in one signed file, both behind the ``Lookup`` Protocol."""
 
 from consentry.index.bloom import BloomFilter
+from consentry.index.lookup import Lookup
 from consentry.index.match_index import MatchIndex, MatchParams
 from consentry.index.records import IndexedWork, Match, MatchKind
+from consentry.index.sketch import Sketch
 
-__all__ = ["BloomFilter", "IndexedWork", "Match", "MatchIndex", "MatchKind", "MatchParams"]
+__all__ = [
+    "BloomFilter",
+    "IndexedWork",
+    "Lookup",
+    "Match",
+    "MatchIndex",
+    "MatchKind",
+    "MatchParams",
+    "Sketch",
+]

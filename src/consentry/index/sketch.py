@@ -5,8 +5,10 @@ made at, holds: the works' exact digests (SHA-256 of the whole normalised work),
 MinHash *band keys* (each mixes eight minima, so no shingle can be read back), their
 winnow fingerprints (64-bit hashes of 100-character windows, each naming the works that
 hold it; a membership test needs the whole window), their PDQ image hashes, and for
-each work only its id, its owner's name and its terms. Fingerprints shared by too many
-works to be evidence of copying one of them are left out.
+each work only its notice: a JSON object naming the work (``work_id``) and its owner
+(``owner_id``), which the lookups report, and whatever else the exporter put in it (the
+check puts the owner's name and terms), which the sketch carries without reading.
+Fingerprints shared by too many works to be evidence of copying one of them are left out.
 
 Layout: ``CONSENTRY-SKETCH`` and a version byte; the signed note (length-prefixed); the
 body (length-prefixed JSON header, then the zstd-compressed arrays and notices). The
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,20 +27,19 @@ import numpy as np
 import numpy.typing as npt
 import zstandard
 
-from consentry.check.model import WorkNotice
 from consentry.crypto import Signer
 from consentry.errors import InputError, VerificationError
 from consentry.fingerprint import FingerprintParams, StreamPrints
-from consentry.index import Match, MatchKind, MatchParams, _kernels
-from consentry.index.records import IndexedWork, strongest
+from consentry.index import _kernels
+from consentry.index.match_index import MatchParams
+from consentry.index.records import IndexedWork, Match, MatchKind, strongest
 from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys, image_hits
 from consentry.log.note import NoteVerifier, open_note, sign_note
-from consentry.terms import Terms
 
-__all__ = ["UPDATE_MAGIC", "Sketch"]
+__all__ = ["Sketch"]
 
 _MAGIC = b"CONSENTRY-SKETCH\x01"
-UPDATE_MAGIC = b"CONSENTRY-SKETCH-UPDATE\x01"
+_UPDATE_MAGIC = b"CONSENTRY-SKETCH-UPDATE\x01"
 _TITLE = "consentry.sketch/v1"
 # A query sharing this many of the 32 band keys with a work estimates Jaccard
 # similarity (shared/32)^(1/8) >= 0.77; at 0.5 this many shared bands is < 1e-6 likely.
@@ -58,18 +59,21 @@ _ARRAYS = (
 
 @dataclass
 class Sketch:
-    """A lookup (``match_prints``, ``match_image``) and a notice source over the
-    arrays of a sketch file."""
+    """A ``Lookup`` (``match_prints``, ``match_image``) over the arrays of a sketch
+    file, and each work's notice as the file carries it."""
 
     header: dict[str, Any]
     arrays: dict[str, npt.NDArray[Any]]
-    work_notices: list[WorkNotice]
-    _by_id: dict[str, WorkNotice] = field(init=False, repr=False)
+    # One JSON object per work, in row-number order; see the module docstring.
+    work_notices: list[dict[str, Any]]
     # The chain digest of the last section read: an update is appended after it.
     chain: str = field(default="", init=False)
+    _works: list[str] = field(init=False, repr=False)
+    _owners: list[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        self._by_id = {notice.work_id: notice for notice in self.work_notices}
+        self._works = [n["work_id"] for n in self.work_notices]
+        self._owners = [n["owner_id"] for n in self.work_notices]
 
     # -- building ---------------------------------------------------------------------
 
@@ -77,16 +81,19 @@ class Sketch:
     def build(
         cls,
         works: Sequence[IndexedWork],
-        notices: Sequence[WorkNotice],
+        notices: Sequence[Mapping[str, Any]],
         *,
         checkpoint: str,
         params: MatchParams | None = None,
         fingerprints: FingerprintParams | None = None,
     ) -> Sketch:
-        """A sketch of ``works`` (as the index takes them) with their notices."""
+        """A sketch of ``works`` (as the index takes them) with their notices: JSON
+        objects, each with the ``work_id`` and ``owner_id`` of one of them. Raises
+        ``InputError`` when a work has no notice, or a notice names no work or owner."""
         params = params or MatchParams()
         segment = Segment.build(list(works))
-        numbers = {notice.work_id: n for n, notice in enumerate(notices)}
+        records = _named([dict(notice) for notice in notices], "the notices given")
+        numbers = {notice["work_id"]: n for n, notice in enumerate(records)}
         missing = [w for w in segment.work_ids.tolist() if w not in numbers]
         if missing:
             raise InputError(f"no notice for work {missing[0]}; give one for every work")
@@ -103,7 +110,7 @@ class Sketch:
                 "pdq_max_distance": params.pdq_max_distance,
                 "noise": params.noise,
             },
-            "works": len(notices),
+            "works": len(records),
         }
         arrays = {
             "digests": segment.digests_sorted,
@@ -118,7 +125,7 @@ class Sketch:
             "image_rows": segment.image_works,
             "row_works": np.array([numbers[w] for w in segment.work_ids.tolist()], np.uint32),
         }
-        return cls(header, _searchable(arrays), list(notices))
+        return cls(header, _searchable(arrays), records)
 
     # -- the file ---------------------------------------------------------------------
 
@@ -127,10 +134,10 @@ class Sketch:
             np.ascontiguousarray(self.arrays[name], dtype=dtype).tobytes()
             for name, dtype in _ARRAYS
         ]
-        notices = json.dumps([n.to_json() for n in self.work_notices], sort_keys=True).encode()
+        notices = json.dumps(self.work_notices, sort_keys=True).encode()
         return b"".join(parts) + notices
 
-    def section(self, key: Signer, origin: str, *, after: str = "") -> bytes:
+    def _section(self, key: Signer, origin: str, *, after: str = "") -> bytes:
         """This sketch as one signed section of a sketch file: a base (``after`` empty)
         or an update appended after the section whose chain digest is ``after``."""
         shapes = {name: list(self.arrays[name].shape) for name, _ in _ARRAYS}
@@ -146,7 +153,13 @@ class Sketch:
 
     def to_bytes(self, key: Signer, origin: str) -> bytes:
         """A sketch file of this sketch alone, signed with the log key named ``origin``."""
-        return _MAGIC + self.section(key, origin)
+        return _MAGIC + self._section(key, origin)
+
+    def to_update_bytes(self, key: Signer, origin: str, *, after: Sketch) -> bytes:
+        """An update file of this sketch for ``after`` (a sketch read with
+        ``from_bytes``): one section, signed with the log key named ``origin`` and
+        chained after ``after``'s last, which ``apply`` appends to ``after``'s file."""
+        return _UPDATE_MAGIC + self._section(key, origin, after=after.chain)
 
     @classmethod
     def from_bytes(cls, data: bytes, log: NoteVerifier, *, source: str = "sketch") -> Sketch:
@@ -169,13 +182,13 @@ class Sketch:
     def apply(sketch_file: bytes, update_file: bytes, log: NoteVerifier) -> bytes:
         """The sketch file with an update file appended, once both verify together
         (the update must follow the sketch's last section, signed by ``log``)."""
-        if not update_file.startswith(UPDATE_MAGIC):
+        if not update_file.startswith(_UPDATE_MAGIC):
             raise InputError(
                 "the update is not a consentry sketch update; make one with "
                 "'consentry sketch update SKETCH --out UPDATE' at the registry"
             )
         Sketch.from_bytes(sketch_file, log)
-        combined = sketch_file + update_file[len(UPDATE_MAGIC) :]
+        combined = sketch_file + update_file[len(_UPDATE_MAGIC) :]
         try:
             Sketch.from_bytes(combined, log, source="the update")
         except VerificationError as exc:
@@ -189,16 +202,16 @@ class Sketch:
         """This sketch with an update applied: its works added, its notices replacing
         those of the same works (terms changed), its checkpoint."""
         notices = list(self.work_notices)
-        number = {n.work_id: i for i, n in enumerate(notices)}
-        for notice in update.work_notices:
-            if notice.work_id in number:
-                notices[number[notice.work_id]] = notice
+        number = {work: i for i, work in enumerate(self._works)}
+        for work, notice in zip(update._works, update.work_notices, strict=True):
+            if work in number:
+                notices[number[work]] = notice
             else:
-                number[notice.work_id] = len(notices)
+                number[work] = len(notices)
                 notices.append(notice)
         mine, theirs = self.arrays, update.arrays
         offset = len(mine["row_works"])
-        remap = np.array([number[n.work_id] for n in update.work_notices], dtype=np.uint32)
+        remap = np.array([number[work] for work in update._works], dtype=np.uint32)
         digests = np.concatenate([mine["digests"], theirs["digests"]])
         order = np.argsort(digests, kind="stable")
         hashes = np.concatenate([mine["posting_hashes"], theirs["posting_hashes"]])
@@ -223,25 +236,21 @@ class Sketch:
 
     @property
     def checkpoint(self) -> str:
+        """The signed log checkpoint (a note) the sketch's last section was made at."""
         return str(self.header["checkpoint"])
-
-    # -- NoticeSource -----------------------------------------------------------------
-
-    def notices(self, work_ids: Sequence[str]) -> dict[str, WorkNotice]:
-        return {w: self._by_id[w] for w in work_ids if w in self._by_id}
-
-    def grants(self, work_ids: Sequence[str]) -> dict[str, str]:
-        return {}  # offline: the sketch knows terms, not anyone's grants
 
     # -- Lookup -----------------------------------------------------------------------
 
     def _match(
         self, row: int, kind: MatchKind, score: float, spans: tuple[tuple[int, int], ...] = ()
     ) -> Match:
-        notice = self.work_notices[int(self.arrays["row_works"][row])]
-        return Match(notice.work_id, notice.owner_id, kind, score, spans)
+        number = int(self.arrays["row_works"][row])
+        return Match(self._works[number], self._owners[number], kind, score, spans)
 
     def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
+        """As ``MatchIndex.match_prints``, from what the sketch keeps: a near copy is
+        told by shared band keys (its score estimated from their count), and only
+        fingerprints that were evidence when the sketch was made are searched."""
         found: list[Match] = []
         for stream in prints:
             found += self._exact(stream.digest)
@@ -250,6 +259,7 @@ class Sketch:
         return strongest(found)
 
     def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
+        """As ``MatchIndex.match_image``: the same pixels, or a close PDQ hash."""
         found = self._exact(bytes.fromhex(digest)) if digest else []
         limit = int(self.header["params"]["pdq_max_distance"])
         hits = image_hits(self.arrays["image_hashes"], [h for h in hashes if h], limit)
@@ -352,21 +362,30 @@ def _read_section(
         array = np.frombuffer(payload, dtype=dtype, count=count, offset=offset).reshape(shape)
         offset += array.nbytes
         arrays[name] = array if dtype == "S32" else array.astype(array.dtype.newbyteorder("="))
-    sketch = Sketch(header, _searchable(arrays), _notices(payload[offset:]))
+    sketch = Sketch(header, _searchable(arrays), _notices(payload[offset:], source))
     return sketch, chain, body_at + body_length
 
 
-def _notices(data: bytes) -> list[WorkNotice]:
-    # Most works share their owner's terms: each distinct terms document is validated
-    # once, not once per work (10,000 validations are seconds).
-    parsed: dict[str, Terms] = {}
-    out = []
-    for raw in json.loads(data):
-        key = json.dumps(raw["terms"], sort_keys=True)
-        if key not in parsed:
-            parsed[key] = Terms.from_json(raw["terms"], source=f"terms of {raw['work_id']}")
-        out.append(WorkNotice(raw["work_id"], raw["owner_id"], raw["owner_name"], parsed[key]))
-    return out
+def _notices(data: bytes, source: str) -> list[dict[str, Any]]:
+    """The notices of a section, read as far as the lookups need them: each must name
+    its work and owner (the signature says who wrote them, not that they are whole)."""
+    try:
+        notices = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{source} holds unreadable work notices ({exc})") from exc
+    return _named(notices, source)
+
+
+def _named(notices: Any, where: str) -> list[dict[str, Any]]:
+    """``notices``, once each is a JSON object naming a work and its owner."""
+    if not isinstance(notices, list) or not all(
+        isinstance(n, dict)
+        and isinstance(n.get("work_id"), str)
+        and isinstance(n.get("owner_id"), str)
+        for n in notices
+    ):
+        raise InputError(f"{where}: each work notice must name its work_id and owner_id")
+    return notices
 
 
 def _row_band_keys(segment: Segment) -> npt.NDArray[np.uint32]:
