@@ -47,7 +47,6 @@ def warm_up() -> None:
     from disk, read from disk unmapped, refreshed and compacted, one stream, one item
     and a chunk of items at a time, and in an offline sketch.
     """
-    from consentry.check import Sketch, WorkNotice  # noqa: PLC0415
     from consentry.fingerprint import (  # noqa: PLC0415
         code_language,
         fingerprint_text,
@@ -55,7 +54,7 @@ def warm_up() -> None:
         text_prints_many,
     )
     from consentry.fingerprint.code import code_stream_origins  # noqa: PLC0415
-    from consentry.index import MatchIndex  # noqa: PLC0415
+    from consentry.index import MatchIndex, Sketch  # noqa: PLC0415
 
     samples = _samples()
     # As registering fingerprints a file, and as the index takes the result.
@@ -65,7 +64,7 @@ def warm_up() -> None:
     built = MatchIndex.build(works[:half])
     built.add(works[half:])  # as a refresh adds a segment
     sketch = Sketch.build(
-        works, [WorkNotice.unknown(w.work_id, w.owner_id) for w in works], checkpoint=""
+        works, [{"work_id": w.work_id, "owner_id": w.owner_id} for w in works], checkpoint=""
     )
     with tempfile.TemporaryDirectory(prefix="consentry-warm-up-") as folder:
         built.save(Path(folder))
