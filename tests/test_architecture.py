@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     "settings": 1,
     "_jit": 1,
     "_records": 1,
+    "interrupts": 1,
     "crypto": 2,
     "terms": 2,
     "store": 2,

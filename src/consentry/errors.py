@@ -15,7 +15,8 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
     │   ├── PermissionDeniedError    someone acting for another (guarantee 7)
     │   └── StateConflictError       an action that does not fit the object's state
     ├── WitnessError            a witness is unreachable or refused a checkpoint
-    └── StorageError            the database failed underneath us
+    ├── StorageError            the database failed underneath us
+    └── WorkInterruptedError    the user stopped long work; what was saved, how to finish
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "TermsError",
     "VerificationError",
     "WitnessError",
+    "WorkInterruptedError",
 ]
 
 
@@ -82,3 +84,12 @@ class WitnessError(ConsentryError):
 
 class StorageError(ConsentryError):
     """The database failed; the message names the database and what to check."""
+
+
+class WorkInterruptedError(ConsentryError):
+    """The user stopped long work (Ctrl-C). The message says what was saved; ``resume``
+    says whether running the same command with ``--resume`` finishes it."""
+
+    def __init__(self, message: str, *, resume: bool = False) -> None:
+        super().__init__(message)
+        self.resume = resume

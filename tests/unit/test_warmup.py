@@ -130,10 +130,10 @@ class _Unknown:
 def _flows(folder: Path) -> None:
     """Register works, run the gate over records as a run and its workers do, and
     check outputs against the registry's index and against a sketch file."""
-    from consentry.check import Checker, Sketch
+    from consentry.check import Checker, notice_records
     from consentry.crypto import KeyPair
     from consentry.gate import Gate
-    from consentry.index import MatchIndex
+    from consentry.index import MatchIndex, Sketch
     from consentry.log import NoteVerifier
     from consentry.registry import FileFingerprint, PartyKind, Registry
     from consentry.registry.catalogue import discover_files, fingerprint_files
@@ -178,7 +178,9 @@ def _flows(folder: Path) -> None:
     origin = "warmup.test/log"
     sketch_file = folder / "works.sketch"
     notices = [_Unknown().notices([w.work_id])[w.work_id] for w in registry.works.index_records()]
-    built = Sketch.build(list(registry.works.index_records()), notices, checkpoint="")
+    built = Sketch.build(
+        list(registry.works.index_records()), notice_records(notices), checkpoint=""
+    )
     sketch_file.write_bytes(built.to_bytes(key, origin))
     prose = str(works["prose.txt"])
     outputs = {

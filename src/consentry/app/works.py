@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consentry.app.workspace import Workspace
+from consentry.errors import WorkInterruptedError
 from consentry.registry import FileFingerprint, PartyKind, Registration, Work
 from consentry.registry.catalogue import (
     DEFAULT_MAX_BYTES,
@@ -75,10 +76,19 @@ def register_works(
                 yield result
 
     registry = ws.registry
-    for registration in registry.works.register(
-        owner_id, signer, fingerprints(), collection=collection
-    ):
-        report(registration)
+    try:
+        for registration in registry.works.register(
+            owner_id, signer, fingerprints(), collection=collection
+        ):
+            report(registration)
+    except KeyboardInterrupt:
+        # Each batch commits before its files are reported, so what was reported is
+        # saved; a rerun finds those as existing and registers the rest.
+        saved = done.tally["registered"] + done.tally["existing"] + done.tally["disputed"]
+        raise WorkInterruptedError(
+            f"interrupted: {saved:,} of {done.files:,} files registered and saved; run the "
+            "same command again to register the rest (files already registered are kept)"
+        ) from None
     if terms is not None:
         target = registry.works.find_collection(owner_id, collection).id if collection else owner_id
         registry.terms.set(target, owner_id, signer, terms)

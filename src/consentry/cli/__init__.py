@@ -2,28 +2,45 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 
-from consentry.errors import ConsentryError
+from consentry.errors import ConsentryError, WorkInterruptedError
+
+_INTERRUPTED = 130  # as a shell reports a process ended by SIGINT
 
 __all__ = ["main", "run"]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (0 ok, 1 a negative answer, 2 an error)."""
+    """Run the CLI; returns the exit status (0 ok, 1 a negative answer, 2 an error,
+    130 interrupted by Ctrl-C)."""
     # Imported here so `import consentry.cli` stays cheap and the demo, which runs the
     # CLI itself, can import this module without a cycle.
     from consentry.cli._common import err, state
     from consentry.cli.app import app
 
     state.debug = False
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        # Standalone mode: usage errors, --help and typer.Exit end in SystemExit.
-        app(args=argv, prog_name="consentry", standalone_mode=True)
+        # Standalone mode: usage errors, --help and typer.Exit end in SystemExit (and a
+        # Ctrl-C outside long work in exit status 130).
+        app(args=args, prog_name="consentry", standalone_mode=True)
     except SystemExit as exc:
         if exc.code is None:
             return 0
+        if exc.code == _INTERRUPTED:
+            err.print("interrupted", markup=False)
         return exc.code if isinstance(exc.code, int) else 2
+    except WorkInterruptedError as exc:
+        if state.debug:
+            raise
+        finish = ""
+        if exc.resume:
+            again = args if "--resume" in args else [*args, "--resume"]
+            finish = f"; finish it with: consentry {shlex.join(again)}"
+        err.print(f"{exc}{finish}", markup=False, soft_wrap=True)
+        return _INTERRUPTED
     except ConsentryError as exc:
         if state.debug:
             raise

@@ -21,6 +21,7 @@ from pathlib import Path
 from consentry.gate.gate import Gate
 from consentry.gate.item import Item
 from consentry.index import Match, MatchIndex
+from consentry.interrupts import ignore_interrupts
 from consentry.terms import Price, UseDecision
 
 __all__ = ["Found", "find_in_order"]
@@ -50,6 +51,7 @@ def _exit_with(parent: int) -> None:
 
 def _start(index_folder: str, parent: int) -> None:
     global _WORKER  # noqa: PLW0603 - one gate per worker process, built once
+    ignore_interrupts()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
     _WORKER = Gate(index=MatchIndex.load(Path(index_folder)), consent=_NoConsent())
     gc.freeze()  # the worker's gate lives as long as it does: never worth rescanning
@@ -66,9 +68,10 @@ def find_in_order(
     """Each item with what ``Gate.find`` returns for it, in the order given."""
     stream = iter(items)
     pending: deque[tuple[list[Item], Future[list[Found]]]] = deque()
-    with ProcessPoolExecutor(
+    pool = ProcessPoolExecutor(
         max_workers=workers, initializer=_start, initargs=(str(index_folder), os.getpid())
-    ) as pool:
+    )
+    try:
         while True:
             batch = list(islice(stream, chunk))
             if batch:
@@ -78,3 +81,7 @@ def find_in_order(
                 yield from zip(done, future.result(), strict=True)
             if not batch and not pending:
                 return
+    finally:
+        # A run that stops early (interrupted, or an error) does not wait for the
+        # chunks still queued: nobody will read them.
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from consentry.clock import format_time, parse_time, utc_now
 from consentry.crypto import Signer, canonical_json, sign_document
-from consentry.errors import InputError
+from consentry.errors import InputError, WorkInterruptedError
 from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
 from consentry.gate.gate import CHUNK, Gate
@@ -32,6 +32,7 @@ from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
+from consentry.interrupts import stop_on_interrupt
 from consentry.log import leaf_hash, root_from_leaf_hashes
 from consentry.registry import Actor, PartyKind, Registry
 from consentry.registry.documents import price_from_json
@@ -376,23 +377,31 @@ def run_gate(
     # set aside, the collector does not rescan it every few thousand decisions.
     gc.freeze()
     try:
-        items = iter(read_corpus(Path(settings.corpus)))
-        _skip(items, run.stats.items)
-        chunks: Iterator[tuple[list[Item], list[Found] | None]]
-        if settings.workers > 1 and index_folder is not None:
-            pairs = find_in_order(items, index_folder=index_folder, workers=settings.workers)
-            chunks = (
-                ([item for item, _ in chunk], [found for _, found in chunk])
-                for chunk in iter(lambda: list(islice(pairs, CHUNK)), [])
-            )
-        else:
-            chunks = ((chunk, None) for chunk in iter(lambda: list(islice(items, CHUNK)), []))
-        for chunk_items, found in chunks:
-            done = run.stats.items
-            run.decide_chunk(chunk_items, found)
-            every = settings.checkpoint_every
-            if on_progress is not None and run.stats.items // every > done // every:
-                on_progress(run.stats)
+        with stop_on_interrupt() as stop:
+            items = iter(read_corpus(Path(settings.corpus)))
+            _skip(items, run.stats.items)
+            chunks: Iterator[tuple[list[Item], list[Found] | None]]
+            if settings.workers > 1 and index_folder is not None:
+                pairs = find_in_order(items, index_folder=index_folder, workers=settings.workers)
+                chunks = (
+                    ([item for item, _ in chunk], [found for _, found in chunk])
+                    for chunk in iter(lambda: list(islice(pairs, CHUNK)), [])
+                )
+            else:
+                chunks = ((chunk, None) for chunk in iter(lambda: list(islice(items, CHUNK)), []))
+            for chunk_items, found in chunks:
+                done = run.stats.items
+                run.decide_chunk(chunk_items, found)
+                every = settings.checkpoint_every
+                if on_progress is not None and run.stats.items // every > done // every:
+                    on_progress(run.stats)
+                if stop.asked:
+                    run.checkpoint()
+                    raise WorkInterruptedError(
+                        f"interrupted: {run.stats.items:,} items decided and saved in "
+                        f"{settings.out}",
+                        resume=True,
+                    )
     except BaseException:
         run.close()
         raise

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from consentry.errors import InputError
 from consentry.fingerprint import ContentFingerprint, fingerprint_bytes
+from consentry.interrupts import ignore_interrupts
 from consentry.registry.works import FileFingerprint
 
 __all__ = [
@@ -147,7 +148,7 @@ def fingerprint_files(
         return
     in_flight: dict[Future[ContentFingerprint | FileProblem], str] = {}
     limit = workers * 4
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    with ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts) as pool:
         for item in files:
             while len(in_flight) >= limit:
                 yield from _drain(in_flight)

@@ -210,18 +210,20 @@ class Registration:
     dispute_id: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        """The work, as registered; ``path`` as this registration named the file, and
-        for a dispute, who registered the content first."""
+        """The work's fields, with ``path`` as this registration named the file and
+        ``work_path`` as the work was first registered (they differ for content that
+        was registered before under another name)."""
         return {
             "status": self.status.value,
             **self.work.to_json(),
             "path": self.path,
+            "work_path": self.work.path,
             "dispute_id": self.dispute_id,
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Registration:
-        work = Work.from_json(data)
+        work = Work.from_json({**data, "path": data["work_path"]})
         return cls(
             status=RegistrationStatus(data["status"]),
             path=str(data["path"]),
@@ -238,8 +240,14 @@ class ScopeKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Scope:
+    """What a licence covers. ``ids`` are kept sorted: a scope is a set, and signed
+    documents carry it in one order."""
+
     kind: ScopeKind
     ids: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ids", tuple(sorted(self.ids)))
 
     def covers(self, work: Work) -> bool:
         match self.kind:
