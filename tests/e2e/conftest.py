@@ -13,6 +13,7 @@ import io
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import traceback
@@ -99,6 +100,7 @@ class Cli:
     def _in_this_process(self, args: list[str], *, cwd: Path | None, input: str | None) -> Result:
         stdout, stderr = _stream(), _stream()
         with (
+            _unchanged_process(args),
             self._environment(cwd),
             _stdin(input or ""),
             redirect_stdout(stdout),
@@ -123,6 +125,37 @@ class Cli:
             if cwd is not None:
                 patch.chdir(cwd)
             yield
+
+
+# What a command may change only for as long as it runs: a process ends and takes it
+# along, this one runs the next test.
+_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE)
+
+
+def _process_state() -> tuple[dict[str, str], str, list[Any]]:
+    return dict(os.environ), os.getcwd(), [signal.getsignal(s) for s in _SIGNALS]
+
+
+@contextmanager
+def _unchanged_process(args: list[str]) -> Iterator[None]:
+    """Fails the call, after putting things back, if the command left this process's
+    environment, working folder or signal handlers changed."""
+    environ, cwd, handlers = _process_state()
+    yield
+    if _process_state() == (environ, cwd, handlers):
+        return
+    changed = [n for n in {*environ, *os.environ} if environ.get(n) != os.environ.get(n)]
+    os.environ.clear()
+    os.environ.update(environ)
+    moved = os.getcwd() != cwd
+    os.chdir(cwd)
+    left = [s.name for s, h in zip(_SIGNALS, handlers, strict=True) if signal.getsignal(s) != h]
+    for sig, handler in zip(_SIGNALS, handlers, strict=True):
+        signal.signal(sig, handler)
+    raise AssertionError(
+        f"consentry {' '.join(args)} left this process changed: environment {changed}, "
+        f"working folder moved {moved}, signal handlers {left}"
+    )
 
 
 def _entry_point() -> str:
