@@ -72,14 +72,26 @@ def test_ctrl_c_stops_a_gate_run_with_one_line_and_it_resumes(cli: Cli, tmp_path
     assert _check_outputs(out, items, corpus)["counts"]["items"] == items
 
 
+def _documents(folder: Path, count: int) -> Path:
+    """``count`` distinct files of real text: the standard library's modules in turn,
+    each under a first line of its own. The whole standard library, site-packages
+    included, is tens of thousands of files on some machines; this is a known number,
+    enough that a registration is still under way when 600 of them are reported."""
+    texts = [path.read_text("utf-8") for path in sorted(STDLIB.glob("*.py"))]
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"document-{i:04d}.txt").write_text(f"Document {i}.\n" + texts[i % len(texts)])
+    return folder
+
+
 def test_ctrl_c_stops_a_registration_and_a_rerun_registers_the_rest(
     cli: Cli, tmp_path: Path
 ) -> None:
     cli("init")
     owner = cli("owner", "create", "Ada", "--json").records()[0]["id"]
-    stdlib = STDLIB  # a thousand and more real files
+    folder = _documents(tmp_path / "documents", 2500)
     listing = tmp_path / "registered.jsonl"
-    args = ["work", "register", str(stdlib), "--owner", owner, "--workers", "2", "--json"]
+    args = ["work", "register", str(folder), "--owner", owner, "--workers", "2", "--json"]
     with listing.open("w") as handle:
         process_env = {**cli.env, "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen(
