@@ -37,10 +37,10 @@ LAYERS: dict[str, int] = {
     "signals": 3,
     "index": 4,
     "witness": 4,
+    # Compiles the kernels of fingerprint and index; registering and the gate run it first.
+    "warmup": 5,
     "registry": 5,
     "check": 6,
-    # Compiles the kernels of fingerprint, index and check; the gate runs it first.
-    "warmup": 7,
     "gate": 8,
     "app": 9,
     "cli": 10,

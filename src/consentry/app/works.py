@@ -18,6 +18,7 @@ from consentry.registry.catalogue import (
     fingerprint_files,
 )
 from consentry.terms import Terms
+from consentry.warmup import warm_up
 
 __all__ = ["RegisteredCatalogue", "list_works", "register_works"]
 
@@ -55,6 +56,8 @@ def register_works(
     each outcome as it happens. A file that cannot be read is a problem, not an error."""
     signer = ws.signer(owner_id, PartyKind.OWNER)
     files = discover_files(paths)
+    # Compiled (or loaded from the cache) here, once, not by each worker in silence.
+    warm_up()
     done = RegisteredCatalogue(len(files))
     if on_start is not None:
         on_start(len(files))

@@ -19,13 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     # CLI itself, can import this module without a cycle.
     from consentry.cli._common import err, state
     from consentry.cli.app import app
+    from consentry.warmup import compile_notice
 
     state.debug = False
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         # Standalone mode: usage errors, --help and typer.Exit end in SystemExit (and a
         # Ctrl-C outside long work in exit status 130).
-        app(args=args, prog_name="consentry", standalone_mode=True)
+        # Kernels compile once per install; if that happens now, the user is told.
+        with compile_notice(err):
+            app(args=args, prog_name="consentry", standalone_mode=True)
     except SystemExit as exc:
         if exc.code is None:
             return 0
