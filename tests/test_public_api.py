@@ -168,6 +168,7 @@ PACKAGES = {
         "current_index",
         "deny",
         "export_sketch_file",
+        "gate_policy",
         "grant",
         "init",
         "licences",

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import Engine, select, text
 
 from consentry.crypto import KeyPair, sign_document
-from consentry.errors import VerificationError
+from consentry.errors import PermissionDeniedError, VerificationError
 from consentry.fingerprint import fingerprint_bytes
 from consentry.log import NoteVerifier, open_checkpoint
 from consentry.log.bundle import ProofBundle, UsageProof
 from consentry.log.leaf import Commitment, Domain, Leaf
 from consentry.log.tree import leaf_hash, root_from_leaf_hashes
-from consentry.registry import FileFingerprint, Registry
+from consentry.registry import Actor as RegistryActor
+from consentry.registry import FileFingerprint, PartyKind, Registry
 from consentry.store.models import EventRow, LogSaltRow
 from tests.conftest import LICENSES, Actor
 
@@ -157,7 +158,12 @@ def test_a_creator_proves_offline_which_manifests_list_their_work(
     _manifest(registry, lab, "run_two", [(mpl, bob.id)])
     _manifest(registry, lab, "run_three", [(apache, ada.id), (gpl, ada.id)])
     signed = registry.log.checkpoint(log_key, ORIGIN)
-    found = registry.log.usage(ada.id, signed)
+    found = registry.log.usage(ada.actor, signed)
+    # Only Ada asks: not the lab, nor anyone showing their own key under her id.
+    with pytest.raises(PermissionDeniedError):
+        registry.log.usage(lab.actor, signed)
+    with pytest.raises(PermissionDeniedError):
+        registry.log.usage(RegistryActor(ada.id, PartyKind.OWNER, bob.key.public), signed)
     assert sorted((u.work_id, u.run_id) for u in found) == sorted(
         [(gpl, "run_one"), (gpl, "run_three"), (apache, "run_three")]
     )
@@ -175,8 +181,8 @@ def test_a_creator_proves_offline_which_manifests_list_their_work(
         forged_salt.verify(_verifier(log_key))
     # Erasing Bob leaves Ada's proofs intact (the manifest keeps its commitments).
     registry.log.erase(bob.id)
-    assert len(registry.log.usage(ada.id, signed)) == 3
-    assert registry.log.usage(bob.id, signed) == []
+    assert len(registry.log.usage(ada.actor, signed)) == 3
+    assert registry.log.usage(bob.actor, signed) == []
 
 
 def test_a_leaf_signature_binds_the_actor(

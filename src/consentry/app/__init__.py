@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     )
     from consentry.app.gating import (
         PlannedGate,
+        gate_policy,
         plan_gate,
         run_gate,
     )
@@ -106,6 +107,7 @@ _WHERE = {
     "current_index": "consentry.app.index",
     "deny": "consentry.app.licensing",
     "export_sketch_file": "consentry.app.checking",
+    "gate_policy": "consentry.app.gating",
     "grant": "consentry.app.licensing",
     "init": "consentry.app.setup",
     "licences": "consentry.app.licensing",
@@ -159,6 +161,7 @@ __all__ = [
     "current_index",
     "deny",
     "export_sketch_file",
+    "gate_policy",
     "grant",
     "init",
     "licences",

@@ -7,7 +7,7 @@ datatrove step's ranks); ``run_gate`` drives a plan over a corpus file or folder
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -16,14 +16,30 @@ from typing import Any
 from consentry.app.index import index_folder, workspace_index
 from consentry.app.workspace import Workspace
 from consentry.crypto import Signer
-from consentry.gate import Gate, GatePolicy
+from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
 from consentry.gate.run import GateRun, RunSettings, RunStats, registry_hooks
 from consentry.gate.run import run_gate as run_gate_over
 from consentry.index import MatchIndex
 from consentry.registry import PartyKind
 from consentry.terms import Category
 
-__all__ = ["PlannedGate", "plan_gate", "run_gate"]
+__all__ = ["PlannedGate", "gate_policy", "plan_gate", "run_gate"]
+
+
+def gate_policy(
+    mode: GateMode,
+    *,
+    open_licences: Iterable[str] = (),
+    own_sources: Iterable[str] = (),
+) -> GatePolicy:
+    """What a licensee accepts as a basis for unregistered items: ``open_licences``
+    (SPDX ids; none given means the default list) and its own data, by
+    ``metadata.source`` or URL prefix."""
+    return GatePolicy(
+        mode=mode,
+        open_licences=frozenset(open_licences) or DEFAULT_OPEN_LICENCES,
+        own_sources=frozenset(own_sources),
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -223,6 +223,6 @@ def publish(ws: Workspace, folder: Path) -> Published:
 def usage(ws: Workspace, owner_id: str) -> tuple[SignedCheckpoint, list[Usage]]:
     """Every training manifest on the log that lists one of the owner's works, with
     proofs, against the current checkpoint. Only the owner asks: its key must be here."""
-    ws.actor(owner_id, PartyKind.OWNER)
+    owner = ws.actor(owner_id, PartyKind.OWNER)
     signed = current_checkpoint(ws)
-    return signed, ws.registry.log.usage(owner_id, signed)
+    return signed, ws.registry.log.usage(owner, signed)

@@ -53,14 +53,9 @@ def run(
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from consentry import app
-    from consentry.gate import DEFAULT_OPEN_LICENCES, GatePolicy
 
     category = parse_category(purpose)
-    policy = GatePolicy(
-        mode=parse_mode(mode),
-        open_licences=frozenset(open_licence) or DEFAULT_OPEN_LICENCES,
-        own_sources=frozenset(own_source),
-    )
+    policy = app.gate_policy(parse_mode(mode), open_licences=open_licence, own_sources=own_source)
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

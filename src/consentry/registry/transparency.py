@@ -20,6 +20,7 @@ from consentry.crypto import PublicKey, Signer
 from consentry.errors import (
     InputError,
     NotFoundError,
+    PermissionDeniedError,
     StateConflictError,
     VerificationError,
     WitnessError,
@@ -36,7 +37,7 @@ from consentry.log.note import (
 from consentry.log.proofs import MerkleTree, verify_consistency
 from consentry.log.tree import leaf_hash
 from consentry.registry._context import RegistryContext
-from consentry.registry.records import EventKind, PartyKind
+from consentry.registry.records import Actor, EventKind, PartyKind
 
 if TYPE_CHECKING:
     from consentry.witness import WitnessEndpoint
@@ -351,11 +352,18 @@ class TransparencyLog:
             )
         return idx
 
-    def usage(self, owner_id: str, signed: SignedCheckpoint) -> list[Usage]:
+    def usage(self, owner: Actor, signed: SignedCheckpoint) -> list[Usage]:
         """Every manifest in ``signed``'s tree that lists one of the owner's works,
-        with the proofs that it does."""
+        with the proofs that it does. Only the owner asks: the salts that tie a
+        manifest to its works are the owner's to reveal (guarantee 7)."""
+        if owner.kind is not PartyKind.OWNER:
+            raise PermissionDeniedError(
+                f"{owner.party_id} is a {owner.kind.value}; only an owner asks where its "
+                "works were used"
+            )
+        owner_id = owner.party_id
         with self._context.reading() as session:
-            self._context.party_row(session, owner_id, PartyKind.OWNER)
+            self._context.require(session, owner)
             works = set(session.scalars(select(WorkRow.id).where(WorkRow.owner_id == owner_id)))
             salts = {
                 row.name.split(":", 1)[1]: row.salt
