@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["Settings"]
+__all__ = ["Settings", "shown"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,3 +40,11 @@ class Settings:
 def _config_home(env: Mapping[str, str]) -> Path:
     configured = env.get("XDG_CONFIG_HOME")
     return Path(configured) if configured else Path.home() / ".config"
+
+
+def shown(path: Path) -> str:
+    """A path as a user would type it: under their home folder, starting with ``~``."""
+    try:
+        return f"~/{path.absolute().relative_to(Path.home())}"
+    except (ValueError, RuntimeError):
+        return str(path)

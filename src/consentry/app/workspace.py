@@ -15,7 +15,7 @@ from types import TracebackType
 from consentry.crypto import FileKeyStore, KeyPair
 from consentry.errors import KeyStoreError
 from consentry.registry import Actor, Party, PartyKind, Registry
-from consentry.settings import Settings
+from consentry.settings import Settings, shown
 
 __all__ = ["LOG_KEY", "Workspace"]
 
@@ -81,13 +81,13 @@ class Workspace:
         if not store.has(party_id):
             raise KeyStoreError(
                 f"this machine holds no key for {party.kind.value} {party_id} "
-                f"({party.name!r}): expected {store.path(party_id)}; act from the key "
+                f"({party.name!r}): expected {shown(store.path(party_id))}; act from the key "
                 f"folder where it was created (set CONSENTRY_KEYS to it){self._moved(party_id)}"
             )
         key = store.load(party_id)
         if key.public.key_id != party.key_id:
             raise KeyStoreError(
-                f"{store.path(party_id)} holds key {key.public.key_id}, which does not "
+                f"{shown(store.path(party_id))} holds key {key.public.key_id}, which does not "
                 f"belong to {party.kind.value} {party_id} (its key is {party.key_id}); "
                 "restore that party's own key file"
             )

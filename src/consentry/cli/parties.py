@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from consentry.cli._common import out, print_json, workspace
+from consentry.settings import shown
 
 if TYPE_CHECKING:
     from consentry.registry import PartyKind
@@ -33,8 +34,8 @@ def _create(kind: PartyKind, name: str, as_json: bool) -> None:
         return
     out.print(made.party.id)
     out.print(
-        f"[dim]{kind.value} {made.party.name!r} created; private key in {made.key_file} "
-        "(mode 0600, keep it safe: it alone acts for this party)[/dim]"
+        f"[dim]{kind.value} {made.party.name!r} created; private key in "
+        f"{shown(made.key_file)} (mode 0600, keep it safe: it alone acts for this party)[/dim]"
     )
 
 
