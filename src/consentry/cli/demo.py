@@ -222,7 +222,12 @@ def demo(
             expect=1,
         )
         _step("the lab's own view", ["license", "list", "--licensee", lab], keys=lab_keys)
-        _step("anyone can check the log", ["log", "verify"], keys=lab_keys)
+        _step(
+            "the operator puts every event on the log and signs a checkpoint",
+            ["log", "checkpoint"],
+            keys=operator,
+        )
+        _step("anyone can check the whole log", ["log", "verify"], keys=lab_keys)
     sys.stdout.write(
         f"\nThe demo registry is in {home}, each party's keys in {home}/keys-*; explore it\n"
         f"  CONSENTRY_HOME={home} CONSENTRY_KEYS={ada} consentry license list --owner {owner}\n"
