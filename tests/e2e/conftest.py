@@ -132,17 +132,24 @@ class Cli:
 _SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE)
 
 
-def _process_state() -> tuple[dict[str, str], str, list[Any]]:
-    return dict(os.environ), os.getcwd(), [signal.getsignal(s) for s in _SIGNALS]
+def _process_state() -> tuple[dict[str, str], str, list[Any], list[Any]]:
+    handlers = [signal.getsignal(s) for s in _SIGNALS]
+    return dict(os.environ), os.getcwd(), handlers, [f for f in sys.meta_path if _ours(f)]
+
+
+def _ours(finder: object) -> bool:
+    # Libraries may add an import hook for good when first imported (six does); one
+    # of consentry's own must be gone when the command ends.
+    return type(finder).__module__.split(".")[0] == "consentry"
 
 
 @contextmanager
 def _unchanged_process(args: list[str]) -> Iterator[None]:
     """Fails the call, after putting things back, if the command left this process's
-    environment, working folder or signal handlers changed."""
-    environ, cwd, handlers = _process_state()
+    environment, working folder, signal handlers or import hooks changed."""
+    environ, cwd, handlers, finders = _process_state()
     yield
-    if _process_state() == (environ, cwd, handlers):
+    if _process_state() == (environ, cwd, handlers, finders):
         return
     changed = [n for n in {*environ, *os.environ} if environ.get(n) != os.environ.get(n)]
     os.environ.clear()
@@ -152,9 +159,11 @@ def _unchanged_process(args: list[str]) -> Iterator[None]:
     left = [s.name for s, h in zip(_SIGNALS, handlers, strict=True) if signal.getsignal(s) != h]
     for sig, handler in zip(_SIGNALS, handlers, strict=True):
         signal.signal(sig, handler)
+    hooks = [repr(f) for f in sys.meta_path if _ours(f) and f not in finders]
+    sys.meta_path[:] = [f for f in sys.meta_path if not _ours(f) or f in finders]
     raise AssertionError(
         f"consentry {' '.join(args)} left this process changed: environment {changed}, "
-        f"working folder moved {moved}, signal handlers {left}"
+        f"working folder moved {moved}, signal handlers {left}, import hooks {hooks}"
     )
 
 
