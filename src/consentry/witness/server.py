@@ -58,6 +58,9 @@ class WitnessServer(ThreadingHTTPServer):
     """An HTTP server answering add-checkpoint requests for ``witness``."""
 
     daemon_threads = True
+    # Many logs may submit at once; the standard library's queue of 5 makes the kernel
+    # reset the sixth connection.
+    request_queue_size = 128
 
     def __init__(
         self,
@@ -83,7 +86,8 @@ class WitnessServer(ThreadingHTTPServer):
 def running(witness: Witness, host: str = "127.0.0.1", port: int = 0) -> Iterator[WitnessServer]:
     """Serve ``witness`` on a background thread for the duration of the block."""
     server = WitnessServer(witness, host, port, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # Polled often so that leaving the block does not wait half a second for the loop.
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield server
