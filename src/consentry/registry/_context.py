@@ -105,8 +105,13 @@ class RegistryContext:
             )
         return registered
 
-    def require(self, session: Session, actor: Actor) -> PublicKey:
-        """``require_actor`` for an ``Actor``: the key they showed is their own."""
+    def require(
+        self, session: Session, actor: Actor, kind: PartyKind | None = None, *, to: str = ""
+    ) -> PublicKey:
+        """``require_actor`` for an ``Actor``: the key they showed is their own, and,
+        given ``kind``, they are that kind of party (``to``: what only it may do)."""
+        if kind is not None and actor.kind is not kind:
+            raise PermissionDeniedError(f"only {kind.value}s {to}; {actor.party_id} is not one")
         return self.require_actor(session, actor.party_id, actor.kind, actor.key)
 
     def append_event(

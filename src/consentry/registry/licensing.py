@@ -22,7 +22,6 @@ from consentry.crypto import (
 from consentry.errors import (
     InputError,
     NotFoundError,
-    PermissionDeniedError,
     StateConflictError,
     VerificationError,
 )
@@ -498,14 +497,11 @@ class Licensing:
         checked once here; ``Consent.decide`` takes the works in batches."""
         held: list[tuple[Grant, Revocation | None]] = []
         rejected: list[tuple[str, str]] = []
-        if licensee.kind is not PartyKind.LICENSEE:
-            raise PermissionDeniedError(
-                f"{licensee.party_id} is an {licensee.kind.value}; only a licensee's "
-                "grants decide what it may use"
-            )
         licensee_id = licensee.party_id
         with self._context.reading() as session:
-            licensee_key = self._context.require(session, licensee)
+            licensee_key = self._context.require(
+                session, licensee, PartyKind.LICENSEE, to="use works under their grants"
+            )
             rows = session.scalars(
                 select(GrantRow)
                 .where(GrantRow.licensee_id == licensee_id)

@@ -20,7 +20,6 @@ from consentry.crypto import PublicKey, Signer
 from consentry.errors import (
     InputError,
     NotFoundError,
-    PermissionDeniedError,
     StateConflictError,
     VerificationError,
     WitnessError,
@@ -356,14 +355,11 @@ class TransparencyLog:
         """Every manifest in ``signed``'s tree that lists one of the owner's works,
         with the proofs that it does. Only the owner asks: the salts that tie a
         manifest to its works are the owner's to reveal (guarantee 7)."""
-        if owner.kind is not PartyKind.OWNER:
-            raise PermissionDeniedError(
-                f"{owner.party_id} is a {owner.kind.value}; only an owner asks where its "
-                "works were used"
-            )
         owner_id = owner.party_id
         with self._context.reading() as session:
-            self._context.require(session, owner)
+            self._context.require(
+                session, owner, PartyKind.OWNER, to="see where their works were used"
+            )
             works = set(session.scalars(select(WorkRow.id).where(WorkRow.owner_id == owner_id)))
             salts = {
                 row.name.split(":", 1)[1]: row.salt
