@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from consentry.crypto import FileKeyStore, KeyPair
 from consentry.store import open_engine
 from tests.conftest import BACKENDS, POSTGRES_URL, real_text
 from tests.e2e.conftest import Cli
@@ -131,3 +132,41 @@ def test_init_on_a_second_machine_reuses_the_log_key(tmp_path: Path, database_ur
     assert "only the registry operator's home holds" in refused.stderr
     # The operator's own init again changes nothing.
     assert operator("init", "--json").records()[0]["log_vkey"] == first["log_vkey"]
+
+
+def test_a_registry_from_before_the_key_folders_upgrades_without_losing_its_log(
+    tmp_path: Path,
+) -> None:
+    """A registry made by an older consentry: the log's identity is not in the
+    database, and the party keys sit beside the log key in the operator's home."""
+    url = f"sqlite:///{tmp_path / 'operator' / 'registry.db'}"
+    operator = _party(tmp_path, url, "operator", "operator-keys")
+    vkey = operator("init", "--json").records()[0]["log_vkey"]
+    owner = operator("owner", "create", "Ada", "--json").records()[0]["id"]
+    operator("log", "checkpoint")
+    engine = open_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DELETE FROM log_identity"))
+    engine.dispose()
+    old_home_keys = tmp_path / "operator" / "keys"
+    (tmp_path / "operator-keys" / f"{owner}.key").rename(old_home_keys / f"{owner}.key")
+
+    # A home without the log's key mints none for a log that was signed already...
+    stranger = _party(tmp_path, url, "stranger", "stranger-keys")
+    assert "has a signed log but records no log key" in stranger("init", expect=2).stderr
+    assert "records no log key yet" in stranger("log", "key", expect=2).stderr
+    # ...and another key in a home never becomes the log's: it signed no checkpoint.
+    FileKeyStore(tmp_path / "stranger" / "keys").save("log", KeyPair.generate())
+    forked = stranger("log", "verify", expect=2).stderr
+    assert "did not sign this registry's checkpoints" in forked
+
+    # The operator's home holds the key that signed them: it is recorded, once.
+    assert operator("log", "verify", "--json").records()[0]["verified"]
+    assert operator("log", "key").stdout.strip() == vkey
+    assert stranger("log", "key").stdout.strip() == vkey
+    # The owner's key, left beside the log key, is named where it is to move to.
+    moved = operator("owner", "list", "--json").records()
+    assert [p["id"] for p in moved] == [owner]
+    hint = operator("license", "list", "--owner", owner, expect=2).stderr
+    assert f"an older consentry kept it in {old_home_keys / (owner + '.key')}" in hint
+    assert str(tmp_path / "operator-keys") in hint

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from consentry.app.workspace import Workspace
+from consentry.app.workspace import LOG_KEY, Workspace
 from consentry.crypto import KeyPair
-from consentry.errors import ConfigurationError, InputError, KeyStoreError
+from consentry.errors import ConfigurationError, InputError, KeyStoreError, VerificationError
 from consentry.log import NoteVerifier, WitnessKey, WitnessPolicy
 from consentry.log.bundle import ProofBundle, UsageProof
-from consentry.log.note import Checkpoint
+from consentry.log.note import Checkpoint, open_checkpoint
 from consentry.log.proofs import MerkleTree
 from consentry.log.tiles import fsck, write_tiles
 from consentry.log.tree import leaf_hash
@@ -29,6 +29,7 @@ from consentry.witness import WitnessEndpoint
 __all__ = [
     "Published",
     "Witnessed",
+    "adopt_local_log_key",
     "audit",
     "checkpoint",
     "current_checkpoint",
@@ -58,13 +59,36 @@ def log_verifier(ws: Workspace, vkey: str | None = None) -> NoteVerifier:
     (run ``consentry init`` in the operator's home)."""
     if vkey is not None:
         return NoteVerifier.from_vkey(vkey)
-    identity = ws.registry.log.identity()
+    identity = ws.registry.log.identity() or adopt_local_log_key(ws)
     if identity is None:
         raise ConfigurationError(
             f"the registry at {ws.settings.database_url} records no log key yet; run "
             "'consentry init' once where the registry was created (the operator's home)"
         )
     return identity
+
+
+def adopt_local_log_key(ws: Workspace) -> NoteVerifier | None:
+    """For a registry made before the log's identity was recorded: record the key this
+    home holds as the log's, once it is shown to have signed the log's checkpoints.
+    ``None`` when this home holds no log key.
+
+    Raises ``ConfigurationError`` when the key here did not sign the log's checkpoints:
+    recording it would fork the log."""
+    if not ws.log_key_file.exists():
+        return None
+    key = ws.operator_keys.load(LOG_KEY)
+    verifier = NoteVerifier(log_origin(key), key.public)
+    latest = ws.registry.log.latest()
+    if latest is not None:
+        try:
+            open_checkpoint(latest.note, verifier)
+        except VerificationError as exc:
+            raise ConfigurationError(
+                f"{ws.log_key_file} did not sign this registry's checkpoints ({exc}); run "
+                "this in the home that holds the log's own key"
+            ) from exc
+    return ws.registry.log.adopt_identity(verifier)
 
 
 def log_signer(ws: Workspace) -> tuple[NoteVerifier, KeyPair]:

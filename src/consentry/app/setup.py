@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from consentry.app.log import log_origin
+from consentry.app.log import adopt_local_log_key, log_origin
 from consentry.app.workspace import LOG_KEY, Workspace
 from consentry.crypto import KeyPair
 from consentry.errors import ConfigurationError
@@ -58,20 +58,17 @@ def init(ws: Workspace) -> Initialised:
     ws.close()
     Registry.create(url).close()
     log = ws.registry.log
-    identity = log.identity()
+    identity = log.identity() or adopt_local_log_key(ws)
     if identity is None:
-        key = _local_log_key(ws)
-        minted = key is None
-        if key is None:
-            if log.latest() is not None:
-                raise ConfigurationError(
-                    f"the registry at {url} has a signed log but records no log key; run "
-                    "'consentry init' once in the home that holds its key (the operator's)"
-                )
-            key = KeyPair.generate()
-            ws.operator_keys.save(LOG_KEY, key)
+        if log.latest() is not None:
+            raise ConfigurationError(
+                f"the registry at {url} has a signed log but records no log key; run "
+                "'consentry init' once in the home that holds its key (the operator's)"
+            )
+        key = KeyPair.generate()
+        ws.operator_keys.save(LOG_KEY, key)
         identity = log.adopt_identity(NoteVerifier(log_origin(key), key.public))
-        if minted and identity.public != key.public:
+        if identity.public != key.public:
             # Another machine's init recorded its key first: the one minted here is
             # not the log's and must not be mistaken for it.
             ws.log_key_file.unlink()
