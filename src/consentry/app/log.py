@@ -179,11 +179,11 @@ def audit(
     tile (a published folder), and every checkpoint against the tree.
 
     Raises ``VerificationError`` saying what does not hold."""
+    verifier = log_verifier(ws, vkey)
     if from_tiles is not None:
-        verifier = NoteVerifier.from_vkey(vkey) if vkey is not None else log_verifier(ws)
         checked = fsck(from_tiles, verifier)
         return {"entries": checked.size, "root": checked.root.hex()}
-    return dict(ws.registry.log.audit(log_verifier(ws, vkey)))
+    return dict(ws.registry.log.audit(verifier))
 
 
 def prove(ws: Workspace, *, event: int | None = None, index: int | None = None) -> ProofBundle:

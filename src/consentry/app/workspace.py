@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
-from consentry.crypto import FileKeyStore, KeyPair
+from consentry.crypto import FileKeyStore, Signer
 from consentry.errors import KeyStoreError
 from consentry.registry import Actor, Party, PartyKind, Registry
 from consentry.settings import Settings, shown
@@ -70,7 +70,7 @@ class Workspace:
         when it is not a party id."""
         return self.registry.parties.get(party_id, kind or PartyKind.of(party_id))
 
-    def signer(self, party_id: str, kind: PartyKind | None = None) -> KeyPair:
+    def signer(self, party_id: str, kind: PartyKind | None = None) -> Signer:
         """The party's own key, read from this machine's key folder.
 
         Raises ``NotFoundError`` for a party the registry does not know, and
