@@ -1,8 +1,10 @@
-"""Image fingerprints: an exact pixel digest, PDQ, and a crop-resistant hash.
+"""Image fingerprints: an exact pixel digest, PDQ, and crop-resistant ORB keypoints.
 
 PDQ (with its 0-100 quality score) survives resizing and re-encoding; PDQ and pHash
-alike recall under 10% of 5% crops in published benchmarks, so each image also gets a
-segment-based crop-resistant hash (Jain et al.) whose segments match a crop's.
+alike miss nearly every 5% crop, so each image also gets its ORB keypoints
+(``consentry.fingerprint.keypoints``), which a crop keeps. ``bench/images.py`` measured
+them against PDQ of registered sub-regions and imagehash's segment-based
+crop-resistant hash.
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ import io
 import warnings
 from dataclasses import dataclass
 
-import imagehash
 import numpy as np
 import numpy.typing as npt
 import pdqhash
 from PIL import Image, UnidentifiedImageError
 
 from consentry.errors import InputError
+from consentry.fingerprint.keypoints import keypoints_of
 
 __all__ = ["MAX_PIXELS", "ImageFingerprint", "ImageQuery", "image_fingerprint", "image_query"]
 
@@ -30,6 +32,8 @@ class ImageFingerprint:
     digest: str
     pdq: bytes
     pdq_quality: int
+    # The image's ORB keypoints (``Keypoints.to_bytes``); kept under the name the
+    # registry's "crop" fingerprint part has carried since it held segment hashes.
     crop_segments: bytes
     width: int
     height: int
@@ -81,12 +85,11 @@ def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
     or huge images."""
     rgb, pixels, media_type = _decoded(data, name=name)
     bits, quality = pdqhash.compute(pixels)
-    segments = imagehash.crop_resistant_hash(rgb).segment_hashes
     return ImageFingerprint(
         digest=_pixel_digest(rgb, pixels),
         pdq=_packed(bits),
         pdq_quality=int(quality),
-        crop_segments=b"".join(_packed(s.hash.flatten()) for s in segments),
+        crop_segments=keypoints_of(rgb).to_bytes(),
         width=rgb.width,
         height=rgb.height,
         media_type=media_type,
@@ -95,19 +98,21 @@ def image_fingerprint(data: bytes, *, name: str) -> ImageFingerprint:
 
 @dataclass(frozen=True, slots=True)
 class ImageQuery:
-    """What matching an image needs: its pixel digest and the PDQ hashes of its eight
+    """What matching an image needs: its pixel digest, the PDQ hashes of its eight
     flips and rotations (the first is the image as given), so a mirrored or rotated
-    copy of a registered image still matches."""
+    copy of a registered image still matches, and the ORB keypoints of the image and of
+    its mirror image (ORB finds rotations itself, not mirrors), so a cropped one does."""
 
     digest: str
     orientations: tuple[bytes, ...]
     pdq_quality: int
     media_type: str
+    keypoints: tuple[bytes, ...] = ()
 
 
 def image_query(data: bytes, *, name: str) -> ImageQuery:
     """Hashes for looking an image up: one decode, one PDQ pass over all orientations,
-    and no crop-resistant hash (matching does not use it)."""
+    and keypoints of the image and its mirror image."""
     rgb, pixels, media_type = _decoded(data, name=name)
     hashes, quality = pdqhash.compute_dihedral(pixels)
     return ImageQuery(
@@ -115,4 +120,5 @@ def image_query(data: bytes, *, name: str) -> ImageQuery:
         orientations=tuple(_packed(h) for h in hashes),
         pdq_quality=int(quality),
         media_type=media_type,
+        keypoints=(keypoints_of(rgb).to_bytes(), keypoints_of(rgb, mirror=True).to_bytes()),
     )

@@ -24,7 +24,10 @@ class Lookup(Protocol):
         work, exact before near before excerpt, the first stream's findings first."""
         ...
 
-    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
-        """Registered images with pixel digest ``digest`` (hex) or a PDQ hash close to
-        one of ``hashes`` (an image's orientations)."""
+    def match_image(
+        self, digest: str, hashes: Sequence[bytes], *, keypoints: Sequence[bytes] = ()
+    ) -> list[Match]:
+        """Registered images with pixel digest ``digest`` (hex), a PDQ hash close to
+        one of ``hashes`` (an image's orientations), or keypoints that one of
+        ``keypoints`` (``ImageQuery.keypoints``) maps onto in one consistent geometry."""
         ...

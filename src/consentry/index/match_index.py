@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from itertools import accumulate
 from pathlib import Path
 
@@ -25,14 +25,16 @@ from consentry.fingerprint import (
     ExcerptFingerprints,
     StreamPrints,
 )
+from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _kernels
+from consentry.index.keypoints import KeypointParams, keypoint_hits
 from consentry.index.records import IndexedWork, Match, MatchKind, strongest
 from consentry.index.segment import PERMUTATIONS, ROWS, Segment, image_hits
 
 __all__ = ["MatchIndex", "MatchParams"]
 
 # Bumped whenever the segment layout changes; older indexes are rebuilt, not misread.
-_FORMAT = 6
+_FORMAT = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,7 @@ class MatchParams:
     max_works_per_fingerprint: int = 8
     pdq_max_distance: int = 31
     noise: int = 100
+    keypoints: KeypointParams = field(default_factory=KeypointParams)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +123,7 @@ class MatchIndex:
             for position, row in enumerate(segment.posting_works.tolist()):
                 per_row.setdefault(row, []).append(position)
             images = {int(r): i for i, r in enumerate(segment.image_works.tolist())}
+            keypoints = _keypoints_per_row(segment)
             hashes = segment.posting_hashes
 
             def view(
@@ -153,6 +157,7 @@ class MatchIndex:
                     pdq=segment.image_hashes[images[row]].astype("<u8").tobytes()
                     if row in images
                     else None,
+                    keypoints=keypoints.get(row, b""),
                     text_digest=text[0] if text else None,
                     text_minhash=text[1] if text else b"",
                     text_excerpts=text[2] if text else b"",
@@ -183,6 +188,7 @@ class MatchIndex:
             "max_works_per_fingerprint": p.max_works_per_fingerprint,
             "pdq_max_distance": p.pdq_max_distance,
             "noise": p.noise,
+            "keypoints": asdict(p.keypoints),
         }
 
     def save(self, folder: Path) -> str:
@@ -231,7 +237,7 @@ class MatchIndex:
         try:
             index = cls(
                 segments=[Segment.load(folder / name, mmap=mmap) for name in manifest["segments"]],
-                params=MatchParams(**manifest["params"]),
+                params=_params_of(manifest["params"]),
             )
         except (OSError, ValueError, TypeError, KeyError) as exc:
             raise InputError(f"match index in {folder} is incomplete ({exc}); rebuild it") from exc
@@ -243,21 +249,32 @@ class MatchIndex:
 
     # -- lookups ----------------------------------------------------------------------
 
-    def match(self, item: ContentFingerprint, *, pdq_variants: Sequence[bytes] = ()) -> list[Match]:
+    def match(
+        self,
+        item: ContentFingerprint,
+        *,
+        pdq_variants: Sequence[bytes] = (),
+        keypoints: Sequence[bytes] = (),
+    ) -> list[Match]:
         """Every registered work ``item`` reproduces, strongest evidence per work.
 
         ``pdq_variants`` are the PDQ hashes of the item's flips and rotations, so a
-        mirrored copy of an image still matches.
+        mirrored copy of an image still matches; ``keypoints`` its ORB keypoints and its
+        mirror image's (``ImageQuery.keypoints``), so a cropped copy does.
         """
         prints = StreamPrints.from_stored(item.digest, item.minhash, item.excerpts)
-        images = self._images([h for h in (item.pdq, *pdq_variants) if h])
+        images = self._images([h for h in (item.pdq, *pdq_variants) if h], keypoints)
         return strongest([*self._streams([prints])[0], *images])
 
-    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
-        """Registered images with pixel digest ``digest`` (hex) or a PDQ hash within
-        the distance of one of ``hashes`` (an image's orientations)."""
+    def match_image(
+        self, digest: str, hashes: Sequence[bytes], *, keypoints: Sequence[bytes] = ()
+    ) -> list[Match]:
+        """Registered images with pixel digest ``digest`` (hex), a PDQ hash within the
+        distance of one of ``hashes`` (an image's orientations), or keypoints that one
+        of ``keypoints`` (the image's and its mirror image's) maps onto in one
+        consistent geometry."""
         exact = self._exact([bytes.fromhex(digest)])[0] if digest else []
-        return strongest([*exact, *self._images([h for h in hashes if h])])
+        return strongest([*exact, *self._images([h for h in hashes if h], keypoints)])
 
     def match_prints(self, prints: Sequence[StreamPrints]) -> list[Match]:
         """Every registered work the streams reproduce (``text_prints`` gives them),
@@ -410,11 +427,40 @@ class MatchIndex:
                 matches.sort(key=lambda m: -m.score)
         return out
 
-    def _images(self, hashes: Sequence[bytes]) -> list[Match]:
-        out = []
+    def _images(self, hashes: Sequence[bytes], keypoints: Sequence[bytes] = ()) -> list[Match]:
+        """PDQ matches, then keypoint matches, each strongest first."""
+        queries = [Keypoints.from_bytes(k) for k in keypoints]
+        by_hash, by_keypoints = [], []
         for segment in self.segments:
             lookup = self._lookup(segment)
             for i, score in image_hits(segment.image_hashes, hashes, self.params.pdq_max_distance):
-                out.append(lookup.match(int(segment.image_works[i]), MatchKind.IMAGE, score))
-        out.sort(key=lambda m: -m.score)
-        return out
+                by_hash.append(lookup.match(int(segment.image_works[i]), MatchKind.IMAGE, score))
+            for row, score in keypoint_hits(
+                segment.keypoint_descriptors,
+                segment.keypoint_positions,
+                segment.keypoint_works,
+                queries,
+                self.params.keypoints,
+            ):
+                by_keypoints.append(lookup.match(row, MatchKind.IMAGE, score))
+        by_hash.sort(key=lambda m: -m.score)
+        by_keypoints.sort(key=lambda m: -m.score)
+        return by_hash + by_keypoints
+
+
+def _params_of(stored: dict[str, object]) -> MatchParams:
+    """``MatchParams`` from an index manifest's ``params``."""
+    fields = dict(stored)
+    keypoints = fields.pop("keypoints", {})
+    return MatchParams(**fields, keypoints=KeypointParams(**keypoints))  # type: ignore[arg-type]
+
+
+def _keypoints_per_row(segment: Segment) -> dict[int, bytes]:
+    """Each image row's keypoints as ``IndexedWork`` carries them (for compaction)."""
+    works = segment.keypoint_works
+    out: dict[int, bytes] = {}
+    for row in np.unique(works).tolist():
+        mine = works == row
+        points = Keypoints(segment.keypoint_positions[mine], segment.keypoint_descriptors[mine])
+        out[int(row)] = points.to_bytes()
+    return out

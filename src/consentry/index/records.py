@@ -29,6 +29,9 @@ class IndexedWork:
     minhash: bytes = b""
     excerpts: bytes = b""
     pdq: bytes | None = None
+    # ORB keypoints (``consentry.fingerprint.keypoints.Keypoints.to_bytes``), which a
+    # cropped copy keeps; empty for works registered without them.
+    keypoints: bytes = b""
     # A code work's plain-text view (see ``TextView``), indexed as a second row.
     text_digest: str | None = None
     text_minhash: bytes = b""
@@ -42,7 +45,9 @@ class Match:
 
     ``score`` is 1.0 for exact copies, the estimated Jaccard similarity for near
     duplicates, the share of the item's fingerprints that hit the work for excerpts, and
-    ``1 - distance/256`` for images. ``spans`` are ``[start, end)`` offsets in the
+    ``1 - distance/256`` for images matched by PDQ, and for images matched by keypoints
+    the share of the item's keypoints that one transform maps onto the work's.
+    ``spans`` are ``[start, end)`` offsets in the
     item's fingerprinted (normalised) stream.
     """
 

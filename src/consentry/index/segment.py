@@ -12,11 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from consentry.fingerprint import ExcerptFingerprints, MinHashSignature
+from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _kernels
 from consentry.index.bloom import BloomFilter
 from consentry.index.records import IndexedWork
 
-__all__ = ["BANDS", "PERMUTATIONS", "ROWS", "Segment", "band_keys", "image_hits"]
+__all__ = ["BANDS", "PERMUTATIONS", "ROWS", "Segment", "band_keys", "image_hits", "keypoint_arrays"]
 
 PERMUTATIONS = 256
 # 32 bands of 8 rows: a pair at Jaccard 0.8 shares a band with probability
@@ -43,6 +44,20 @@ def image_hits(stored: U64, hashes: Sequence[bytes], limit: int) -> list[tuple[i
     distance = np.bitwise_count(stored[:, None, :] ^ queries[None, :, :]).sum(axis=2).min(axis=1)
     close = np.flatnonzero(distance <= limit).tolist()
     return [(i, round(1 - int(distance[i]) / 256, 4)) for i in close]
+
+
+def keypoint_arrays(
+    rows: Sequence[tuple[int, Keypoints]],
+) -> tuple[npt.NDArray[np.uint8], npt.NDArray[np.float32], U32]:
+    """Descriptors (n, 32), positions (n, 2) and the row of each keypoint of ``rows``."""
+    kept = [(row, points) for row, points in rows if len(points)]
+    if not kept:
+        return np.zeros((0, 32), np.uint8), np.zeros((0, 2), np.float32), np.zeros(0, np.uint32)
+    return (
+        np.concatenate([points.descriptors for _, points in kept]),
+        np.concatenate([points.positions for _, points in kept]).astype(np.float32),
+        np.concatenate([np.full(len(points), row, np.uint32) for row, points in kept]),
+    )
 
 
 def _spread(hashes: U64, works: npt.NDArray[np.int64]) -> U32:
@@ -97,6 +112,11 @@ class Segment:
     bloom_blocks: U32
     image_hashes: U64
     image_works: U32
+    # Every image's ORB keypoints, one row per keypoint: its descriptor (32 bytes), its
+    # position, and the row of the work it belongs to.
+    keypoint_descriptors: npt.NDArray[np.uint8]
+    keypoint_positions: npt.NDArray[np.float32]
+    keypoint_works: U32
 
     @property
     def size(self) -> int:
@@ -180,6 +200,9 @@ class Segment:
             if image_rows
             else np.zeros((0, 4), dtype=np.uint64)
         )
+        descriptors, positions, keypoint_works = keypoint_arrays(
+            [(i, Keypoints.from_bytes(w.keypoints)) for i, w in enumerate(works) if w.keypoints]
+        )
         return cls(
             work_ids=np.array([w.work_id for w in works], dtype=np.str_),
             views=np.array(views, dtype=np.uint8),
@@ -201,6 +224,9 @@ class Segment:
             bloom_blocks=bloom.blocks,
             image_hashes=image_hashes,
             image_works=np.array(image_rows, dtype=np.uint32),
+            keypoint_descriptors=descriptors,
+            keypoint_positions=positions,
+            keypoint_works=keypoint_works,
         )
 
     def save(self, folder: Path) -> None:

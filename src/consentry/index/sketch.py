@@ -4,7 +4,8 @@ One file, signed with the registry's log key and carrying the log checkpoint it 
 made at, holds: the works' exact digests (SHA-256 of the whole normalised work), their
 MinHash *band keys* (each mixes eight minima, so no shingle can be read back), their
 winnow fingerprints (64-bit hashes of 100-character windows, each naming the works that
-hold it; a membership test needs the whole window), their PDQ image hashes, and for
+hold it; a membership test needs the whole window), their PDQ image hashes and ORB
+keypoints (binary descriptors of corner patches with their positions), and for
 each work only its notice: a JSON object naming the work (``work_id``) and its owner
 (``owner_id``), which the lookups report, and whatever else the exporter put in it (the
 check puts the owner's name and terms), which the sketch carries without reading.
@@ -20,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,9 @@ import zstandard
 from consentry.crypto import Signer
 from consentry.errors import InputError, VerificationError
 from consentry.fingerprint import FingerprintParams, StreamPrints
+from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _kernels
+from consentry.index.keypoints import KeypointParams, keypoint_hits
 from consentry.index.match_index import MatchParams
 from consentry.index.records import IndexedWork, Match, MatchKind, strongest
 from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys, image_hits
@@ -38,9 +41,11 @@ from consentry.log.note import NoteVerifier, open_note, sign_note
 
 __all__ = ["Sketch"]
 
-_MAGIC = b"CONSENTRY-SKETCH\x01"
-_UPDATE_MAGIC = b"CONSENTRY-SKETCH-UPDATE\x01"
-_TITLE = "consentry.sketch/v1"
+_MAGIC = b"CONSENTRY-SKETCH\x02"
+_UPDATE_MAGIC = b"CONSENTRY-SKETCH-UPDATE\x02"
+_TITLE = "consentry.sketch/v2"
+# Version 1 (before image keypoints): refused with a clear message, not misread.
+_OLD_MAGICS = (b"CONSENTRY-SKETCH\x01", b"CONSENTRY-SKETCH-UPDATE\x01")
 # A query sharing this many of the 32 band keys with a work estimates Jaccard
 # similarity (shared/32)^(1/8) >= 0.77; at 0.5 this many shared bands is < 1e-6 likely.
 _MIN_BANDS = 4
@@ -53,6 +58,9 @@ _ARRAYS = (
     ("posting_rows", "<u4"),
     ("image_hashes", "<u8"),
     ("image_rows", "<u4"),
+    ("keypoint_descriptors", "u1"),
+    ("keypoint_positions", "<f4"),
+    ("keypoint_rows", "<u4"),
     ("row_works", "<u4"),
 )
 
@@ -109,6 +117,7 @@ class Sketch:
                 "max_works_per_fingerprint": params.max_works_per_fingerprint,
                 "pdq_max_distance": params.pdq_max_distance,
                 "noise": params.noise,
+                "keypoints": asdict(params.keypoints),
             },
             "works": len(records),
         }
@@ -123,6 +132,9 @@ class Sketch:
             "posting_rows": segment.posting_works[evidence][by_hash],
             "image_hashes": segment.image_hashes,
             "image_rows": segment.image_works,
+            "keypoint_descriptors": segment.keypoint_descriptors,
+            "keypoint_positions": segment.keypoint_positions,
+            "keypoint_rows": segment.keypoint_works,
             "row_works": np.array([numbers[w] for w in segment.work_ids.tolist()], np.uint32),
         }
         return cls(header, _searchable(arrays), records)
@@ -165,7 +177,13 @@ class Sketch:
     def from_bytes(cls, data: bytes, log: NoteVerifier, *, source: str = "sketch") -> Sketch:
         """Read and verify a sketch file: its base and every update appended to it, in
         order. Raises ``VerificationError`` when a section is not signed by ``log``, was
-        changed, reordered or cut short; ``InputError`` when it is not a sketch."""
+        changed, reordered or cut short; ``InputError`` when it is not a sketch, or is
+        one of an older version."""
+        if data.startswith(_OLD_MAGICS):
+            raise InputError(
+                f"{source} is a version 1 sketch, made before image keypoints; export a "
+                "new one with 'consentry sketch export'"
+            )
         if not data.startswith(_MAGIC):
             raise InputError(
                 f"{source} is not a consentry sketch; export one with 'consentry sketch export'"
@@ -182,6 +200,11 @@ class Sketch:
     def apply(sketch_file: bytes, update_file: bytes, log: NoteVerifier) -> bytes:
         """The sketch file with an update file appended, once both verify together
         (the update must follow the sketch's last section, signed by ``log``)."""
+        if update_file.startswith(_OLD_MAGICS):
+            raise InputError(
+                "the update is a version 1 sketch update, made before image keypoints; "
+                "export a new sketch with 'consentry sketch export'"
+            )
         if not update_file.startswith(_UPDATE_MAGIC):
             raise InputError(
                 "the update is not a consentry sketch update; make one with "
@@ -229,6 +252,15 @@ class Sketch:
             "image_rows": np.concatenate(
                 [mine["image_rows"], theirs["image_rows"] + offset]
             ).astype(np.uint32),
+            "keypoint_descriptors": np.concatenate(
+                [mine["keypoint_descriptors"], theirs["keypoint_descriptors"]]
+            ),
+            "keypoint_positions": np.concatenate(
+                [mine["keypoint_positions"], theirs["keypoint_positions"]]
+            ),
+            "keypoint_rows": np.concatenate(
+                [mine["keypoint_rows"], theirs["keypoint_rows"] + offset]
+            ).astype(np.uint32),
             "row_works": np.concatenate([mine["row_works"], remap[theirs["row_works"]]]),
         }
         header = {**self.header, "checkpoint": update.header["checkpoint"], "works": len(notices)}
@@ -258,13 +290,24 @@ class Sketch:
             found += self._excerpts(stream)
         return strongest(found)
 
-    def match_image(self, digest: str, hashes: Sequence[bytes]) -> list[Match]:
-        """As ``MatchIndex.match_image``: the same pixels, or a close PDQ hash."""
+    def match_image(
+        self, digest: str, hashes: Sequence[bytes], *, keypoints: Sequence[bytes] = ()
+    ) -> list[Match]:
+        """As ``MatchIndex.match_image``: the same pixels, a close PDQ hash, or keypoints
+        in one consistent geometry."""
         found = self._exact(bytes.fromhex(digest)) if digest else []
         limit = int(self.header["params"]["pdq_max_distance"])
         hits = image_hits(self.arrays["image_hashes"], [h for h in hashes if h], limit)
         for i, score in hits:
             found.append(self._match(int(self.arrays["image_rows"][i]), MatchKind.IMAGE, score))
+        for row, score in keypoint_hits(
+            self.arrays["keypoint_descriptors"],
+            self.arrays["keypoint_positions"],
+            self.arrays["keypoint_rows"],
+            [Keypoints.from_bytes(k) for k in keypoints],
+            KeypointParams(**self.header["params"]["keypoints"]),
+        ):
+            found.append(self._match(row, MatchKind.IMAGE, score))
         return strongest(found)
 
     def _exact(self, digest: bytes) -> list[Match]:

@@ -27,6 +27,7 @@ from consentry.index import IndexedWork, Lookup, Match, MatchIndex, MatchKind, S
 from consentry.log import NoteVerifier
 from tests.conftest import LICENSES, STDLIB
 from tests.unit.fingerprint.test_image import _picture
+from tests.unit.fingerprint.test_image_keypoints import _photo
 
 TEXTS = ["GPL-3", "Apache-2.0", "MPL-2.0", "CC0-1.0", "Artistic", "LGPL-2.1"]
 CODE = ["json/decoder.py", "shlex.py", "textwrap.py"]
@@ -62,6 +63,7 @@ def _record(work_id: str, printed: ContentFingerprint) -> IndexedWork:
         printed.minhash,
         printed.excerpts,
         printed.pdq,
+        keypoints=printed.crop_segments or b"",
         text_digest=view.digest if view else None,
         text_minhash=view.minhash if view else b"",
         text_excerpts=view.excerpts if view else b"",
@@ -92,6 +94,7 @@ def side() -> Side:
     texts = {name: _text(name) for name in [*TEXTS, *CODE]}
     works = [_record(name, fingerprint_bytes(name, text.encode())) for name, text in texts.items()]
     works.append(_record("picture", fingerprint_bytes("picture.png", _png(_picture(3)))))
+    works.append(_record("photo", fingerprint_bytes("photo.png", _png(_photo("coffee.png")))))
     return Side(texts, {"index": MatchIndex.build(works), "sketch": _sketch(works)})
 
 
@@ -225,6 +228,33 @@ def test_an_image_is_the_same_matches_in_both(
     )
     assert sketch == index
     assert [(m.work_id, m.kind) for m in index] == ([("picture", kind)] if kind else [])
+
+
+@pytest.mark.parametrize(
+    ("image", "found"),
+    [
+        (_photo("coffee.png").crop((30, 20, 570, 380)), ["photo"]),
+        (
+            _photo("coffee.png").crop((0, 0, 540, 360)).transpose(Image.Transpose.FLIP_LEFT_RIGHT),
+            ["photo"],
+        ),
+        (_photo("coffee.png").resize((300, 200)), ["photo"]),
+        (_photo("chelsea.png"), []),
+        (_photo("brick.png").crop((40, 40, 400, 400)), []),
+    ],
+    ids=["crop-10", "crop-10-mirrored", "resized", "another-photo", "a-texture-tile"],
+)
+def test_an_image_is_the_same_keypoint_matches_in_both(
+    side: Side, image: Image.Image, found: list[str]
+) -> None:
+    query = image_query(_png(image), name="query.png")
+    index, sketch = (
+        side.lookups[name].match_image(query.digest, query.orientations, keypoints=query.keypoints)
+        for name in ("index", "sketch")
+    )
+    assert sketch == index
+    assert [m.work_id for m in index] == found
+    assert all(m.kind is MatchKind.IMAGE and 0 < m.score <= 1 for m in index)
 
 
 def test_unrelated_text_and_code_match_nothing_in_either(side: Side) -> None:
