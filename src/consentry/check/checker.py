@@ -142,10 +142,12 @@ class Checker:
         return self.check_text(text, name=name)
 
     def check_image(self, data: bytes, *, name: str = "output.png") -> CheckReport:
-        """Findings for an image: the same pixels, or a perceptual-hash match in any
-        flip or rotation."""
+        """Findings for an image: the same pixels, a perceptual-hash match in any flip
+        or rotation, or a crop, rescale or mirror image found by its keypoints."""
         query = image_query(data, name=name)
-        matches = self.lookup.match_image(query.digest, query.orientations)
+        matches = self.lookup.match_image(
+            query.digest, query.orientations, keypoints=query.keypoints
+        )
         return self._report(name, [(m, [], 0) for m in matches])
 
     @staticmethod

@@ -92,10 +92,10 @@ class Gate:
 
     def _find_image(self, item: Item) -> list[Match] | str:
         try:
-            printed, variants = self._image_fingerprint(item)
+            printed, variants, keypoints = self._image_fingerprint(item)
         except InputError as exc:
             return str(exc)
-        return self.index.match(printed, pdq_variants=variants)
+        return self.index.match(printed, pdq_variants=variants, keypoints=keypoints)
 
     def conclude(self, item: Item, found: list[Match] | str) -> Decision:
         """The decision from what ``find`` returned: consent for each matched work, or
@@ -130,7 +130,9 @@ class Gate:
         """The price a basis carries: its grant's; None for terms, licences, own data."""
         return self.consent.price_of(basis.grant_id) if basis.grant_id else None
 
-    def _image_fingerprint(self, item: Item) -> tuple[ContentFingerprint, list[bytes]]:
+    def _image_fingerprint(
+        self, item: Item
+    ) -> tuple[ContentFingerprint, list[bytes], tuple[bytes, ...]]:
         assert item.image is not None  # noqa: S101 - called for image items only
         name = str(item.metadata.get("path") or item.id)
         query = image_query(item.image, name=name)
@@ -147,7 +149,7 @@ class Gate:
             pdq_quality=query.pdq_quality,
             params_version=self.params.version,
         )
-        return printed, list(query.orientations[1:])
+        return printed, list(query.orientations[1:]), query.keypoints
 
     def _registered(self, item: Item, matches: list[Match]) -> Decision:
         bases: list[UseBasis] = []

@@ -416,6 +416,7 @@ class Works:
             minhash=parts["minhash"].value if "minhash" in parts else b"",
             excerpts=parts["excerpts"].value if "excerpts" in parts else b"",
             pdq=pdq.value if pdq is not None else None,
+            keypoints=parts["crop"].value if "crop" in parts else b"",
             text_digest=text_digest.value.hex() if text_digest is not None else None,
             text_minhash=parts["text-minhash"].value if "text-minhash" in parts else b"",
             text_excerpts=parts["text-excerpts"].value if "text-excerpts" in parts else b"",
