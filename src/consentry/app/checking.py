@@ -57,11 +57,13 @@ def check_outputs(
     database is opened), else against the registry, counting ``licensee_id``'s grants
     when given (with that licensee's own key)."""
     if sketch is not None:
-        checker = Checker.offline(sketch, sketch_verifier(ws, vkey).vkey(), min_span=min_span)
+        checker = Checker.offline(
+            sketch, sketch_verifier(ws, vkey).vkey(), min_span=min_span, licensee_id=licensee_id
+        )
     else:
         licensee = None if licensee_id is None else ws.actor(licensee_id, PartyKind.LICENSEE)
         notices = RegistryNotices(ws.registry, licensee=licensee)
-        checker = Checker(workspace_index(ws), notices, min_span=min_span)
+        checker = Checker(workspace_index(ws), notices, min_span=min_span, licensee_id=licensee_id)
     return [checker.check_bytes(data, name=name) for name, data in outputs]
 
 

@@ -18,7 +18,13 @@ from typing import Any, Protocol
 
 from consentry.check.model import CheckReport, Finding, WorkNotice
 from consentry.check.offline import SketchNotices
-from consentry.check.spans import Origins, merge_spans, output_spans, plain_origins
+from consentry.check.spans import (
+    Origins,
+    evidence_floor,
+    merge_evidence,
+    output_spans,
+    plain_origins,
+)
 from consentry.check.verdict import verdict_for
 from consentry.clock import utc_now
 from consentry.errors import InputError
@@ -59,6 +65,8 @@ class Checker:
     params: FingerprintParams = field(default_factory=FingerprintParams)
     at: datetime | None = None
     commercial: bool = True
+    # Named in the command a blocked finding suggests (``license request --licensee``).
+    licensee_id: str | None = None
 
     @classmethod
     def offline(cls, sketch: Path, log_key: str, **options: Any) -> Checker:
@@ -72,17 +80,13 @@ class Checker:
         return cls(loaded, SketchNotices(loaded), **options)
 
     def __post_init__(self) -> None:
-        if self.min_span < 1:
-            raise InputError(f"--min-span {self.min_span} must be a positive number of characters")
+        # Raises InputError for a min_span below one character.
+        evidence_floor(self.min_span, self.params.winnow)
 
     @property
     def _evidence_floor(self) -> int:
-        # Winnowing (noise k, guarantee T) finds every shared run of T characters and
-        # reports it as windows of k characters: a copy of L characters leaves at
-        # least max(k, L - 2(T - k)) characters of evidence. So a copy of min_span
-        # characters shows as at least this much.
-        winnow = self.params.winnow
-        return max(winnow.noise, self.min_span - (winnow.guarantee - winnow.noise))
+        # The one evidence rule the gate applies too (``evidence_floor``).
+        return evidence_floor(self.min_span, self.params.winnow)
 
     def check_text(self, text: str, *, name: str = "output.txt") -> CheckReport:
         """Findings for a text output (code too, when ``name`` says so)."""
@@ -103,8 +107,10 @@ class Checker:
             is_code = language is not None and number == 0
             origins: Origins | None = None
             for match in self.lookup.match_prints([stream]):
+                # A text exact or near match is the whole stream; an image label is
+                # never given to text.
                 spans = list(match.spans) or [(0, stream.length)]
-                merged = merge_spans(spans)
+                merged = merge_evidence(spans, self.params.winnow)
                 longest = max(end - start for start, end in merged)
                 if match.kind is MatchKind.EXCERPT and longest < self._evidence_floor:
                     continue
@@ -170,7 +176,12 @@ class Checker:
             notice = notices.get(match.work_id) or WorkNotice.unknown(match.work_id, match.owner_id)
             grant = grants.get(match.work_id)
             verdict, reason = verdict_for(
-                notice, longest, at=at, commercial=self.commercial, grant_id=grant
+                notice,
+                longest,
+                at=at,
+                commercial=self.commercial,
+                grant_id=grant,
+                licensee_id=self.licensee_id,
             )
             findings.append(
                 Finding(

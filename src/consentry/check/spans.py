@@ -14,10 +14,20 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
+from consentry.errors import InputError
 from consentry.fingerprint import normalize_text
 from consentry.fingerprint.normalize import _DEFAULT_IGNORABLE
+from consentry.fingerprint.winnow import WinnowParams
 
-__all__ = ["Origins", "merge_spans", "output_spans", "plain_origins"]
+__all__ = [
+    "Origins",
+    "evidence_floor",
+    "evidence_gap",
+    "merge_evidence",
+    "merge_spans",
+    "output_spans",
+    "plain_origins",
+]
 
 Origins = npt.NDArray[np.int64]
 
@@ -91,3 +101,44 @@ def output_spans(spans: Iterable[tuple[int, int]], origins: Origins) -> list[tup
         first, final = min(start, last), min(max(end - 1, start), last)
         out.append((int(origins[first]), int(origins[final]) + 1))
     return merge_spans(out)
+
+
+def evidence_gap(winnow: WinnowParams) -> int:
+    """How far apart two windows of one contiguous copy can be reported.
+
+    Winnowing keeps one k-gram in every window of ``w = T - k + 1`` consecutive ones, so
+    the k-grams kept along a shared run start at most ``w`` characters apart: the
+    ``[o, o + k)`` spans they leave may have a gap of ``w - k`` characters between them
+    (one, with the default k = 100, T = 200) though nothing between them differs.
+    """
+    return max(0, winnow.window - winnow.noise)
+
+
+def merge_evidence(spans: Iterable[tuple[int, int]], winnow: WinnowParams) -> list[tuple[int, int]]:
+    """Spans sorted and merged where they overlap, touch, or sit no further apart than
+    one contiguous copy can leave them (``evidence_gap``): one copy is one span."""
+    gap = evidence_gap(winnow)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + gap:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def evidence_floor(min_span: int, winnow: WinnowParams) -> int:
+    """The longest merged evidence span an excerpt needs, for a minimum span of
+    ``min_span`` normalised characters: the one evidence rule of the gate and the check.
+
+    A shared run of ``L >= T`` characters always shares a kept k-gram, and its kept
+    k-grams, merged (``merge_evidence``), cover at least ``L - 2(T - k)`` of it. One
+    shared window (exactly ``k`` characters) is what unrelated texts with a common
+    header or table leave, so it is never enough: the floor is at least ``k + 1``
+    (two kept windows of one run). Every copy of at least ``max(min_span, T + w)``
+    characters is therefore found, and nothing sharing less than ``k + 1`` characters.
+    """
+    if min_span < 1:
+        raise InputError(f"--min-span {min_span} must be a positive number of characters")
+    k, t = winnow.noise, winnow.guarantee
+    return max(k + 1, min_span - 2 * (t - k))

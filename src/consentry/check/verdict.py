@@ -18,13 +18,15 @@ def verdict_for(
     at: datetime,
     commercial: bool = True,
     grant_id: str | None = None,
+    licensee_id: str | None = None,
 ) -> tuple[Verdict, str]:
     """(verdict, reason) for publishing ``length`` normalised characters of the work.
 
     A grant in force for ``publish-output`` licenses it whatever the terms say (the
     owner signed it). Otherwise the terms decide: ``allow`` is clear, or needs the
     attribution text, and is blocked past the maximum excerpt length; ``deny`` and
-    ``license`` block it, with the command that asks the owner.
+    ``license`` block it, with the command that asks the owner: a command that runs as
+    printed, so it names the licensee (``licensee_id``, or a placeholder to fill in).
     """
     if grant_id is not None:
         return Verdict.LICENSED, f"your grant {grant_id} covers publishing output"
@@ -32,7 +34,8 @@ def verdict_for(
     if not decision.allowed:
         return Verdict.BLOCKED, (
             f"{decision.reason}; ask {notice.owner_name} with 'consentry license request "
-            f"--work {notice.work_id} --purpose publish-output'"
+            f"--work {notice.work_id} --licensee {licensee_id or 'LICENSEE_ID'} "
+            "--purpose publish-output'"
         )
     conditions = notice.terms.conditions
     if conditions.max_excerpt_chars is not None and length > conditions.max_excerpt_chars:

@@ -46,7 +46,9 @@ def _print(report: CheckReport) -> None:
         return
     out.print(f"{report.name}: {report.verdict.value}", markup=False)
     for finding in report.findings:
-        where = ", ".join(f"characters {s}-{e}" for s, e in finding.spans) or "whole image"
+        where = ", ".join(f"characters {s}-{e}" for s, e in finding.spans) or (
+            "whole image" if finding.kind.value == "image" else "no characters"
+        )
         out.print(
             f"  {finding.verdict.value:<9} {finding.work_id} by {finding.owner_name} "
             f"({finding.kind.value}, {where}, {finding.length} characters): {finding.reason}",

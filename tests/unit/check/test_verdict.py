@@ -63,3 +63,16 @@ def test_verdicts_follow_the_terms(terms, length, grant, expected, says) -> None
 def test_a_notice_round_trips_through_json() -> None:
     notice = _notice({"publish-output": "allow"}, attribution="© Ada", max_excerpt_chars=400)
     assert WorkNotice.from_json(notice.to_json()) == notice
+
+
+def test_the_suggested_license_request_names_the_licensee() -> None:
+    # The regression: 'license request --work ... --purpose publish-output' failed as
+    # printed, for want of --licensee.
+    from consentry.terms import DEFAULT_TERMS
+
+    now = datetime(2026, 6, 1, tzinfo=UTC)
+    notice = WorkNotice("wrk_1", "own_1", "Ada", DEFAULT_TERMS)
+    _, reason = verdict_for(notice, 300, at=now, licensee_id="lic_9")
+    assert "license request --work wrk_1 --licensee lic_9 --purpose publish-output" in reason
+    _, reason = verdict_for(notice, 300, at=now)
+    assert "--licensee LICENSEE_ID" in reason
