@@ -169,9 +169,15 @@ def _check_outputs(out: Path, items: int, corpus: Path) -> dict[str, object]:
     assert (
         len(rows) == 1
         and rows[0]["work"] == work["work_id"]
-        and int(rows[0]["units"]) == work["units"]
+        and Decimal(rows[0]["units"]) == Decimal(work["units"])
     )
-    assert Decimal(rows[0]["amount"]) == Decimal("0.125") * work["units"] / 1000
+    # Every row bills its units at its price, exactly, in the unit it names
+    # (royalties_bill_what_was_used_in_the_unit_they_name).
+    assert rows[0]["unit"] == "1k-tokens"
+    assert Decimal(rows[0]["units"]) == Decimal(work["tokens"]) / 1000
+    assert Decimal(rows[0]["amount"]) == Decimal(rows[0]["units"]) * Decimal(rows[0]["unit_price"])
+    assert rows[0]["amount"] == work["amount"]
+    assert rows[0]["title"] == work["title"] != "" and rows[0]["owner_name"] == work["owner_name"]
     assert manifest["royalties_total"] == {"EUR": rows[0]["amount"]}
     assert not (out / ".gate-state.json").exists()
     return manifest

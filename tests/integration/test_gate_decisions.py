@@ -195,7 +195,9 @@ def _perturb(rng: random.Random, text: str) -> str:
         return text.upper().replace("\n", "\r\n")
     if choice == 2:
         return "\u200b".join(flat[i : i + 40] for i in range(0, len(flat), 40))
-    length = rng.choice([200, 300, 1000])
+    # Copies of T + w = 301 characters or more are always evidence (``evidence_floor``);
+    # shorter ones only when they leave two windows.
+    length = rng.choice([301, 400, 1000])
     start = rng.randrange(0, len(flat) - length)
     return flat[start : start + length]
 
@@ -219,9 +221,32 @@ def test_no_registered_work_without_a_basis_is_ever_admitted(
             pieces += [_perturb(rng, _text(name)), FILLER[cut + 500 : cut + 900]]
         decision = gate.decide(Item(f"d{number}", "test", text=" ".join(pieces)))
         if decision.admitted:
-            assert set(embedded) <= allowed, (embedded, allowed, decision)
+            # A span is admitted when some basis covers it: every work without a basis
+            # is found only where an allowed work's spans are (or the item is that
+            # work exactly), and is listed as covered.
+            assert {b.work_id for b in decision.bases if b.work_id} <= allowed
+            cover = [s for b in decision.bases for s in b.spans]
+            exact = any(b.match == "exact" for b in decision.bases)
+            for reason in decision.reasons:
+                assert reason.covered and reason.work_id not in allowed
+                assert exact or all(
+                    any(a <= start and end <= b for a, b in _merged(cover))
+                    for start, end in reason.spans
+                ), (embedded, allowed, decision)
+            assert set(embedded) - allowed <= {r.work_id for r in decision.reasons}, decision
         else:
             assert decision.reasons and not decision.bases
+            assert any(not r.covered and r.work_id not in allowed for r in decision.reasons)
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]))
+        else:
+            out.append((start, end))
+    return out
 
 
 def test_images_through_the_gate_one_decode_all_orientations() -> None:
@@ -257,3 +282,28 @@ def test_images_through_the_gate_one_decode_all_orientations() -> None:
     assert other.admitted
     broken = gate.decide(Item("b", "t", image=png(picture)[:100], metadata={"path": "b.png"}))
     assert broken.reasons[0].match == "unreadable"
+
+
+def test_one_shared_window_is_not_evidence_of_a_copy() -> None:
+    """Evidence has a length: unregistered text sharing one 100-character window with a
+    work (a header, a table row) is not rejected for it; the check's rule is the same."""
+    from consentry.check.spans import evidence_floor
+    from consentry.fingerprint import FingerprintParams, normalize_text, text_prints
+    from consentry.fingerprint.winnow import ExcerptFingerprints
+
+    params = FingerprintParams()
+    work = normalize_text(_text("GPL-3"))
+    kept = ExcerptFingerprints.from_bytes(INDEX_WORKS["GPL-3"].excerpts).offsets.tolist()
+    gate = Gate(index=PURE_INDEX, consent=StaticConsent(set()), policy=GatePolicy(GateMode.OPT_OUT))
+    tried = 0
+    for offset in kept[5:80]:
+        text = FILLER[:700] + " " + work[offset : offset + 100] + " " + FILLER[700:1400]
+        (raw,) = PURE_INDEX.match_many([text_prints("doc.txt", text, params)])
+        single = [m for m in raw if m.kind.value == "excerpt" and len(m.spans) == 1]
+        if not single or single[0].spans[0][1] - single[0].spans[0][0] != 100:
+            continue
+        tried += 1
+        decision = gate.decide(Item("doc", "test", text=text))
+        assert decision.admitted, decision
+        assert evidence_floor(200, params.winnow) > 100
+    assert tried, "no single shared window planted"

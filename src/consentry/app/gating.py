@@ -17,7 +17,15 @@ from consentry.app.index import index_folder, workspace_index
 from consentry.app.workspace import Workspace
 from consentry.crypto import Signer
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
-from consentry.gate.run import GateRun, RunSettings, RunStats, registry_hooks
+from consentry.gate.gate import DEFAULT_MIN_SPAN
+from consentry.gate.run import (
+    Describe,
+    GateRun,
+    RunSettings,
+    RunStats,
+    registry_hooks,
+    work_names,
+)
 from consentry.gate.run import run_gate as run_gate_over
 from consentry.index import MatchIndex
 from consentry.registry import PartyKind
@@ -54,6 +62,7 @@ class PlannedGate:
     signer: Signer
     gate_for: Callable[[datetime], Gate]
     record_manifest: Callable[[dict[str, Any], str], None]
+    describe: Describe | None = None
 
     def settings(self, corpus: Path | str, out: Path, **options: Any) -> RunSettings:
         """The run settings for this plan over ``corpus`` into ``out``."""
@@ -67,6 +76,7 @@ class PlannedGate:
             key=self.signer,
             index_digest=self.index.digest(),
             record_manifest=self.record_manifest,
+            describe=self.describe,
         )
 
 
@@ -77,19 +87,35 @@ def plan_gate(
     purpose: Category,
     policy: GatePolicy,
     save_index: bool = True,
+    min_span: int = DEFAULT_MIN_SPAN,
 ) -> PlannedGate:
     """Refresh the index and prepare the gate. ``save_index`` False for processes that
     run side by side (pipeline ranks): they read the saved index and write none.
 
     Raises ``NotFoundError`` for an unknown licensee and ``KeyStoreError`` when this
-    machine does not hold its key: only the licensee signs its manifest."""
+    machine does not hold its key: only the licensee signs its manifest. ``min_span``
+    is the one evidence rule of the gate and the check (normalised characters)."""
     signer = ws.signer(licensee_id, PartyKind.LICENSEE)
     index = workspace_index(ws, save=save_index)
     gate_for, record = registry_hooks(
-        ws.registry, index, licensee_id=licensee_id, key=signer, purpose=purpose, policy=policy
+        ws.registry,
+        index,
+        licensee_id=licensee_id,
+        key=signer,
+        purpose=purpose,
+        policy=policy,
+        min_span=min_span,
     )
     return PlannedGate(
-        licensee_id, purpose, policy, index, index_folder(ws), signer, gate_for, record
+        licensee_id,
+        purpose,
+        policy,
+        index,
+        index_folder(ws),
+        signer,
+        gate_for,
+        record,
+        work_names(ws.registry),
     )
 
 
@@ -102,12 +128,13 @@ def run_gate(
     purpose: Category,
     policy: GatePolicy,
     on_progress: Callable[[RunStats], None] | None = None,
+    min_span: int = DEFAULT_MIN_SPAN,
     **options: Any,
 ) -> dict[str, Any]:
     """Run the gate over ``corpus`` into ``out`` (DESIGN.md §5.3); returns the summary.
     ``options``: ``RunSettings``' (``compress``, ``resume``, ``checkpoint_every``,
     ``workers``)."""
-    plan = plan_gate(ws, licensee_id=licensee_id, purpose=purpose, policy=policy)
+    plan = plan_gate(ws, licensee_id=licensee_id, purpose=purpose, policy=policy, min_span=min_span)
     return run_gate_over(
         plan.settings(corpus, out, **options),
         gate_for=plan.gate_for,
@@ -116,4 +143,5 @@ def run_gate(
         record_manifest=plan.record_manifest,
         on_progress=on_progress,
         index_folder=plan.index_folder,
+        describe=plan.describe,
     )

@@ -16,6 +16,20 @@ if TYPE_CHECKING:
 
 __all__ = ["gate_app"]
 
+
+def _reason_line(reason: str) -> str:
+    """How the summary names the rejected items with one reason (they overlap)."""
+    return {
+        "exact": "items with an exact match",
+        "near": "items with a near match",
+        "excerpt": "items with an excerpt match",
+        "image": "items with an image match",
+        "signal": "items with an opt-out signal",
+        "unregistered": "unregistered items with no basis",
+        "unreadable": "unreadable items",
+    }.get(reason, f"items with reason {reason}")
+
+
 gate_app = typer.Typer(help="Run the ingestion gate over a corpus.", no_args_is_help=True)
 
 
@@ -45,6 +59,12 @@ def run(
     ),
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", min=1, help="Items between checkpoints."
+    ),
+    min_span: int = typer.Option(
+        200,
+        "--min-span",
+        min=1,
+        help="Shortest copied run, in normalised characters, that is evidence (as check).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
@@ -94,6 +114,7 @@ def run(
             resume=resume,
             checkpoint_every=checkpoint_every,
             workers=workers,
+            min_span=min_span,
         )
     if as_json:
         print_json(summary)
@@ -101,8 +122,12 @@ def run(
     decisions = summary["decisions"]
     admitted, rejected = decisions["admitted"], decisions["rejected"]
     out.print(f"{summary['items']:,} items: {admitted:,} admitted, {rejected:,} rejected")
+    # An item can have several reasons, so these counts overlap: each says how many
+    # rejected items have one, not a split of them.
+    if summary["rejected_by_reason"]:
+        out.print("rejected, by reason (an item can have several):")
     for reason, count in summary["rejected_by_reason"].items():
-        out.print(f"  rejected ({reason}): {count:,}")
+        out.print(f"  {_reason_line(reason)}: {count:,}")
     out.print(
         f"outputs in {out_dir}: admitted, rejected, manifest.json, royalties.csv, summary.json"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 from consentry._records import quick_init
@@ -27,7 +28,13 @@ class BasisKind(StrEnum):
 @quick_init
 @dataclass(frozen=True, slots=True)
 class UseBasis:
-    """Why an item (or one registered work inside it) may go in."""
+    """Why an item (or one registered work inside it) may go in.
+
+    For a registered work: ``match`` and ``spans`` are the evidence it covers (offsets
+    in the item's normalised stream; a whole copy's span is the whole stream), and
+    ``share`` the part of the item billed to this basis, from 0 to 1: what the item
+    reproduces of this work and no basis before it already covers (see royalties).
+    """
 
     kind: BasisKind
     work_id: str | None = None
@@ -35,6 +42,9 @@ class UseBasis:
     grant_id: str | None = None
     licence: str | None = None
     detail: str = ""
+    match: str | None = None
+    spans: tuple[tuple[int, int], ...] = ()
+    share: Fraction = Fraction(0)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"kind": self.kind.value}
@@ -44,6 +54,10 @@ class UseBasis:
                 out[name] = value
         if self.detail:
             out["detail"] = self.detail
+        if self.match is not None:
+            out["match"] = self.match
+            out["spans"] = [list(s) for s in self.spans]
+            out["share"] = str(self.share)
         return out
 
     @classmethod
@@ -58,14 +72,24 @@ class UseBasis:
             grant_id=optional("grant_id"),
             licence=optional("licence"),
             detail=str(data.get("detail", "")),
+            match=optional("match"),
+            spans=tuple((int(a), int(b)) for a, b in data.get("spans", ())),
+            share=Fraction(str(data.get("share", "0"))),
         )
 
 
 @quick_init
 @dataclass(frozen=True, slots=True)
 class Reason:
-    """Why an item was rejected. ``match`` is exact, near, excerpt, image, signal,
-    unregistered or unreadable; the first five name the evidence."""
+    """One match the decision weighed, or why an item was rejected. ``match`` is exact,
+    near, excerpt, image, signal, unregistered or unreadable; the first five name the
+    evidence.
+
+    A match is listed whether or not a basis covers it: ``covered`` says it does (the
+    work's own consent, or another work's basis over the same spans), and a match that
+    is not covered keeps the spans no basis covers in ``uncovered``. Only uncovered
+    matches reject an item.
+    """
 
     match: str
     message: str
@@ -73,6 +97,8 @@ class Reason:
     owner_id: str | None = None
     score: float | None = None
     spans: tuple[tuple[int, int], ...] = ()
+    covered: bool = False
+    uncovered: tuple[tuple[int, int], ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"match": self.match}
@@ -82,7 +108,10 @@ class Reason:
                 owner_id=self.owner_id,
                 score=self.score,
                 spans=[list(s) for s in self.spans],
+                covered=self.covered,
             )
+            if not self.covered:
+                out["uncovered"] = [list(s) for s in self.uncovered]
         out["message"] = self.message
         return out
 
@@ -99,6 +128,8 @@ class Reason:
             owner_id=None if data.get("owner_id") is None else str(data["owner_id"]),
             score=None if score is None else float(score),
             spans=tuple((int(a), int(b)) for a, b in data.get("spans", ())),
+            covered=bool(data.get("covered", False)),
+            uncovered=tuple((int(a), int(b)) for a, b in data.get("uncovered", ())),
         )
 
 
@@ -114,11 +145,20 @@ class Decision:
     def admitted(self) -> bool:
         return self.outcome is Outcome.ADMITTED
 
+    @property
+    def rejecting(self) -> tuple[Reason, ...]:
+        """The reasons that reject the item: those no basis covers."""
+        return tuple(r for r in self.reasons if not r.covered)
+
     def to_json(self) -> dict[str, Any]:
-        """The line written for this item: ``{"id", "decision", "basis" | "reasons"}``."""
+        """The line written for this item: ``{"id", "decision", "basis" | "reasons"}``;
+        an admitted item also lists, in ``reasons``, the matches another work's basis
+        covers."""
         out: dict[str, Any] = {"id": self.item_id, "decision": self.outcome.value}
         if self.admitted:
             out["basis"] = [b.to_json() for b in self.bases]
+            if self.reasons:
+                out["reasons"] = [r.to_json() for r in self.reasons]
         else:
             out["reasons"] = [r.to_json() for r in self.reasons]
         return out
@@ -129,6 +169,7 @@ class Decision:
         outcome = Outcome(data["decision"])
         if outcome is Outcome.ADMITTED:
             bases = tuple(UseBasis.from_json(b) for b in data.get("basis", ()))
-            return cls(str(data["id"]), outcome, bases=bases)
+            covered = tuple(Reason.from_json(r) for r in data.get("reasons", ()))
+            return cls(str(data["id"]), outcome, bases=bases, reasons=covered)
         reasons = tuple(Reason.from_json(r) for r in data.get("reasons", ()))
         return cls(str(data["id"]), outcome, reasons=reasons)

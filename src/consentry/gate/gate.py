@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from itertools import islice
 from typing import Any
 
+from consentry.check.spans import evidence_floor, merge_evidence
 from consentry.errors import InputError
 from consentry.fingerprint import (
     ContentFingerprint,
@@ -28,7 +30,11 @@ from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
 from consentry.index import Match, MatchIndex, MatchKind
 from consentry.terms import Basis, Price, UseDecision
 
-__all__ = ["CHUNK", "Gate"]
+__all__ = ["CHUNK", "DEFAULT_MIN_SPAN", "Evidence", "Gate"]
+
+# The shortest reproduced run, in normalised characters, that is evidence of copying:
+# the same default as the publication check's ``--min-span``.
+DEFAULT_MIN_SPAN = 200
 
 # Items looked up together, their matched works' consent read together: large enough
 # that per-call costs vanish, small enough that a pipeline holds few records.
@@ -36,6 +42,59 @@ CHUNK = 256
 
 # Each kind's name, looked up rather than read through the enum per match.
 _KIND_NAMES = {kind: kind.value for kind in MatchKind}
+_NO_ANSWER = UseDecision(False, "no consent answer")
+# Billed the whole item: the item is the work, or nearly.
+_WHOLE = (MatchKind.EXACT, MatchKind.NEAR, MatchKind.IMAGE)
+# Covering every span: only an item that is the work (the same normalised text, or
+# the same picture) holds nothing but the work. A near copy differs somewhere, so it
+# covers no other work's spans.
+_ALL = (MatchKind.EXACT, MatchKind.IMAGE)
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence(Match):
+    """A match as the gate weighs it: which of the item's fingerprinted streams it was
+    found in (a code item has its code stream and its plain text) and that stream's
+    length in normalised characters, so spans can be compared and billed."""
+
+    stream: int = 0
+    length: int = 0
+
+
+def _subtract(
+    spans: Sequence[tuple[int, int]], cover: Sequence[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """What of ``spans`` (sorted, disjoint) lies outside ``cover`` (sorted, disjoint)."""
+    left: list[tuple[int, int]] = []
+    for start, end in spans:
+        at = start
+        for a, b in cover:
+            if b <= at:
+                continue
+            if a >= end:
+                break
+            if a > at:
+                left.append((at, a))
+            at = max(at, b)
+            if at >= end:
+                break
+        if at < end:
+            left.append((at, end))
+    return left
+
+
+def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _length(spans: Iterable[tuple[int, int]]) -> int:
+    return sum(end - start for start, end in spans)
 
 
 @dataclass
@@ -47,6 +106,12 @@ class Gate:
     consent: ConsentOracle
     policy: GatePolicy = field(default_factory=GatePolicy)
     params: FingerprintParams = field(default_factory=FingerprintParams)
+    # The one evidence rule of the gate and the check (``evidence_floor``): an excerpt
+    # needs a merged evidence span this long to name a work.
+    min_span: int = DEFAULT_MIN_SPAN
+
+    def __post_init__(self) -> None:
+        self._floor = evidence_floor(self.min_span, self.params.winnow)
 
     def decide(self, record: Item | Mapping[str, Any]) -> Decision:
         return self.decide_many([record])[0]
@@ -79,8 +144,31 @@ class Gate:
                 texts.append(len(found))
                 found.append([])
         prints = text_prints_many([self._named_text(items[k]) for k in texts], self.params)
-        for k, matches in zip(texts, self.index.match_many(prints), strict=True):
-            found[k] = matches
+        # Each stream looked up on its own (the index flattens them anyway), so each
+        # match knows the stream its spans are in.
+        streams = [stream for item_prints in prints for stream in item_prints]
+        per_stream = self.index.match_many([[stream] for stream in streams])
+        winnow, floor = self.params.winnow, self._floor
+        at = 0
+        for k, item_prints in zip(texts, prints, strict=True):
+            mine: dict[str, Match] = {}
+            for number, stream in enumerate(item_prints):
+                length = stream.length
+                for m in per_stream[at + number]:
+                    if m.work_id in mine:
+                        continue  # the strongest evidence per work, first stream first
+                    if m.kind is MatchKind.EXCERPT:
+                        spans = merge_evidence(m.spans, winnow)
+                        if max(end - start for start, end in spans) < floor:
+                            continue  # shorter than the evidence rule: not a copy
+                    else:
+                        # A text exact or near match is the whole stream.
+                        spans = [(0, length)]
+                    mine[m.work_id] = Evidence(
+                        m.work_id, m.owner_id, m.kind, m.score, tuple(spans), number, length
+                    )
+            at += len(item_prints)
+            found[k] = list(mine.values())
         return found
 
     @staticmethod
@@ -152,32 +240,106 @@ class Gate:
         return printed, list(query.orientations[1:]), query.keypoints
 
     def _registered(self, item: Item, matches: list[Match]) -> Decision:
-        bases: list[UseBasis] = []
-        reasons: list[Reason] = []
+        """Decide span by span: the item is admitted when every matched span is covered
+        by a basis for some work that contains it, and rejected with the spans no basis
+        covers otherwise. Every match is listed, covered or not."""
         answers = self.consent.decide([m.work_id for m in matches])
+        allowed: list[tuple[Match, UseDecision]] = []
+        refused: list[tuple[Match, UseDecision]] = []
         for match in matches:
-            answer = answers.get(match.work_id) or UseDecision(False, "no consent answer")
-            if answer.allowed:
-                kind = BasisKind.GRANT if answer.basis is Basis.GRANT else BasisKind.TERMS
-                bases.append(
-                    UseBasis(
-                        kind, match.work_id, match.owner_id, answer.grant_id, detail=answer.reason
-                    )
-                )
+            answer = answers.get(match.work_id) or _NO_ANSWER
+            (allowed if answer.allowed else refused).append((match, answer))
+        # An exact copy under a basis covers the whole item; other matches their spans.
+        whole = next((m for m, _ in allowed if m.kind in _ALL), None)
+        cover: dict[int, list[tuple[int, int]]] = {}
+        if whole is None:
+            for m, _ in allowed:
+                if m.kind is MatchKind.EXCERPT:
+                    cover.setdefault(_stream(m), []).extend(m.spans)
+            cover = {stream: _union(spans) for stream, spans in cover.items()}
+        reasons: list[Reason] = []
+        rejected = False
+        for m, answer in refused:
+            if whole is not None:
+                left: list[tuple[int, int]] = []
+                by = whole.work_id
+            elif m.kind is MatchKind.IMAGE or not m.spans:
+                left, by = list(m.spans) or [(0, 0)], ""
             else:
-                reasons.append(
-                    Reason(
-                        _KIND_NAMES[match.kind],
-                        answer.reason,
-                        match.work_id,
-                        match.owner_id,
-                        match.score,
-                        match.spans,
-                    )
+                left = _subtract(m.spans, cover.get(_stream(m), []))
+                by = ", ".join(w.work_id for w, _ in allowed if _stream(w) == _stream(m))
+            if left:
+                rejected = True
+                message = answer.reason
+            else:
+                message = f"covered by the basis for {by} ({answer.reason})"
+            reasons.append(
+                Reason(
+                    _KIND_NAMES[m.kind],
+                    message,
+                    m.work_id,
+                    m.owner_id,
+                    m.score,
+                    m.spans,
+                    not left,
+                    () if m.kind is MatchKind.IMAGE else tuple(left),
                 )
-        if reasons:
-            return Decision(item.id, Outcome.REJECTED, reasons=tuple(reasons))
-        return Decision(item.id, Outcome.ADMITTED, bases=tuple(bases))
+            )
+        if rejected:
+            # The works with a basis are listed too, so the licensee sees all of it.
+            covered = [
+                Reason(
+                    _KIND_NAMES[m.kind],
+                    f"allowed: {answer.reason}",
+                    m.work_id,
+                    m.owner_id,
+                    m.score,
+                    m.spans,
+                    True,
+                )
+                for m, answer in allowed
+            ]
+            return Decision(item.id, Outcome.REJECTED, reasons=(*covered, *reasons))
+        return Decision(
+            item.id, Outcome.ADMITTED, bases=self._bases(allowed), reasons=tuple(reasons)
+        )
+
+    @staticmethod
+    def _bases(allowed: list[tuple[Match, UseDecision]]) -> tuple[UseBasis, ...]:
+        """A basis per allowed work, each billed the part of the item it reproduces that
+        no basis before it covers: a whole copy first (the whole item), then excerpts
+        by evidence. The shares add up to at most 1, whatever the streams."""
+        order = sorted(allowed, key=lambda pair: pair[0].kind not in _WHOLE)
+        remaining = Fraction(1)
+        billed: dict[int, list[tuple[int, int]]] = {}
+        bases = []
+        for m, answer in order:
+            if not remaining:
+                share = Fraction(0)
+            elif m.kind in _WHOLE:
+                share = remaining
+            else:
+                stream = _stream(m)
+                done = billed.get(stream, [])
+                new = _length(_subtract(m.spans, done))
+                share = min(Fraction(new, max(_stream_length(m), 1)), remaining)
+                billed[stream] = _union([*done, *m.spans])
+            remaining -= share
+            kind = BasisKind.GRANT if answer.basis is Basis.GRANT else BasisKind.TERMS
+            bases.append(
+                UseBasis(
+                    kind,
+                    m.work_id,
+                    m.owner_id,
+                    answer.grant_id,
+                    None,
+                    answer.reason,
+                    _KIND_NAMES[m.kind],
+                    m.spans,
+                    share,
+                )
+            )
+        return tuple(bases)
 
     def _unregistered(self, item: Item) -> Decision:
         if (licence := self.policy.open_licence(item.metadata)) is not None:
@@ -218,3 +380,13 @@ class Gate:
                         Reason("unregistered", f"unregistered item with no accepted basis: {why}"),
                     ),
                 )
+
+
+def _stream(match: Match) -> int:
+    return match.stream if isinstance(match, Evidence) else 0
+
+
+def _stream_length(match: Match) -> int:
+    if isinstance(match, Evidence):
+        return match.length
+    return max((end for _, end in match.spans), default=0)

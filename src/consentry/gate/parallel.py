@@ -49,11 +49,13 @@ def _exit_with(parent: int) -> None:
             os._exit(1)
 
 
-def _start(index_folder: str, parent: int) -> None:
+def _start(index_folder: str, parent: int, min_span: int = 200) -> None:
     global _WORKER  # noqa: PLW0603 - one gate per worker process, built once
     ignore_interrupts()
     threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
-    _WORKER = Gate(index=MatchIndex.load(Path(index_folder)), consent=_NoConsent())
+    _WORKER = Gate(
+        index=MatchIndex.load(Path(index_folder)), consent=_NoConsent(), min_span=min_span
+    )
     gc.freeze()  # the worker's gate lives as long as it does: never worth rescanning
 
 
@@ -63,13 +65,18 @@ def _find(items: list[Item]) -> list[Found]:
 
 
 def find_in_order(
-    items: Iterable[Item], *, index_folder: Path, workers: int, chunk: int = 32
+    items: Iterable[Item],
+    *,
+    index_folder: Path,
+    workers: int,
+    chunk: int = 32,
+    min_span: int = 200,
 ) -> Iterator[tuple[Item, Found]]:
     """Each item with what ``Gate.find`` returns for it, in the order given."""
     stream = iter(items)
     pending: deque[tuple[list[Item], Future[list[Found]]]] = deque()
     pool = ProcessPoolExecutor(
-        max_workers=workers, initializer=_start, initargs=(str(index_folder), os.getpid())
+        max_workers=workers, initializer=_start, initargs=(str(index_folder), os.getpid(), min_span)
     )
     try:
         while True:

@@ -1,4 +1,10 @@
-"""What a run owes, exactly: Decimal arithmetic from each grant's price model."""
+"""What a run owes, exactly: Decimal arithmetic from each grant's price model.
+
+Every row satisfies ``amount = units x unit_price`` exactly, in the unit the row names:
+``work`` counts works, ``byte`` bytes, and ``1k-tokens`` thousands of tokens, as an
+exact decimal (6,113 tokens are 6.113 units). A work is billed for what of it the
+admitted items reproduce (``UseBasis.share``), never for the same passage twice.
+"""
 
 from __future__ import annotations
 
@@ -10,12 +16,27 @@ from decimal import Decimal
 
 from consentry.terms import Price, PriceUnit
 
-__all__ = ["Royalty", "UsedWork", "royalties_csv", "royalty_for", "units_for"]
+__all__ = ["ROYALTY_COLUMNS", "Royalty", "UsedWork", "royalties_csv", "royalty_for", "units_for"]
+
+ROYALTY_COLUMNS = (
+    "owner",
+    "owner_name",
+    "work",
+    "title",
+    "grant",
+    "units",
+    "unit",
+    "unit_price",
+    "amount",
+    "currency",
+)
 
 
 @dataclass(slots=True)
 class UsedWork:
-    """One registered work admitted in a run, under one grant, and how much of it."""
+    """One registered work admitted in a run, under one grant, and how much of it:
+    ``bytes`` and ``tokens`` are what the admitted items reproduce of it (each item's
+    size times the share billed to this work, rounded down)."""
 
     work_id: str
     owner_id: str
@@ -31,37 +52,40 @@ class Royalty:
     owner_id: str
     work_id: str
     grant_id: str
-    units: int
+    units: Decimal
     unit: str
     unit_price: Decimal
     amount: Decimal
     currency: str
+    title: str = ""
+    owner_name: str = ""
 
 
-def units_for(used: UsedWork) -> int:
-    """Units in the grant's own measure: one per work, or tokens, or bytes.
+def units_for(used: UsedWork) -> Decimal:
+    """Units in the grant's own measure, exactly: one per work, thousands of tokens
+    (a decimal: 6,113 tokens are 6.113), or bytes.
 
-    Tokens are whitespace-separated words of the admitted items that contain the work:
-    a count anyone can reproduce without a particular model's tokenizer.
+    Tokens are whitespace-separated words: a count anyone can reproduce without a
+    particular model's tokenizer.
     """
     if used.price is None:
-        return 0
+        return Decimal(0)
     match used.price.unit:
         case PriceUnit.WORK:
-            return 1
+            return Decimal(1)
         case PriceUnit.THOUSAND_TOKENS:
-            return used.tokens
+            return Decimal(used.tokens).scaleb(-3)
         case PriceUnit.BYTE:
-            return used.bytes
+            return Decimal(used.bytes)
 
 
-def royalty_for(used: UsedWork) -> Royalty | None:
-    """The amount owed for ``used``; None when its basis carries no price."""
+def royalty_for(used: UsedWork, *, title: str = "", owner_name: str = "") -> Royalty | None:
+    """The amount owed for ``used`` (``units x unit_price``, exact); None when its
+    basis carries no price."""
     if used.price is None or used.grant_id is None:
         return None
     units = units_for(used)
     rate = used.price.amount
-    amount = rate * units / 1000 if used.price.unit is PriceUnit.THOUSAND_TOKENS else rate * units
     return Royalty(
         used.owner_id,
         used.work_id,
@@ -69,21 +93,25 @@ def royalty_for(used: UsedWork) -> Royalty | None:
         units,
         used.price.unit.value,
         rate,
-        amount,
+        units * rate,
         used.price.currency,
+        title,
+        owner_name,
     )
 
 
 def royalties_csv(rows: Iterable[Royalty]) -> str:
-    """``owner,work,grant,units,unit,unit_price,amount,currency``, one line per work."""
+    """``ROYALTY_COLUMNS``, one line per work."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["owner", "work", "grant", "units", "unit", "unit_price", "amount", "currency"])
+    writer.writerow(ROYALTY_COLUMNS)
     for row in rows:
         writer.writerow(
             [
                 row.owner_id,
+                row.owner_name,
                 row.work_id,
+                row.title,
                 row.grant_id,
                 row.units,
                 row.unit,

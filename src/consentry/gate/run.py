@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -29,7 +29,7 @@ from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
-from consentry.gate.royalties import UsedWork, royalties_csv, royalty_for, units_for
+from consentry.gate.royalties import Royalty, UsedWork, royalties_csv, royalty_for, units_for
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
 from consentry.interrupts import stop_on_interrupt
@@ -41,15 +41,35 @@ from consentry.warmup import warm_up
 
 __all__ = [
     "CHUNK",
+    "Describe",
     "GateRun",
     "RunSettings",
     "RunStats",
     "item_digest",
     "registry_hooks",
     "run_gate",
+    "work_names",
 ]
 
 _STATE = ".gate-state.json"
+
+# Work ids to (title, owner's name), for the manifest and the royalties.
+Describe = Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]
+
+
+def work_names(registry: Registry) -> Describe:
+    """How a run names the works it used: each work's title and its owner's name, read
+    from the registry (verified records) once, when the run finishes."""
+
+    def describe(work_ids: Sequence[str]) -> Mapping[str, tuple[str, str]]:
+        works = registry.works.many(list(work_ids))
+        owners: dict[str, str] = {}
+        for work in works:
+            if work.owner_id not in owners:
+                owners[work.owner_id] = registry.parties.get(work.owner_id, PartyKind.OWNER).name
+        return {w.id: (w.title, owners[w.owner_id]) for w in works}
+
+    return describe
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +157,28 @@ def _used_from_json(value: dict[str, Any]) -> dict[str, UsedWork]:
     }
 
 
+def _manifest_work(
+    used: UsedWork, names: tuple[str, str], royalty: Royalty | None
+) -> dict[str, Any]:
+    """A work's line in the manifest: what of it was used, in the grant's unit (an
+    exact decimal string), and what that costs, so a statement reconciles with it."""
+    return {
+        "work_id": used.work_id,
+        "title": names[0],
+        "owner_id": used.owner_id,
+        "owner_name": names[1],
+        "grant_id": used.grant_id,
+        "items": used.items,
+        "tokens": used.tokens,
+        "bytes": used.bytes,
+        "units": str(units_for(used)),
+        "unit": used.price.unit.value if used.price else None,
+        "unit_price": None if royalty is None else str(royalty.unit_price),
+        "amount": None if royalty is None else str(royalty.amount),
+        "currency": None if royalty is None else royalty.currency,
+    }
+
+
 def _corpus_label(corpus: Path | str) -> str:
     """A file corpus by its absolute path; a pipeline's by the name it gives."""
     return str(corpus.resolve()) if isinstance(corpus, Path) else corpus
@@ -205,6 +247,7 @@ def registry_hooks(
     key: Signer,
     purpose: Category,
     policy: GatePolicy,
+    min_span: int = 200,
 ) -> tuple[Callable[[datetime], Gate], Callable[[dict[str, Any], str], None]]:
     """How a run reaches the registry: the gate for the run's moment (consent as of
     then), and where its signed manifest is recorded."""
@@ -212,7 +255,7 @@ def registry_hooks(
     def gate_for(at: datetime) -> Gate:
         licensee = Actor(licensee_id, PartyKind.LICENSEE, key.public)
         consent = RegistryConsent(registry, licensee=licensee, purpose=purpose, at=at)
-        return Gate(index=index, consent=consent, policy=policy)
+        return Gate(index=index, consent=consent, policy=policy, min_span=min_span)
 
     def record_manifest(body: dict[str, Any], signature: str) -> None:
         registry.licensing.record_manifest(licensee_id, key, body, signature)
@@ -237,8 +280,10 @@ class GateRun:
         key: Signer,
         index_digest: str,
         record_manifest: Callable[[dict[str, Any], str], None],
+        describe: Describe | None = None,
     ) -> None:
         self.settings = settings
+        self._describe = describe
         self._state = _start_state(settings)
         settings.out.mkdir(parents=True, exist_ok=True)
         self.gate = gate_for(parse_time(self._state["started_at"], what="started_at"))
@@ -288,6 +333,7 @@ class GateRun:
         stats.bytes += item.size
         if decision.admitted:
             stats.admitted += 1
+            tokens = -1
             for basis in decision.bases:
                 if basis.work_id is not None:
                     use = self._used.setdefault(
@@ -300,11 +346,19 @@ class GateRun:
                         ),
                     )
                     use.items += 1
-                    use.bytes += item.size
-                    use.tokens += len(item.text.split()) if item.text else 0
+                    # Billed what of the work the item reproduces: its share of the
+                    # item, rounded down, so an item's works never add up to more
+                    # than the item.
+                    share = basis.share
+                    if share:
+                        if tokens < 0:
+                            tokens = len(item.text.split()) if item.text else 0
+                        num, den = share.numerator, share.denominator
+                        use.bytes += item.size * num // den
+                        use.tokens += tokens * num // den
         else:
             stats.rejected += 1
-            stats.reasons.update({r.match for r in decision.reasons})
+            stats.reasons.update({r.match for r in decision.rejecting})
         self._since_checkpoint += 1
         if self._since_checkpoint >= self.settings.checkpoint_every:
             self.checkpoint()
@@ -343,6 +397,7 @@ class GateRun:
             key=self._key,
             index_digest=self._index_digest,
             record_manifest=self._record_manifest,
+            describe=self._describe,
         )
 
 
@@ -355,6 +410,7 @@ def run_gate(
     record_manifest: Callable[[dict[str, Any], str], None],
     on_progress: Callable[[RunStats], None] | None = None,
     index_folder: Path | None = None,
+    describe: Describe | None = None,
 ) -> dict[str, Any]:
     """Run the gate over ``settings.corpus`` into ``settings.out``; returns the summary.
 
@@ -369,6 +425,7 @@ def run_gate(
         key=key,
         index_digest=index_digest,
         record_manifest=record_manifest,
+        describe=describe,
     )
     # Kernels compiled (or loaded from the cache) once, here, not by the first item or
     # by each worker at once.
@@ -382,7 +439,12 @@ def run_gate(
             _skip(items, run.stats.items)
             chunks: Iterator[tuple[list[Item], list[Found] | None]]
             if settings.workers > 1 and index_folder is not None:
-                pairs = find_in_order(items, index_folder=index_folder, workers=settings.workers)
+                pairs = find_in_order(
+                    items,
+                    index_folder=index_folder,
+                    workers=settings.workers,
+                    min_span=run.gate.min_span,
+                )
                 chunks = (
                     ([item for item, _ in chunk], [found for _, found in chunk])
                     for chunk in iter(lambda: list(islice(pairs, CHUNK)), [])
@@ -419,6 +481,7 @@ def _finish(
     key: Signer,
     index_digest: str,
     record_manifest: Callable[[dict[str, Any], str], None],
+    describe: Describe | None = None,
 ) -> dict[str, Any]:
     digests_path = settings.out / ".item-digests"
     raw = digests_path.read_bytes()
@@ -428,7 +491,15 @@ def _finish(
             f"run in {settings.out} does not reconcile: "
             f"{len(digests)} digests for {stats.items} items"
         )
-    royalties = [r for r in (royalty_for(u) for u in used.values()) if r is not None]
+    names = describe(sorted(used)) if describe is not None and used else {}
+    unnamed = ("", "")
+    owed = {
+        u.work_id: royalty_for(
+            u, title=names.get(u.work_id, unnamed)[0], owner_name=names.get(u.work_id, unnamed)[1]
+        )
+        for u in used.values()
+    }
+    royalties = [r for r in owed.values() if r is not None]
     finished = utc_now()
     body = {
         "type": "consentry.training-manifest",
@@ -443,14 +514,7 @@ def _finish(
         "items_merkle_root": root_from_leaf_hashes([leaf_hash(d) for d in digests]).hex(),
         "counts": {"items": stats.items, "admitted": stats.admitted, "rejected": stats.rejected},
         "works": [
-            {
-                "work_id": u.work_id,
-                "owner_id": u.owner_id,
-                "grant_id": u.grant_id,
-                "items": u.items,
-                "units": units_for(u),
-                "unit": u.price.unit.value if u.price else None,
-            }
+            _manifest_work(u, names.get(u.work_id, unnamed), owed[u.work_id])
             for u in sorted(used.values(), key=lambda u: u.work_id)
         ],
         "royalties_total": {

@@ -69,8 +69,13 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
         database_url: str | None = None,
         keys: str | Path | None = None,
         checkpoint_every: int = 1000,
+        min_span: int = 200,
     ) -> None:
         super().__init__()
+        if min_span < 1:
+            raise InputError(f"min_span {min_span} must be a positive number of characters")
+        # The one evidence rule of the gate and the check, in normalised characters.
+        self.min_span = min_span
         self.licensee = licensee
         try:
             self.purpose = Category(purpose).value
@@ -115,6 +120,7 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                     own_sources=self.own_sources,
                 ),
                 save_index=False,
+                min_span=self.min_span,
             )
             out = self.output_folder / f"rank-{rank:05d}"
             if out.exists() and not (out / "manifest.json").exists():
