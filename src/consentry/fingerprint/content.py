@@ -24,13 +24,20 @@ from consentry.fingerprint._rolling import CodePoints
 from consentry.fingerprint.code import code_stream
 from consentry.fingerprint.detect import (
     ContentKind,
+    code_family_by_content,
     declared_spdx,
     detect_kind,
     is_prose_name,
     media_type_for,
+    names_no_kind,
 )
 from consentry.fingerprint.image import image_fingerprint
-from consentry.fingerprint.languages import CodeLanguage, language_for, language_named
+from consentry.fingerprint.languages import (
+    CodeLanguage,
+    family_language,
+    language_for,
+    language_named,
+)
 from consentry.fingerprint.minhash import MinHashParams, MinHashSignature
 from consentry.fingerprint.normalize import normalized_stream
 from consentry.fingerprint.winnow import ExcerptFingerprints, WinnowParams
@@ -191,13 +198,18 @@ class StreamPrints:
 
 def code_language(name: str, text: str) -> CodeLanguage | None:
     """The programming language ``text`` called ``name`` is read as (its file name,
-    else a shebang line), or None for prose: what ``text_prints`` decides by."""
+    else a shebang line, else its content when the name says nothing of its kind), or
+    None for prose: what ``text_prints`` decides by."""
     base = posixpath.basename(name)
     if not is_prose_name(base) and (language := language_for(base)) is not None:
         return language
     # A prose name (a script saved as .txt) or an unknown one: a shebang decides.
     if text.startswith("#!"):
         return _shebang_language(text[:200].encode("utf-8", "replace"))
+    # Corpus items rarely carry a file name (a JSON Lines id, a web page): code among
+    # them is told by its content, so its renaming-resistant prints are looked up too.
+    if names_no_kind(base) and (family := code_family_by_content(text)) is not None:
+        return family_language(family)
     return None
 
 

@@ -23,7 +23,14 @@ from pygments.util import ClassNotFound
 
 from consentry.fingerprint import _native
 
-__all__ = ["CodeLanguage", "Family", "language_for", "language_named"]
+__all__ = [
+    "CodeLanguage",
+    "Family",
+    "family_language",
+    "language_for",
+    "language_named",
+    "suffix_for_language",
+]
 
 _Arrays = tuple[Any, Any, Any, Any, Any, Any, Any, Any, Any, int]
 
@@ -220,3 +227,44 @@ def language_named(name: str) -> CodeLanguage | None:
         _FAMILY_BY_NAME.get(name),
         lambda: get_lexer_by_name(name, stripnl=False, ensurenl=False),
     )
+
+
+_FAMILIES = {family.name: family for family in (PYTHON, C_LIKE, PHP, HASH, DASH, LISP, ERLANG)}
+
+
+@functools.cache
+def family_language(name: str) -> CodeLanguage:
+    """The natively tokenised language of the family called ``name`` (what
+    ``detect.code_family_by_content`` answers). Raises ``KeyError`` for no family."""
+    family = _FAMILIES[name]
+    return CodeLanguage(family.name, family=family)
+
+
+# How code datasets name languages (The Stack's ``lang``, GitHub's linguist names) where
+# Pygments' own aliases do not say the same thing.
+_SUFFIX_BY_LANGUAGE = {
+    "python": ".py", "c": ".c", "c++": ".cpp", "cpp": ".cpp", "c#": ".cs", "csharp": ".cs",
+    "java": ".java", "javascript": ".js", "js": ".js", "typescript": ".ts", "go": ".go",
+    "rust": ".rs", "kotlin": ".kt", "swift": ".swift", "scala": ".scala", "dart": ".dart",
+    "php": ".php", "shell": ".sh", "bash": ".sh", "sh": ".sh", "ruby": ".rb", "perl": ".pl",
+    "r": ".r", "julia": ".jl", "sql": ".sql", "lua": ".lua", "haskell": ".hs",
+    "emacs-lisp": ".el", "common-lisp": ".lisp", "clojure": ".clj", "scheme": ".scm",
+    "racket": ".rkt", "erlang": ".erl",
+}  # fmt: skip
+
+
+@functools.lru_cache(maxsize=256)
+def suffix_for_language(language: str) -> str | None:
+    """A file suffix for a language as a dataset names it (``Python``, ``c++``), so a
+    nameless item can be read as a file of that language; None when no lexer knows it."""
+    key = language.strip().lower()
+    if key in _SUFFIX_BY_LANGUAGE:
+        return _SUFFIX_BY_LANGUAGE[key]
+    try:
+        lexer = get_lexer_by_name(key)
+    except ClassNotFound:
+        return None
+    for pattern in lexer.filenames:
+        if pattern.startswith("*.") and not any(c in pattern[2:] for c in "*?["):
+            return pattern[1:]
+    return None

@@ -9,9 +9,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEFAULT_MAX_ITEM_BYTES", "Item", "item_from_mapping"]
+__all__ = ["DEFAULT_MAX_ITEM_BYTES", "Item", "item_from_mapping", "item_name"]
 
 DEFAULT_MAX_ITEM_BYTES = 64 * 1024 * 1024
+
+# Where code datasets keep a file's path: ours and datatrove's ``path``, The Stack's
+# ``max_stars_repo_path`` (and its issues and forks twins), others' ``file_path``.
+_PATH_FIELDS = (
+    "path",
+    "file_path",
+    "filepath",
+    "filename",
+    "max_stars_repo_path",
+    "max_issues_repo_path",
+    "max_forks_repo_path",
+)
+_LANGUAGE_FIELDS = ("lang", "language", "programming_language")
+
+
+def item_name(item_id: str, metadata: Mapping[str, Any]) -> str:
+    """The name an item's language is told by: the first file path its metadata gives,
+    else its id, given the suffix of a language its metadata names (``lang``,
+    ``language``: ``{"id": "a1", "metadata": {"lang": "Python"}}`` reads as ``a1.py``)."""
+    for key in _PATH_FIELDS:
+        if isinstance(value := metadata.get(key), str) and value:
+            return value
+    for key in _LANGUAGE_FIELDS:
+        if isinstance(value := metadata.get(key), str) and value:
+            # Imported here: the gate's records load no lexers until a language is named.
+            from consentry.fingerprint.languages import suffix_for_language  # noqa: PLC0415
+
+            if (suffix := suffix_for_language(value)) is not None:
+                return item_id if item_id.lower().endswith(suffix) else item_id + suffix
+    return item_id
 
 
 @dataclass(slots=True)
@@ -31,6 +61,12 @@ class Item:
     original: dict[str, Any] | None = None
     size: int = 0
     unreadable: str | None = None
+
+    @property
+    def name(self) -> str:
+        """What the item is called when its language is told: a file path its metadata
+        gives (``item_name``), else its id."""
+        return item_name(self.id, self.metadata)
 
     @classmethod
     def broken(cls, source: str, reason: str, *, item_id: str | None = None) -> Item:
