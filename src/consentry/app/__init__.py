@@ -63,6 +63,11 @@ if TYPE_CHECKING:
         create_party,
         list_parties,
     )
+    from consentry.app.royalties import (
+        RoyaltyStatement,
+        StatementLine,
+        royalty_statement,
+    )
     from consentry.app.setup import (
         Initialised,
         init,
@@ -94,6 +99,9 @@ _WHERE = {
     "PlannedGate": "consentry.app.gating",
     "Published": "consentry.app.log",
     "RegisteredCatalogue": "consentry.app.works",
+    "RoyaltyStatement": "consentry.app.royalties",
+    "StatementLine": "consentry.app.royalties",
+    "royalty_statement": "consentry.app.royalties",
     "SketchUpdated": "consentry.app.checking",
     "Witnessed": "consentry.app.log",
     "Workspace": "consentry.app.workspace",
@@ -148,7 +156,9 @@ __all__ = [
     "PlannedGate",
     "Published",
     "RegisteredCatalogue",
+    "RoyaltyStatement",
     "SketchUpdated",
+    "StatementLine",
     "Witnessed",
     "Workspace",
     "accept",
@@ -178,6 +188,7 @@ __all__ = [
     "register_works",
     "request",
     "revoke",
+    "royalty_statement",
     "run_gate",
     "scope_of",
     "set_terms",

@@ -12,6 +12,7 @@ from consentry.cli.gate import gate_app
 from consentry.cli.license import license_app
 from consentry.cli.log import log_app, usage_app
 from consentry.cli.parties import licensee_app, owner_app
+from consentry.cli.royalties import royalties_app
 from consentry.cli.terms import terms_app
 from consentry.cli.witness import witness_app
 from consentry.cli.works import work_app
@@ -34,6 +35,7 @@ app.add_typer(license_app, name="license")
 app.add_typer(gate_app, name="gate")
 app.add_typer(log_app, name="log")
 app.add_typer(usage_app, name="usage")
+app.add_typer(royalties_app, name="royalties")
 app.add_typer(witness_app, name="witness")
 app.add_typer(sketch_app, name="sketch")
 app.command("check")(check)

@@ -1,0 +1,194 @@
+"""A royalty statement for one owner: what the manifests of gate runs bill for the
+owner's works, reconciling with each manifest to the cent (decimal arithmetic only).
+
+Each manifest lists, per registered work used, its title, owner, units, unit price
+and amount (``gate/run.py``); the statement takes the owner's lines and totals them
+per currency, and checks every line's ``amount = units x unit_price`` on the way.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from consentry.errors import InputError
+
+__all__ = ["RoyaltyStatement", "StatementLine", "royalty_statement"]
+
+_COLUMNS = (
+    "run",
+    "work",
+    "title",
+    "grant",
+    "items",
+    "units",
+    "unit",
+    "unit_price",
+    "amount",
+    "currency",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One work's use in one run, as its manifest bills it."""
+
+    run_id: str
+    work_id: str
+    title: str
+    grant_id: str
+    items: int
+    units: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+    currency: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id,
+            "work_id": self.work_id,
+            "title": self.title,
+            "grant_id": self.grant_id,
+            "items": self.items,
+            "units": str(self.units),
+            "unit": self.unit,
+            "unit_price": str(self.unit_price),
+            "amount": str(self.amount),
+            "currency": self.currency,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> StatementLine:
+        return cls(
+            str(data["run_id"]),
+            str(data["work_id"]),
+            str(data["title"]),
+            str(data["grant_id"]),
+            int(data["items"]),
+            Decimal(str(data["units"])),
+            str(data["unit"]),
+            Decimal(str(data["unit_price"])),
+            Decimal(str(data["amount"])),
+            str(data["currency"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RoyaltyStatement:
+    """What the given runs owe one owner, line by line, with totals per currency."""
+
+    owner_id: str
+    owner_name: str
+    lines: tuple[StatementLine, ...]
+
+    def totals(self) -> dict[str, Decimal]:
+        """The amount owed per currency: the exact sum of the lines."""
+        out: dict[str, Decimal] = {}
+        for line in self.lines:
+            out[line.currency] = out.get(line.currency, Decimal(0)) + line.amount
+        return dict(sorted(out.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "owner_id": self.owner_id,
+            "owner_name": self.owner_name,
+            "lines": [line.to_json() for line in self.lines],
+            "totals": {c: str(a) for c, a in self.totals().items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RoyaltyStatement:
+        return cls(
+            str(data["owner_id"]),
+            str(data["owner_name"]),
+            tuple(StatementLine.from_json(line) for line in data["lines"]),
+        )
+
+    def to_csv(self) -> str:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(_COLUMNS)
+        for line in self.lines:
+            row = line.to_json()
+            writer.writerow(
+                [row["run_id"], *(row[c] for c in ("work_id", "title", "grant_id", "items"))]
+                + [row[c] for c in ("units", "unit", "unit_price", "amount", "currency")]
+            )
+        return buffer.getvalue()
+
+    def to_markdown(self) -> str:
+        name = self.owner_name or self.owner_id
+        out = [f"# Royalty statement for {name} ({self.owner_id})", ""]
+        if not self.lines:
+            return "\n".join([*out, "No priced use of this owner's works in these runs.", ""])
+        out += [
+            "| run | work | title | grant | items | units | unit | unit price | amount |",
+            "| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |",
+        ]
+        for line in self.lines:
+            out.append(
+                f"| {line.run_id} | {line.work_id} | {line.title} | {line.grant_id} | "
+                f"{line.items} | {line.units} | {line.unit} | {line.unit_price} | "
+                f"{line.amount} {line.currency} |"
+            )
+        out.append("")
+        out += [f"Total: {amount} {currency}" for currency, amount in self.totals().items()]
+        return "\n".join([*out, ""])
+
+
+def _manifest_body(path: Path) -> dict[str, Any]:
+    target = path / "manifest.json" if path.is_dir() else path
+    try:
+        data = json.loads(target.read_text())
+    except OSError as exc:
+        raise InputError(f"cannot read manifest {target} ({exc.strerror})") from exc
+    except ValueError as exc:
+        raise InputError(f"{target} is not a manifest: not JSON ({exc})") from exc
+    body = data.get("manifest") if isinstance(data, dict) else None
+    if not isinstance(body, dict) or body.get("type") != "consentry.training-manifest":
+        raise InputError(f"{target} is not a training manifest")
+    return body
+
+
+def royalty_statement(
+    manifests: Sequence[Path], *, owner_id: str, owner_name: str = ""
+) -> RoyaltyStatement:
+    """The statement for ``owner_id`` over the manifests (``manifest.json`` files or the
+    run folders holding them). Raises ``InputError`` for an unreadable manifest, or a
+    line whose amount is not its units times its unit price."""
+    lines = []
+    for path in manifests:
+        body = _manifest_body(path)
+        for work in body.get("works", ()):
+            if work.get("owner_id") != owner_id or work.get("amount") is None:
+                continue
+            try:
+                line = StatementLine(
+                    str(body["run_id"]),
+                    str(work["work_id"]),
+                    str(work.get("title", "")),
+                    str(work["grant_id"]),
+                    int(work["items"]),
+                    Decimal(str(work["units"])),
+                    str(work["unit"]),
+                    Decimal(str(work["unit_price"])),
+                    Decimal(str(work["amount"])),
+                    str(work["currency"]),
+                )
+            except (KeyError, InvalidOperation, ValueError) as exc:
+                raise InputError(f"{path}: a work line of the manifest is malformed") from exc
+            if line.units * line.unit_price != line.amount:
+                raise InputError(
+                    f"{path}: {line.work_id} bills {line.amount}, not its units times its "
+                    f"unit price ({line.units} x {line.unit_price})"
+                )
+            owner_name = owner_name or str(work.get("owner_name", ""))
+            lines.append(line)
+    return RoyaltyStatement(owner_id, owner_name, tuple(lines))
