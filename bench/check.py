@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import emit
 from consentry.check import Checker, RegistryNotices, SketchNotices, WorkNotice, notice_records
+from consentry.check.spans import evidence_floor
 from consentry.crypto import KeyPair
-from consentry.fingerprint import fingerprint_bytes, normalize_text, text_prints
+from consentry.fingerprint import FingerprintParams, fingerprint_bytes, normalize_text, text_prints
 from consentry.index import MatchIndex, Sketch
 from consentry.log import NoteVerifier
 from consentry.registry import FileFingerprint, PartyKind, Registry
@@ -220,14 +221,24 @@ def register(works: list[tuple[str, str]]) -> tuple[Registry, str, list[str]]:
     return registry, owner.id, ids
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--works", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--unrelated", type=int, default=10_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--recall-items", type=int, default=500)
     parser.add_argument("--seed", type=int, default=11)
-    args = parser.parse_args()
+    parser.add_argument(
+        "--min-span",
+        type=int,
+        default=200,
+        help="The one evidence rule of the gate and the check, in normalised characters.",
+    )
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = _arguments()
     rng = random.Random(args.seed)
     files = real_files()
     rng.shuffle(files)
@@ -272,9 +283,12 @@ def main() -> None:
             bytes_per_registered_mb=round(len(data) / text_mb),
             export_s=round(export_s, 2),
             load_s=round(load_s, 3),
+            # Findings below are under the one evidence rule the gate applies too.
+            min_span=args.min_span,
+            evidence_floor=evidence_floor(args.min_span, FingerprintParams().winnow),
         )
-        offline = Checker(sketch, sketch_notices)
-        database = Checker(index, RegistryNotices(registry))
+        offline = Checker(sketch, sketch_notices, min_span=args.min_span)
+        database = Checker(index, RegistryNotices(registry), min_span=args.min_span)
         outputs = []
         for _ in range(args.queries):
             excerpt = ""

@@ -35,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 
 from _measure import emit
+from consentry.check.spans import evidence_floor
 from consentry.clock import utc_now
 from consentry.crypto import KeyPair
 from consentry.fingerprint import (
@@ -496,6 +497,12 @@ def main() -> None:
         default=10,
         help="Slices of the timed run, the baseline deciding its share of the sample after each.",
     )
+    parser.add_argument(
+        "--min-span",
+        type=int,
+        default=200,
+        help="The one evidence rule of the gate and the check, in normalised characters.",
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     pages, code = man_pages(args.works), modules(args.works)
@@ -532,7 +539,18 @@ def main() -> None:
         purpose=Category.TRAIN_AI,
         at=utc_now(),
     )
-    gate = Gate(index=index, consent=consent, policy=GatePolicy(mode=GateMode.OPT_OUT))
+    gate = Gate(
+        index=index,
+        consent=consent,
+        policy=GatePolicy(mode=GateMode.OPT_OUT),
+        min_span=args.min_span,
+    )
+    # Precision and recall below are under the one evidence rule the check applies.
+    emit(
+        "gate_evidence_rule",
+        min_span=args.min_span,
+        evidence_floor=evidence_floor(args.min_span, gate.params.winnow),
+    )
     warm_up()  # as a run does before its first item: compiling is not deciding
     lsh, sketch = baseline_filter(works)
     attribution = Attribution(works, limit=index.params.max_works_per_fingerprint)
