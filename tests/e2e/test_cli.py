@@ -296,3 +296,22 @@ def test_register_with_terms_sets_them_on_the_collection(cli: Cli, tmp_path: Pat
         "terms v2 set on collection"
         in cli("terms", "set", "essays", "--owner", owner, "--file", str(terms)).stdout
     )
+
+
+def test_nothing_is_a_copy_of_nothing_empty_blank_and_comment_only_files_are_refused(
+    cli: Cli, tmp_path: Path
+) -> None:
+    cli("init")
+    owner = _owner(cli)
+    folder = _catalogue(tmp_path / "with-empties")
+    (folder / "empty.txt").write_bytes(b"")
+    (folder / "blank.txt").write_text(" \n\t\n")
+    (folder / "header.py").write_text("# Copyright 2026 the authors\n# SPDX: MIT\n" * 20)
+    (folder / "short.txt").write_text("Too short to ever be shown copied.\n")
+    # Refused by rule, not failed: the command exits 0 and says why for each.
+    result = cli("work", "register", str(folder), "--owner", owner)
+    skipped = [line for line in result.stdout.splitlines() if line.startswith("skipped")]
+    assert len(skipped) == 4
+    for name in ("empty.txt", "blank.txt", "header.py", "short.txt"):
+        assert any(name in line and "nothing to register" in line for line in skipped), name
+    assert "4 with too little content, 0 failed" in result.stdout

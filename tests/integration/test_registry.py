@@ -416,3 +416,32 @@ def test_private_keys_never_enter_the_database(
             )
             for secret in secrets:
                 assert secret not in dump
+
+
+def test_nothing_is_a_copy_of_nothing_empty_content_is_refused_by_the_service(
+    registry: Registry,
+    make_owner,  # type: ignore[no-untyped-def]
+) -> None:
+    owner = make_owner()
+    comments = FileFingerprint("only_comments.py", fingerprint_bytes("c.py", b"# a\n# b\n"))
+    with pytest.raises(InputError, match="normalises to nothing"):
+        list(registry.works.register(owner.id, owner.key, [comments]))
+
+
+def test_nothing_is_a_copy_of_nothing_works_registered_empty_are_never_indexed(
+    registry: Registry,
+    make_owner,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from consentry.registry import works as works_module
+
+    owner = make_owner()
+    # A registry made before empty content was refused holds such works.
+    monkeypatch.setattr(works_module, "_NOTHING", "not the empty digest")
+    empty = FileFingerprint("blank.py", fingerprint_bytes("blank.py", b"# only a comment\n"))
+    [legacy] = list(registry.works.register(owner.id, owner.key, [empty]))
+    [kept] = _register(registry, owner, ["GPL-3"])
+    monkeypatch.undo()
+    indexed = {record.work_id for record in registry.works.index_records()}
+    assert kept.work.id in indexed
+    assert legacy.work.id not in indexed

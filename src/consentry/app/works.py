@@ -31,10 +31,19 @@ class RegisteredCatalogue:
     tally: Counter[str] = field(default_factory=Counter)
     problems: list[FileProblem] = field(default_factory=list)
 
+    @property
+    def failed(self) -> list[FileProblem]:
+        """Files that could not be used (a failure); files refused by rule, such as
+        those with too little content, are skipped and reported but are no failure."""
+        return [problem for problem in self.problems if not problem.refused]
+
     def summary(self) -> str:
         counts = ", ".join(
             f"{self.tally[s]} {s}" for s in ("registered", "existing", "disputed", "skipped")
         )
+        refused = len(self.problems) - len(self.failed)
+        if refused:
+            counts += f" ({refused} with too little content, {len(self.failed)} failed)"
         return f"{self.files} file(s): {counts}"
 
 

@@ -68,7 +68,9 @@ def register(
     """Fingerprint files locally and register them; one line per file.
 
     The content never leaves this machine: only fingerprints and metadata are stored.
-    Exit status 1 when any file was skipped (each is reported with the reason).
+    Every skipped file is reported with the reason. Exit status 1 when any file
+    failed (unreadable, too large, not UTF-8, binary, a corrupt image); files refused
+    for too little content (empty, blank, only comments) are no failure.
     """
     from rich.progress import (
         BarColumn,
@@ -112,7 +114,7 @@ def register(
         )
     if not as_json:
         out.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
-    if done.problems:
+    if done.failed:
         raise typer.Exit(1)
 
 

@@ -43,6 +43,8 @@ from consentry.fingerprint.normalize import normalized_stream
 from consentry.fingerprint.winnow import ExcerptFingerprints, WinnowParams
 
 __all__ = [
+    "EMPTY_DIGEST",
+    "MIN_CONTENT",
     "ContentFingerprint",
     "FingerprintParams",
     "StreamPrints",
@@ -55,8 +57,15 @@ __all__ = [
 ]
 
 _HEAD = 8192
+# The least content a work may have, in normalised characters: the check's default
+# ``--min-span`` and the winnowing guarantee ``T``. Less can never be shown copied, and
+# content that normalises to nothing (an empty or comment-only file) would be "copied"
+# by every other empty item.
+MIN_CONTENT = 200
 _NO_SIGNATURE = np.zeros(0, dtype=np.uint32)
 _NO_SIGNATURE.flags.writeable = False
+# The exact digest of content that normalises to nothing.
+EMPTY_DIGEST = hashlib.sha256(b"").hexdigest()
 _SHEBANG = re.compile(rb"^#!\s*(?:/usr/bin/env\s+)?(?:\S*/)?([a-z]+)[0-9.]*\b")
 
 
@@ -102,6 +111,9 @@ class ContentFingerprint:
     crop_segments: bytes | None = None
     text_view: TextView | None = None
     params_version: str = "fp5"
+    # Normalised characters the exact digest covers (for code, the source without its
+    # comments); None for images. Registration refuses too little (``MIN_CONTENT``).
+    content_length: int | None = None
 
 
 def text_digest(normalised: str) -> str:
@@ -275,7 +287,15 @@ def fingerprint_text(
     language = code_language(name, text)
     kind = ContentKind.TEXT if language is None else ContentKind.CODE
     plain = _plain_prints(text, params)
-    main = plain if language is None else _code_prints(text, language, params)
+    if language is None:
+        main, length = plain, plain.length
+    else:
+        without_comments, stream = code_stream(text, language)
+        cps, normalised = normalized_stream(without_comments)
+        main = _prints(
+            stream, hashlib.sha256(normalised).digest(), params.code_minhash, params.winnow
+        )
+        length = len(cps)
     digest, minhash, excerpts = main.stored()
     return ContentFingerprint(
         kind=kind,
@@ -289,6 +309,7 @@ def fingerprint_text(
         spdx=declared_spdx(text[:_HEAD].encode("utf-8", "replace")),
         text_view=None if language is None else TextView(*plain.stored()),
         params_version=params.version,
+        content_length=length,
     )
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from consentry.errors import InputError
-from consentry.fingerprint import ContentFingerprint, fingerprint_bytes
+from consentry.fingerprint import ContentFingerprint, ContentKind, fingerprint_bytes
+from consentry.fingerprint.content import MIN_CONTENT
 from consentry.interrupts import ignore_interrupts
 from consentry.registry.works import FileFingerprint
 
@@ -40,10 +41,15 @@ class CatalogueFile:
 
 @dataclass(frozen=True, slots=True)
 class FileProblem:
-    """A file that was not registered, and one sentence saying why and what to do."""
+    """A file that was not registered, and one sentence saying why and what to do.
+
+    ``refused``: the file was read and deliberately not registered (too little content
+    to ever be shown copied), which is no failure; otherwise it could not be used
+    (unreadable, over the size limit, not UTF-8, binary, a corrupt image)."""
 
     path: str
     message: str
+    refused: bool = False
 
 
 def _git_tracked(folder: Path) -> list[str] | None:
@@ -127,11 +133,28 @@ def _fingerprint_one(location: str, path: str, max_bytes: int) -> ContentFingerp
     except OSError as exc:
         return FileProblem(path, f"{path} cannot be read ({exc.strerror}); check its permissions")
     if not data:
-        return FileProblem(path, f"{path} is empty; nothing to register")
+        return FileProblem(path, f"{path} is empty; nothing to register", refused=True)
     try:
-        return fingerprint_bytes(path, data)
+        printed = fingerprint_bytes(path, data)
     except InputError as exc:
         return FileProblem(path, str(exc))
+    return _refused(path, printed) or printed
+
+
+def _refused(path: str, printed: ContentFingerprint) -> FileProblem | None:
+    """Nothing is a copy of nothing: content that normalises to less than a match needs
+    (the check's minimum span) can never be shown copied, and content that normalises
+    to nothing would match every empty item."""
+    length = printed.content_length
+    if printed.kind is ContentKind.IMAGE or length is None or length >= MIN_CONTENT:
+        return None
+    what = "code, comments aside," if printed.kind is ContentKind.CODE else "text"
+    return FileProblem(
+        path,
+        f"{path} has {length:,} characters of {what} once normalised, under the "
+        f"{MIN_CONTENT} a copy must share to be found; nothing to register",
+        refused=True,
+    )
 
 
 def fingerprint_files(

@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 __all__ = ["FileFingerprint", "Works", "fingerprint_commitment"]
 
 _BATCH = 500
+# The exact digest of content that normalises to nothing (SHA-256 of no bytes): no
+# work may hold it, and works registered with it before that rule are never indexed.
+_NOTHING = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,6 +183,12 @@ class Works:
         collection_id: str | None,
         batch: Sequence[FileFingerprint],
     ) -> list[Registration]:
+        for item in batch:
+            if item.fingerprint.digest == _NOTHING and item.fingerprint.kind != "image":
+                raise InputError(
+                    f"{item.path} normalises to nothing (empty, blank or only comments); "
+                    "nothing is a copy of nothing, so it cannot be registered"
+                )
         digests = {item.fingerprint.digest for item in batch}
         known: dict[str, list[WorkRow]] = {}
         for row in session.scalars(select(WorkRow).where(WorkRow.digest.in_(digests))):
@@ -362,7 +371,9 @@ class Works:
         Streams in batches, so building an index over a large registry holds one batch
         of fingerprints at a time. Each work's signature and fingerprint commitment are
         checked: a fingerprint changed in the database is refused, not indexed.
-        ``only``: just these works (those that exist).
+        ``only``: just these works (those that exist). A work whose content
+        normalises to nothing (registered before that was refused) is left out: it
+        would be "copied" by every empty or comment-only item.
         """
         if only is not None:
             for first in range(0, len(only), batch):
@@ -383,6 +394,7 @@ class Works:
             rows = session.scalars(
                 select(WorkRow)
                 .where(WorkRow.id.in_([w for w in work_ids if w not in exclude]))
+                .where((WorkRow.digest != _NOTHING) | (WorkRow.kind == "image"))
                 .order_by(WorkRow.id)
             ).all()
             parts: dict[str, dict[str, FingerprintRow]] = {row.id: {} for row in rows}
