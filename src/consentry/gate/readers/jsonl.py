@@ -65,9 +65,26 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
         yield line.rstrip(b"\r\n"), False
 
 
+def _refuse_binary(path: Path) -> None:
+    try:
+        with open_decompressed(path) as stream:
+            head = stream.read(8192)
+    except (OSError, EOFError, zstandard.ZstdError):
+        return  # a damaged stream is reported as an item by the reader itself
+    if b"\x00" in head:
+        raise InputError(
+            f"corpus {path} is binary, not JSON Lines (a NUL byte in its first 8 KiB); "
+            "check the file, or compress it as .gz or .zst and name it so"
+        )
+
+
 def read_jsonl(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterator[Item]:
-    """One ``Item`` per non-blank line. A line that is not a JSON object, not UTF-8,
-    or too long becomes an unreadable item naming the line; reading goes on."""
+    """One ``Item`` per line. A line that is blank, not a JSON object, not UTF-8, or
+    too long becomes an unreadable item naming the line; reading goes on.
+
+    Raises ``InputError`` for a file that is binary (a NUL byte in its first 8 KiB once
+    decompressed): it is not JSON Lines, and reading it would give a reason per line."""
+    _refuse_binary(path)
     try:
         with open_decompressed(path) as stream:
             for number, (line, cut) in enumerate(_lines(stream, max_bytes + 4096), start=1):
@@ -78,6 +95,7 @@ def read_jsonl(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterat
                     )
                     continue
                 if not line.strip():
+                    yield Item.broken(source, f"line {number} is blank")
                     continue
                 try:
                     record = json.loads(line)
