@@ -29,6 +29,7 @@ LAYERS: dict[str, int] = {
     "_jit": 1,
     "_records": 1,
     "interrupts": 1,
+    "_opencv": 1,
     "crypto": 2,
     "terms": 2,
     "store": 2,

@@ -22,6 +22,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from consentry._opencv import opencv
+
 __all__ = ["KEYPOINTS", "SIDE", "Keypoints", "keypoints_of"]
 
 KEYPOINTS = 500
@@ -79,8 +81,7 @@ def _frame(rgb: Image.Image) -> npt.NDArray[np.uint8]:
 def keypoints_of(rgb: Image.Image, *, mirror: bool = False) -> Keypoints:
     """ORB keypoints of an RGB image (of its mirror image when ``mirror``), at most
     ``KEYPOINTS``; none for an image too flat or too small to have corners."""
-    # OpenCV loads only where images are fingerprinted, not on every command's start-up.
-    import cv2  # noqa: PLC0415
+    cv2 = opencv()
 
     pixels = _frame(rgb)
     if mirror:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from consentry._opencv import opencv
 from consentry.fingerprint.keypoints import Keypoints
 
 __all__ = ["KeypointParams", "keypoint_hits"]
@@ -50,7 +51,7 @@ def keypoint_hits(
     row) that one of ``queries`` (an image's keypoints, and its mirror image's)
     reproduces; the score is the share of the query's keypoints the transform explains,
     the best over the queries."""
-    import cv2  # noqa: PLC0415 - OpenCV loads only when an image is looked up
+    cv2 = opencv()
 
     best: dict[int, float] = {}
     if len(descriptors) < 2:
@@ -83,7 +84,7 @@ def keypoint_hits(
 def _inliers(
     source: npt.NDArray[np.float32], target: npt.NDArray[np.float32], params: KeypointParams
 ) -> int:
-    import cv2  # noqa: PLC0415
+    cv2 = opencv()
 
     # Typed as always found; it is None where RANSAC finds no transform.
     found: Any = cv2.estimateAffinePartial2D(
