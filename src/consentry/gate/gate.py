@@ -176,7 +176,7 @@ class Gate:
         assert item.text is not None  # noqa: S101 - readable items carry text or an image
         # Items are text unless their name says code; a JSON Lines id is rarely a file
         # name. Code is also compared as plain text, against every work's text.
-        return str(item.metadata.get("path") or item.id), item.text
+        return item.name, item.text
 
     def _find_image(self, item: Item) -> list[Match] | str:
         try:
@@ -222,7 +222,7 @@ class Gate:
         self, item: Item
     ) -> tuple[ContentFingerprint, list[bytes], tuple[bytes, ...]]:
         assert item.image is not None  # noqa: S101 - called for image items only
-        name = str(item.metadata.get("path") or item.id)
+        name = item.name
         query = image_query(item.image, name=name)
         printed = ContentFingerprint(
             kind=ContentKind.IMAGE,
