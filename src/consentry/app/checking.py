@@ -83,11 +83,14 @@ class ExportedSketch:
         }
 
 
-def export_sketch_file(ws: Workspace, path: Path) -> ExportedSketch:
+def export_sketch_file(
+    ws: Workspace, path: Path, *, image_keypoints: bool = False
+) -> ExportedSketch:
     """Write a signed sketch of every registered work at a fresh checkpoint: band keys,
-    fingerprints and terms, none of the works' content (operator only)."""
+    fingerprints and terms, none of the works' content (operator only).
+    ``image_keypoints``: carry images' keypoints too (see ``Sketch.build``)."""
     identity, key = log_signer(ws)
-    made, data = export_sketch(ws.registry, key, identity.name)
+    made, data = export_sketch(ws.registry, key, identity.name, image_keypoints=image_keypoints)
     _write(path, data)
     return ExportedSketch(path, len(made.work_notices), len(data), _size(made.checkpoint))
 

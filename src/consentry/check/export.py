@@ -17,13 +17,18 @@ from consentry.registry import EventKind, Registry
 __all__ = ["SketchUpdate", "export_sketch", "export_update"]
 
 
-def export_sketch(registry: Registry, key: Signer, origin: str) -> tuple[Sketch, bytes]:
-    """A sketch of every registered work at the log's latest checkpoint, signed."""
+def export_sketch(
+    registry: Registry, key: Signer, origin: str, *, image_keypoints: bool = False
+) -> tuple[Sketch, bytes]:
+    """A sketch of every registered work at the log's latest checkpoint, signed;
+    ``image_keypoints`` as ``Sketch.build`` takes it (off: a public sketch carries no
+    descriptors an image could be rebuilt from)."""
     signed = registry.log.checkpoint(key, origin)
     made = Sketch.build(
         list(registry.works.index_records()),
         notice_records(notices_for(registry)),
         checkpoint=signed.note,
+        image_keypoints=image_keypoints,
     )
     return made, made.to_bytes(key, origin)
 
@@ -61,6 +66,8 @@ def export_update(registry: Registry, base: Sketch, key: Signer, origin: str) ->
         list(registry.works.index_records(only=new)),
         notice_records(notices),
         checkpoint=signed.note,
+        # An update carries what its sketch carries.
+        image_keypoints=base.image_keypoints,
     )
     data = update.to_update_bytes(key, origin, after=base)
     return SketchUpdate(len(new), len(changed), signed.checkpoint.size, data)

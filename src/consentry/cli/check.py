@@ -97,6 +97,12 @@ def check(
 @sketch_app.command("export")
 def export(
     out_file: Path = typer.Option(..., "--out", help="Where to write the sketch."),
+    image_keypoints: bool = typer.Option(
+        False,
+        "--image-keypoints",
+        help="Carry images' keypoints, so that crops are found offline too. Off by "
+        "default: a coarse picture can be rebuilt from them, and a sketch is public.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write a signed sketch of every registered work, tied to the latest checkpoint:
@@ -104,7 +110,7 @@ def export(
     from consentry import app
 
     with workspace() as ws:
-        made = app.export_sketch_file(ws, out_file)
+        made = app.export_sketch_file(ws, out_file, image_keypoints=image_keypoints)
     if as_json:
         print_json(made.to_json())
     else:

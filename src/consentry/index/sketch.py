@@ -94,10 +94,17 @@ class Sketch:
         checkpoint: str,
         params: MatchParams | None = None,
         fingerprints: FingerprintParams | None = None,
+        image_keypoints: bool = False,
     ) -> Sketch:
         """A sketch of ``works`` (as the index takes them) with their notices: JSON
         objects, each with the ``work_id`` and ``owner_id`` of one of them. Raises
-        ``InputError`` when a work has no notice, or a notice names no work or owner."""
+        ``InputError`` when a work has no notice, or a notice names no work or owner.
+
+        ``image_keypoints``: carry the images' ORB keypoints, so that crops are found
+        offline too. Off by default: descriptors of hundreds of corner patches can be
+        inverted into a coarse picture of the image, and a sketch is public (guarantee
+        4: it reveals no registered image); without them an offline check finds images
+        by their pixels and PDQ hashes, and the registry's check finds crops."""
         params = params or MatchParams()
         segment = Segment.build(list(works))
         records = _named([dict(notice) for notice in notices], "the notices given")
@@ -119,8 +126,10 @@ class Sketch:
                 "noise": params.noise,
                 "keypoints": asdict(params.keypoints),
             },
+            "image_keypoints": image_keypoints,
             "works": len(records),
         }
+        kept = slice(None) if image_keypoints else slice(0)
         arrays = {
             "digests": segment.digests_sorted,
             "digest_rows": segment.digest_order,
@@ -132,9 +141,9 @@ class Sketch:
             "posting_rows": segment.posting_works[evidence][by_hash],
             "image_hashes": segment.image_hashes,
             "image_rows": segment.image_works,
-            "keypoint_descriptors": segment.keypoint_descriptors,
-            "keypoint_positions": segment.keypoint_positions,
-            "keypoint_rows": segment.keypoint_works,
+            "keypoint_descriptors": segment.keypoint_descriptors[kept],
+            "keypoint_positions": segment.keypoint_positions[kept],
+            "keypoint_rows": segment.keypoint_works[kept],
             "row_works": np.array([numbers[w] for w in segment.work_ids.tolist()], np.uint32),
         }
         return cls(header, _searchable(arrays), records)
@@ -265,6 +274,11 @@ class Sketch:
         }
         header = {**self.header, "checkpoint": update.header["checkpoint"], "works": len(notices)}
         return Sketch(header, _searchable(arrays), notices)
+
+    @property
+    def image_keypoints(self) -> bool:
+        """Whether this sketch carries images' keypoints (see ``build``)."""
+        return bool(self.header.get("image_keypoints", True))
 
     @property
     def checkpoint(self) -> str:

@@ -76,10 +76,14 @@ def _notices(works: list[IndexedWork]) -> list[dict[str, typing.Any]]:
     return [{"work_id": w.work_id, "owner_id": w.owner_id, "carried": [w.kind]} for w in works]
 
 
-def _sketch(works: list[IndexedWork]) -> Sketch:
-    """A sketch of ``works`` as a user has it: signed, written and read back."""
+def _sketch(works: list[IndexedWork], *, image_keypoints: bool = True) -> Sketch:
+    """A sketch of ``works`` as a user has it: signed, written and read back. With the
+    images' keypoints (which an operator opts into), so that it answers as the index."""
     key = KeyPair.generate()
-    data = Sketch.build(works, _notices(works), checkpoint="checkpoint").to_bytes(key, ORIGIN)
+    made = Sketch.build(
+        works, _notices(works), checkpoint="checkpoint", image_keypoints=image_keypoints
+    )
+    data = made.to_bytes(key, ORIGIN)
     return Sketch.from_bytes(data, NoteVerifier(ORIGIN, key.public))
 
 
@@ -334,3 +338,16 @@ def test_the_sketch_carries_notices_it_does_not_read() -> None:
         Sketch.build(works, _notices(works[1:]), checkpoint="")
     with pytest.raises(InputError, match="must name its work_id and owner_id"):
         Sketch.build(works, [{"work_id": w.work_id} for w in works], checkpoint="")
+
+
+def test_a_sketch_carries_no_image_keypoints_unless_its_operator_asks() -> None:
+    """Guarantee 4: a public sketch reveals no registered image. Hundreds of corner
+    descriptors with their positions can be inverted into a coarse picture, so by
+    default a sketch holds none (it finds images by their pixels and PDQ hashes)."""
+    works = [_record("photo", fingerprint_bytes("photo.png", _png(_photo("coffee.png"))))]
+    public = _sketch(works, image_keypoints=False)
+    assert not public.image_keypoints
+    assert len(public.arrays["keypoint_descriptors"]) == 0
+    assert len(public.arrays["keypoint_positions"]) == 0
+    opted_in = _sketch(works)
+    assert opted_in.image_keypoints and len(opted_in.arrays["keypoint_descriptors"]) > 0
