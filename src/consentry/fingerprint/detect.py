@@ -157,20 +157,52 @@ _PYTHON_LINE = re.compile(
     r"|return\b|raise\b|@\w)",
     re.M,
 )
-_C_LINE = re.compile(r"[;{}][ \t]*$|^[ \t]*[{}]", re.M)
+# A line of the C family ends in ``;``, ``{`` or ``}``, or opens with a brace (one that
+# does both counts twice, unless that brace is all the line holds). Counted as three
+# simple patterns, not one alternation, which the engine tries at every character.
+_C_OPENS = re.compile(r"^[ \t]*[{}]", re.M)
+_C_ENDS = re.compile(r"[;{}][ \t]*$", re.M)
+_C_BRACE_LINE = re.compile(r"^[ \t]*[{}][ \t]*$", re.M)
 _PHP = re.compile(r"<\?php\b")
 _ERLANG = re.compile(r"^-(?:module|export|include|record|define)\(", re.M)
+# Shell, Perl and Ruby lines: a block word alone, a declaring word, or a ``$name``
+# (counted apart: a literal ``$`` is found fast; a declaring word's first mark being that
+# ``$`` is one mark, not two).
 _HASH_LINE = re.compile(
     r"^[ \t]*(?:fi|done|esac|then|do|end|else)[ \t]*$"
-    r"|^[ \t]*(?:local|my|export|puts|require|use)[ \t]+\S|\$\{?\w",
+    r"|^[ \t]*(?:local|my|export|puts|require|use)[ \t]+\S",
     re.M,
 )
+_HASH_VARIABLE = re.compile(r"\$\{?\w")
+_HASH_DECLARES_VARIABLE = re.compile(
+    r"^[ \t]*(?:local|my|export|puts|require|use)[ \t]+\$\{?\w", re.M
+)
+_DASH_WORDS = ("select", "create", "insert", "delete", "function")
+_LISP_OPENERS = ("(def", "(let", "(setq", "(lambda", "(ns")
 _DASH_LINE = re.compile(
     r"^[ \t]*(?:select[ \t]|create[ \t]+table|insert[ \t]+into|delete[ \t]+from"
     r"|local[ \t]+function|function[ \t]+\w+[ \t]*\()",
     re.M | re.I,
 )
 _LISP_LINE = re.compile(r"^[ \t]*\((?:defun|defmacro|defvar|define|let|setq|lambda|ns)\b", re.M)
+
+
+def _c_lines(text: str) -> int:
+    """Marks of the C family: lines ending in ``;``, ``{`` or ``}``, and lines opening
+    with a brace, a lone brace once."""
+    if not any(mark in text for mark in ";{}"):
+        return 0
+    opens, ends = len(_C_OPENS.findall(text)), len(_C_ENDS.findall(text))
+    return opens + ends - len(_C_BRACE_LINE.findall(text))
+
+
+def _hash_marks(text: str) -> int:
+    """Marks of the shell family: block words alone, declaring words, ``$`` names."""
+    lines = len(_HASH_LINE.findall(text))
+    if "$" not in text:
+        return lines
+    both = len(_HASH_DECLARES_VARIABLE.findall(text))
+    return lines + len(_HASH_VARIABLE.findall(text)) - both
 
 
 def code_family_by_content(text: str) -> str | None:
@@ -196,16 +228,16 @@ def code_family_by_content(text: str) -> str | None:
     if len(_CODE_LINE.findall(head)) < lines * 0.15:
         return None
     first = head[:_FAMILY_HEAD]
-    braces = any(mark in first for mark in ";{}")
+    lowered = first.lower()
     scores = {
         # Python is what most code datasets hold most of; its lines are also the
         # likeliest to show another family's marks (a ``$`` in a string).
         "python": len(_PYTHON_LINE.findall(first)) * 1.5,
-        # No brace or semicolon, no line of the C family: its pass is skipped.
-        "c": len(_C_LINE.findall(first)) if braces else 0,
-        "hash": len(_HASH_LINE.findall(first)) * 0.7,
-        "dash": len(_DASH_LINE.findall(first)),
-        "lisp": len(_LISP_LINE.findall(first)) * 2,
+        "c": _c_lines(first),
+        "hash": _hash_marks(first) * 0.7,
+        # A family's pass is skipped where none of the words it needs appears.
+        "dash": len(_DASH_LINE.findall(first)) if any(w in lowered for w in _DASH_WORDS) else 0,
+        "lisp": len(_LISP_LINE.findall(first)) * 2 if any(o in first for o in _LISP_OPENERS) else 0,
     }
     best = max(scores, key=scores.__getitem__)
     first_lines = first.count("\n") + 1 - len(_BLANK.findall(first))

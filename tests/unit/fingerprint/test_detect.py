@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from consentry.fingerprint import ContentKind, fingerprint_bytes, text_prints
 from consentry.fingerprint import content as content_module
 from consentry.fingerprint.content import code_language
-from consentry.fingerprint.detect import code_family_by_content
+from consentry.fingerprint.detect import _c_lines, _hash_marks, code_family_by_content
 
 LICENCES = Path("/usr/share/common-licenses")
 # Renamed and without comments, as a code dataset or a scrape carries it: no name.
@@ -61,3 +64,22 @@ def test_licence_texts_register_as_text_not_code() -> None:
 def test_a_version_number_is_no_language() -> None:
     assert fingerprint_bytes("LGPL-2.1", b"GNU LESSER GENERAL PUBLIC LICENSE\n").kind == "text"
     assert fingerprint_bytes("tool.py", b"import os\n").kind == "code"
+
+
+# The C and shell marks are counted as a few simple patterns; each count equals what one
+# alternation over the whole text found before (these references), on any text.
+_C_REFERENCE = re.compile(r"[;{}][ \t]*$|^[ \t]*[{}]", re.M)
+_HASH_REFERENCE = re.compile(
+    r"^[ \t]*(?:fi|done|esac|then|do|end|else)[ \t]*$"
+    r"|^[ \t]*(?:local|my|export|puts|require|use)[ \t]+\S|\$\{?\w",
+    re.M,
+)
+_PIECES = st.sampled_from(
+    ["\n", " ", "\t", "{", "}", ";", "$", "${", "x", "else", "done", "my ", "export ", "fi"]
+)
+
+
+@given(st.lists(_PIECES, max_size=80).map("".join))
+def test_marks_of_the_c_and_shell_families_count_as_one_pattern_did(text: str) -> None:
+    assert _c_lines(text) == len(_C_REFERENCE.findall(text))
+    assert _hash_marks(text) == len(_HASH_REFERENCE.findall(text))
