@@ -315,3 +315,11 @@ def test_nothing_is_a_copy_of_nothing_empty_blank_and_comment_only_files_are_ref
     for name in ("empty.txt", "blank.txt", "header.py", "short.txt"):
         assert any(name in line and "nothing to register" in line for line in skipped), name
     assert "4 with too little content, 0 failed" in result.stdout
+
+
+def test_a_party_with_no_licences_gets_a_sentence_not_two_empty_tables(cli: Cli) -> None:
+    cli("init")
+    owner = _owner(cli)
+    shown = cli("license", "list", "--owner", owner).stdout
+    assert shown.strip() == f"no licence requests or grants for {owner} yet"
+    assert cli("license", "list", "--owner", owner, "--json").stdout == ""

@@ -57,12 +57,15 @@ def register_works(
     workers: int = 1,
     max_bytes: int = DEFAULT_MAX_BYTES,
     on_start: Callable[[int], None] | None = None,
+    on_fingerprinted: Callable[[int], None] | None = None,
     on_file: Callable[[Registration | FileProblem], None] | None = None,
 ) -> RegisteredCatalogue:
     """Fingerprint the files under ``paths`` here and register them for ``owner_id``,
     signed with the owner's key; ``terms``, when given, go on the collection (or the
-    owner, without one). ``on_start(files)`` once the files are found, ``on_file`` for
-    each outcome as it happens. A file that cannot be read is a problem, not an error."""
+    owner, without one). ``on_start(files)`` once the files are found,
+    ``on_fingerprinted(bytes)`` as each file is read (before its batch is registered:
+    progress), ``on_file`` for each outcome once it is saved. A file that cannot be read
+    is a problem, not an error."""
     signer = ws.signer(owner_id, PartyKind.OWNER)
     files = discover_files(paths)
     # Compiled (or loaded from the cache) here, once, not by each worker in silence.
@@ -82,6 +85,9 @@ def register_works(
 
     def fingerprints() -> Iterator[FileFingerprint]:
         for result in fingerprint_files(files, workers=workers, max_bytes=max_bytes):
+            if on_fingerprinted is not None:
+                read = 0 if isinstance(result, FileProblem) else result.fingerprint.size
+                on_fingerprinted(read)
             if isinstance(result, FileProblem):
                 report(result)
             else:

@@ -196,6 +196,9 @@ def list_licences(
         for made in held.grants:
             print_json({"record": "grant", **made.to_json()})
         return
+    if not held.requests and not held.grants:
+        out.print(f"no licence requests or grants for {owner or licensee} yet", markup=False)
+        return
     table = Table("request", "state", "licensee", "owner", "purposes", "scope")
     for item in held.requests:
         table.add_row(

@@ -138,7 +138,8 @@ def prove(
         out.print(text, end="", markup=False)
     else:
         out_file.write_text(text, "utf-8")
-        out.print(f"proof of entry {bundle.index} in {out_file}", markup=False)
+        of = f" (event {event})" if event is not None else ""
+        out.print(f"proof of log entry {bundle.index}{of} in {out_file}", markup=False)
 
 
 @log_app.command("verify-proof")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -88,16 +89,24 @@ def register(
         TextColumn("fingerprinting"),
         BarColumn(),
         MofNCompleteColumn(),
+        TextColumn("{task.fields[mb]:,.1f} MB at {task.fields[rate]:,.1f} MB/s"),
         TimeElapsedColumn(),
         TimeRemainingColumn(),
         console=err,
         transient=True,
         disable=not err.is_terminal,
     )
-    task = progress.add_task("files", total=None)
+    task = progress.add_task("files", total=None, mb=0.0, rate=0.0)
+    read = [0]
+    started = time.monotonic()
+
+    def on_fingerprinted(size: int) -> None:
+        # Files are saved a batch at a time; the bar moves as each one is read.
+        read[0] += size
+        mb = read[0] / 1e6
+        progress.update(task, advance=1, mb=mb, rate=mb / max(time.monotonic() - started, 1e-9))
 
     def on_file(result: Registration | FileProblem) -> None:
-        progress.advance(task)
         _emit(result, as_json)
 
     with workspace() as ws, progress:
@@ -110,6 +119,7 @@ def register(
             workers=workers,
             **({} if max_bytes is None else {"max_bytes": max_bytes}),
             on_start=lambda files: progress.update(task, total=files),
+            on_fingerprinted=on_fingerprinted,
             on_file=on_file,
         )
     if not as_json:
