@@ -112,3 +112,28 @@ def test_check_reads_stdin_and_its_name_says_code(cli: Cli, tmp_path: Path) -> N
     copied = (LICENSES / "GPL-3").read_text()[20000:21000]
     run = cli("check", "-", "--name", "answer.md", "--json", input="Reply:\n" + copied, expect=1)
     assert '"name": "answer.md"' in run.stdout and '"verdict": "blocked"' in run.stdout
+
+
+def test_a_sketch_older_than_its_registry_answers_with_a_warning(cli: Cli, tmp_path: Path) -> None:
+    vkey = _registry(cli, tmp_path)
+    sketch = tmp_path / "registry.sketch"
+    cli("sketch", "export", "--out", str(sketch))
+    clean = tmp_path / "clean.txt"
+    clean.write_text((LICENSES / "BSD").read_text())
+    offline = [str(clean), "--sketch", str(sketch), "--log-key", vkey]
+    assert cli("check", *offline).stderr == ""
+    more = tmp_path / "more"
+    more.mkdir()
+    (more / "Apache-2.0").write_text((LICENSES / "Apache-2.0").read_text())
+    owner = cli("owner", "list", "--json").records()[0]["id"]
+    cli("work", "register", str(more), "--owner", owner)
+    cli("log", "checkpoint")
+    stale = cli("check", *offline).stderr
+    assert stale.startswith(f"warning: {sketch} was made at log size ")
+    assert f"'consentry sketch update {sketch}'" in stale
+    # Where no registry is, the sketch is all there is: no warning, and nothing made.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    away = Cli(elsewhere / "home", keys=elsewhere / "keys")
+    assert away("check", *offline).stderr == ""
+    assert not (elsewhere / "home").exists()

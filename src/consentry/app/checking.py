@@ -3,7 +3,7 @@ the sketch's export and updates (the operator signs them with the log's key)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from consentry.app.log import log_signer, log_verifier
 from consentry.app.workspace import Workspace
 from consentry.check import Checker, CheckReport, RegistryNotices
 from consentry.check.export import export_sketch, export_update
-from consentry.errors import ConfigurationError, InputError
+from consentry.errors import ConfigurationError, ConsentryError, InputError
 from consentry.index import Sketch
 from consentry.log import NoteVerifier
 from consentry.log.note import Checkpoint, signature_lines
@@ -36,6 +36,8 @@ def sketch_verifier(ws: Workspace, vkey: str | None) -> NoteVerifier:
     if vkey is not None:
         return NoteVerifier.from_vkey(vkey)
     try:
+        if not ws.registry_at_hand():
+            raise ConfigurationError("no registry here")
         return log_verifier(ws)
     except ConfigurationError as exc:
         raise InputError(
@@ -52,19 +54,47 @@ def check_outputs(
     vkey: str | None = None,
     licensee_id: str | None = None,
     min_span: int = 200,
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[CheckReport]:
     """A report per ``(name, bytes)`` output: offline from ``sketch`` when given (no
     database is opened), else against the registry, counting ``licensee_id``'s grants
-    when given (with that licensee's own key)."""
+    when given (with that licensee's own key). ``on_warning`` hears of a sketch older
+    than the registry it came from, where that registry is at hand."""
     if sketch is not None:
         checker = Checker.offline(
             sketch, sketch_verifier(ws, vkey).vkey(), min_span=min_span, licensee_id=licensee_id
         )
+        if on_warning is not None and isinstance(checker.lookup, Sketch):
+            stale = _staleness(ws, sketch, checker.lookup)
+            if stale is not None:
+                on_warning(stale)
     else:
         licensee = None if licensee_id is None else ws.actor(licensee_id, PartyKind.LICENSEE)
         notices = RegistryNotices(ws.registry, licensee=licensee)
         checker = Checker(workspace_index(ws), notices, min_span=min_span, licensee_id=licensee_id)
     return [checker.check_bytes(data, name=name) for name, data in outputs]
+
+
+def _staleness(ws: Workspace, path: Path, sketch: Sketch) -> str | None:
+    """Why ``sketch`` may miss works, when the registry that signed it has signed a
+    later checkpoint; ``None`` when it is current or no such registry is here."""
+    made = Checkpoint.parse(signature_lines(sketch.checkpoint)[0])
+    if not ws.registry_at_hand():
+        return None
+    try:
+        identity = ws.registry.log.identity()
+        latest = ws.registry.log.latest()
+    except ConsentryError:
+        return None  # no registry here: the sketch is all there is to go by
+    if identity is None or latest is None or identity.name != made.origin:
+        return None
+    if latest.checkpoint.size <= made.size:
+        return None
+    return (
+        f"{path} was made at log size {made.size} and its registry's log is at "
+        f"{latest.checkpoint.size}: works registered and terms set since are not in it; "
+        f"bring it up to date with 'consentry sketch update {path}'"
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from types import TracebackType
 
+from sqlalchemy.engine import make_url
+
 from consentry.crypto import FileKeyStore, Signer
 from consentry.errors import KeyStoreError
 from consentry.registry import Actor, Party, PartyKind, Registry
@@ -56,6 +58,15 @@ class Workspace:
         if self._registry is None:
             self._registry = Registry.open(self.settings)
         return self._registry
+
+    def registry_at_hand(self) -> bool:
+        """Whether a registry may be here to open: a database URL was given, or the
+        home's SQLite file exists. Looking must not create one (opening SQLite would
+        make its folder and file)."""
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return True
+        return Path(url.database).exists()
 
     def close(self) -> None:
         if self._registry is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from consentry.cli._common import out, print_json, workspace
+from consentry.cli._common import err, out, print_json, workspace
 from consentry.errors import InputError
 
 if TYPE_CHECKING:
@@ -83,7 +83,13 @@ def check(
     inputs = [(name if path == "-" else path, data) for path, data in map(_read, files)]
     with workspace() as ws:
         reports = app.check_outputs(
-            ws, inputs, sketch=sketch, vkey=vkey, licensee_id=licensee, min_span=min_span
+            ws,
+            inputs,
+            sketch=sketch,
+            vkey=vkey,
+            licensee_id=licensee,
+            min_span=min_span,
+            on_warning=lambda text: err.print(f"warning: {text}", markup=False, soft_wrap=True),
         )
     for report in reports:
         if as_json:
