@@ -98,12 +98,39 @@ def _catalogue(folder: Path) -> Path:
     return folder / "catalogue"
 
 
+_PROSE = (
+    "A note on the garden in spring: the seeds went in late, the rain came early, and "
+    "the beans climbed the fence before anyone had thought to give them canes. "
+)
+
+
+def _corpus(home: Path, catalogue: Path) -> tuple[Path, Path]:
+    """A lab's small corpus: a registered text whole, an excerpt of another inside
+    unrelated prose, unrelated prose under an open licence, and unrelated prose with
+    no basis at all; and a model output quoting a registered text at length."""
+    texts = sorted(p for p in (catalogue / "licence-texts").iterdir() if p.is_file())
+    first = texts[0].read_text("utf-8")
+    second = " ".join(texts[-1].read_text("utf-8").split())
+    records = [
+        {"id": "whole-copy", "text": first},
+        {"id": "quoted", "text": _PROSE * 3 + second[1000:1800] + " " + _PROSE * 3},
+        {"id": "open", "text": _PROSE * 6, "metadata": {"license": "CC0-1.0"}},
+        {"id": "no-basis", "text": _PROSE * 5 + "The end."},
+    ]
+    corpus = home / "corpus.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in records), "utf-8")
+    essay = home / "essay.txt"
+    essay.write_text(_PROSE * 2 + second[2000:2700] + " " + _PROSE, "utf-8")
+    return corpus, essay
+
+
 def demo(
     home: Path = typer.Option(
         Path(".consentry-demo"), "--home", help="Where the demo registry is made (wiped first)."
     ),
 ) -> None:
-    """Walk through the whole loop on real files: register, set terms, license, revoke."""
+    """Walk through the whole loop on real files: register, set terms, license, gate a
+    corpus, prove usage, check an output offline, revoke."""
     if home.exists():
         if not (home / "registry.db").exists() and any(home.iterdir()):
             raise InputError(f"{home} exists and is not a demo registry; pass another --home")
@@ -197,6 +224,51 @@ def demo(
         _step(
             "but only what was granted",
             ["license", "check", work, "--licensee", lab, "--purpose", "train-other"],
+            keys=lab_keys,
+            expect=1,
+        )
+        corpus, essay = _corpus(home, catalogue)
+        _step(
+            "the lab runs its corpus through the gate: only what the owner agreed to goes in",
+            [
+                "gate",
+                "run",
+                str(corpus),
+                "--licensee",
+                lab,
+                "--purpose",
+                "train-ai",
+                "--out",
+                str(home / "run-1"),
+                "--workers",
+                "1",
+            ],
+            keys=lab_keys,
+        )
+        _step(
+            "the creator's statement of what the run owes, to the cent",
+            ["royalties", "statement", "--owner", owner, str(home / "run-1")],
+            keys=ada,
+        )
+        _step(
+            "the operator puts the run's signed manifest on the log",
+            ["log", "checkpoint"],
+            keys=operator,
+        )
+        _step(
+            "the creator sees where their works were used, with proofs",
+            ["usage", "--owner", owner, "--out", str(home / "proofs")],
+            keys=ada,
+        )
+        vkey = _step("the log's verifier key, for anyone", ["log", "key"], keys=operator).strip()
+        _step(
+            "the operator exports the offline sketch: fingerprints and terms, no content",
+            ["sketch", "export", "--out", str(home / "registry.sketch")],
+            keys=operator,
+        )
+        _step(
+            "before publishing a model's output, anyone checks it offline",
+            ["check", str(essay), "--sketch", str(home / "registry.sketch"), "--log-key", vkey],
             keys=lab_keys,
             expect=1,
         )
