@@ -117,9 +117,12 @@ def evidence_gap(winnow: WinnowParams) -> int:
 def merge_evidence(spans: Iterable[tuple[int, int]], winnow: WinnowParams) -> list[tuple[int, int]]:
     """Spans sorted and merged where they overlap, touch, or sit no further apart than
     one contiguous copy can leave them (``evidence_gap``): one copy is one span."""
+    given = list(spans)
+    if len(given) < 2:
+        return given  # most excerpts are one run: nothing to merge
     gap = evidence_gap(winnow)
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
+    for start, end in sorted(given):
         if merged and start <= merged[-1][1] + gap:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
