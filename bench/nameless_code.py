@@ -15,16 +15,12 @@ line per figure.
 from __future__ import annotations
 
 import argparse
-import builtins
 import gzip
-import io
 import json
-import keyword
 import os
 import sys
 import tempfile
 import time
-import tokenize
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -38,21 +34,9 @@ from consentry.fingerprint.content import code_language
 from consentry.gate.readers import read_jsonl
 from consentry.index import IndexedWork, MatchIndex
 from consentry.warmup import warm_up
+from gate import modules, rename  # the gate bench's registered modules and renaming
 
 STDLIB = Path(os.__file__).parent
-
-
-def modules(limit: int) -> list[tuple[str, str]]:
-    out = []
-    for path in sorted(STDLIB.rglob("*.py")):
-        if "site-packages" in path.parts or "test" in path.parts:
-            continue
-        text = path.read_text("utf-8", errors="replace")
-        if 3000 <= len(text) <= 60000:
-            out.append((path.relative_to(STDLIB).as_posix(), text))
-        if len(out) >= limit:
-            break
-    return out
 
 
 def _text(path: Path) -> str | None:
@@ -77,26 +61,6 @@ def prose(limit: int) -> list[tuple[str, str]]:
         if named and path.is_file() and (text := _text(path)) is not None and len(text) > 500:
             out.append((path.name, text))
     return out
-
-
-def rename(source: str) -> str | None:
-    """``source`` with every identifier renamed and every comment dropped."""
-    try:
-        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
-    except (tokenize.TokenError, SyntaxError):
-        return None
-    names = {t.string for t in tokens if t.type == tokenize.NAME}
-    names -= set(keyword.kwlist) | set(dir(builtins)) | {"self", "cls"}
-    mapping = {n: f"r{i}_{n[::-1]}" for i, n in enumerate(sorted(names))}
-    kept = [
-        (t.type, mapping.get(t.string, t.string) if t.type == tokenize.NAME else t.string)
-        for t in tokens
-        if t.type != tokenize.COMMENT
-    ]
-    try:
-        return tokenize.untokenize(kept)
-    except ValueError:
-        return None
 
 
 def twins(works: list[tuple[str, str]], limit: int = 8) -> set[int]:

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from consentry.app.workspace import LOG_KEY, Workspace
-from consentry.crypto import KeyPair
+from consentry.crypto import PublicKey, Signer
 from consentry.errors import ConfigurationError, InputError, KeyStoreError, VerificationError
 from consentry.log import NoteVerifier, WitnessKey, WitnessPolicy
 from consentry.log.bundle import ProofBundle, UsageProof
@@ -46,10 +46,10 @@ __all__ = [
 ]
 
 
-def log_origin(key: KeyPair) -> str:
+def log_origin(key: PublicKey) -> str:
     """The origin a log signs as: it names the key, so two registries' logs never
     share one."""
-    return f"consentry.log/{key.public.key_id}"
+    return f"consentry.log/{key.key_id}"
 
 
 def log_verifier(ws: Workspace, vkey: str | None = None) -> NoteVerifier:
@@ -78,7 +78,7 @@ def adopt_local_log_key(ws: Workspace) -> NoteVerifier | None:
     if not ws.log_key_file.exists():
         return None
     key = ws.operator_keys.load(LOG_KEY)
-    verifier = NoteVerifier(log_origin(key), key.public)
+    verifier = NoteVerifier(log_origin(key.public), key.public)
     latest = ws.registry.log.latest()
     if latest is not None:
         try:
@@ -91,7 +91,7 @@ def adopt_local_log_key(ws: Workspace) -> NoteVerifier | None:
     return ws.registry.log.adopt_identity(verifier)
 
 
-def log_signer(ws: Workspace) -> tuple[NoteVerifier, KeyPair]:
+def log_signer(ws: Workspace) -> tuple[NoteVerifier, Signer]:
     """The log's identity and its private key, which only the operator's home holds.
 
     Raises ``KeyStoreError`` naming where the key is expected when this machine does not

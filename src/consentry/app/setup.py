@@ -67,7 +67,7 @@ def init(ws: Workspace) -> Initialised:
             )
         key = KeyPair.generate()
         ws.operator_keys.save(LOG_KEY, key)
-        identity = log.adopt_identity(NoteVerifier(log_origin(key), key.public))
+        identity = log.adopt_identity(NoteVerifier(log_origin(key.public), key.public))
         if identity.public != key.public:
             # Another machine's init recorded its key first: the one minted here is
             # not the log's and must not be mistaken for it.

@@ -10,6 +10,7 @@ entries were rewritten or truncated refuses to sign rather than fork its history
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -210,18 +211,17 @@ class TransparencyLog:
         recorded = self.identity()
         if recorded is not None:
             return recorded
-        try:
-            with self._context.transaction() as session:
-                session.add(
-                    LogIdentityRow(
-                        id=1,
-                        origin=verifier.name,
-                        public_key=verifier.public.hex,
-                        created_at=utc_now(),
-                    )
+        # Another machine's init may record one first (the one row's key refuses a
+        # second): that one stands, and is read back below.
+        with suppress(StateConflictError), self._context.transaction() as session:
+            session.add(
+                LogIdentityRow(
+                    id=1,
+                    origin=verifier.name,
+                    public_key=verifier.public.hex,
+                    created_at=utc_now(),
                 )
-        except StateConflictError:
-            pass  # another machine's init recorded one first: that one stands
+            )
         recorded = self.identity()
         if recorded is None:
             raise StateConflictError("the log's identity could not be recorded; retry")
