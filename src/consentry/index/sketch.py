@@ -249,6 +249,17 @@ class Sketch:
         hashes = np.concatenate([mine["posting_hashes"], theirs["posting_hashes"]])
         by_hash = np.argsort(hashes, kind="stable")
         rows = np.concatenate([mine["posting_rows"], theirs["posting_rows"] + offset])
+        row_works = np.concatenate([mine["row_works"], remap[theirs["row_works"]]])
+        # Boilerplate is judged over the whole sketch, not section by section: a
+        # fingerprint a few works hold in the base and a few in an update may be held
+        # by more works than evidence allows once they are one sketch.
+        by_hash = by_hash[
+            _evidence(
+                hashes[by_hash],
+                row_works[rows[by_hash]],
+                int(self.header["params"]["max_works_per_fingerprint"]),
+            )
+        ]
         arrays = {
             "digests": digests[order],
             "digest_rows": np.concatenate([mine["digest_rows"], theirs["digest_rows"] + offset])[
@@ -270,7 +281,7 @@ class Sketch:
             "keypoint_rows": np.concatenate(
                 [mine["keypoint_rows"], theirs["keypoint_rows"] + offset]
             ).astype(np.uint32),
-            "row_works": np.concatenate([mine["row_works"], remap[theirs["row_works"]]]),
+            "row_works": row_works,
         }
         header = {**self.header, "checkpoint": update.header["checkpoint"], "works": len(notices)}
         return Sketch(header, _searchable(arrays), notices)
@@ -451,6 +462,16 @@ def _row_band_keys(segment: Segment) -> npt.NDArray[np.uint32]:
         rows = segment.band_rows[band]
         keys[rows, band] = segment.band_keys_sorted[band].astype(np.uint32)
     return keys
+
+
+def _evidence(
+    hashes: npt.NDArray[np.uint64], works: npt.NDArray[np.uint32], limit: int
+) -> npt.NDArray[np.bool_]:
+    """Which postings (``hashes`` sorted, each with the work it names) are evidence: those
+    of a hash no more than ``limit`` distinct works hold."""
+    pairs = np.unique(np.stack([hashes, works.astype(np.uint64)]), axis=1)
+    held, counts = np.unique(pairs[0], return_counts=True)
+    return ~np.isin(hashes, held[counts > limit])
 
 
 def _searchable(arrays: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
