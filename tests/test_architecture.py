@@ -30,6 +30,7 @@ LAYERS: dict[str, int] = {
     "_records": 1,
     "interrupts": 1,
     "_opencv": 1,
+    "_environ": 0,
     "crypto": 2,
     "terms": 2,
     "store": 2,

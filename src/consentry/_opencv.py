@@ -6,8 +6,9 @@ worker processes) must see the environment the user gave."""
 from __future__ import annotations
 
 import functools
-import os
 from types import ModuleType
+
+from consentry._environ import restored_environment
 
 __all__ = ["opencv"]
 
@@ -17,14 +18,7 @@ _AMENDED = ("PATH", "LD_LIBRARY_PATH")
 @functools.cache
 def opencv() -> ModuleType:
     """The ``cv2`` module, with the environment as it was before importing it."""
-    saved = {name: os.environ.get(name) for name in _AMENDED}
-    try:
+    with restored_environment(*_AMENDED):
         import cv2  # noqa: PLC0415 - OpenCV's import costs a command that shows no image
 
         return cv2
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

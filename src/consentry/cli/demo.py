@@ -8,15 +8,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager, redirect_stdout
+from contextlib import redirect_stdout
 from pathlib import Path
 
 import typer
 
+from consentry._environ import restored_environment
 from consentry.errors import InputError
 
 __all__ = ["demo"]
@@ -43,24 +42,6 @@ _TERMS = {
 _NAMES = ("CONSENTRY_HOME", "CONSENTRY_DATABASE_URL", "CONSENTRY_KEYS")
 
 
-@contextmanager
-def _environment(**values: str | None) -> Iterator[None]:
-    saved = {name: os.environ.get(name) for name in _NAMES}
-    for name, value in values.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-
-
 def _step(title: str, args: list[str], *, keys: Path, expect: int = 0) -> str:
     """Run ``consentry ARGS`` as the party whose key folder is ``keys``, show it and its
     output, return the output."""
@@ -69,7 +50,7 @@ def _step(title: str, args: list[str], *, keys: Path, expect: int = 0) -> str:
     who = keys.name.removeprefix("keys-")
     sys.stdout.write(f"\n# {title}\n[{who}]$ consentry {' '.join(_quote(a) for a in args)}\n")
     captured = io.StringIO()
-    with redirect_stdout(captured), _environment(CONSENTRY_KEYS=str(keys)):
+    with redirect_stdout(captured), restored_environment(*_NAMES, CONSENTRY_KEYS=str(keys)):
         status = main(args)
     sys.stdout.write(captured.getvalue())
     sys.stdout.flush()
@@ -143,7 +124,7 @@ def demo(
     operator, ada, lab_keys, copycat = (
         home / name for name in ("keys-operator", "keys-ada", "keys-lab", "keys-copycat")
     )
-    with _environment(CONSENTRY_HOME=str(home), CONSENTRY_DATABASE_URL=None):
+    with restored_environment(*_NAMES, CONSENTRY_HOME=str(home), CONSENTRY_DATABASE_URL=None):
         _step("create the registry (SQLite) and the log key", ["init"], keys=operator)
         owner = _step(
             "a creator gets a key pair, in a key folder of their own",

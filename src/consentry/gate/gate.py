@@ -14,7 +14,7 @@ from fractions import Fraction
 from itertools import islice
 from typing import Any
 
-from consentry.check.spans import evidence_floor, merge_evidence
+from consentry.check.spans import evidence_floor, merge_evidence, merge_spans
 from consentry.errors import InputError
 from consentry.fingerprint import (
     ContentFingerprint,
@@ -81,16 +81,6 @@ def _subtract(
         if at < end:
             left.append((at, end))
     return left
-
-
-def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
-    merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
-        if merged and start <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
-        else:
-            merged.append((start, end))
-    return merged
 
 
 def _length(spans: Iterable[tuple[int, int]]) -> int:
@@ -256,7 +246,7 @@ class Gate:
             for m, _ in allowed:
                 if m.kind is MatchKind.EXCERPT:
                     cover.setdefault(_stream(m), []).extend(m.spans)
-            cover = {stream: _union(spans) for stream, spans in cover.items()}
+            cover = {stream: merge_spans(spans) for stream, spans in cover.items()}
         reasons: list[Reason] = []
         rejected = False
         for m, answer in refused:
@@ -323,7 +313,7 @@ class Gate:
                 done = billed.get(stream, [])
                 new = _length(_subtract(m.spans, done))
                 share = min(Fraction(new, max(_stream_length(m), 1)), remaining)
-                billed[stream] = _union([*done, *m.spans])
+                billed[stream] = merge_spans([*done, *m.spans])
             remaining -= share
             kind = BasisKind.GRANT if answer.basis is Basis.GRANT else BasisKind.TERMS
             bases.append(
