@@ -309,3 +309,17 @@ def test_an_owner_finds_and_proves_offline_where_a_work_was_used(cli: Cli, tmp_p
     lines[3] = "A" * 43 + "="  # one hash of the audit path replaced
     bundle.write_text("\n".join(lines))
     cli("log", "verify-proof", str(bundle), "--log-key", vkey, expect=1)
+
+
+def test_a_run_with_reused_ids_says_so(cli: Cli, tmp_path: Path) -> None:
+    lab, corpus = _world(cli, tmp_path, 10)
+    lines = corpus.read_text().splitlines()
+    corpus.write_text("\n".join([*lines, lines[3], lines[2]]) + "\n")
+    result = cli(*_gate_args(corpus, lab, tmp_path / "out"))
+    assert result.stderr.strip() == (
+        "warning: 2 item(s) reuse an earlier item's id (first: 'd3' at corpus.jsonl:11); "
+        "each was decided on its content, but the outputs name items by id: give every "
+        "item its own id before selecting by id"
+    )
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["reused_ids"]["items"] == 2

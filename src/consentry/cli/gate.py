@@ -131,3 +131,12 @@ def run(
     out.print(
         f"outputs in {out_dir}: admitted, rejected, manifest.json, royalties.csv, summary.json"
     )
+    if reused := summary["reused_ids"]["items"]:
+        first = summary["reused_ids"]["first"][0]
+        err.print(
+            f"warning: {reused:,} item(s) reuse an earlier item's id (first: {first['id']!r} "
+            f"at {first['source']}); each was decided on its content, but the outputs name "
+            "items by id: give every item its own id before selecting by id",
+            markup=False,
+            soft_wrap=True,
+        )

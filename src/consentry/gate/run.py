@@ -30,6 +30,7 @@ from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import Royalty, UsedWork, royalties_csv, royalty_for, units_for
+from consentry.gate.seen import SeenIds
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
 from consentry.interrupts import stop_on_interrupt
@@ -52,6 +53,8 @@ __all__ = [
 ]
 
 _STATE = ".gate-state.json"
+# Items with a reused id named in the summary (the rest are counted).
+_REUSED_EXAMPLES = 5
 
 # Work ids to (title, owner's name), for the manifest and the royalties.
 Describe = Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]
@@ -96,6 +99,9 @@ class RunStats:
     rejected: int = 0
     bytes: int = 0
     reasons: Counter[str] = field(default_factory=Counter)
+    # Items whose id an earlier item had, and the first few of them (id, source).
+    reused_ids: int = 0
+    reused_examples: list[tuple[str, str]] = field(default_factory=list)
 
 
 def item_digest(item: Item) -> bytes:
@@ -224,19 +230,25 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
         "rejected": 0,
         "bytes": 0,
         "reasons": {},
+        "reused_ids": 0,
+        "reused_examples": [],
         "offsets": {},
         "used": {},
         "seconds": 0.0,
     }
 
 
-def _skip(items: Iterator[Item], count: int) -> None:
-    for _ in range(count):
-        if next(items, None) is None:
+def _skip(items: Iterator[Item], count: int, seen: SeenIds) -> None:
+    """Pass over the ``count`` items already decided, meeting their ids again."""
+    while count > 0:
+        chunk = list(islice(items, min(count, CHUNK)))
+        if not chunk:
             raise InputError(
                 "--resume: the corpus has fewer items than were already decided; "
                 "it changed since the run began"
             )
+        seen.add_many(item.id for item in chunk)
+        count -= len(chunk)
 
 
 def registry_hooks(
@@ -294,7 +306,11 @@ class GateRun:
             state["rejected"],
             state["bytes"],
             Counter(state["reasons"]),
+            state.get("reused_ids", 0),
+            [(str(i), str(s)) for i, s in state.get("reused_examples", [])],
         )
+        # Met again by ``run_gate`` as it passes over the items a resumed run decided.
+        self.seen = SeenIds()
         self._used = _used_from_json(state["used"])
         self._outputs = OutputFiles(
             settings.out, compress=state["compress"], offsets=state["offsets"] or None
@@ -315,12 +331,19 @@ class GateRun:
         if found is None:
             found = self.gate.find_many(items)
         self.gate.prepare(found)
-        return [self.decide(item, f) for item, f in zip(items, found, strict=True)]
+        reused = self.seen.add_many(item.id for item in items)
+        return [
+            self._decide(item, f, reused=r) for item, f, r in zip(items, found, reused, strict=True)
+        ]
 
     def decide(self, item: Item, found: Found | None = None) -> Decision:
         """Decide ``item`` (``found``: what ``Gate.find`` returned, if already known),
         write it to its output and count it; checkpoints every
         ``settings.checkpoint_every`` items."""
+        (reused,) = self.seen.add_many([item.id])
+        return self._decide(item, found, reused=reused)
+
+    def _decide(self, item: Item, found: Found | None, *, reused: bool) -> Decision:
         gate = self.gate
         decision = gate.conclude(item, gate.find(item) if found is None else found)
         self._outputs.write(
@@ -331,6 +354,10 @@ class GateRun:
         stats = self.stats
         stats.items += 1
         stats.bytes += item.size
+        if reused:
+            stats.reused_ids += 1
+            if len(stats.reused_examples) < _REUSED_EXAMPLES:
+                stats.reused_examples.append((item.id, item.source))
         if decision.admitted:
             stats.admitted += 1
             tokens = -1
@@ -373,6 +400,8 @@ class GateRun:
             rejected=stats.rejected,
             bytes=stats.bytes,
             reasons=dict(stats.reasons),
+            reused_ids=stats.reused_ids,
+            reused_examples=[list(e) for e in stats.reused_examples],
             offsets=self._outputs.checkpoint(),
             used=_used_to_json(self._used),
             seconds=self._earlier_seconds + time.perf_counter() - self._started,
@@ -436,7 +465,7 @@ def run_gate(
     try:
         with stop_on_interrupt() as stop:
             items = iter(read_corpus(Path(settings.corpus)))
-            _skip(items, run.stats.items)
+            _skip(items, run.stats.items, run.seen)
             chunks: Iterator[tuple[list[Item], list[Found] | None]]
             if settings.workers > 1 and index_folder is not None:
                 pairs = find_in_order(
@@ -541,6 +570,12 @@ def _finish(
         "items": stats.items,
         "decisions": {"admitted": stats.admitted, "rejected": stats.rejected},
         "rejected_by_reason": dict(sorted(stats.reasons.items())),
+        # Decided each on its content, but named in the outputs by an id shared with an
+        # earlier item: a selection by id cannot tell them apart.
+        "reused_ids": {
+            "items": stats.reused_ids,
+            "first": [{"id": i, "source": s} for i, s in stats.reused_examples],
+        },
         "bytes": stats.bytes,
         "seconds": round(seconds, 3),
         "items_per_s": round(stats.items / seconds, 1),
