@@ -323,3 +323,21 @@ def test_a_run_with_reused_ids_says_so(cli: Cli, tmp_path: Path) -> None:
     )
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     assert summary["reused_ids"]["items"] == 2
+
+
+def test_a_failed_run_does_not_block_its_own_retry(cli: Cli, tmp_path: Path) -> None:
+    lab, corpus = _world(cli, tmp_path, 10)
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b"\x7fELF\x00\x00" * 100)
+    made, given = tmp_path / "made", tmp_path / "given"
+    given.mkdir()
+    for out in (made, given):
+        failed = cli(*_gate_args(binary, lab, out), expect=2)
+        assert "is binary, not JSON Lines" in failed.stderr
+        binary.write_bytes(corpus.read_bytes())  # the user mends the file
+        cli(*_gate_args(binary, lab, out))
+        assert json.loads((out / "summary.json").read_text())["items"] == 10
+        binary.write_bytes(b"\x7fELF\x00\x00" * 100)
+    # The folder a failed run was given stays, emptied; the one it made is gone.
+    cli(*_gate_args(binary, lab, given / "again"), expect=2)
+    assert not (given / "again").exists()

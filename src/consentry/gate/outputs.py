@@ -53,6 +53,7 @@ class OutputFiles:
         self, folder: Path, *, compress: bool, offsets: dict[str, int] | None = None
     ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
         offsets = offsets or {}
         resume = bool(offsets)
         name = "admitted.jsonl.zst" if compress else "admitted.jsonl"
@@ -87,3 +88,9 @@ class OutputFiles:
     def close(self) -> None:
         for appender in (self.admitted, self.rejected, self.digests):
             appender.close()
+
+    def remove(self) -> None:
+        """Close and delete the files, for a run that saved nothing to resume."""
+        self.close()
+        for appender in (self.admitted, self.rejected, self.digests):
+            appender.path.unlink(missing_ok=True)

@@ -297,6 +297,9 @@ class GateRun:
         self.settings = settings
         self._describe = describe
         self._state = _start_state(settings)
+        # A run that fails before saving anything takes away the folder it made, so
+        # that running it again is not refused for a folder that is not empty.
+        self._made_out = not settings.out.exists()
         settings.out.mkdir(parents=True, exist_ok=True)
         self.gate = gate_for(parse_time(self._state["started_at"], what="started_at"))
         state = self._state
@@ -412,6 +415,16 @@ class GateRun:
     def close(self) -> None:
         self._outputs.close()
 
+    def abandon(self) -> None:
+        """Close after a failure: what was checkpointed stays for ``--resume``; a run
+        that checkpointed nothing removes its files (and the folder it made)."""
+        if (self.settings.out / _STATE).exists():
+            self.close()
+            return
+        self._outputs.remove()
+        if self._made_out:
+            self.settings.out.rmdir()
+
     def finish(self) -> dict[str, Any]:
         """Checkpoint, close the outputs, sign and record the manifest; the summary."""
         try:
@@ -494,7 +507,7 @@ def run_gate(
                         resume=True,
                     )
     except BaseException:
-        run.close()
+        run.abandon()
         raise
     finally:
         gc.unfreeze()
