@@ -181,6 +181,7 @@ PACKAGES = {
         "log_verifier",
         "may_use",
         "open_witness",
+        "owner_statement",
         "plan_gate",
         "prove",
         "publish",

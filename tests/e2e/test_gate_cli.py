@@ -279,6 +279,17 @@ def test_an_owner_finds_and_proves_offline_where_a_work_was_used(cli: Cli, tmp_p
     proofs = tmp_path / "proofs"
     (found,) = cli("usage", "--owner", owner, "--out", str(proofs), "--json").records()
     assert found["licensee_id"] == lab
+    # Named as the owner knows them: the work's title, the licensee's name.
+    assert (found["title"], found["licensee_name"]) == ("GPL-3", "Lab")
+    (line,) = cli("usage", "--owner", owner).stdout.splitlines()
+    assert f"{found['work_id']} (GPL-3) used in run {found['run_id']} by Lab ({lab})" in line
+    # The owner's statement from the registry alone is the one the run folder gives.
+    from_log = cli("royalties", "statement", "--owner", owner, "--json").records()[0]
+    from_run = cli(
+        "royalties", "statement", "--owner", owner, str(tmp_path / "out"), "--json"
+    ).records()[0]
+    assert from_log == from_run
+    assert from_log["totals"] == {"EUR": found["billed"]["amount"]} != {}
     proof = Path(str(found["proof_file"]))
     checked = cli("usage", "verify", str(proof), "--log-key", vkey, "--json").records()[0]
     assert checked["verified"] is True

@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from consentry.app.royalties import (
         RoyaltyStatement,
         StatementLine,
+        owner_statement,
         royalty_statement,
     )
     from consentry.app.setup import (
@@ -102,6 +103,7 @@ _WHERE = {
     "RoyaltyStatement": "consentry.app.royalties",
     "StatementLine": "consentry.app.royalties",
     "royalty_statement": "consentry.app.royalties",
+    "owner_statement": "consentry.app.royalties",
     "SketchUpdated": "consentry.app.checking",
     "Witnessed": "consentry.app.log",
     "Workspace": "consentry.app.workspace",
@@ -182,6 +184,7 @@ __all__ = [
     "log_verifier",
     "may_use",
     "open_witness",
+    "owner_statement",
     "plan_gate",
     "prove",
     "publish",

@@ -17,9 +17,12 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
+from consentry.app.log import usage
+from consentry.app.workspace import Workspace
 from consentry.errors import InputError
+from consentry.registry import PartyKind
 
-__all__ = ["RoyaltyStatement", "StatementLine", "royalty_statement"]
+__all__ = ["RoyaltyStatement", "StatementLine", "owner_statement", "royalty_statement"]
 
 _COLUMNS = (
     "run",
@@ -127,7 +130,7 @@ class RoyaltyStatement:
         name = self.owner_name or self.owner_id
         out = [f"# Royalty statement for {name} ({self.owner_id})", ""]
         if not self.lines:
-            return "\n".join([*out, "No priced use of this owner's works in these runs.", ""])
+            return "\n".join([*out, "No priced use of this owner's works.", ""])
         out += [
             "| run | work | title | grant | items | units | unit | unit price | amount |",
             "| --- | --- | --- | --- | ---: | ---: | --- | ---: | ---: |",
@@ -157,6 +160,38 @@ def _manifest_body(path: Path) -> dict[str, Any]:
     return body
 
 
+def _line(run_id: str, work: dict[str, Any], where: object) -> StatementLine:
+    """A manifest's line for one work, checked to multiply out."""
+    try:
+        line = StatementLine(
+            run_id,
+            str(work["work_id"]),
+            str(work.get("title") or ""),
+            str(work["grant_id"]),
+            int(work["items"]),
+            Decimal(str(work["units"])),
+            str(work["unit"]),
+            Decimal(str(work["unit_price"])),
+            Decimal(str(work["amount"])),
+            str(work["currency"]),
+        )
+    except (KeyError, InvalidOperation, ValueError) as exc:
+        raise InputError(f"{where}: a work line of the manifest is malformed") from exc
+    if line.units * line.unit_price != line.amount:
+        raise InputError(
+            f"{where}: {line.work_id} bills {line.amount}, not its units times its "
+            f"unit price ({line.units} x {line.unit_price})"
+        )
+    return line
+
+
+def _in_order(lines: Sequence[StatementLine]) -> tuple[StatementLine, ...]:
+    """Run by run as given, each run's works by title: the same order however the
+    statement was gathered."""
+    runs = {run: n for n, run in enumerate(dict.fromkeys(line.run_id for line in lines))}
+    return tuple(sorted(lines, key=lambda x: (runs[x.run_id], x.title, x.work_id)))
+
+
 def royalty_statement(
     manifests: Sequence[Path], *, owner_id: str, owner_name: str = ""
 ) -> RoyaltyStatement:
@@ -169,26 +204,20 @@ def royalty_statement(
         for work in body.get("works", ()):
             if work.get("owner_id") != owner_id or work.get("amount") is None:
                 continue
-            try:
-                line = StatementLine(
-                    str(body["run_id"]),
-                    str(work["work_id"]),
-                    str(work.get("title", "")),
-                    str(work["grant_id"]),
-                    int(work["items"]),
-                    Decimal(str(work["units"])),
-                    str(work["unit"]),
-                    Decimal(str(work["unit_price"])),
-                    Decimal(str(work["amount"])),
-                    str(work["currency"]),
-                )
-            except (KeyError, InvalidOperation, ValueError) as exc:
-                raise InputError(f"{path}: a work line of the manifest is malformed") from exc
-            if line.units * line.unit_price != line.amount:
-                raise InputError(
-                    f"{path}: {line.work_id} bills {line.amount}, not its units times its "
-                    f"unit price ({line.units} x {line.unit_price})"
-                )
             owner_name = owner_name or str(work.get("owner_name", ""))
-            lines.append(line)
-    return RoyaltyStatement(owner_id, owner_name, tuple(lines))
+            lines.append(_line(str(body["run_id"]), work, path))
+    return RoyaltyStatement(owner_id, owner_name, _in_order(lines))
+
+
+def owner_statement(ws: Workspace, owner_id: str) -> RoyaltyStatement:
+    """The statement for ``owner_id`` from the registry alone: every manifest on the
+    log that lists one of the owner's works (``usage``), as its licensee signed it.
+    Only the owner asks, as for ``usage``: its key must be here."""
+    _, found = usage(ws, owner_id)
+    name = ws.registry.parties.get(owner_id, PartyKind.OWNER).name
+    lines = [
+        _line(used.run_id, used.billed, f"manifest of run {used.run_id}")
+        for used in found
+        if used.billed is not None and used.billed.get("amount") is not None
+    ]
+    return RoyaltyStatement(owner_id, name, _in_order(lines))

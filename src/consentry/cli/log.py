@@ -219,9 +219,15 @@ def usage(
                 }
             )
         else:
+            title = f" ({used.title})" if used.title else ""
+            by = (
+                f"{used.licensee_name} ({used.licensee_id})"
+                if used.licensee_name
+                else used.licensee_id
+            )
             out.print(
-                f"{used.work_id}  used in run {used.run_id} by "
-                f"{used.licensee_id} (log entry {used.log_index})",
+                f"{used.work_id}{title} used in run {used.run_id} by {by} "
+                f"(log entry {used.log_index})",
                 markup=False,
             )
     if not found and not as_json:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from consentry.cli._common import out, print_json
+from consentry.cli._common import out, print_json, workspace
 
 __all__ = ["royalties_app"]
 
@@ -15,18 +15,27 @@ royalties_app = typer.Typer(help="What gate runs owe owners.", no_args_is_help=T
 
 @royalties_app.command("statement")
 def statement(
-    manifests: list[Path] = typer.Argument(..., help="Gate run folders or manifest.json files."),
+    manifests: list[Path] | None = typer.Argument(
+        None,
+        help="Gate run folders or manifest.json files; none: every manifest on the registry's "
+        "log that lists the owner's works (the owner's key must be here).",
+    ),
     owner: str = typer.Option(..., "--owner", help="Owner id whose works were used."),
     fmt: str = typer.Option("markdown", "--format", help="markdown or csv."),
     as_json: bool = typer.Option(False, "--json", help="Print the statement as JSON."),
 ) -> None:
-    """One owner's royalties over the runs' manifests, reconciling to the cent."""
+    """One owner's royalties, line by line, reconciling with each manifest to the cent:
+    from the runs' manifests given, or from the registry alone."""
     from consentry import app
     from consentry.errors import InputError
 
     if fmt not in ("markdown", "csv"):
         raise InputError(f"--format {fmt!r} is not markdown or csv")
-    made = app.royalty_statement(manifests, owner_id=owner)
+    if manifests:
+        made = app.royalty_statement(manifests, owner_id=owner)
+    else:
+        with workspace() as ws:
+            made = app.owner_statement(ws, owner)
     if as_json:
         print_json(made.to_json())
         return

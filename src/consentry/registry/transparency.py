@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 
 from consentry.store.models import (
     EventRow,
+    LicenseeRow,
     LogCheckpointRow,
     LogEntryRow,
     LogIdentityRow,
@@ -89,31 +90,43 @@ class SignedCheckpoint:
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """One manifest on the log that lists one of the owner's works."""
+    """One manifest on the log that lists one of the owner's works: the work by id and
+    title, the run and its licensee by id and name, and the manifest's line for the
+    work as its licensee signed it (``items``, ``units``, ``unit``, ``amount``, ...)."""
 
     work_id: str
     run_id: str
     licensee_id: str
     log_index: int
     proof: UsageProof
+    title: str = ""
+    licensee_name: str = ""
+    billed: dict[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "work_id": self.work_id,
+            "title": self.title,
             "run_id": self.run_id,
             "licensee_id": self.licensee_id,
+            "licensee_name": self.licensee_name,
             "log_index": self.log_index,
+            "billed": self.billed,
             "proof": self.proof.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Usage:
+        billed = data.get("billed")
         return cls(
             work_id=str(data["work_id"]),
             run_id=str(data["run_id"]),
             licensee_id=str(data["licensee_id"]),
             log_index=int(data["log_index"]),
             proof=UsageProof.parse(str(data["proof"])),
+            title=str(data.get("title", "")),
+            licensee_name=str(data.get("licensee_name", "")),
+            billed=dict(billed) if isinstance(billed, dict) else None,
         )
 
 
@@ -378,9 +391,15 @@ class TransparencyLog:
                 .order_by(LogEntryRow.idx)
             ).all()
             bodies = [self._context.verified_body(session, "event", m[0]) for m in manifests]
+            licensees = {str(body["actor"]) for body in bodies}
+            names = {
+                row.id: row.name
+                for row in session.scalars(select(LicenseeRow).where(LicenseeRow.id.in_(licensees)))
+            }
         found = []
         for body, (_, idx, packed) in zip(bodies, manifests, strict=True):
-            listed = {str(w["work_id"]) for w in body["payload"]["manifest"]["works"]}
+            lines = {str(w["work_id"]): w for w in body["payload"]["manifest"]["works"]}
+            listed = set(lines)
             commitments = [bytes(packed[i : i + 32]) for i in range(0, len(packed), 32)]
             tree = MerkleTree([leaf_hash(c) for c in commitments])
             for work_id in sorted(listed & works):
@@ -396,6 +415,9 @@ class TransparencyLog:
                         UsageProof(
                             work_id, salts[work_id], *proof, log_proof=self.prove(idx, signed)
                         ),
+                        title=str(lines[work_id].get("title") or ""),
+                        licensee_name=names.get(str(body["actor"]), ""),
+                        billed=dict(lines[work_id]),
                     )
                 )
         return found
