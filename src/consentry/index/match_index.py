@@ -297,11 +297,16 @@ class MatchIndex:
         return out
 
     def _streams(self, streams: Sequence[StreamPrints]) -> list[list[Match]]:
-        """Per stream: its exact, then near, then excerpt matches."""
+        """Per stream: its exact, then near, then excerpt matches. A stream with no
+        normalised content matches nothing, whatever a segment saved before empty works
+        were refused still holds: nothing is a copy of nothing."""
         exact = self._exact([stream.digest for stream in streams])
         near = self._near([stream.signature for stream in streams])
         excerpts = self._excerpts([stream.excerpts for stream in streams])
-        return [e + n + x for e, n, x in zip(exact, near, excerpts, strict=True)]
+        return [
+            e + n + x if stream.length else []
+            for stream, e, n, x in zip(streams, exact, near, excerpts, strict=True)
+        ]
 
     def _lookup(self, segment: Segment) -> _Lookup:
         """What lookups in ``segment`` need in ready form, made once per segment."""

@@ -310,6 +310,8 @@ class Sketch:
         fingerprints that were evidence when the sketch was made are searched."""
         found: list[Match] = []
         for stream in prints:
+            if stream.length == 0:
+                continue  # nothing is a copy of nothing, whatever an old sketch holds
             found += self._exact(stream.digest)
             found += self._near(stream.signature)
             found += self._excerpts(stream)

@@ -351,3 +351,18 @@ def test_a_sketch_carries_no_image_keypoints_unless_its_operator_asks() -> None:
     assert len(public.arrays["keypoint_positions"]) == 0
     opted_in = _sketch(works)
     assert opted_in.image_keypoints and len(opted_in.arrays["keypoint_descriptors"]) > 0
+
+
+def test_a_work_with_no_content_in_an_old_index_or_sketch_is_never_matched() -> None:
+    # Registered before empty content was refused, it is still in indexes and sketches
+    # saved then; an empty, blank or comment-only item must not be its "copy".
+    old = _record("empty", fingerprint_bytes("empty.py", b"# only a comment\n"))
+    kept = _record("GPL-3", fingerprint_bytes("GPL-3", _text("GPL-3").encode()))
+    lookups: dict[str, Lookup] = {
+        "index": MatchIndex.build([old, kept]),
+        "sketch": _sketch([old, kept]),
+    }
+    for name, text in [("a.txt", ""), ("b.txt", " \n\t "), ("c.py", "# nothing\n# here\n")]:
+        assert _answers(lookups, prints_of(name, text)) == {"index": [], "sketch": []}
+    for found in _answers(lookups, prints_of("GPL-3", _text("GPL-3"))).values():
+        assert [m.work_id for m in found] == ["GPL-3"]
