@@ -73,4 +73,4 @@ def test_help_shows_conventional_metavars(cli: Cli) -> None:
     assert re.search(r"--resume\s+Finish an interrupted run", gate)
 
     statement = _help(cli, "royalties", "statement")
-    assert "Usage: consentry royalties statement [OPTIONS] MANIFESTS..." in statement
+    assert "Usage: consentry royalties statement [OPTIONS] [MANIFESTS]..." in statement

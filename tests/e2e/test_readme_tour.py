@@ -38,14 +38,8 @@ _VARYING = [
     (re.compile(r"\b\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\b"), "TIME"),
     (re.compile(r"\b\d+(\.\d+)? ?(items/s|MB/s|ms)\b"), "RATE"),
     (re.compile(r"\b\d+\.\d+ ?s\b"), "SECONDS"),
-    (re.compile(r"^(sketch of \d+ works) \(\d+ bytes\)", re.MULTILINE), r"\1 (SIZE)"),
+    (re.compile(r"^(sketch of [\d,]+ works) \([\d,]+ bytes\)", re.MULTILINE), r"\1 (SIZE)"),
 ]
-
-# The same lines in an order of the run's own: `work register` fingerprints files in
-# parallel and prints each as it finishes; a royalty statement lists its lines by work
-# id, and the ids are new in every run.
-_IN_ANY_ORDER = ("consentry work register", "consentry royalties statement")
-
 
 @dataclass(frozen=True, slots=True)
 class Step:
@@ -154,8 +148,6 @@ def normalised(command: str, output: str) -> str:
     """``output`` with what legitimately differs between runs replaced by placeholders."""
     for pattern, placeholder in _VARYING:
         output = pattern.sub(placeholder, output)
-    if command.startswith(_IN_ANY_ORDER):
-        output = "\n".join(sorted(output.splitlines()))
     return output
 
 

@@ -51,7 +51,8 @@ def _print(report: CheckReport) -> None:
         )
         out.print(
             f"  {finding.verdict.value:<9} {finding.work_id} by {finding.owner_name} "
-            f"({finding.kind.value}, {where}, {finding.length} characters): {finding.reason}",
+            f"({finding.kind.value}, {where}: {finding.length:,} normalised characters "
+            f"copied): {finding.reason}",
             markup=False,
         )
     for text in report.attributions():
@@ -121,7 +122,7 @@ def export(
         print_json(made.to_json())
     else:
         out.print(
-            f"sketch of {made.works} works ({made.size_bytes} bytes) at log size "
+            f"sketch of {made.works:,} works ({made.size_bytes:,} bytes) at log size "
             f"{made.checkpoint_size} in {out_file}",
             markup=False,
         )

@@ -128,8 +128,12 @@ def run(
         out.print("rejected, by reason (an item can have several):")
     for reason, count in summary["rejected_by_reason"].items():
         out.print(f"  {_reason_line(reason)}: {count:,}")
+    # As the run wrote it: a resumed run keeps the compression it began with.
+    compressed = (out_dir / "admitted.jsonl.zst").exists()
+    admitted_file = "admitted.jsonl.zst" if compressed else "admitted.jsonl"
     out.print(
-        f"outputs in {out_dir}: admitted, rejected, manifest.json, royalties.csv, summary.json"
+        f"outputs in {out_dir}: {admitted_file}, rejected.jsonl, manifest.json, royalties.csv, "
+        "summary.json"
     )
     if reused := summary["reused_ids"]["items"]:
         first = summary["reused_ids"]["first"][0]

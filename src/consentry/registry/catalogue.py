@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -163,37 +164,37 @@ def fingerprint_files(
     workers: int = 1,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> Iterator[FileFingerprint | FileProblem]:
-    """Fingerprint each file; yields a result per file (completion order when
-    ``workers`` > 1). Problems are results, not exceptions: the rest go on."""
+    """Fingerprint each file; yields a result per file, in the files' order whatever
+    ``workers`` is (so which of two identical files registers first, and what is
+    printed, is the same every time). Problems are results, not exceptions: the rest
+    go on."""
     if workers <= 1:
         for item in files:
             yield _wrap(item.path, _fingerprint_one(str(item.location), item.path, max_bytes))
         return
-    in_flight: dict[Future[ContentFingerprint | FileProblem], str] = {}
-    limit = workers * 4
+    in_flight: deque[tuple[Future[ContentFingerprint | FileProblem], str]] = deque()
+    # Files ahead of the oldest unfinished one: enough that a large file at the head
+    # keeps the other workers busy.
+    limit = workers * 16
     with ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts) as pool:
         for item in files:
-            while len(in_flight) >= limit:
-                yield from _drain(in_flight)
+            if len(in_flight) >= limit:
+                yield _result(*in_flight.popleft())
             future = pool.submit(_fingerprint_one, str(item.location), item.path, max_bytes)
-            in_flight[future] = item.path
+            in_flight.append((future, item.path))
         while in_flight:
-            yield from _drain(in_flight)
+            yield _result(*in_flight.popleft())
 
 
 def _wrap(path: str, result: ContentFingerprint | FileProblem) -> FileFingerprint | FileProblem:
     return result if isinstance(result, FileProblem) else FileFingerprint(path, result)
 
 
-def _drain(
-    in_flight: dict[Future[ContentFingerprint | FileProblem], str],
-) -> Iterator[FileFingerprint | FileProblem]:
-    done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-    for future in done:
-        path = in_flight.pop(future)
-        try:
-            result = future.result()
-        except Exception as exc:
-            yield FileProblem(path, f"{path} could not be fingerprinted ({exc!r})")
-            continue
-        yield _wrap(path, result)
+def _result(
+    future: Future[ContentFingerprint | FileProblem], path: str
+) -> FileFingerprint | FileProblem:
+    try:
+        result = future.result()
+    except Exception as exc:
+        return FileProblem(path, f"{path} could not be fingerprinted ({exc!r})")
+    return _wrap(path, result)

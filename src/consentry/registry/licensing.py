@@ -196,6 +196,13 @@ class Licensing:
         action: str,
     ) -> None:
         state = RequestState(row.state)
+        if state is RequestState.GRANTED and state not in allowed:
+            # A request is answered once; a licence after a revocation is a new request.
+            raise StateConflictError(
+                f"request {row.id} was granted already, so it cannot be {action}; "
+                "for a new licence (after a revocation, say) ask anew with "
+                "'consentry license request'"
+            )
         if state not in allowed:
             raise StateConflictError(
                 f"request {row.id} is {state.value}, so it cannot be {action}: only a request "
