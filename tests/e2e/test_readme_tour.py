@@ -41,6 +41,7 @@ _VARYING = [
     (re.compile(r"^(sketch of [\d,]+ works) \([\d,]+ bytes\)", re.MULTILINE), r"\1 (SIZE)"),
 ]
 
+
 @dataclass(frozen=True, slots=True)
 class Step:
     """One pasted command (possibly over several lines) and what the README says it
