@@ -55,7 +55,7 @@ def run(
         help="metadata.source value or URL prefix of your own data (repeatable).",
     ),
     workers: int = typer.Option(
-        os.cpu_count() or 1, "--workers", min=1, help="Matching processes (default: cores)."
+        os.cpu_count() or 1, "--workers", min=1, help="Matching processes (default: one per core)."
     ),
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", min=1, help="Items between checkpoints."

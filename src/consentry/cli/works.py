@@ -60,7 +60,12 @@ def register(
     terms_file: Path | None = typer.Option(
         None, "--terms", help="Terms JSON to set on the collection (or the owner without one)."
     ),
-    workers: int = typer.Option(os.cpu_count() or 1, "--workers", min=1, help="Processes."),
+    workers: int = typer.Option(
+        os.cpu_count() or 1,
+        "--workers",
+        min=1,
+        help="Fingerprinting processes (default: one per core).",
+    ),
     max_bytes: int | None = typer.Option(
         None, "--max-bytes", min=1, help="Largest file, in bytes (default 32 MiB)."
     ),
