@@ -191,7 +191,7 @@ def test_request_grant_and_use(registry: Registry, make_owner, make_licensee) ->
     decision = registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_AI)
     assert decision.allowed and decision.grant_id == grant.id
     assert not registry.licensing.may_use(lab.actor, work.id, Category.TRAIN_OTHER).allowed
-    with pytest.raises(StateConflictError, match="is granted"):
+    with pytest.raises(StateConflictError, match="was granted already"):
         registry.licensing.grant(request.id, owner.id, owner.key)
 
 
