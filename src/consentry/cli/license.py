@@ -7,7 +7,6 @@ import typer
 from consentry.cli._common import (
     out,
     parse_category,
-    parse_price,
     parse_until,
     print_json,
     workspace,
@@ -43,10 +42,11 @@ def request(
 ) -> None:
     """Ask an owner for a licence; print the request id."""
     from consentry import app
+    from consentry.terms import Price
 
     scope = app.scope_of(work, owner, collection)
     purposes = [parse_category(p) for p in purpose]
-    price = parse_price(offer, per, option="--offer") if offer else None
+    price = Price.from_text(offer, per, option="--offer") if offer is not None else None
     with workspace() as ws:
         made = app.request(
             ws,
@@ -113,6 +113,7 @@ def counter(
 ) -> None:
     """Answer a request with other terms; the licensee accepts with 'license accept'."""
     from consentry import app
+    from consentry.terms import Price
 
     with workspace() as ws:
         made = app.counter(
@@ -121,7 +122,7 @@ def counter(
             owner_id=owner,
             purposes=[parse_category(p) for p in purpose] or None,
             not_after=parse_until(until),
-            price=parse_price(price, per, option="--price") if price else None,
+            price=Price.from_text(price, per, option="--price") if price is not None else None,
         )
     if as_json:
         print_json(made.to_json())

@@ -4,6 +4,10 @@ Every row satisfies ``amount = units x unit_price`` exactly, in the unit the row
 ``work`` counts works, ``byte`` bytes, and ``1k-tokens`` thousands of tokens, as an
 exact decimal (6,113 tokens are 6.113 units). A work is billed for what of it the
 admitted items reproduce (``UseBasis.share``), never for the same passage twice.
+
+All of it runs in ``MONEY_CONTEXT``, not the caller's: every price obeys the amount
+rule (``consentry.terms.money``), whose bounds make each product and total exact in
+that context, so no decimal error can stop a run.
 """
 
 from __future__ import annotations
@@ -12,11 +16,20 @@ import csv
 import io
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from consentry.terms import Price, PriceUnit
+from consentry.terms.money import MONEY_CONTEXT
 
-__all__ = ["ROYALTY_COLUMNS", "Royalty", "UsedWork", "royalties_csv", "royalty_for", "units_for"]
+__all__ = [
+    "ROYALTY_COLUMNS",
+    "Royalty",
+    "UsedWork",
+    "royalties_csv",
+    "royalty_for",
+    "royalty_totals",
+    "units_for",
+]
 
 ROYALTY_COLUMNS = (
     "owner",
@@ -74,7 +87,8 @@ def units_for(used: UsedWork) -> Decimal:
         case PriceUnit.WORK:
             return Decimal(1)
         case PriceUnit.THOUSAND_TOKENS:
-            return Decimal(used.tokens).scaleb(-3)
+            with localcontext(MONEY_CONTEXT):
+                return Decimal(used.tokens).scaleb(-3)
         case PriceUnit.BYTE:
             return Decimal(used.bytes)
 
@@ -86,6 +100,8 @@ def royalty_for(used: UsedWork, *, title: str = "", owner_name: str = "") -> Roy
         return None
     units = units_for(used)
     rate = used.price.amount
+    with localcontext(MONEY_CONTEXT):
+        amount = units * rate
     return Royalty(
         used.owner_id,
         used.work_id,
@@ -93,11 +109,21 @@ def royalty_for(used: UsedWork, *, title: str = "", owner_name: str = "") -> Roy
         units,
         used.price.unit.value,
         rate,
-        units * rate,
+        amount,
         used.price.currency,
         title,
         owner_name,
     )
+
+
+def royalty_totals(rows: Iterable[Royalty]) -> dict[str, Decimal]:
+    """What ``rows`` add up to, per currency, exactly (in ``MONEY_CONTEXT``), in the
+    order each currency first appears."""
+    totals: dict[str, Decimal] = {}
+    with localcontext(MONEY_CONTEXT):
+        for row in rows:
+            totals[row.currency] = totals.get(row.currency, Decimal(0)) + row.amount
+    return totals
 
 
 def royalties_csv(rows: Iterable[Royalty]) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from consentry.clock import format_time, parse_time
-from consentry.errors import VerificationError
+from consentry.errors import InputError, VerificationError
 from consentry.registry.records import (
     CounterOffer,
     Grant,
@@ -33,8 +33,19 @@ def _optional_time(value: Any, *, what: str) -> Any:
     return None if value is None else parse_time(str(value), what=what)
 
 
-def price_from_json(value: Any) -> Price | None:
-    return None if value is None else Price.from_json(value)
+def price_from_json(value: Any, *, what: str = "price") -> Price | None:
+    """The price a stored document states, or None.
+
+    Raises ``VerificationError`` when it breaks the amount rule: a signature proves who
+    wrote a price, not that it can be billed (a signed ``1E+999999999`` once stopped
+    every run of its licensee), so a document carrying one is refused when read.
+    """
+    if value is None:
+        return None
+    try:
+        return Price.from_json(value, what=what)
+    except InputError as exc:
+        raise VerificationError(str(exc)) from None
 
 
 def _purposes(value: Any) -> frozenset[Category]:
@@ -81,7 +92,7 @@ def request_from_body(
         purposes=_purposes(body["purposes"]),
         not_before=parse_time(body["not_before"], what="not_before"),
         not_after=_optional_time(body["not_after"], what="not_after"),
-        offer=price_from_json(body["offer"]),
+        offer=price_from_json(body["offer"], what=f"request {body['id']} offer"),
         commercial=bool(body["commercial"]),
         state=state,
         counter=counter,
@@ -106,7 +117,7 @@ def counter_from_body(body: dict[str, Any]) -> CounterOffer:
     return CounterOffer(
         purposes=_purposes(body["purposes"]),
         not_after=_optional_time(body["not_after"], what="not_after"),
-        price=price_from_json(body["price"]),
+        price=price_from_json(body["price"], what=f"counter-offer to {body['request']} price"),
     )
 
 
@@ -140,7 +151,7 @@ def grant_from_body(body: dict[str, Any]) -> Grant:
         purposes=_purposes(body["purposes"]),
         not_before=parse_time(body["not_before"], what="not_before"),
         not_after=_optional_time(body["not_after"], what="not_after"),
-        price=price_from_json(body["price"]),
+        price=price_from_json(body["price"], what=f"grant {body['id']} price"),
         issued_at=parse_time(body["issued_at"], what="issued_at"),
     )
 

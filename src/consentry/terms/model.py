@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator, ValidationError
 
-from consentry.errors import TermsError
+from consentry.errors import InputError, TermsError
+from consentry.terms.money import amount_text, quoted, valid_amount, valid_currency
 
 __all__ = [
     "DEFAULT_TERMS",
@@ -54,19 +55,63 @@ class PriceUnit(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Price:
+    """An amount of a currency per unit of use. Every one obeys the amount rule
+    (``consentry.terms.money``): constructing one that does not raises ``InputError``,
+    so no price can reach a bill that it could overflow."""
+
     unit: PriceUnit
     amount: Decimal
     currency: str
 
+    def __post_init__(self) -> None:
+        what = f"price {quoted(f'{amount_text(self.amount)} {self.currency}')}"
+        valid_amount(self.amount, what=what, example="'0.05 EUR'")
+        valid_currency(self.currency, what=what)
+
     def to_json(self) -> dict[str, str]:
-        return {"per": self.unit.value, "amount": str(self.amount), "currency": self.currency}
+        return {
+            "per": self.unit.value,
+            "amount": amount_text(self.amount),
+            "currency": self.currency,
+        }
 
     @classmethod
-    def from_json(cls, data: Any) -> Price:
-        return cls(PriceUnit(data["per"]), Decimal(str(data["amount"])), str(data["currency"]))
+    def from_json(cls, data: Any, *, what: str = "price") -> Price:
+        """The price a JSON object ``{"per", "amount", "currency"}`` states, its amount
+        given as text. Raises ``InputError`` naming ``what`` and the offending field."""
+        if not isinstance(data, dict) or set(data) != {"per", "amount", "currency"}:
+            raise InputError(f"{what}: expected an object of per, amount and currency")
+        try:
+            unit = PriceUnit(data["per"])
+        except ValueError:
+            raise InputError(f"{what}.per {quoted(data['per'])} {_UNITS}") from None
+        amount = valid_amount(data["amount"], what=f"{what}.amount {quoted(data['amount'])}")
+        currency = valid_currency(
+            data["currency"], what=f"{what}.currency {quoted(data['currency'])}"
+        )
+        return cls(unit, amount, currency)
+
+    @classmethod
+    def from_text(cls, text: str, per: str, *, option: str) -> Price:
+        """``'12.50 EUR'`` per ``per``, as typed on a command line (the currency in any
+        case). Raises ``InputError`` naming ``option`` and its value, with the fix."""
+        what = f"{option} {quoted(text)}"
+        parts = text.split()
+        if len(parts) != 2:
+            raise InputError(f"{what}: give an amount and a currency, e.g. '0.05 EUR'")
+        amount = valid_amount(parts[0], what=what, example="'0.05 EUR'")
+        currency = valid_currency(parts[1].upper(), what=what)
+        try:
+            unit = PriceUnit(per)
+        except ValueError:
+            raise InputError(f"--per {quoted(per)} {_UNITS}") from None
+        return cls(unit, amount, currency)
 
     def describe(self) -> str:
-        return f"{self.amount} {self.currency} per {self.unit.value}"
+        return f"{amount_text(self.amount)} {self.currency} per {self.unit.value}"
+
+
+_UNITS = "is not a price unit; use one of " + ", ".join(u.value for u in PriceUnit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +172,13 @@ def _field_path(error: ValidationError) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "(document)"
 
 
+def _price(raw: Any, *, source: str) -> Price:
+    try:
+        return Price.from_json(raw, what=f"{source}: price")
+    except InputError as exc:
+        raise TermsError(str(exc)) from None
+
+
 @dataclass(frozen=True, slots=True)
 class Terms:
     """A terms document. Fields left out are inherited (``resolve_terms``)."""
@@ -146,15 +198,16 @@ class Terms:
         errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
         if errors:
             first = errors[0]
+            if list(first.absolute_path)[:1] == ["price"] and first.validator == "pattern":
+                # The amount rule's own sentence says what an amount may be; the
+                # schema's would only quote its pattern.
+                _price(document["price"], source=source)
             raise TermsError(f"{source}: {_field_path(first)}: {first.message}")
         categories = {
             Category(name): Permission(value)
             for name, value in document.get("categories", {}).items()
         }
-        price = None
-        if "price" in document:
-            raw = document["price"]
-            price = Price(PriceUnit(raw["per"]), Decimal(raw["amount"]), raw["currency"])
+        price = _price(document["price"], source=source) if "price" in document else None
         raw_conditions = document.get("conditions", {})
         try:
             expires = (
