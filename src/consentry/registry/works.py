@@ -12,12 +12,18 @@ from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from consentry.clock import format_time, utc_now
 from consentry.crypto import Signer
-from consentry.errors import InputError, NotFoundError, VerificationError
+from consentry.errors import (
+    InputError,
+    NotFoundError,
+    StateConflictError,
+    VerificationError,
+)
 from consentry.ids import IdKind, new_id
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import (
@@ -37,6 +43,20 @@ if TYPE_CHECKING:
 __all__ = ["FileFingerprint", "Works", "fingerprint_commitment"]
 
 _BATCH = 500
+# A batch that lost a race for some of its content is run again, reading the winners'
+# works; each loss means another registration committed, so a few attempts suffice.
+_ATTEMPTS = 8
+# The unique indexes that hold one owner per content and one work per owner's content,
+# as PostgreSQL names them and as SQLite reports them.
+_CLAIMS = frozenset({"uq_works_content", "uq_works_owner_id"})
+_SQLITE_CLAIMS = frozenset(
+    {
+        "UNIQUE constraint failed: works.content",
+        "UNIQUE constraint failed: works.owner_id, works.digest",
+    }
+)
+# The PostgreSQL advisory lock space of registrations' claims on contents ("cons").
+_CLAIM_LOCKS = 0x636F6E73
 # The exact digest of content that normalises to nothing (SHA-256 of no bytes): no
 # work may hold it, and works registered with it before that rule are never indexed.
 _NOTHING = hashlib.sha256(b"").hexdigest()
@@ -91,6 +111,46 @@ def _work(row: WorkRow) -> Work:
         size=row.size,
         spdx=row.spdx,
         created_at=row.created_at,
+    )
+
+
+def _lost_race(exc: StateConflictError) -> bool:
+    """Whether a batch failed only because another registration of some of its content
+    committed first: a second claim on a content (or on an owner's own content) refused
+    by its unique index."""
+    cause = exc.__cause__
+    if not isinstance(cause, IntegrityError):
+        return False
+    constraint = getattr(getattr(cause.orig, "diag", None), "constraint_name", None)
+    if constraint is not None:
+        return constraint in _CLAIMS
+    return str(cause.orig) in _SQLITE_CLAIMS
+
+
+def _wait_for_claims(session: Session, digests: Set[str]) -> None:
+    """On PostgreSQL, wait for every other registration of these contents to commit.
+
+    Two batches claiming the same contents in different orders would each wait on the
+    other's uncommitted works (a deadlock, stopped after a second, and again on every
+    retry). Locks taken in one order, before the batch reads which contents are
+    registered, queue them instead, and the second then reads the first's works. The
+    lock is advisory, held to the commit; the unique index is what enforces the rule.
+    SQLite has one writer at a time, and a batch that lost the race is run again.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    keys = sorted(
+        {
+            int.from_bytes(hashlib.sha256(d.encode()).digest()[:4], "big", signed=True)
+            for d in digests
+        }
+    )
+    session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(:space, key) "
+            "FROM (SELECT unnest(CAST(:keys AS integer[])) AS key ORDER BY 1) AS claims"
+        ),
+        {"space": _CLAIM_LOCKS, "keys": keys},
     )
 
 
@@ -171,9 +231,29 @@ class Works:
                 self._collection(session, owner_id, collection, signer).id if collection else None
             )
         for batch in _batches(files, _BATCH):
-            with self._context.transaction() as session:
-                results = self._register_batch(session, owner_id, signer, collection_id, batch)
-            yield from results
+            yield from self._register_racing(owner_id, signer, collection_id, batch)
+
+    def _register_racing(
+        self,
+        owner_id: str,
+        signer: Signer,
+        collection_id: str | None,
+        batch: Sequence[FileFingerprint],
+    ) -> list[Registration]:
+        """One batch in one transaction, run again when another registration of some of
+        its content committed first: the database refuses the second claim (one owner
+        per content), and the batch read again finds that work, so the file is the
+        dispute (or, for the same owner, the existing work) it would have been had the
+        two come one after the other, and the rest of the batch registers as usual."""
+        attempt = 1
+        while True:
+            try:
+                with self._context.transaction() as session:
+                    return self._register_batch(session, owner_id, signer, collection_id, batch)
+            except StateConflictError as exc:
+                if attempt == _ATTEMPTS or not _lost_race(exc):
+                    raise
+                attempt += 1
 
     def _register_batch(
         self,
@@ -190,6 +270,7 @@ class Works:
                     "nothing is a copy of nothing, so it cannot be registered"
                 )
         digests = {item.fingerprint.digest for item in batch}
+        _wait_for_claims(session, digests)
         known: dict[str, list[WorkRow]] = {}
         for row in session.scalars(select(WorkRow).where(WorkRow.digest.in_(digests))):
             known.setdefault(row.digest, []).append(row)
@@ -201,7 +282,10 @@ class Works:
                 results.append(Registration(RegistrationStatus.EXISTING, item.path, _work(mine)))
                 continue
             if rows:
-                results.append(self._dispute(session, owner_id, signer, item, rows[0]))
+                # The work that holds the content; two may share it from before the
+                # database enforced one owner per content (see revision 0004).
+                holder = next((r for r in rows if r.content is not None), rows[0])
+                results.append(self._dispute(session, owner_id, signer, item, holder))
                 continue
             row = self._insert(session, owner_id, signer, collection_id, item)
             known[row.digest] = [row]
@@ -244,6 +328,7 @@ class Works:
             owner_id=owner_id,
             collection_id=collection_id,
             digest=fingerprint.digest,
+            content=fingerprint.digest,
             kind=fingerprint.kind.value,
             media_type=fingerprint.media_type,
             path=item.path,

@@ -122,14 +122,25 @@ class CollectionRow(Base):
 
 
 class WorkRow(_Signed, Base):
+    """A registered work. ``content`` is the exact digest of the content the work holds,
+    unique, so that of two owners registering the same content at once the database
+    lets one in and refuses the other. It is NULL for a work that holds none: content
+    that normalises to nothing (registered before that was refused), or the later of
+    two owners' works of one content registered at once before the rule was enforced
+    (revision 0004 keeps both as signed; the first registered holds the content)."""
+
     __tablename__ = "works"
-    __table_args__ = (UniqueConstraint("owner_id", "digest"),)
+    __table_args__ = (
+        UniqueConstraint("owner_id", "digest"),
+        Index("uq_works_content", "content", unique=True),
+    )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
     collection_id: Mapped[str | None] = mapped_column(
         ForeignKey("collections.id"), index=True, nullable=True
     )
     digest: Mapped[str] = mapped_column(String(64), index=True)
+    content: Mapped[str | None] = mapped_column(String(64), nullable=True)
     kind: Mapped[str] = mapped_column(String(16))
     media_type: Mapped[str] = mapped_column(String(100))
     path: Mapped[str] = mapped_column(Text)
