@@ -25,11 +25,15 @@ from consentry.fingerprint import (
     ExcerptFingerprints,
     StreamPrints,
 )
+from consentry.fingerprint.content import EMPTY_DIGEST
 from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _kernels
 from consentry.index.keypoints import KeypointParams, keypoint_hits
 from consentry.index.records import IndexedWork, Match, MatchKind, strongest
 from consentry.index.segment import PERMUTATIONS, ROWS, Segment, image_hits
+
+# The exact digest of content that normalises to nothing.
+EMPTY = bytes.fromhex(EMPTY_DIGEST)
 
 __all__ = ["MatchIndex", "MatchParams"]
 
@@ -297,16 +301,11 @@ class MatchIndex:
         return out
 
     def _streams(self, streams: Sequence[StreamPrints]) -> list[list[Match]]:
-        """Per stream: its exact, then near, then excerpt matches. A stream with no
-        normalised content matches nothing, whatever a segment saved before empty works
-        were refused still holds: nothing is a copy of nothing."""
+        """Per stream: its exact, then near, then excerpt matches."""
         exact = self._exact([stream.digest for stream in streams])
         near = self._near([stream.signature for stream in streams])
         excerpts = self._excerpts([stream.excerpts for stream in streams])
-        return [
-            e + n + x if stream.length else []
-            for stream, e, n, x in zip(streams, exact, near, excerpts, strict=True)
-        ]
+        return [e + n + x for e, n, x in zip(exact, near, excerpts, strict=True)]
 
     def _lookup(self, segment: Segment) -> _Lookup:
         """What lookups in ``segment`` need in ready form, made once per segment."""
@@ -318,7 +317,9 @@ class MatchIndex:
 
     def _exact(self, digests: Sequence[bytes]) -> list[list[Match]]:
         out: list[list[Match]] = [[] for _ in digests]
-        valid = [k for k, digest in enumerate(digests) if len(digest) == 32]
+        # Content that normalises to nothing matches nothing, whatever a segment saved
+        # before empty works were refused still holds: nothing is a copy of nothing.
+        valid = [k for k, digest in enumerate(digests) if len(digest) == 32 and digest != EMPTY]
         if not valid:
             return out
         keys = np.frombuffer(b"".join(digests[k] for k in valid), dtype=np.uint8).reshape(-1, 32)

@@ -31,6 +31,7 @@ import zstandard
 from consentry.crypto import Signer
 from consentry.errors import InputError, VerificationError
 from consentry.fingerprint import FingerprintParams, StreamPrints
+from consentry.fingerprint.content import EMPTY_DIGEST
 from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _kernels
 from consentry.index.keypoints import KeypointParams, keypoint_hits
@@ -38,6 +39,9 @@ from consentry.index.match_index import MatchParams
 from consentry.index.records import IndexedWork, Match, MatchKind, strongest
 from consentry.index.segment import BANDS, PERMUTATIONS, Segment, band_keys, image_hits
 from consentry.log.note import NoteVerifier, open_note, sign_note
+
+# The exact digest of content that normalises to nothing.
+EMPTY = bytes.fromhex(EMPTY_DIGEST)
 
 __all__ = ["Sketch"]
 
@@ -310,8 +314,6 @@ class Sketch:
         fingerprints that were evidence when the sketch was made are searched."""
         found: list[Match] = []
         for stream in prints:
-            if stream.length == 0:
-                continue  # nothing is a copy of nothing, whatever an old sketch holds
             found += self._exact(stream.digest)
             found += self._near(stream.signature)
             found += self._excerpts(stream)
@@ -338,8 +340,8 @@ class Sketch:
         return strongest(found)
 
     def _exact(self, digest: bytes) -> list[Match]:
-        if len(digest) != 32:
-            return []
+        if len(digest) != 32 or digest == EMPTY:
+            return []  # nothing is a copy of nothing, whatever an old sketch holds
         digests = self.arrays["digests"]
         key = np.frombuffer(digest, dtype="S32")[0]
         left = int(np.searchsorted(digests, key, "left"))
