@@ -5,8 +5,9 @@ a work, a record) and one per event for its content, and kept in ``log_salts`` t
 with the party whose data they protect, so that erasing that party deletes them.
 
 A transaction's events are queued as they happen and written together when it commits:
-one query for the salts they need, one multi-row insert each for events, pending leaves,
-new salts and manifest work lists, instead of round trips per row. That is what lets a
+one query for the salts they need, one multi-row insert each for events, their log
+entries (each event is a leaf of the tree when its transaction commits), new salts and
+manifest work lists, instead of round trips per row. That is what lets a
 bulk registration append thousands of events a second; nothing inside a transaction
 reads its own events back.
 """
@@ -16,13 +17,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from consentry.crypto import Signer
 from consentry.ids import IdKind, kind_of
 from consentry.log.leaf import Commitment, Domain, new_salt, sign_leaf
-from consentry.store.models import EventRow, LogManifestWorksRow, LogPendingRow, LogSaltRow
+from consentry.log.tree import leaf_hash
+from consentry.store.models import (
+    EventRow,
+    LogEntryRow,
+    LogManifestWorksRow,
+    LogSaltRow,
+    LogStateRow,
+)
 
 __all__ = ["domain_of", "queue_event", "write_events"]
 
@@ -129,7 +137,8 @@ def write_events(session: Session) -> None:
         insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
         [q.row for q in queued],
     ).all()
-    pending, manifests, content_salts = [], [], []
+    leaves: list[tuple[int, bytes]] = []
+    manifests, content_salts = [], []
     for seq, event in zip(seqs, queued, strict=True):
         works = (
             None
@@ -146,13 +155,29 @@ def write_events(session: Session) -> None:
             key=event.signer,
             works=works,
         )
-        pending.append({"event_seq": seq, "data": leaf.to_bytes()})
+        leaves.append((seq, leaf.to_bytes()))
         content_salts.append(
             {"name": f"content:{seq}", "salt": content_salt, "party_id": event.row["actor_id"]}
         )
         if works is not None:
             manifests.append({"event_seq": seq, "commitments": b"".join(sorted(works))})
-    session.execute(insert(LogPendingRow), pending)
+    # On the tree as the transaction commits: the log's size is read and moved on in
+    # one statement, whose row lock is held to the commit, so writers queue here and
+    # take consecutive indexes in commit order. No event waits outside the log.
+    size = session.execute(
+        update(LogStateRow)
+        .where(LogStateRow.id == 1)
+        .values(size=LogStateRow.size + len(leaves))
+        .returning(LogStateRow.size)
+    ).scalar_one()
+    first = size - len(leaves)
+    session.execute(
+        insert(LogEntryRow),
+        [
+            {"idx": first + n, "event_seq": seq, "data": data, "leaf_hash": leaf_hash(data)}
+            for n, (seq, data) in enumerate(leaves)
+        ],
+    )
     session.execute(insert(LogSaltRow), salts.new + content_salts)
     if manifests:
         session.execute(insert(LogManifestWorksRow), manifests)

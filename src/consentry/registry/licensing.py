@@ -4,7 +4,7 @@ later revoke. ``may_use`` answers whether a licensee may use a work now."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +36,7 @@ from consentry.registry.documents import (
     request_from_body,
     revocation_body,
 )
-from consentry.registry.grants import verify_grant, verify_revocation
+from consentry.registry.ledger import grants_recorded, revocations_recorded
 from consentry.registry.records import (
     Actor,
     CounterOffer,
@@ -371,7 +371,10 @@ class Licensing:
             grant = self._load_grant(session, grant_id)
             if grant.owner_id != owner_id:
                 raise NotFoundError(f"no grant {grant_id!r} from owner {owner_id}")
-            if session.scalar(select(RevocationRow).where(RevocationRow.grant_id == grant_id)):
+            revoked, refused = revocations_recorded(self._context, session, [grant])
+            if grant_id in refused:
+                raise VerificationError(refused[grant_id])
+            if grant_id in revoked:
                 raise StateConflictError(f"grant {grant_id} is already revoked")
             revocation = Revocation(
                 new_id(IdKind.REVOCATION), grant_id, owner_id, effective, reason
@@ -423,26 +426,30 @@ class Licensing:
     # -- reading ------------------------------------------------------------------------
 
     def _load_grant(self, session: Session, grant_id: str) -> Grant:
-        row = session.get(GrantRow, grant_id)
-        if row is None:
+        """The grant as its event issued it (the row only says it exists)."""
+        if session.get(GrantRow, grant_id) is None:
             raise NotFoundError(f"no grant {grant_id!r}; see 'consentry license list'")
-        return self._verify_grant_row(session, row)
+        grants, why = grants_recorded(self._context, session, [grant_id])
+        if grant_id in why:
+            raise VerificationError(why[grant_id])
+        return grants[grant_id]
 
-    def _verify_grant_row(self, session: Session, row: GrantRow) -> Grant:
-        owner_key = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
-        envelope = self._context.envelope("grant", row.body, row.key_id, row.signature)
-        grant = verify_grant(envelope, owner_id=row.owner_id, owner_key=owner_key)
-        if (grant.id, grant.licensee_id) != (row.id, row.licensee_id):
-            raise VerificationError(f"grant {row.id} row differs from what its owner signed")
-        return grant
-
-    def _revocation(self, session: Session, grant: Grant) -> Revocation | None:
-        row = session.scalar(select(RevocationRow).where(RevocationRow.grant_id == grant.id))
-        if row is None:
-            return None
-        owner_key = self._context.party_key(session, grant.owner_id, PartyKind.OWNER)
-        envelope = self._context.envelope("revocation", row.body, row.key_id, row.signature)
-        return verify_revocation(envelope, owner_id=grant.owner_id, owner_key=owner_key)
+    def _held(
+        self, session: Session, rows: Sequence[GrantRow]
+    ) -> tuple[list[tuple[Grant, Revocation | None]], list[tuple[str, str]]]:
+        """The grants the rows point to, as their events issued and revoked them, and
+        (owner id, why) for each that the events do not establish."""
+        grants, why = grants_recorded(self._context, session, [row.id for row in rows])
+        revoked, refused = revocations_recorded(self._context, session, list(grants.values()))
+        held, rejected = [], []
+        for row in rows:
+            grant = grants.get(row.id)
+            problem = why.get(row.id) or refused.get(row.id)
+            if grant is None or problem is not None:
+                rejected.append((row.owner_id, problem or f"grant {row.id} is refused"))
+                continue
+            held.append((grant, revoked.get(grant.id)))
+        return held, rejected
 
     def requests(self, actor: Actor) -> list[LicenseRequest]:
         """Requests the party made (licensee) or received (owner); only its own."""
@@ -469,12 +476,11 @@ class Licensing:
             column = GrantRow.owner_id if kind is PartyKind.OWNER else GrantRow.licensee_id
             rows = session.scalars(
                 select(GrantRow).where(column == party_id).order_by(GrantRow.created_at)
-            )
-            out = []
-            for row in rows:
-                grant = self._verify_grant_row(session, row)
-                out.append((grant, self._revocation(session, grant)))
-            return out
+            ).all()
+            held, rejected = self._held(session, rows)
+            if rejected:
+                raise VerificationError(rejected[0][1])
+            return held
 
     def may_use(
         self,
@@ -502,8 +508,6 @@ class Licensing:
     ) -> Consent:
         """``may_use`` for many works (a gate run): the licensee's key and grants are
         checked once here; ``Consent.decide`` takes the works in batches."""
-        held: list[tuple[Grant, Revocation | None]] = []
-        rejected: list[tuple[str, str]] = []
         licensee_id = licensee.party_id
         with self._context.reading() as session:
             licensee_key = self._context.require(
@@ -513,14 +517,8 @@ class Licensing:
                 select(GrantRow)
                 .where(GrantRow.licensee_id == licensee_id)
                 .order_by(GrantRow.created_at)
-            )
-            for row in rows:
-                try:
-                    grant = self._verify_grant_row(session, row)
-                except VerificationError as exc:
-                    rejected.append((row.owner_id, f"grant {row.id} rejected: {exc}"))
-                    continue
-                held.append((grant, self._revocation(session, grant)))
+            ).all()
+            held, rejected = self._held(session, rows)
         return Consent(
             self._works,
             self._terms,

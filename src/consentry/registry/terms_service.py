@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consentry.clock import format_time, utc_now
-from consentry.crypto import Signer
+from consentry.crypto import Signer, verify_document
 from consentry.errors import InputError, NotFoundError, PermissionDeniedError, VerificationError
 from consentry.ids import IdKind, kind_of, new_id
 from consentry.registry._context import RegistryContext
+from consentry.registry.ledger import recorded
 from consentry.registry.records import EventKind, PartyKind
 from consentry.store.models import CollectionRow, TermsRow, WorkRow
 from consentry.terms import Terms, resolve_terms
@@ -107,13 +108,10 @@ class TermsService:
                 raise PermissionDeniedError(
                     f"{target_id} belongs to another owner; only its owner sets its terms"
                 )
-            previous = session.scalar(
-                select(TermsRow.version)
-                .where(TermsRow.target_id == target_id)
-                .order_by(TermsRow.version.desc())
-                .limit(1)
-            )
-            version = (previous or 0) + 1
+            # Numbered after the versions the events recorded, not the rows.
+            found, _ = recorded(self._context, session, EventKind.TERMS_SET, "terms", [target_id])
+            previous = [int(r.body.get("terms_version", 0)) for r in found.get(target_id, [])]
+            version = max(previous, default=0) + 1
             now = utc_now()
             body = {
                 "type": "consentry.terms",
@@ -144,24 +142,34 @@ class TermsService:
             )
         return TermsLayer(target_kind(target_id), target_id, version, terms)
 
-    def _layer(self, session: Session, target_id: str, owner_id: str) -> TermsLayer | None:
-        row = session.scalar(
-            select(TermsRow)
-            .where(TermsRow.target_id == target_id)
-            .order_by(TermsRow.version.desc())
-            .limit(1)
-        )
-        if row is None:
-            return None
-        signer = self._context.party_key(session, owner_id, PartyKind.OWNER)
-        body = self._context.verified_body(session, "terms", row, signer=signer)
-        if body["target"] != target_id or body["owner"] != owner_id:
-            raise VerificationError(
-                f"terms row {row.id} was signed for {body['target']} by {body['owner']}, "
-                f"found on {target_id} of {owner_id}"
+    def _layers(self, session: Session, owners: dict[str, str]) -> dict[str, TermsLayer | None]:
+        """The terms in force on each target (target id to its owner's id): the newest
+        version its owner's events set, each verified; None where none was set. Read
+        from the events, not the ``terms`` rows, so a row deleted or changed behind the
+        services' back changes nothing."""
+        found, problems = recorded(self._context, session, EventKind.TERMS_SET, "terms", owners)
+        if problems:
+            target, why = next(iter(problems.items()))
+            raise VerificationError(f"the terms of {target} are refused: {why}")
+        layers: dict[str, TermsLayer | None] = {}
+        for target_id, owner_id in owners.items():
+            events = found.get(target_id)
+            if not events:
+                layers[target_id] = None
+                continue
+            newest = max(events, key=lambda r: int(r.body.get("terms_version", 0)))
+            signer = self._context.party_key(session, owner_id, PartyKind.OWNER)
+            body = verify_document(newest.envelope("terms", signer), signer)
+            if body["target"] != target_id or body["owner"] != owner_id:
+                raise VerificationError(
+                    f"terms set by event {newest.seq} were signed for {body['target']} by "
+                    f"{body['owner']}, found on {target_id} of {owner_id}"
+                )
+            terms = Terms.from_json(body["terms"], source=f"terms of {target_id}")
+            layers[target_id] = TermsLayer(
+                target_kind(target_id), target_id, int(body["terms_version"]), terms
             )
-        terms = Terms.from_json(body["terms"], source=f"stored terms {row.id}")
-        return TermsLayer(target_kind(target_id), target_id, int(body["terms_version"]), terms)
+        return layers
 
     def effective_for_works(
         self, work_ids: Sequence[str], *, layers: dict[str, TermsLayer | None] | None = None
@@ -178,18 +186,16 @@ class TermsService:
                         WorkRow.id.in_(work_ids[first : first + 1000])
                     )
                 ).all()
-                # Which of these works, their collections and owners have terms at all.
-                targets = {t for row in rows for t in row if t}
-                with_terms = set(
-                    session.scalars(
-                        select(TermsRow.target_id).where(TermsRow.target_id.in_(targets)).distinct()
-                    )
-                )
+                # The layers of these works, their collections and owners not read yet.
+                wanted = {
+                    t: owner_id
+                    for row in rows
+                    for t, owner_id in ((t, row.owner_id) for t in row)
+                    if t and t not in layers
+                }
+                layers.update(self._layers(session, wanted))
                 for work_id, owner_id, collection_id in rows:
-                    chain = [t for t in (owner_id, collection_id, work_id) if t and t in with_terms]
-                    for target in chain:
-                        if target not in layers:
-                            layers[target] = self._layer(session, target, owner_id)
+                    chain = [t for t in (owner_id, collection_id, work_id) if t]
                     out[work_id] = resolve_terms(
                         [layer.terms for t in chain if (layer := layers[t]) is not None]
                     )
@@ -210,9 +216,6 @@ class TermsService:
                     chain.append(target_id)
                 case TargetKind.OWNER:
                     pass
-            layers = tuple(
-                layer
-                for layer in (self._layer(session, t, owner_id) for t in chain)
-                if layer is not None
-            )
+            found = self._layers(session, dict.fromkeys(chain, owner_id))
+            layers = tuple(layer for t in chain if (layer := found[t]) is not None)
         return EffectiveTerms(target_id, resolve_terms([layer.terms for layer in layers]), layers)

@@ -37,6 +37,7 @@ from consentry.log.note import (
 from consentry.log.proofs import MerkleTree, verify_consistency
 from consentry.log.tree import leaf_hash
 from consentry.registry._context import RegistryContext
+from consentry.registry.ledger import state_problems
 from consentry.registry.records import Actor, EventKind, PartyKind
 
 if TYPE_CHECKING:
@@ -435,9 +436,10 @@ class TransparencyLog:
 
     def audit(self, log: NoteVerifier) -> dict[str, Any]:
         """Check the whole log as stored: each entry's hash, that each is a leaf signed
-        by its event's actor, and every signed checkpoint against the tree. Returns
+        by its event's actor, every signed checkpoint against the tree, that every event
+        is on the log, and that every state row is what the events establish. Returns
         counts; raises ``VerificationError`` naming the first entry or checkpoint that
-        disagrees."""
+        disagrees, or the rows that do."""
         tree = MerkleTree()
         with self._context.reading() as session:
             rows = session.execute(
@@ -485,6 +487,29 @@ class TransparencyLog:
                         f"the checkpoint of size {checkpoint.size} does not match the entries"
                     )
             pending = session.scalar(select(func.count()).select_from(LogPendingRow)) or 0
+            # Every event is a leaf once its transaction commits (a registry older than
+            # that may hold some still pending): one outside both never reached the log.
+            outside = session.scalars(
+                select(EventRow.seq)
+                .outerjoin(LogEntryRow, LogEntryRow.event_seq == EventRow.seq)
+                .outerjoin(LogPendingRow, LogPendingRow.event_seq == EventRow.seq)
+                .where(LogEntryRow.idx.is_(None), LogPendingRow.event_seq.is_(None))
+                .order_by(EventRow.seq)
+                .limit(20)
+            ).all()
+            if outside:
+                raise VerificationError(
+                    f"event {outside[0]} is not on the log (nor waiting for it): the record of "
+                    f"consent lost it ({len(outside)} such event(s) at least)"
+                )
+            problems = state_problems(self._context, session)
+        if problems:
+            shown = "; ".join(problems[:10])
+            more = f" (and {len(problems) - 10} more)" if len(problems) > 10 else ""
+            raise VerificationError(
+                f"the registry's state disagrees with its signed events, and decisions "
+                f"follow the events: {shown}{more}"
+            )
         return {"entries": tree.size, "checkpoints": len(checkpoints), "pending": pending}
 
 

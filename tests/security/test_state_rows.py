@@ -1,0 +1,139 @@
+"""State that disagrees with the log is caught, and changes no decision (issue 20,
+point 1). Each test edits, inserts or deletes rows of a consent table behind the
+services' back, on SQLite and on PostgreSQL, and shows that ``license check``'s
+decision is the one the signed events establish and that the audit (``consentry log
+verify``) names the row."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, delete, select, update
+from tests.conftest import Actor, real_text
+
+from consentry.clock import utc_now
+from consentry.crypto import KeyPair
+from consentry.errors import VerificationError
+from consentry.fingerprint import fingerprint_bytes
+from consentry.log import NoteVerifier
+from consentry.registry import FileFingerprint, Registry
+from consentry.registry.records import Scope, ScopeKind
+from consentry.store.models import GrantRow, RevocationRow, TermsRow
+from consentry.terms import Category, Price, PriceUnit, Terms
+
+ORIGIN = "consentry.test/log"
+
+
+def _world(registry: Registry, owner: Actor, lab: Actor) -> tuple[list[str], list[str]]:
+    """Two works of the owner, and two grants of train-ai to the lab, one per work."""
+    files = [
+        FileFingerprint(name, fingerprint_bytes(name, real_text(name).encode()))
+        for name in ("GPL-3", "MPL-2.0")
+    ]
+    works = [r.work.id for r in registry.works.register(owner.id, owner.key, files)]
+    grants = []
+    for work in works:
+        request = registry.licensing.request(
+            lab.id,
+            lab.key,
+            scope=Scope(ScopeKind.WORKS, (work,)),
+            purposes=[Category.TRAIN_AI],
+            not_after=utc_now() + timedelta(days=30),
+            offer=Price(PriceUnit.WORK, Decimal("0.10"), "EUR"),
+        )
+        grants.append(registry.licensing.grant(request.id, owner.id, owner.key).id)
+    return works, grants
+
+
+def _allowed(registry: Registry, lab: Actor, works: list[str]) -> list[bool]:
+    return [registry.licensing.may_use(lab.actor, w, Category.TRAIN_AI).allowed for w in works]
+
+
+def _audit_names(registry: Registry, *names: str) -> None:
+    key = KeyPair.generate()
+    registry.log.checkpoint(key, ORIGIN)
+    with pytest.raises(VerificationError) as caught:
+        registry.log.audit(NoteVerifier(ORIGIN, key.public))
+    for name in names:
+        assert name in str(caught.value)
+
+
+def test_deleting_a_revocation_row_revives_nothing(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab = make_owner(), make_licensee()
+    works, grants = _world(registry, owner, lab)
+    registry.licensing.revoke(grants[0], owner.id, owner.key)
+    assert _allowed(registry, lab, works) == [False, True]
+    with engine.begin() as connection:
+        connection.execute(delete(RevocationRow).where(RevocationRow.grant_id == grants[0]))
+    assert _allowed(registry, lab, works) == [False, True]
+    _audit_names(registry, "has no row")
+
+
+def test_pointing_a_revocation_at_another_grant_moves_nothing(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab = make_owner(), make_licensee()
+    works, grants = _world(registry, owner, lab)
+    registry.licensing.revoke(grants[0], owner.id, owner.key)
+    with engine.begin() as connection:
+        connection.execute(
+            update(RevocationRow)
+            .where(RevocationRow.grant_id == grants[0])
+            .values(grant_id=grants[1])
+        )
+    # The revoked grant stays revoked, the innocent one stays in force.
+    assert _allowed(registry, lab, works) == [False, True]
+    _audit_names(registry, "differs from what its event recorded")
+
+
+def test_deleting_the_newest_terms_brings_back_nothing(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab, stranger = make_owner(), make_licensee(), make_licensee("Stranger")
+    works, _ = _world(registry, owner, lab)
+    allow = Terms.from_json({"version": 1, "categories": {"train-ai": "allow"}}, source="test")
+    licence = Terms.from_json({"version": 1, "categories": {"train-ai": "license"}}, source="test")
+    registry.terms.set(works[0], owner.id, owner.key, allow)
+    assert _allowed(registry, stranger, works) == [True, False]
+    registry.terms.set(works[0], owner.id, owner.key, licence)
+    assert _allowed(registry, stranger, works) == [False, False]
+    with engine.begin() as connection:
+        connection.execute(
+            delete(TermsRow).where(TermsRow.target_id == works[0], TermsRow.version == 2)
+        )
+    assert _allowed(registry, stranger, works) == [False, False]
+    _audit_names(registry, f"terms of {works[0]} v2")
+    # Every terms row of the work gone: its terms are still those its owner set last.
+    with engine.begin() as connection:
+        connection.execute(delete(TermsRow).where(TermsRow.target_id == works[0]))
+    registry.terms.set(owner.id, owner.id, owner.key, allow)
+    assert _allowed(registry, stranger, works) == [False, True]
+
+
+def test_a_grant_row_widened_or_added_grants_nothing(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab, other = make_owner(), make_licensee(), make_licensee("Other")
+    works, grants = _world(registry, owner, lab)
+    with engine.begin() as connection:
+        body = json.loads(
+            connection.execute(select(GrantRow.body).where(GrantRow.id == grants[1])).scalar_one()
+        )
+        body["purposes"] = ["train-ai", "train-other"]
+        connection.execute(
+            update(GrantRow)
+            .where(GrantRow.id == grants[1])
+            .values(body=json.dumps(body, separators=(",", ":"), sort_keys=True))
+        )
+        # And the first grant's row handed to another licensee.
+        connection.execute(
+            update(GrantRow).where(GrantRow.id == grants[0]).values(licensee_id=other.id)
+        )
+    assert not registry.licensing.may_use(lab.actor, works[1], Category.TRAIN_OTHER).allowed
+    assert not _allowed(registry, other, works)[0]
+    _audit_names(registry, f"grants row {grants[1]} differs")
