@@ -13,7 +13,7 @@ import io
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from consentry.app.log import usage
 from consentry.app.workspace import Workspace
 from consentry.errors import InputError
 from consentry.registry import PartyKind
+from consentry.terms.money import MONEY_CONTEXT
 
 __all__ = ["RoyaltyStatement", "StatementLine", "owner_statement", "royalty_statement"]
 
@@ -94,8 +95,9 @@ class RoyaltyStatement:
     def totals(self) -> dict[str, Decimal]:
         """The amount owed per currency: the exact sum of the lines."""
         out: dict[str, Decimal] = {}
-        for line in self.lines:
-            out[line.currency] = out.get(line.currency, Decimal(0)) + line.amount
+        with localcontext(MONEY_CONTEXT):
+            for line in self.lines:
+                out[line.currency] = out.get(line.currency, Decimal(0)) + line.amount
         return dict(sorted(out.items()))
 
     def to_json(self) -> dict[str, Any]:
@@ -175,9 +177,11 @@ def _line(run_id: str, work: dict[str, Any], where: object) -> StatementLine:
             Decimal(str(work["amount"])),
             str(work["currency"]),
         )
-    except (KeyError, InvalidOperation, ValueError) as exc:
+    except (KeyError, DecimalException, ValueError) as exc:
         raise InputError(f"{where}: a work line of the manifest is malformed") from exc
-    if line.units * line.unit_price != line.amount:
+    with localcontext(MONEY_CONTEXT):
+        billed = line.units * line.unit_price
+    if billed != line.amount:
         raise InputError(
             f"{where}: {line.work_id} bills {line.amount}, not its units times its "
             f"unit price ({line.units} x {line.unit_price})"

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -21,7 +21,7 @@ from consentry.errors import InputError
 if TYPE_CHECKING:
     from consentry.app import Workspace
     from consentry.gate import GateMode
-    from consentry.terms import Category, Price
+    from consentry.terms import Category
 
 __all__ = [
     "CliState",
@@ -29,7 +29,6 @@ __all__ = [
     "out",
     "parse_category",
     "parse_mode",
-    "parse_price",
     "parse_until",
     "print_json",
     "state",
@@ -92,27 +91,6 @@ def parse_mode(text: str) -> GateMode:
         return GateMode(text)
     except ValueError:
         raise InputError(f"--mode {text!r} is not consent-only or opt-out") from None
-
-
-def parse_price(text: str, per: str, *, option: str) -> Price:
-    """'12.50 EUR' (per ``per``) as a Price."""
-    from consentry.terms import Price, PriceUnit
-
-    parts = text.split()
-    if len(parts) != 2 or len(parts[1]) != 3 or not parts[1].isalpha():
-        raise InputError(f"{option} {text!r} must be an amount and a currency, e.g. '12.50 EUR'")
-    try:
-        amount = Decimal(parts[0])
-    except InvalidOperation:
-        raise InputError(f"{option} amount {parts[0]!r} is not a decimal number") from None
-    if amount < 0 or not amount.is_finite():
-        raise InputError(f"{option} amount must be zero or more, got {parts[0]}")
-    try:
-        unit = PriceUnit(per)
-    except ValueError:
-        units = ", ".join(u.value for u in PriceUnit)
-        raise InputError(f"--per {per!r} is not a price unit; use one of {units}") from None
-    return Price(unit, amount, parts[1].upper())
 
 
 def parse_until(text: str | None, *, option: str = "--until") -> datetime | None:

@@ -13,7 +13,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,14 @@ from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
-from consentry.gate.royalties import Royalty, UsedWork, royalties_csv, royalty_for, units_for
+from consentry.gate.royalties import (
+    Royalty,
+    UsedWork,
+    royalties_csv,
+    royalty_for,
+    royalty_totals,
+    units_for,
+)
 from consentry.gate.seen import SeenIds
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
@@ -559,10 +565,7 @@ def _finish(
             _manifest_work(u, names.get(u.work_id, unnamed), owed[u.work_id])
             for u in sorted(used.values(), key=lambda u: u.work_id)
         ],
-        "royalties_total": {
-            c: str(sum((r.amount for r in royalties if r.currency == c), Decimal(0)))
-            for c in sorted({r.currency for r in royalties})
-        },
+        "royalties_total": {c: str(t) for c, t in sorted(royalty_totals(royalties).items())},
         "started_at": state["started_at"],
         "finished_at": format_time(finished),
     }
