@@ -12,6 +12,7 @@ from consentry.fingerprint import fingerprint_bytes
 from consentry.index import MatchIndex, MatchKind
 from consentry.registry import FileFingerprint, Registry
 from consentry.store.models import FingerprintRow
+from consentry.terms import Category, Terms
 from tests.conftest import STDLIB
 
 
@@ -38,19 +39,31 @@ def test_index_is_built_and_refreshed_incrementally(
     assert match.kind is MatchKind.EXACT and match.owner_id == owner.id
 
 
-def test_a_fingerprint_changed_in_the_database_is_never_indexed(
-    registry: Registry, make_owner, engine: Engine
+def test_a_fingerprint_changed_in_the_database_stops_only_that_work(
+    registry: Registry, make_owner, make_licensee, engine: Engine
 ) -> None:  # type: ignore[no-untyped-def]
-    owner = make_owner()
-    (result,) = registry.works.register(owner.id, owner.key, [_file("textwrap.py")])
+    owner, lab = make_owner(), make_licensee()
+    changed, kept = registry.works.register(
+        owner.id, owner.key, [_file("textwrap.py"), _file("shlex.py")]
+    )
+    allow = Terms.from_json({"version": 1, "categories": {"train-ai": "allow"}}, source="test")
+    registry.terms.set(owner.id, owner.id, owner.key, allow)
     with engine.begin() as connection:
         connection.execute(
             FingerprintRow.__table__.update()
-            .where(FingerprintRow.work_id == result.work.id, FingerprintRow.kind == "excerpts")
+            .where(FingerprintRow.work_id == changed.work.id, FingerprintRow.kind == "excerpts")
             .values(value=b"\0" * 12)
         )
+    # Still indexed, so its copies are not taken for unregistered items; refused where
+    # consent is read, naming it, while the other work is decided as before.
+    index = MatchIndex()
+    assert registry.works.refresh_index(index) == 2
+    refused = registry.licensing.may_use(lab.actor, changed.work.id, Category.TRAIN_AI)
+    assert not refused.allowed
+    assert f"fingerprints of work {changed.work.id} differ" in refused.reason
+    assert registry.licensing.may_use(lab.actor, kept.work.id, Category.TRAIN_AI).allowed
     with pytest.raises(VerificationError, match="differ from those its owner signed"):
-        registry.works.refresh_index(MatchIndex())
+        registry.works.get(changed.work.id)
 
 
 def test_a_damaged_saved_index_is_rebuilt_from_the_registry(

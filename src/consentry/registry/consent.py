@@ -51,9 +51,17 @@ class Consent:
 
     def decide(self, work_ids: Sequence[str]) -> dict[str, UseDecision]:
         """The decision for each of ``work_ids`` that names a work."""
-        works = self._works.many(work_ids)
+        works, refused = self._works.many_checked(work_ids)
         terms = self._terms.effective_for_works([w.id for w in works], layers=self._layers)
-        out: dict[str, UseDecision] = {}
+        # A work whose record was changed behind the services' back decides nothing for
+        # itself: the items that copy it are rejected naming it, and only those.
+        out: dict[str, UseDecision] = {
+            work_id: UseDecision(
+                False,
+                f"{why}; the registry was changed outside its services: run 'consentry log verify'",
+            )
+            for work_id, why in refused.items()
+        }
         for work in works:
             permits, problems = self._permits(work)
             decision = may_use(

@@ -413,18 +413,48 @@ class Works:
     def many(self, work_ids: Sequence[str]) -> list[Work]:
         """The works of ``work_ids`` that exist, each owner's signature verified, read
         in one session (one query per thousand)."""
+        found, refused = self.many_checked(work_ids)
+        if refused:
+            raise VerificationError(next(iter(refused.values())))
+        return found
+
+    def many_checked(self, work_ids: Sequence[str]) -> tuple[list[Work], dict[str, str]]:
+        """``many``, a work that fails verification set aside with why (by id), so that
+        one row changed behind the services' back stops only what depends on it."""
         found: list[Work] = []
+        refused: dict[str, str] = {}
         with self._context.reading() as session:
             for first in range(0, len(work_ids), 1000):
                 rows = session.scalars(
                     select(WorkRow).where(WorkRow.id.in_(work_ids[first : first + 1000]))
-                )
+                ).all()
+                parts = self._parts(session, [row.id for row in rows])
                 for row in rows:
-                    self._verify(session, row)
+                    try:
+                        self._verify(session, row, parts[row.id])
+                    except VerificationError as exc:
+                        refused[row.id] = str(exc)
+                        continue
                     found.append(_work(row))
-        return found
+        return found, refused
 
-    def _verify(self, session: Session, row: WorkRow) -> None:
+    @staticmethod
+    def _parts(session: Session, work_ids: list[str]) -> dict[str, list[tuple[str, bytes]]]:
+        """Each work's fingerprints, (kind, value), in one query."""
+        parts: dict[str, list[tuple[str, bytes]]] = {work_id: [] for work_id in work_ids}
+        for work_id, kind, value in session.execute(
+            select(FingerprintRow.work_id, FingerprintRow.kind, FingerprintRow.value).where(
+                FingerprintRow.work_id.in_(work_ids)
+            )
+        ):
+            parts[str(work_id)].append((str(kind), bytes(value)))
+        return parts
+
+    def _verify(
+        self, session: Session, row: WorkRow, parts: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        """Raise unless the row and its fingerprints (``parts``: (kind, value), read here
+        when not given) are what its owner signed."""
         signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
         body = self._context.verified_body(session, "work", row, signer=signer)
         fields = (row.id, row.owner_id, row.digest, row.path, row.collection_id)
@@ -433,6 +463,13 @@ class Works:
             raise VerificationError(
                 f"work {row.id} row differs from what its owner signed: expected {signed}, "
                 f"found {fields}"
+            )
+        if parts is None:
+            parts = self._parts(session, [row.id])[row.id]
+        if body["fingerprints"]["commitment"] != fingerprint_commitment(parts):
+            raise VerificationError(
+                f"fingerprints of work {row.id} differ from those its owner signed; "
+                "re-register the work"
             )
 
     def all(self, *, owner_id: str | None = None, limit: int | None = None) -> list[Work]:
@@ -479,6 +516,9 @@ class Works:
             rows = session.scalars(
                 select(WorkRow)
                 .where(WorkRow.id.in_([w for w in work_ids if w not in exclude]))
+                # Works that own content: not those registered empty, nor the later of
+                # two owners' works of one content left by a race before it was refused.
+                .where(WorkRow.content.is_not(None))
                 .where((WorkRow.digest != _NOTHING) | (WorkRow.kind == "image"))
                 .order_by(WorkRow.id)
             ).all()
@@ -492,17 +532,14 @@ class Works:
     def _index_record(
         self, session: Session, row: WorkRow, parts: dict[str, FingerprintRow]
     ) -> IndexedWork:
+        """The work as the index takes it. A work whose record or fingerprints fail
+        verification is indexed all the same: its matches are refused where consent is
+        read (``many_checked``), so the items that copy it are rejected naming it, and
+        every other item is decided as before. Left out, its copies would pass as
+        unregistered."""
         # The index (and its kernels) loads only for what reads records for it.
         from consentry.index import IndexedWork  # noqa: PLC0415
 
-        signer = self._context.party_key(session, row.owner_id, PartyKind.OWNER)
-        body = self._context.verified_body(session, "work", row, signer=signer)
-        commitment = fingerprint_commitment((kind, part.value) for kind, part in parts.items())
-        if body["fingerprints"]["commitment"] != commitment:
-            raise VerificationError(
-                f"fingerprints of work {row.id} differ from those its owner signed; "
-                "re-register the work"
-            )
         pdq = parts.get("pdq")
         text_digest = parts.get("text-digest")
         return IndexedWork(
