@@ -11,8 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, delete, select, update
-from tests.conftest import Actor, real_text
+from sqlalchemy import Engine, delete, select, text, update
 
 from consentry.clock import utc_now
 from consentry.crypto import KeyPair
@@ -21,8 +20,18 @@ from consentry.fingerprint import fingerprint_bytes
 from consentry.log import NoteVerifier
 from consentry.registry import FileFingerprint, Registry
 from consentry.registry.records import Scope, ScopeKind
-from consentry.store.models import GrantRow, RevocationRow, TermsRow
+from consentry.store.models import (
+    DisputeRow,
+    EventRow,
+    GrantRow,
+    LicenseRequestRow,
+    LogEntryRow,
+    RevocationRow,
+    TermsRow,
+    WorkRow,
+)
 from consentry.terms import Category, Price, PriceUnit, Terms
+from tests.conftest import Actor, real_text
 
 ORIGIN = "consentry.test/log"
 
@@ -137,3 +146,76 @@ def test_a_grant_row_widened_or_added_grants_nothing(
     assert not registry.licensing.may_use(lab.actor, works[1], Category.TRAIN_OTHER).allowed
     assert not _allowed(registry, other, works)[0]
     _audit_names(registry, f"grants row {grants[1]} differs")
+
+
+def test_a_work_row_given_to_another_owner_refuses_only_that_work(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, thief, lab = make_owner(), make_owner("Thief"), make_licensee()
+    works, _ = _world(registry, owner, lab)
+    with engine.begin() as connection:
+        connection.execute(update(WorkRow).where(WorkRow.id == works[0]).values(owner_id=thief.id))
+    refused = registry.licensing.may_use(lab.actor, works[0], Category.TRAIN_AI)
+    assert not refused.allowed and f"work {works[0]}: work was signed by key" in refused.reason
+    assert _allowed(registry, lab, works)[1]
+    _audit_names(registry, f"works row {works[0]} differs")
+
+
+def test_a_dispute_or_request_changed_behind_the_services_back_is_named(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, rival, lab = make_owner(), make_owner("Rival"), make_licensee()
+    works, _ = _world(registry, owner, lab)
+    copy = FileFingerprint("copy", fingerprint_bytes("copy", real_text("GPL-3").encode()))
+    (disputed,) = registry.works.register(rival.id, rival.key, [copy])
+    assert disputed.dispute_id is not None
+    request = registry.licensing.request(
+        lab.id, lab.key, scope=Scope(ScopeKind.WORKS, (works[0],)), purposes=[Category.SEARCH]
+    )
+    with engine.begin() as connection:
+        connection.execute(delete(DisputeRow).where(DisputeRow.id == disputed.dispute_id))
+        connection.execute(
+            update(LicenseRequestRow)
+            .where(LicenseRequestRow.id == request.id)
+            .values(state="accepted")
+        )
+    _audit_names(
+        registry,
+        f"dispute {disputed.dispute_id} is recorded by its event but has no row",
+        f"licence request state of {request.id} differs",
+    )
+
+
+def _drop_append_only_triggers(engine: Engine) -> None:
+    """What only the database's owner can do: lift the append-only rule."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            for name in ("events_no_delete", "log_entries_no_delete"):
+                connection.execute(text(f"DROP TRIGGER IF EXISTS {name}"))
+        else:
+            connection.execute(text("ALTER TABLE events DISABLE TRIGGER USER"))
+            connection.execute(text("ALTER TABLE log_entries DISABLE TRIGGER USER"))
+
+
+def test_a_revocation_taken_off_the_log_with_its_row_is_caught(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab = make_owner(), make_licensee()
+    _, grants = _world(registry, owner, lab)
+    key = KeyPair.generate()
+    registry.licensing.revoke(grants[0], owner.id, owner.key)
+    # The revocation is a leaf as soon as it commits: a checkpoint signed after it (the
+    # service signs them on a short interval) covers it.
+    registry.log.checkpoint(key, ORIGIN)
+    _drop_append_only_triggers(engine)
+    with engine.begin() as connection:
+        seq = connection.execute(
+            select(EventRow.seq).where(
+                EventRow.subject_id == grants[0], EventRow.kind == "grant.revoked"
+            )
+        ).scalar_one()
+        connection.execute(delete(LogEntryRow).where(LogEntryRow.event_seq == seq))
+        connection.execute(delete(RevocationRow).where(RevocationRow.grant_id == grants[0]))
+        connection.execute(delete(EventRow).where(EventRow.seq == seq))
+    with pytest.raises(VerificationError, match=r"missing|does not match"):
+        registry.log.audit(NoteVerifier(ORIGIN, key.public))

@@ -189,12 +189,17 @@ def revocations_recorded(
 
 # -- replaying the whole record -------------------------------------------------------
 
-# The state tables, each row keyed as its events name it, and the columns compared.
+# The signed state tables: the document their event records, and the table. Each row
+# is compared on its body, its signature and the party column its event's actor fills.
 _SIGNED_STATE: dict[EventKind, tuple[str, type[WorkRow | GrantRow | LicenseRequestRow], str]] = {
     EventKind.WORK_REGISTERED: ("work", WorkRow, "works"),
     EventKind.GRANT_ISSUED: ("grant", GrantRow, "grants"),
     EventKind.REQUEST_CREATED: ("license-request", LicenseRequestRow, "license_requests"),
 }
+
+
+def _actor_column(model: type[WorkRow | GrantRow | LicenseRequestRow]) -> Any:
+    return LicenseRequestRow.licensee_id if model is LicenseRequestRow else model.owner_id
 
 
 @dataclass
@@ -203,7 +208,7 @@ class _Expected:
     row by id, revocations by id, terms by (target, version), disputes by id, and each
     request's state."""
 
-    signed: dict[str, dict[str, tuple[str, str]]]
+    signed: dict[str, dict[str, tuple[str, str, str]]]
     revocations: dict[str, tuple[str, str, str]]
     terms: dict[tuple[str, int], tuple[str, str]]
     disputes: dict[str, tuple[str, str, str]]
@@ -239,7 +244,7 @@ def _expect(expected: _Expected, row: EventRow, kind: EventKind, payload: Any) -
     if signed is not None:
         document, _, table = signed
         text = canonical_json(payload[document]).decode("utf-8")
-        expected.signed[table][row.subject_id] = (text, str(payload["signature"]))
+        expected.signed[table][row.subject_id] = (text, str(payload["signature"]), row.actor_id)
     if kind is EventKind.GRANT_ISSUED:
         expected.request_states[str(payload["grant"]["request"])] = "granted"
     elif kind is EventKind.GRANT_REVOKED:
@@ -296,9 +301,11 @@ def state_problems(context: RegistryContext, session: Session) -> list[str]:
     expected = _replay(context, session, problems)
     for _, model, table in _SIGNED_STATE.values():
         found = {
-            str(row_id): (str(body), str(signature))
-            for row_id, body, signature in session.execute(
-                select(model.id, model.body, model.signature).execution_options(yield_per=5000)
+            str(row_id): (str(body), str(signature), str(actor))
+            for row_id, body, signature, actor in session.execute(
+                select(
+                    model.id, model.body, model.signature, _actor_column(model)
+                ).execution_options(yield_per=5000)
             )
         }
         _compare(f"{table} row", expected.signed[table], found, problems)

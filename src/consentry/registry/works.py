@@ -433,7 +433,8 @@ class Works:
                     try:
                         self._verify(session, row, parts[row.id])
                     except VerificationError as exc:
-                        refused[row.id] = str(exc)
+                        why = str(exc)
+                        refused[row.id] = why if row.id in why else f"work {row.id}: {why}"
                         continue
                     found.append(_work(row))
         return found, refused
