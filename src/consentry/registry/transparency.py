@@ -1,10 +1,10 @@
 """``TransparencyLog``: the registry's events as an RFC 9162 log with signed checkpoints.
 
-Every event's signed leaf waits in ``log_pending`` until ``sequence`` gives it the next
-index, in batches, advancing ``log_state.size`` by compare-and-swap so that two
-sequencers never hand out one index twice. ``checkpoint`` signs the current tree only
-after proving it consistent with the last checkpoint the log signed: a log whose stored
-entries were rewritten or truncated refuses to sign rather than fork its history.
+Every event's signed leaf is given its index in the transaction that records the event
+(``registry._leaves``), so no event is ever outside the log. ``checkpoint`` signs the
+current tree only after proving it consistent with the last checkpoint the log signed:
+a log whose stored entries were rewritten or truncated refuses to sign rather than fork
+its history.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import CursorResult, delete, select
 
 from consentry.clock import utc_now
 from consentry.crypto import PublicKey, Signer
@@ -50,7 +50,6 @@ from consentry.store.models import (
     LogEntryRow,
     LogIdentityRow,
     LogManifestWorksRow,
-    LogPendingRow,
     LogSaltRow,
     LogStateRow,
     WorkRow,
@@ -138,45 +137,6 @@ class TransparencyLog:
         self._context = context
         self._tree = MerkleTree()
 
-    # -- appending ----------------------------------------------------------------------
-
-    def sequence(self) -> int:
-        """Give every pending leaf its index, oldest event first; returns the size."""
-        while True:
-            with self._context.transaction() as session:
-                size = session.scalars(select(LogStateRow.size).where(LogStateRow.id == 1)).one()
-                pending = session.execute(
-                    select(LogPendingRow.event_seq, LogPendingRow.data)
-                    .order_by(LogPendingRow.event_seq)
-                    .limit(_BATCH)
-                ).all()
-                if not pending:
-                    return size
-                session.execute(
-                    insert(LogEntryRow),
-                    [
-                        {
-                            "idx": size + offset,
-                            "event_seq": seq,
-                            "data": data,
-                            "leaf_hash": leaf_hash(data),
-                        }
-                        for offset, (seq, data) in enumerate(pending)
-                    ],
-                )
-                swapped: CursorResult[Any] = session.execute(  # type: ignore[assignment]
-                    update(LogStateRow)
-                    .where(LogStateRow.id == 1, LogStateRow.size == size)
-                    .values(size=size + len(pending))
-                )
-                if swapped.rowcount != 1:
-                    raise StateConflictError("another sequencer moved the log on; retry")
-                session.execute(
-                    delete(LogPendingRow).where(
-                        LogPendingRow.event_seq.in_([seq for seq, _ in pending])
-                    )
-                )
-
     def size(self) -> int:
         with self._context.reading() as session:
             return session.scalars(select(LogStateRow.size).where(LogStateRow.id == 1)).one()
@@ -253,10 +213,9 @@ class TransparencyLog:
             return SignedCheckpoint(Checkpoint.parse(_body(row.note)), row.note)
 
     def checkpoint(self, key: Signer, origin: str) -> SignedCheckpoint:
-        """Sequence what is pending and sign the tree, unless it is what the last
-        checkpoint already says. Raises ``VerificationError`` (and signs nothing) when
-        the stored entries are not an extension of the last signed checkpoint."""
-        self.sequence()
+        """Sign the tree, unless it is what the last checkpoint already says. Raises
+        ``VerificationError`` (and signs nothing) when the stored entries are not an
+        extension of the last signed checkpoint."""
         tree = self.tree()
         size, root = tree.size, tree.root()
         last = self.latest()
@@ -486,21 +445,19 @@ class TransparencyLog:
                     raise VerificationError(
                         f"the checkpoint of size {checkpoint.size} does not match the entries"
                     )
-            pending = session.scalar(select(func.count()).select_from(LogPendingRow)) or 0
-            # Every event is a leaf once its transaction commits (a registry older than
-            # that may hold some still pending): one outside both never reached the log.
+            # Every event is a leaf once its transaction commits: one that is not never
+            # reached the log.
             outside = session.scalars(
                 select(EventRow.seq)
                 .outerjoin(LogEntryRow, LogEntryRow.event_seq == EventRow.seq)
-                .outerjoin(LogPendingRow, LogPendingRow.event_seq == EventRow.seq)
-                .where(LogEntryRow.idx.is_(None), LogPendingRow.event_seq.is_(None))
+                .where(LogEntryRow.idx.is_(None))
                 .order_by(EventRow.seq)
                 .limit(20)
             ).all()
             if outside:
                 raise VerificationError(
-                    f"event {outside[0]} is not on the log (nor waiting for it): the record of "
-                    f"consent lost it ({len(outside)} such event(s) at least)"
+                    f"event {outside[0]} is not on the log: the record of consent lost it "
+                    f"({len(outside)} such event(s) at least)"
                 )
             problems = state_problems(self._context, session)
         if problems:
@@ -510,7 +467,7 @@ class TransparencyLog:
                 f"the registry's state disagrees with its signed events, and decisions "
                 f"follow the events: {shown}{more}"
             )
-        return {"entries": tree.size, "checkpoints": len(checkpoints), "pending": pending}
+        return {"entries": tree.size, "checkpoints": len(checkpoints)}
 
 
 def _body(note: str) -> str:

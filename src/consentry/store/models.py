@@ -39,7 +39,6 @@ __all__ = [
     "LogEntryRow",
     "LogIdentityRow",
     "LogManifestWorksRow",
-    "LogPendingRow",
     "LogSaltRow",
     "LogStateRow",
     "OwnerRow",
@@ -224,17 +223,6 @@ class EventRow(_Signed, Base):
     actor_id: Mapped[str] = mapped_column(String(40))
     subject_id: Mapped[str] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class LogPendingRow(Base):
-    """A signed leaf waiting for its index: written in its event's transaction, moved
-    to ``log_entries`` by the sequencer."""
-
-    __tablename__ = "log_pending"
-    event_seq: Mapped[int] = mapped_column(
-        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.seq"), primary_key=True
-    )
-    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class LogEntryRow(Base):
