@@ -5,6 +5,7 @@ proofs a creator checks offline."""
 from __future__ import annotations
 
 import base64
+import threading
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -193,3 +194,27 @@ def test_a_leaf_signature_binds_the_actor(
         leaf.verify(KeyPair.generate().public)
     tampered = base64.b64encode(bytes(64)).decode()
     assert tampered not in data.decode()
+
+
+def test_checkpoints_signed_at_once_agree_without_an_error(
+    registry: Registry, make_owner, log_key: KeyPair
+) -> None:  # type: ignore[no-untyped-def]
+    make_owner()
+    barrier = threading.Barrier(4)
+    signed: list[object] = []
+    failed: list[BaseException] = []
+
+    def sign() -> None:
+        barrier.wait()
+        try:
+            signed.append(registry.log.checkpoint(log_key, ORIGIN))
+        except BaseException as exc:
+            failed.append(exc)
+
+    threads = [threading.Thread(target=sign) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failed == []
+    assert len({s.checkpoint for s in signed}) == 1  # type: ignore[attr-defined]

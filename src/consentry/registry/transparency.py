@@ -9,6 +9,7 @@ its history.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -136,14 +137,17 @@ class TransparencyLog:
     def __init__(self, context: RegistryContext) -> None:
         self._context = context
         self._tree = MerkleTree()
+        # The tree is shared by every thread using this registry (a service's): one
+        # extends it at a time.
+        self._tree_lock = threading.RLock()
 
     def size(self) -> int:
         with self._context.reading() as session:
             return session.scalars(select(LogStateRow.size).where(LogStateRow.id == 1)).one()
 
     def tree(self) -> MerkleTree:
-        """The tree over every sequenced entry (kept in memory, extended as it grows)."""
-        with self._context.reading() as session:
+        """The tree over every entry (kept in memory, extended as it grows)."""
+        with self._tree_lock, self._context.reading() as session:
             for (digest,) in session.execute(
                 select(LogEntryRow.leaf_hash)
                 .where(LogEntryRow.idx >= self._tree.size)
@@ -216,9 +220,15 @@ class TransparencyLog:
         """Sign the tree, unless it is what the last checkpoint already says. Raises
         ``VerificationError`` (and signs nothing) when the stored entries are not an
         extension of the last signed checkpoint."""
-        tree = self.tree()
-        size, root = tree.size, tree.root()
-        last = self.latest()
+        with self._tree_lock:  # the size, root and proof of one tree, not of two
+            tree = self.tree()
+            size, root = tree.size, tree.root()
+            last = self.latest()
+            proof = (
+                tree.consistency_proof(last.checkpoint.size, size)
+                if last is not None and last.checkpoint.size <= size
+                else []
+            )
         if last is not None:
             old = last.checkpoint
             if old.origin != origin:
@@ -232,9 +242,7 @@ class TransparencyLog:
                     "entries were removed; refusing to sign"
                 )
             try:
-                verify_consistency(
-                    old.size, size, old.root, root, tree.consistency_proof(old.size, size)
-                )
+                verify_consistency(old.size, size, old.root, root, proof)
             except VerificationError as exc:
                 raise VerificationError(
                     f"the log's entries no longer extend its checkpoint of size {old.size} "
@@ -244,10 +252,22 @@ class TransparencyLog:
                 return last
         checkpoint = Checkpoint(origin, size, root)
         note = sign_checkpoint(checkpoint, key)
-        with self._context.transaction() as session:
-            # The primary key on size is the compare-and-swap: a second signer of the
-            # same size fails here instead of storing a rival checkpoint.
-            session.add(LogCheckpointRow(size=size, root=root, note=note, created_at=utc_now()))
+        try:
+            with self._context.transaction() as session:
+                # The primary key on size is the compare-and-swap: a second signer of
+                # the same size fails here instead of storing a rival checkpoint.
+                session.add(LogCheckpointRow(size=size, root=root, note=note, created_at=utc_now()))
+        except StateConflictError:
+            # Signed at the same moment by another process: the same tree, so its
+            # checkpoint is this one's answer (a different root would be a fork).
+            with self._context.reading() as session:
+                stored = session.get(LogCheckpointRow, size)
+            if stored is None or bytes(stored.root) != root:
+                raise VerificationError(
+                    f"another checkpoint of size {size} was signed with a different root; "
+                    "the log has forked: run 'consentry log verify'"
+                ) from None
+            return SignedCheckpoint(Checkpoint.parse(_body(stored.note)), stored.note)
         return SignedCheckpoint(checkpoint, note)
 
     def add_cosignatures(self, size: int, lines: Sequence[str]) -> SignedCheckpoint:
