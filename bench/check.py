@@ -1,5 +1,6 @@
 """Publication-check figures: latency from the sketch and from the database, sketch
-size, false positives on unrelated outputs, recall by excerpt length.
+size, precision and false positives under the one evidence rule, recall by excerpt
+length and for renamed code given as a nameless output.
 
     python bench/check.py [--works 10000 100000] [--unrelated 10000] [--queries 300]
 
@@ -23,19 +24,19 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import emit
 from consentry.check import Checker, RegistryNotices, SketchNotices, WorkNotice, notice_records
 from consentry.check.spans import evidence_floor
 from consentry.crypto import KeyPair
-from consentry.fingerprint import FingerprintParams, fingerprint_bytes, normalize_text, text_prints
+from consentry.fingerprint import FingerprintParams, fingerprint_bytes, normalize_text
+from consentry.fingerprint.content import MIN_CONTENT
 from consentry.index import MatchIndex, Sketch
 from consentry.log import NoteVerifier
 from consentry.registry import FileFingerprint, PartyKind, Registry
 from consentry.terms import DEFAULT_TERMS
+from gate import Attribution, rename, streams  # the gate bench's oracle and renaming
 
 STDLIB = Path(os.__file__).parent
 SITE = Path(sys.prefix) / "lib" / f"python{sys.version_info[0]}.{sys.version_info[1]}"
@@ -102,23 +103,16 @@ def timed(checker: Checker, outputs: list[str]) -> list[float]:
     return times
 
 
-def genuine(output: str, work: str) -> bool:
-    """Whether the output really shares a run of 100 normalised characters (one
-    fingerprint window) with the work: shared text, not a spurious hit."""
-    query = normalize_text(output)
-    runs = {work[i : i + 100] for i in range(max(1, len(work) - 99))}
-    return any(query[i : i + 100] in runs for i in range(max(1, len(query) - 99)))
-
-
-def attributable(index: MatchIndex, excerpt: str, limit: int) -> bool:
-    """Whether some fingerprint of the excerpt is held by few enough works to be
-    evidence (the rest is boilerplate by design, as in the gate's figures)."""
-    segment = index.segments[0]
-    hashes = text_prints("x.txt", excerpt)[0].excerpts.hashes
-    left = np.searchsorted(segment.posting_hashes, hashes, "left")
-    right = np.searchsorted(segment.posting_hashes, hashes, "right")
-    spread = [int(segment.posting_spread[a]) for a, b in zip(left, right, strict=True) if b > a]
-    return any(0 < s <= limit for s in spread)
+def genuine(output: str, work_name: str, work: str) -> bool:
+    """Whether the output really shares a run of 100 characters (one fingerprint
+    window) with the work, in one of the streams both are fingerprinted in (normalised
+    text, and for code the renaming-resistant tokens): shared text, not a spurious hit."""
+    mine, theirs = streams("output.txt", output), streams(work_name, work)
+    for query, stream in zip(mine, theirs, strict=False):
+        runs = {stream[i : i + 100] for i in range(max(1, len(stream) - 99))}
+        if any(query[i : i + 100] in runs for i in range(max(1, len(query) - 99))):
+            return True
+    return False
 
 
 def latency(
@@ -164,12 +158,12 @@ def quality(
     number_of: dict[str, int] = {}
     for n, work_id in enumerate(ids):
         number_of.setdefault(work_id, n)
-    false_positives = shared = 0
+    false_positives = shared = planted_found = 0
     spurious: list[dict[str, object]] = []
     for _ in range(args.unrelated):
         output, _ = output_around(rng, filler, "")
         for finding in offline.check_text(output).findings:
-            real = genuine(output, normalised[number_of[finding.work_id]])
+            real = genuine(output, *works[number_of[finding.work_id]])
             shared += real
             false_positives += not real
             if not real:
@@ -178,7 +172,11 @@ def quality(
                 )
     recall: dict[str, float] = {}
     recall_attributable: dict[str, float] = {}
-    limit = index.params.max_works_per_fingerprint
+    # Independent of the index: whether an excerpt's text is specific enough to name
+    # its work (the gate bench's exact k-gram tables).
+    attribution = Attribution(
+        [(ids[n], *works[n]) for n in range(size)], limit=index.params.max_works_per_fingerprint
+    )
     for length in (150, 200, 300, 1000):
         hits = held = held_hits = 0
         for _ in range(args.recall_items):
@@ -187,38 +185,72 @@ def quality(
             start = rng.randrange(0, max(1, len(text) - length))
             excerpt = text[start : start + length]
             output, _ = output_around(rng, filler, excerpt)
-            found = ids[number] in {f.work_id for f in offline.check_text(output).findings}
+            findings = offline.check_text(output).findings
+            found = ids[number] in {f.work_id for f in findings}
             hits += found
-            if attributable(index, excerpt, limit):
+            planted_found += found
+            for finding in findings:
+                if finding.work_id != ids[number]:
+                    real = genuine(output, *works[number_of[finding.work_id]])
+                    shared += real
+                    false_positives += not real
+            if attribution.excerpt_attributable(excerpt):
                 held += 1
                 held_hits += found
         recall[str(length)] = round(hits / args.recall_items, 4)
         recall_attributable[str(length)] = round(held_hits / max(1, held), 4)
+    # Registered modules renamed and stripped of comments, checked as a nameless output
+    # (told code by its content): the renaming-resistant stream must still find them.
+    code = [n for n in range(size) if works[n][0].endswith(".py")]
+    code_hits = code_held = 0
+    for number in rng.sample(code, min(len(code), args.recall_items)):
+        renamed = rename(works[number][1])
+        if renamed is None:
+            continue  # a piece cut inside a string does not tokenise
+        code_held += 1
+        code_hits += ids[number] in {f.work_id for f in offline.check_text(renamed).findings}
     emit(
         "check_quality",
         works=size,
         unrelated_outputs=args.unrelated,
+        # Over every finding, on unrelated outputs and on those holding an excerpt: the
+        # planted work, or a work the output really shares 100 characters with.
+        precision=round(
+            (planted_found + shared) / max(1, planted_found + shared + false_positives), 5
+        ),
         false_positives=false_positives,
-        false_positive_rate=round(false_positives / args.unrelated, 6),
+        false_positive_rate=round(len(spurious) / args.unrelated, 6),
         spurious=spurious,
         target_rate=0.0001,
         shared_text_findings=shared,
         recall_by_excerpt_chars=recall,
         recall_attributable=recall_attributable,
         recall_items=args.recall_items,
+        recall_nameless_code=round(code_hits / max(1, code_held), 4),
+        nameless_code_items=code_held,
     )
 
 
-def register(works: list[tuple[str, str]]) -> tuple[Registry, str, list[str]]:
+def register(
+    works: list[tuple[str, str]],
+) -> tuple[Registry, str, list[str], list[tuple[str, str]]]:
+    """The registry of ``works``, their ids, and the works registered: a piece that is
+    all comments is refused, as ``work register`` refuses it."""
     home = Path(tempfile.mkdtemp(prefix="consentry-check-bench-"))
     registry = Registry.create(f"sqlite:///{home / 'registry.db'}")
     key = KeyPair.generate()
     owner = registry.parties.create(PartyKind.OWNER, "Bench owner", key)
     started = time.perf_counter()
     printed = [FileFingerprint(n, fingerprint_bytes(n, t.encode())) for n, t in works]
-    ids = [r.work.id for r in registry.works.register(owner.id, key, printed)]
+    kept = [
+        k
+        for k, p in enumerate(printed)
+        if p.fingerprint.content_length is None or p.fingerprint.content_length >= MIN_CONTENT
+    ]
+    registered = registry.works.register(owner.id, key, [printed[k] for k in kept])
+    ids = [r.work.id for r in registered]
     emit("check_registered", works=len(ids), seconds=round(time.perf_counter() - started, 1))
-    return registry, owner.id, ids
+    return registry, owner.id, ids, [works[k] for k in kept]
 
 
 def _arguments() -> argparse.Namespace:
@@ -255,12 +287,13 @@ def main() -> None:
     works = works[: max(args.works)]
     emit("check_setup", works=len(works), unrelated_mb=round(total / 1e6, 1))
 
-    registry, owner_id, ids = register(works)
+    registry, owner_id, ids, works = register(works)
     log_key = KeyPair.generate()
     by_id = {r.work_id: r for r in registry.works.index_records()}
     signed = registry.log.checkpoint(log_key, ORIGIN)
     normalised = [normalize_text(t) for _, t in works]
-    for size in sorted(args.works):
+    # A size past what registered (pieces all comments are refused) is all of it.
+    for size in sorted({min(s, len(ids)) for s in args.works}):
         subset = [by_id[w] for w in ids[:size]]
         notices = notice_records(
             WorkNotice(w, owner_id, "Bench owner", DEFAULT_TERMS) for w in ids[:size]

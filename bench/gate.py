@@ -56,8 +56,23 @@ from consentry.warmup import warm_up
 
 STDLIB = Path(os.__file__).parent
 MAN = Path("/usr/share/man/man1")
-KINDS = ["unrelated", "exact", "normalised", "near", "excerpt300", "excerpt1000", "renamed_code"]
-WEIGHTS = [40, 10, 10, 10, 10, 10, 10]
+KINDS = [
+    "unrelated",
+    "exact",
+    "normalised",
+    "near",
+    "excerpt300",
+    "excerpt1000",
+    "renamed_code",
+    "nameless_code",
+]
+WEIGHTS = [40, 10, 10, 10, 10, 10, 10, 10]
+# The code kinds: a registered module renamed and stripped of its comments, named as a
+# Python file, or nameless (a JSON Lines id, told code by its content).
+CODE_KINDS = ("renamed_code", "nameless_code")
+# Excerpts judged by their length once normalised, the unit of the evidence rule: under
+# min_span by design no evidence, from there on the winnowing guarantee applies.
+EXCERPT_BUCKETS = ((0, "<200"), (200, "200-249"), (250, "250-299"), (300, ">=300"))
 
 
 def man_pages(limit: int) -> list[tuple[str, str]]:
@@ -148,7 +163,7 @@ def build_corpus(
     for number in range(count):
         kind = rng.choices(KINDS, WEIGHTS)[0]
         host = rng.choice(unrelated)
-        work_id, _, text = rng.choice(code_works if kind == "renamed_code" else works)
+        work_id, _, text = rng.choice(code_works if kind in CODE_KINDS else works)
         path, content = f"item{number}.txt", text
         if kind == "unrelated":
             body, expected, content = host, None, ""
@@ -169,7 +184,8 @@ def build_corpus(
             if renamed is None:
                 body, expected, kind = text, work_id, "exact"
             else:
-                body, expected, path = renamed, work_id, f"item{number}.py"
+                body, expected = renamed, work_id
+                path = f"item{number}.py" if kind == "renamed_code" else path
         item = Item(
             f"i{number}", "bench", text=body, metadata={"path": path}, size=len(body.encode())
         )
@@ -225,7 +241,7 @@ class Attribution:
             return True
         if planted.kind.startswith("excerpt"):
             return self.excerpt_attributable(planted.content)
-        if planted.kind == "renamed_code":
+        if planted.kind in CODE_KINDS:
             return self.code_attributable(planted.expected)
         return True
 
@@ -317,6 +333,10 @@ class Judgement:
 
     hits: dict[str, list[bool]]
     attributable: dict[str, list[bool]]
+    # Attributable excerpts (both lengths) by their normalised length.
+    excerpts_by_length: dict[str, list[bool]] = field(
+        default_factory=lambda: {name: [] for _, name in EXCERPT_BUCKETS}
+    )
     false_positive: int = 0
     true_positive: int = 0
     unplanned: int = 0
@@ -330,6 +350,8 @@ class Judgement:
             # Planted content held by at most max_works_per_fingerprint works: what the
             # index can attribute. The rest is boilerplate by design (see Attribution).
             recall_attributable=_rates(self.attributable),
+            excerpt_recall_by_normalised_chars=_rates(self.excerpts_by_length),
+            excerpts_by_normalised_chars={k: len(v) for k, v in self.excerpts_by_length.items()},
             not_attributable={
                 k: len(self.hits[k]) - len(self.attributable[k]) for k in KINDS if k != "unrelated"
             },
@@ -357,6 +379,10 @@ def judge(
         judged.hits[planted.kind].append(found)
         if attribution.attributable(planted):
             judged.attributable[planted.kind].append(found)
+            if planted.kind.startswith("excerpt"):
+                length = len(normalize_text(planted.content))
+                bucket = [name for low, name in EXCERPT_BUCKETS if length >= low][-1]
+                judged.excerpts_by_length[bucket].append(found)
         item = planted.item
         item_streams = streams(str(item.metadata["path"]), item.text or "")
         for work_id, reason in matched.items():
