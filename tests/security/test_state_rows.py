@@ -26,6 +26,7 @@ from consentry.store.models import (
     GrantRow,
     LicenseRequestRow,
     LogEntryRow,
+    OwnerRow,
     RevocationRow,
     TermsRow,
     WorkRow,
@@ -219,3 +220,18 @@ def test_a_revocation_taken_off_the_log_with_its_row_is_caught(
         connection.execute(delete(EventRow).where(EventRow.seq == seq))
     with pytest.raises(VerificationError, match=r"missing|does not match"):
         registry.log.audit(NoteVerifier(ORIGIN, key.public))
+
+
+def test_a_party_given_another_key_is_named(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, impostor = make_owner(), make_owner("Impostor")
+    with engine.begin() as connection:
+        impostor_key = connection.execute(
+            select(OwnerRow.key_id).where(OwnerRow.id == impostor.id)
+        ).scalar_one()
+        connection.execute(
+            update(OwnerRow).where(OwnerRow.id == owner.id).values(key_id=impostor_key)
+        )
+    # Its own first event was signed with its own key: the leaf no longer verifies.
+    _audit_names(registry, f"by {owner.id}) is not signed by its actor's key")

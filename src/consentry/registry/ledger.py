@@ -29,7 +29,10 @@ from consentry.store.models import (
     DisputeRow,
     EventRow,
     GrantRow,
+    LicenseeRow,
     LicenseRequestRow,
+    OwnerRow,
+    PublicKeyRow,
     RevocationRow,
     TermsRow,
     WorkRow,
@@ -213,10 +216,11 @@ class _Expected:
     terms: dict[tuple[str, int], tuple[str, str]]
     disputes: dict[str, tuple[str, str, str]]
     request_states: dict[str, str]
+    party_keys: dict[str, str]
 
 
 def _replay(context: RegistryContext, session: Session, problems: list[str]) -> _Expected:
-    expected = _Expected({table: {} for _, _, table in _SIGNED_STATE.values()}, {}, {}, {}, {})
+    expected = _Expected({table: {} for _, _, table in _SIGNED_STATE.values()}, {}, {}, {}, {}, {})
     keys: dict[str, PublicKey] = {}
     rows = session.execute(
         select(EventRow).order_by(EventRow.seq).execution_options(yield_per=5000)
@@ -268,6 +272,9 @@ def _expect(expected: _Expected, row: EventRow, kind: EventKind, payload: Any) -
         )
     elif kind in _REQUEST_STATES:
         expected.request_states[row.subject_id] = _REQUEST_STATES[kind]
+    elif kind in (EventKind.OWNER_CREATED, EventKind.LICENSEE_CREATED):
+        # A party's key is the one its own first event was signed with and names.
+        expected.party_keys[row.subject_id] = str(payload["public_key"])
 
 
 _REQUEST_STATES = {
@@ -343,4 +350,15 @@ def state_problems(context: RegistryContext, session: Session) -> list[str]:
         )
     }
     _compare("licence request state of", expected.request_states, states, problems)
+    keys: dict[str, str] = {}
+    for party in (OwnerRow, LicenseeRow):
+        keys.update(
+            (str(party_id), str(public_key))
+            for party_id, public_key in session.execute(
+                select(party.id, PublicKeyRow.public_key).join(
+                    PublicKeyRow, PublicKeyRow.key_id == party.key_id
+                )
+            )
+        )
+    _compare("the key of party", expected.party_keys, keys, problems)
     return problems

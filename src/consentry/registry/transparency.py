@@ -451,7 +451,8 @@ class TransparencyLog:
                         leaf.verify(keys[actor_id])
                     except VerificationError as exc:
                         raise VerificationError(
-                            f"log entry {entry.idx} is not signed by its actor ({exc})"
+                            f"log entry {entry.idx} ({kind} by {actor_id}) is not signed by "
+                            f"its actor's key ({exc})"
                         ) from exc
                     tree.append(leaf_hash(data))
             finally:
