@@ -8,13 +8,15 @@ second one stops at once (the last checkpoint still stands).
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
 
-__all__ = ["StopRequest", "ignore_interrupts", "stop_on_interrupt"]
+__all__ = ["StopRequest", "ignore_interrupts", "start_worker", "stop_on_interrupt"]
 
 
 class StopRequest:
@@ -50,3 +52,20 @@ def ignore_interrupts() -> None:
     """For worker processes: Ctrl-C reaches the whole process group, and the main
     process, not each worker, decides how the work stops (and prints why)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _exit_with(parent: int) -> None:
+    # A worker shares its pool's pipes with its siblings, so when the main process is
+    # killed (kill -9 included) no worker ever reads end-of-file: it must notice itself.
+    while True:
+        time.sleep(0.5)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def start_worker(parent: int) -> None:
+    """For worker processes, as their pool's initializer (``parent``: the main
+    process's id): Ctrl-C is the main process's to handle, and a worker whose main
+    process dies, however it dies, exits within a second instead of waiting forever."""
+    ignore_interrupts()
+    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()

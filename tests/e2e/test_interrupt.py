@@ -121,3 +121,46 @@ def test_ctrl_c_stops_a_registration_and_a_rerun_registers_the_rest(
     assert len({w["id"] for w in cli("work", "list", "--owner", owner, "--json").records()}) == len(
         {r["id"] for r in rerun if "id" in r}
     )
+
+
+def test_a_killed_register_leaves_no_worker_behind(cli: Cli, tmp_path: Path) -> None:
+    cli("init")
+    owner = cli("owner", "create", "Owner", "--json").records()[0]["id"]
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n, source in enumerate(sorted(STDLIB.glob("*.py"))[:400]):
+        (folder / f"{n:03}.py").write_bytes(source.read_bytes())
+    command = [_entry_point(), "work", "register", str(folder), "--owner", owner, "--workers", "2"]
+    process = subprocess.Popen(
+        command, env=cli.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    deadline = time.monotonic() + 60
+    while not _processes_running(folder):
+        assert process.poll() is None and time.monotonic() < deadline, "never under way"
+        time.sleep(0.05)
+    # Under way: its workers are fingerprinting. Killed, they must not outlive it.
+    while len(_pids_naming(folder)) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 10
+    while _pids_naming(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _pids_naming(folder) == [], "worker processes outlived the killed register"
+
+
+def _pids_naming(folder: Path) -> list[int]:
+    """Live processes whose command line names ``folder``, or whose parent does."""
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            status = (proc / "status").read_text()
+            cmdline = (proc / "cmdline").read_bytes()
+        except OSError:
+            continue
+        state = next(line for line in status.splitlines() if line.startswith("State:"))
+        if "Z" not in state.split()[1] and str(folder).encode() in cmdline:
+            pids.append(int(proc.name))
+    return pids

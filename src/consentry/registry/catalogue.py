@@ -18,7 +18,7 @@ from pathlib import Path
 from consentry.errors import InputError
 from consentry.fingerprint import ContentFingerprint, ContentKind, fingerprint_bytes
 from consentry.fingerprint.content import MIN_CONTENT
-from consentry.interrupts import ignore_interrupts
+from consentry.interrupts import start_worker
 from consentry.registry.works import FileFingerprint
 
 __all__ = [
@@ -176,7 +176,9 @@ def fingerprint_files(
     # Files ahead of the oldest unfinished one: enough that a large file at the head
     # keeps the other workers busy.
     limit = workers * 16
-    with ProcessPoolExecutor(max_workers=workers, initializer=ignore_interrupts) as pool:
+    with ProcessPoolExecutor(
+        max_workers=workers, initializer=start_worker, initargs=(os.getpid(),)
+    ) as pool:
         for item in files:
             if len(in_flight) >= limit:
                 yield _result(*in_flight.popleft())
