@@ -5,12 +5,18 @@ from __future__ import annotations
 import mimetypes
 import posixpath
 import re
+from collections.abc import Sequence
 from enum import StrEnum
+from itertools import accumulate
 
+import numpy as np
+
+from consentry.fingerprint._detect_native import CodeMarks, code_marks_many
 from consentry.fingerprint.languages import language_for
 
 __all__ = [
     "ContentKind",
+    "code_families_by_content",
     "code_family_by_content",
     "declared_spdx",
     "detect_kind",
@@ -136,109 +142,94 @@ def declared_spdx(head: bytes) -> str | None:
 # library modules it named Python 86 times in 100, at about 8 ms per item, and it named
 # no prose as text (man pages and READMEs came back as GDScript, Carbon, Objective-C).
 # What follows reads the first 4 KiB: a symbol density and a share of lines ending as
-# code lines end decide whether it is code at all (prose exits after a few counts), then
-# the shape of its lines decides the family, as the native tokeniser groups languages.
+# code lines end decide whether it is code at all, then the shape of its lines decides
+# the family, as the native tokeniser groups languages. The lines are counted by a
+# kernel (``_detect_native``, which defines each line rule), one pass over each text's
+# characters and one call for a chunk of texts; what the counts mean is decided here.
 # ``bench/nameless_code.py`` measures it on renamed code and on prose.
 
 _CONTENT_HEAD = 4096
-# The family is told from the first lines only: its marks show at once, and each
-# family's pattern costs a pass over the text (half of a gate's time per nameless code
-# item when the passes read 4 KiB).
+# The family is told from the first lines only: its marks show at once.
 _FAMILY_HEAD = 2048
-_SYMBOLS = "(){}[]=;:"
-_BLANK = re.compile(r"^[ \t]*$", re.M)
-_ROFF = re.compile(r"^\.(?:[A-Za-z]{1,3}|\\\")(?:\s|$)", re.M)
-_CODE_LINE = re.compile(r"[,(\[{:;)\]}][ \t]*$", re.M)
 _LEADING_DOCSTRING = re.compile(r'\s*[rRuU]?("""|\'\'\')')
-_PYTHON_LINE = re.compile(
-    r"^[ \t]*(?:(?:async[ \t]+)?def[ \t]+\w+[ \t]*\(|class[ \t]+\w+[ \t]*[(:]"
-    r"|import[ \t]+[\w.]+[ \t]*(?:,|as\b|$)|from[ \t]+[\w.]+[ \t]+import\b"
-    r"|(?:elif|if|while|for|with|except)\b[^\n]*:[ \t]*$|(?:try|else|finally)[ \t]*:"
-    r"|return\b|raise\b|@\w)",
-    re.M,
-)
-# A line of the C family ends in ``;``, ``{`` or ``}``, or opens with a brace (one that
-# does both counts twice, unless that brace is all the line holds). Counted as three
-# simple patterns, not one alternation, which the engine tries at every character.
-_C_OPENS = re.compile(r"^[ \t]*[{}]", re.M)
-_C_ENDS = re.compile(r"[;{}][ \t]*$", re.M)
-_C_BRACE_LINE = re.compile(r"^[ \t]*[{}][ \t]*$", re.M)
-_PHP = re.compile(r"<\?php\b")
-_ERLANG = re.compile(r"^-(?:module|export|include|record|define)\(", re.M)
-# Shell, Perl and Ruby lines: a block word alone, a declaring word, or a ``$name``
-# (counted apart: a literal ``$`` is found fast; a declaring word's first mark being that
-# ``$`` is one mark, not two).
-_HASH_LINE = re.compile(
-    r"^[ \t]*(?:fi|done|esac|then|do|end|else)[ \t]*$"
-    r"|^[ \t]*(?:local|my|export|puts|require|use)[ \t]+\S",
-    re.M,
-)
-_HASH_VARIABLE = re.compile(r"\$\{?\w")
-_HASH_DECLARES_VARIABLE = re.compile(
-    r"^[ \t]*(?:local|my|export|puts|require|use)[ \t]+\$\{?\w", re.M
-)
-_DASH_WORDS = ("select", "create", "insert", "delete", "function")
-_LISP_OPENERS = ("(def", "(let", "(setq", "(lambda", "(ns")
-_DASH_LINE = re.compile(
-    r"^[ \t]*(?:select[ \t]|create[ \t]+table|insert[ \t]+into|delete[ \t]+from"
-    r"|local[ \t]+function|function[ \t]+\w+[ \t]*\()",
-    re.M | re.I,
-)
-_LISP_LINE = re.compile(r"^[ \t]*\((?:defun|defmacro|defvar|define|let|setq|lambda|ns)\b", re.M)
-
-
-def _c_lines(text: str) -> int:
-    """Marks of the C family: lines ending in ``;``, ``{`` or ``}``, and lines opening
-    with a brace, a lone brace once."""
-    if not any(mark in text for mark in ";{}"):
-        return 0
-    opens, ends = len(_C_OPENS.findall(text)), len(_C_ENDS.findall(text))
-    return opens + ends - len(_C_BRACE_LINE.findall(text))
-
-
-def _hash_marks(text: str) -> int:
-    """Marks of the shell family: block words alone, declaring words, ``$`` names."""
-    lines = len(_HASH_LINE.findall(text))
-    if "$" not in text:
-        return lines
-    both = len(_HASH_DECLARES_VARIABLE.findall(text))
-    return lines + len(_HASH_VARIABLE.findall(text)) - both
 
 
 def code_family_by_content(text: str) -> str | None:
     """The native tokeniser family (``python``, ``c``, ``php``, ``hash``, ``dash``,
     ``lisp``, ``erlang``) whose code ``text`` looks like, or None for prose, markup and
     anything unsure. Reads at most the first 4 KiB past a leading docstring."""
+    return code_families_by_content([text])[0]
+
+
+def code_families_by_content(texts: Sequence[str]) -> list[str | None]:
+    """``code_family_by_content`` of each of ``texts``, the same answers, their lines
+    counted in one kernel call (two where some are ASCII and some are not): a chunk of
+    corpus items at a time, as the gate reads them."""
+    heads = [_content_head(text) for text in texts]
+    return [
+        _family(marks, len(head)) for marks, head in zip(_code_marks(heads), heads, strict=True)
+    ]
+
+
+def _content_head(text: str) -> str:
+    """The first 4 KiB of ``text`` past a leading docstring (a module's docstring is
+    prose; the code starts after it)."""
     start = 0
     if (docstring := _LEADING_DOCSTRING.match(text)) is not None:
-        # A module's docstring is prose; the code starts after it.
         close = text.find(docstring.group(1), docstring.end())
         start = close + 3 if close >= 0 else 0
-    head = text[start : start + _CONTENT_HEAD]
-    if sum(head.count(c) for c in _SYMBOLS) < 0.012 * len(head):
+    return text[start : start + _CONTENT_HEAD]
+
+
+_NO_MARKS = CodeMarks._make([0] * len(CodeMarks._fields))
+
+
+def _code_marks(heads: Sequence[str]) -> list[CodeMarks]:
+    """The line counts (``_detect_native``) of each head: ASCII heads as bytes, the
+    others as code points (the counts are the same either way)."""
+    marks: list[CodeMarks] = [_NO_MARKS] * len(heads)
+    narrow = [k for k, head in enumerate(heads) if head.isascii()]
+    wide = [k for k, head in enumerate(heads) if not head.isascii()]
+    for group, encoding, dtype in ((narrow, "ascii", np.uint8), (wide, "utf-32-le", np.uint32)):
+        if not group:
+            continue
+        # A lone surrogate (JSON's "\ud800" decodes to one) is a code point like others.
+        joined = "".join(heads[k] for k in group).encode(encoding, "surrogatepass")
+        bounds = np.fromiter(accumulate((len(heads[k]) for k in group), initial=0), np.int64)
+        rows = code_marks_many(np.frombuffer(joined, dtype), bounds, _FAMILY_HEAD).tolist()
+        for k, row in zip(group, rows, strict=True):
+            marks[k] = CodeMarks._make(row)
+    return marks
+
+
+def _family(marks: CodeMarks, length: int) -> str | None:
+    """The family a head of ``length`` characters with these counts is code of: a
+    symbol density and a share of lines ending as code lines end decide whether it is
+    code at all, then the lines of its first 2 KiB that look like each family's."""
+    if marks.symbols < 0.012 * length:
         return None
-    lines = head.count("\n") + 1 - len(_BLANK.findall(head))
-    if lines < 5 or len(_ROFF.findall(head)) > lines * 0.1:
+    lines = marks.lines - marks.blank_lines
+    if lines < 5 or marks.roff_lines > lines * 0.1:
         return None  # a few lines say nothing; roff is a manual page
     # An opening tag or a module attribute names its language outright.
-    if _PHP.search(head):
+    if marks.php_tags:
         return "php"
-    if _ERLANG.search(head):
+    if marks.erlang_attributes:
         return "erlang"
-    if len(_CODE_LINE.findall(head)) < lines * 0.15:
+    if marks.code_line_ends < lines * 0.15:
         return None
-    first = head[:_FAMILY_HEAD]
-    lowered = first.lower()
     scores = {
         # Python is what most code datasets hold most of; its lines are also the
         # likeliest to show another family's marks (a ``$`` in a string).
-        "python": len(_PYTHON_LINE.findall(first)) * 1.5,
-        "c": _c_lines(first),
-        "hash": _hash_marks(first) * 0.7,
-        # A family's pass is skipped where none of the words it needs appears.
-        "dash": len(_DASH_LINE.findall(first)) if any(w in lowered for w in _DASH_WORDS) else 0,
-        "lisp": len(_LISP_LINE.findall(first)) * 2 if any(o in first for o in _LISP_OPENERS) else 0,
+        "python": marks.python_lines * 1.5,
+        # A C line that ends in a brace and opens with one counts twice, unless that
+        # brace is all it holds.
+        "c": marks.c_opens + marks.c_ends - marks.c_lone_braces,
+        # A declaring word's first mark being a ``$`` name is one mark, not two.
+        "hash": (marks.hash_lines + marks.hash_variables - marks.hash_declared_variables) * 0.7,
+        "dash": marks.dash_lines,
+        "lisp": marks.lisp_lines * 2,
     }
     best = max(scores, key=scores.__getitem__)
-    first_lines = first.count("\n") + 1 - len(_BLANK.findall(first))
+    first_lines = marks.family_lines - marks.family_blank_lines
     return best if scores[best] >= 0.03 * first_lines else None

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from consentry.fingerprint import ContentKind, fingerprint_bytes, text_prints
 from consentry.fingerprint import content as content_module
 from consentry.fingerprint.content import code_language
-from consentry.fingerprint.detect import _c_lines, _hash_marks, code_family_by_content
+from consentry.fingerprint.detect import _code_marks, code_family_by_content
 
 LICENCES = Path("/usr/share/common-licenses")
 # Renamed and without comments, as a code dataset or a scrape carries it: no name.
@@ -66,8 +66,8 @@ def test_a_version_number_is_no_language() -> None:
     assert fingerprint_bytes("tool.py", b"import os\n").kind == "code"
 
 
-# The C and shell marks are counted as a few simple patterns; each count equals what one
-# alternation over the whole text found before (these references), on any text.
+# The C and shell marks were counted as one alternation over the text each (these
+# references), then as a few simple patterns; the kernel's lines count as they did.
 _C_REFERENCE = re.compile(r"[;{}][ \t]*$|^[ \t]*[{}]", re.M)
 _HASH_REFERENCE = re.compile(
     r"^[ \t]*(?:fi|done|esac|then|do|end|else)[ \t]*$"
@@ -81,5 +81,7 @@ _PIECES = st.sampled_from(
 
 @given(st.lists(_PIECES, max_size=80).map("".join))
 def test_marks_of_the_c_and_shell_families_count_as_one_pattern_did(text: str) -> None:
-    assert _c_lines(text) == len(_C_REFERENCE.findall(text))
-    assert _hash_marks(text) == len(_HASH_REFERENCE.findall(text))
+    (marks,) = _code_marks([text])
+    assert marks.c_opens + marks.c_ends - marks.c_lone_braces == len(_C_REFERENCE.findall(text))
+    hashed = marks.hash_lines + marks.hash_variables - marks.hash_declared_variables
+    assert hashed == len(_HASH_REFERENCE.findall(text))
