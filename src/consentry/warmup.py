@@ -43,9 +43,10 @@ def warm_up() -> None:
     warm-up misses, each of them compiles for itself, in silence. So this takes each
     path those commands take, on built-in samples: every way text reaches a kernel
     (ASCII, Unicode normalised character by character or in full, code tokenised
-    natively or by Pygments), and lookups in an index built in memory, memory-mapped
-    from disk, read from disk unmapped, refreshed and compacted, one stream, one item
-    and a chunk of items at a time, and in an offline sketch.
+    natively or by Pygments, code told by its content where no name says what it is),
+    and lookups in an index built in memory, memory-mapped from disk, read from disk
+    unmapped, refreshed and compacted, one stream, one item and a chunk of items at a
+    time, and in an offline sketch.
     """
     from consentry.fingerprint import (  # noqa: PLC0415
         code_language,
@@ -132,6 +133,9 @@ def _samples() -> list[tuple[str, str]]:
         ("module.py", code),  # the native tokeniser, ASCII
         ("unicode.py", code.replace("x", "ñ")),  # ... Unicode
         ("program.f90", "program p\n  print *, 'Hello'\nend program p\n" * 60),  # Pygments
+        # No name says it is code: its lines are counted to tell (ASCII here, the
+        # Unicode texts above as code points).
+        ("snippet.txt", code),
         ("short.txt", "Short."),
         ("empty.txt", ""),
     ]

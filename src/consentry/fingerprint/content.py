@@ -24,7 +24,7 @@ from consentry.fingerprint._rolling import CodePoints
 from consentry.fingerprint.code import code_stream
 from consentry.fingerprint.detect import (
     ContentKind,
-    code_family_by_content,
+    code_families_by_content,
     declared_spdx,
     detect_kind,
     is_prose_name,
@@ -212,17 +212,33 @@ def code_language(name: str, text: str) -> CodeLanguage | None:
     """The programming language ``text`` called ``name`` is read as (its file name,
     else a shebang line, else its content when the name says nothing of its kind), or
     None for prose: what ``text_prints`` decides by."""
-    base = posixpath.basename(name)
-    if not is_prose_name(base) and (language := language_for(base)) is not None:
-        return language
-    # A prose name (a script saved as .txt) or an unknown one: a shebang decides.
-    if text.startswith("#!"):
-        return _shebang_language(text[:200].encode("utf-8", "replace"))
-    # Corpus items rarely carry a file name (a JSON Lines id, a web page): code among
-    # them is told by its content, so its renaming-resistant prints are looked up too.
-    if names_no_kind(base) and (family := code_family_by_content(text)) is not None:
-        return family_language(family)
-    return None
+    return _code_languages([(name, text)])[0]
+
+
+def _code_languages(named: Sequence[tuple[str, str]]) -> list[CodeLanguage | None]:
+    """``code_language(name, text)`` for each ``(name, text)``, the content of those
+    whose name says nothing read in one kernel call."""
+    languages: list[CodeLanguage | None] = []
+    untold: list[int] = []
+    for name, text in named:
+        base = posixpath.basename(name)
+        if not is_prose_name(base) and (language := language_for(base)) is not None:
+            languages.append(language)
+        elif text.startswith("#!"):
+            # A prose name (a script saved as .txt) or an unknown one: a shebang decides.
+            languages.append(_shebang_language(text[:200].encode("utf-8", "replace")))
+        else:
+            # Corpus items rarely carry a file name (a JSON Lines id, a web page): code
+            # among them is told by its content, so its renaming-resistant prints are
+            # looked up too.
+            if names_no_kind(base):
+                untold.append(len(languages))
+            languages.append(None)
+    families = code_families_by_content([named[k][1] for k in untold])
+    for k, family in zip(untold, families, strict=True):
+        if family is not None:
+            languages[k] = family_language(family)
+    return languages
 
 
 def text_prints(
@@ -243,9 +259,9 @@ def text_prints_many(
     named: Sequence[tuple[str, str]], params: FingerprintParams | None = None
 ) -> list[tuple[StreamPrints, ...]]:
     """``text_prints(name, text)`` for each ``(name, text)``, the same values, with the
-    plain streams of ASCII texts (most of a corpus) folded and hashed in one kernel call
-    and the code streams hashed in another: a call's fixed cost is as much as hashing a
-    thousand characters."""
+    plain streams of ASCII texts (most of a corpus) folded and hashed in one kernel call,
+    the nameless ones' code told in another and the code streams hashed in a third: a
+    call's fixed cost is as much as hashing a thousand characters."""
     params = params or FingerprintParams()
     plain: list[StreamPrints | None] = [None] * len(named)
     narrow = [k for k, (_, text) in enumerate(named) if text.isascii()]
@@ -257,7 +273,7 @@ def text_prints_many(
         made = _prints_many(folded, cuts, digests, params.text_minhash, params.winnow)
         for k, prints in zip(narrow, made, strict=True):
             plain[k] = prints
-    languages = ((k, code_language(name, text)) for k, (name, text) in enumerate(named))
+    languages = enumerate(_code_languages(named))
     coded = [(k, language) for k, language in languages if language is not None]
     code: list[tuple[StreamPrints, ...]] = [()] * len(named)
     if coded:
