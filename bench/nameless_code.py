@@ -7,7 +7,8 @@ its identifiers renamed and its comments stripped, as a nameless JSON Lines item
 no path, no language), through the index the gate uses. Recall is the share of items
 whose matches name the module they copy; the baseline is the same lookup with the
 item's plain-text prints only, which is all a nameless item got before code was told by
-its content. Precision is the share of prose (manual pages, the licence texts in
+its content. ``told_as_code_crlf``: the share told as code when their lines end in CRLF.
+Precision is the share of prose (manual pages, the licence texts in
 /usr/share/common-licenses, Debian READMEs and changelogs) that stays prose. One JSON
 line per figure.
 """
@@ -130,6 +131,11 @@ def main() -> None:
         if specific:
             attributable = [attributable[0] + 1, attributable[1] + hit, attributable[2] + was]
     elapsed = time.perf_counter() - started
+    # The same items with CRLF line ends, as text saved on some systems comes.
+    crlf = sum(
+        code_language(item.name, (item.text or "").replace("\n", "\r\n")) is not None
+        for item in items
+    )
     emit(
         "nameless_code_recall",
         items=len(items),
@@ -140,6 +146,7 @@ def main() -> None:
         recall_attributable=round(attributable[1] / max(1, attributable[0]), 4),
         baseline_recall_attributable=round(attributable[2] / max(1, attributable[0]), 4),
         told_as_code=round(told / len(items), 4),
+        told_as_code_crlf=round(crlf / len(items), 4),
         ms_per_item=round(elapsed / len(items) * 1000, 3),
     )
     texts = prose(args.prose)
