@@ -27,7 +27,8 @@ class KeyStore(Protocol):
 
 
 class FileKeyStore:
-    """One PKCS#8 PEM file per key, mode 0600, in a folder of mode 0700."""
+    """One PKCS#8 PEM file per key, mode 0600, in a folder of mode 0700: a file others
+    can read or write, or a folder others can write to, is refused."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
@@ -40,11 +41,30 @@ class FileKeyStore:
     def has(self, name: str) -> bool:
         return self.path(name).exists()
 
+    def _refuse_open_folder(self) -> None:
+        """Refuse a key folder its group or others can write to: whoever can write
+        there can swap a key for their own (ssh refuses such folders for the same
+        reason)."""
+        try:
+            mode = self.folder.stat().st_mode
+        except FileNotFoundError:
+            return  # nothing there to swap; loading says the key is missing
+        except OSError as exc:
+            raise KeyStoreError(f"cannot read key folder {self.folder}: {exc.strerror}") from exc
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            raise KeyStoreError(
+                f"key folder {self.folder} can be written by its group or others "
+                f"(mode {stat.S_IMODE(mode):o}), so its keys could be swapped; "
+                f"run 'chmod 700 {self.folder}'"
+            )
+
     def save(self, name: str, key: KeyPair) -> None:
-        """Write the key with mode 0600 from the first byte; refuse to overwrite."""
+        """Write the key with mode 0600 from the first byte; refuse to overwrite, and
+        refuse a folder others can write to."""
         path = self.path(name)
         try:
             self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            self._refuse_open_folder()
             # O_EXCL: never replace an existing key; the mode is set at creation so
             # the secret is never readable by others, not even for an instant.
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -56,13 +76,15 @@ class FileKeyStore:
             handle.write(key.to_pem())
 
     def load(self, name: str) -> KeyPair:
-        """Read a key; refuses files that others can read."""
+        """Read a key; refuses a file others can read or write, and a folder others can
+        write to."""
         path = self.path(name)
+        self._refuse_open_folder()
         try:
             mode = path.stat().st_mode
             if mode & (stat.S_IRWXG | stat.S_IRWXO):
                 raise KeyStoreError(
-                    f"key file {path} is readable by others (mode {stat.S_IMODE(mode):o}); "
+                    f"key file {path} is open to others (mode {stat.S_IMODE(mode):o}); "
                     f"run 'chmod 600 {path}'"
                 )
             data = path.read_bytes()
