@@ -3,7 +3,8 @@
 Workers do the CPU-heavy half of a decision (fingerprinting and index lookups) on a
 memory-mapped copy of the saved index; the main process keeps the consent half and the
 writing, in order, so checkpoints and ``--resume`` work exactly as with one process.
-At most ``4 x workers`` chunks are in flight: a fast reader cannot outrun the workers.
+At most ``4 x workers`` chunks, holding at most a run's chunk budget of bytes, are in
+flight: a fast reader cannot outrun the workers, nor large items fill the memory.
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from itertools import islice
 from pathlib import Path
 
+from consentry.errors import InputError
 from consentry.gate.gate import Gate
-from consentry.gate.item import Item
+from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes
 from consentry.index import Match, MatchIndex
 from consentry.interrupts import ignore_interrupts
 from consentry.terms import Price, UseDecision
@@ -71,22 +72,44 @@ def find_in_order(
     workers: int,
     chunk: int = 32,
     min_span: int = 200,
+    max_bytes: int = CHUNK_BYTES,
 ) -> Iterator[tuple[Item, Found]]:
-    """Each item with what ``Gate.find`` returns for it, in the order given."""
-    stream = iter(items)
-    pending: deque[tuple[list[Item], Future[list[Found]]]] = deque()
+    """Each item with what ``Gate.find`` returns for it, in the order given. Chunks of
+    ``chunk`` items go to the workers; those in flight hold at most ``max_bytes``
+    (or one chunk, should it be larger by itself).
+
+    An ``InputError`` from ``items`` (a corpus damaged part way) is raised after every
+    item read before it has been yielded."""
+    # Each chunk is an even share of the budget, so large items still spread over
+    # every worker.
+    batches = chunked(
+        items, held=held_bytes, max_items=chunk, max_bytes=max(1, max_bytes // (4 * workers))
+    )
+    pending: deque[tuple[list[Item], int, Future[list[Found]]]] = deque()
+    held = 0
+    failure: InputError | None = None
     pool = ProcessPoolExecutor(
         max_workers=workers, initializer=_start, initargs=(str(index_folder), os.getpid(), min_span)
     )
     try:
         while True:
-            batch = list(islice(stream, chunk))
-            if batch:
-                pending.append((batch, pool.submit(_find, batch)))
-            if pending and (not batch or len(pending) >= 4 * workers):
-                done, future = pending.popleft()
+            batch = None
+            if failure is None:
+                try:
+                    batch = next(batches, None)
+                except InputError as exc:
+                    failure = exc
+            if batch is not None:
+                size = sum(held_bytes(item) for item in batch)
+                pending.append((batch, size, pool.submit(_find, batch)))
+                held += size
+            while pending and (batch is None or len(pending) >= 4 * workers or held >= max_bytes):
+                done, size, future = pending.popleft()
+                held -= size
                 yield from zip(done, future.result(), strict=True)
-            if not batch and not pending:
+            if batch is None:
+                if failure is not None:
+                    raise failure
                 return
     finally:
         # A run that stops early (interrupted, or an error) does not wait for the

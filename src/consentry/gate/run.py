@@ -23,7 +23,7 @@ from consentry.errors import InputError, WorkInterruptedError
 from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
 from consentry.gate.gate import CHUNK, Gate
-from consentry.gate.item import Item
+from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes
 from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GateMode, GatePolicy
@@ -245,16 +245,35 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
 
 
 def _skip(items: Iterator[Item], count: int, seen: SeenIds) -> None:
-    """Pass over the ``count`` items already decided, meeting their ids again."""
-    while count > 0:
-        chunk = list(islice(items, min(count, CHUNK)))
-        if not chunk:
-            raise InputError(
-                "--resume: the corpus has fewer items than were already decided; "
-                "it changed since the run began"
-            )
-        seen.add_many(item.id for item in chunk)
+    """Pass over the ``count`` items already decided, meeting their ids again (only
+    the ids are held: the items may be large)."""
+    ids = (item.id for item in islice(items, count))
+    for chunk in iter(lambda: list(islice(ids, CHUNK)), []):
+        seen.add_many(chunk)
         count -= len(chunk)
+    if count > 0:
+        raise InputError(
+            "--resume: the corpus has fewer items than were already decided; "
+            "it changed since the run began"
+        )
+
+
+def _saved_when_damaged(
+    chunks: Iterator[tuple[list[Item], list[Found] | None]], run: GateRun
+) -> Iterator[tuple[list[Item], list[Found] | None]]:
+    """``chunks``, until reading fails part way (a truncated or corrupt file, raised
+    after the chunk of the items before it): what was decided is saved and the error
+    says so, so a whole copy of the file finishes the run with ``--resume``."""
+    try:
+        yield from chunks
+    except InputError as exc:
+        if not run.stats.items:
+            raise
+        run.checkpoint()
+        raise InputError(
+            f"{exc}; the {run.stats.items:,} items before it are decided and saved in "
+            f"{run.settings.out}: restore the whole file and run again with --resume"
+        ) from exc
 
 
 def registry_hooks(
@@ -459,13 +478,18 @@ def run_gate(
     on_progress: Callable[[RunStats], None] | None = None,
     index_folder: Path | None = None,
     describe: Describe | None = None,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> dict[str, Any]:
     """Run the gate over ``settings.corpus`` into ``settings.out``; returns the summary.
 
     ``gate_for(at)`` builds the gate for the run's moment (kept across a resume, so a
     resumed run decides as the original would have). ``record_manifest(body, signature)``
     appends the signed manifest to the registry's events. With ``settings.workers`` > 1
-    matching runs in worker processes on the index saved in ``index_folder``.
+    matching runs in worker processes on the index saved in ``index_folder``. Items
+    are decided in chunks of at most ``CHUNK`` items holding at most ``chunk_bytes``.
+
+    Raises ``InputError`` when the corpus cannot be read; one damaged part way is
+    raised after the items before the damage are decided and saved for ``--resume``.
     """
     run = GateRun(
         settings,
@@ -492,14 +516,25 @@ def run_gate(
                     index_folder=index_folder,
                     workers=settings.workers,
                     min_span=run.gate.min_span,
+                    max_bytes=chunk_bytes,
                 )
                 chunks = (
                     ([item for item, _ in chunk], [found for _, found in chunk])
-                    for chunk in iter(lambda: list(islice(pairs, CHUNK)), [])
+                    for chunk in chunked(
+                        pairs,
+                        held=lambda pair: held_bytes(pair[0]),
+                        max_items=CHUNK,
+                        max_bytes=chunk_bytes,
+                    )
                 )
             else:
-                chunks = ((chunk, None) for chunk in iter(lambda: list(islice(items, CHUNK)), []))
-            for chunk_items, found in chunks:
+                chunks = (
+                    (chunk, None)
+                    for chunk in chunked(
+                        items, held=held_bytes, max_items=CHUNK, max_bytes=chunk_bytes
+                    )
+                )
+            for chunk_items, found in _saved_when_damaged(chunks, run):
                 run.decide_chunk(chunk_items, found)
                 # After every chunk: a run of a few large items is no quieter than one
                 # of many small ones.

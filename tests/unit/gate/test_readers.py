@@ -6,6 +6,7 @@ import base64
 import gzip
 import io
 import json
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -103,13 +104,23 @@ def test_a_line_far_over_the_limit_is_skipped_without_holding_it(tmp_path: Path)
     assert items[1].id == "doc0" and items[1].unreadable is None
 
 
-def test_a_truncated_compressed_file_keeps_what_was_read_and_says_so(tmp_path: Path) -> None:
-    lines = [json.dumps({"id": f"d{i}", "text": TEXT}).encode() for i in range(200)]
-    path = _write_jsonl(tmp_path / "c.jsonl.gz", lines)
+@pytest.mark.parametrize("name", ["c.jsonl.gz", "c.jsonl.zst"])
+def test_a_truncated_compressed_file_gives_what_was_read_then_an_error_naming_the_point(
+    tmp_path: Path, name: str
+) -> None:
+    # Text that does not compress away, so half the file holds whole zstd blocks.
+    noise = random.Random(0)
+    lines = [
+        json.dumps({"id": f"d{i}", "text": noise.randbytes(300).hex()}).encode()
+        for i in range(2000)
+    ]
+    path = _write_jsonl(tmp_path / name, lines)
     path.write_bytes(path.read_bytes()[: len(path.read_bytes()) // 2])
-    items = list(read_corpus(path))
-    assert items[-1].unreadable is not None and "truncated or corrupt" in items[-1].unreadable
-    assert all(i.unreadable is None for i in items[:-1]) and len(items) > 1
+    items: list[Item] = []
+    with pytest.raises(InputError, match=rf"{name} is truncated or corrupt after line ") as error:
+        items.extend(read_corpus(path))
+    assert all(i.unreadable is None for i in items) and 1 < len(items) < 2000
+    assert f"after line {len(items):,} (" in str(error.value)
 
 
 lines_strategy = st.lists(

@@ -4,20 +4,32 @@
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
+from warcio.statusandheaders import StatusAndHeadersParserException
 
 from consentry.errors import InputError
-from consentry.gate.item import DEFAULT_MAX_ITEM_BYTES, Item
+from consentry.gate.item import DEFAULT_MAX_ITEM_BYTES, Item, shown_name
 
 __all__ = ["html_text_and_meta", "read_warc"]
 
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _HIDDEN = {"script", "style", "noscript", "template"}
+# What warcio raises where a file stops being a WARC: its own errors, and those of the
+# gzip member or the headers it was reading.
+_DAMAGED = (
+    ArchiveLoadFailed,
+    StatusAndHeadersParserException,
+    OSError,
+    EOFError,
+    zlib.error,
+    AttributeError,
+)
 
 
 class _PageParser(HTMLParser):
@@ -56,10 +68,15 @@ def html_text_and_meta(html: str) -> tuple[str, dict[str, str]]:
 
 
 def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterator[Item]:
+    """One ``Item`` per response record.
+
+    Raises ``InputError`` for a file that cannot be opened, and, after the items before
+    it, for one that stops being a WARC part way (truncated, corrupt, or not one)."""
     try:
         stream = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open corpus {path} ({exc.strerror})") from exc
+    name = shown_name(path.name)
     with stream:
         number = 0
         try:
@@ -67,18 +84,19 @@ def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterato
                 if record.rec_type != "response":
                     continue
                 number += 1
-                yield _item(record, path, number, max_bytes)
-        except ArchiveLoadFailed as exc:
-            yield Item.broken(
-                f"{path.name}#end", f"{path.name} is not a valid WARC past record {number} ({exc})"
-            )
+                yield _item(record, name, number, max_bytes)
+        except _DAMAGED as exc:
+            raise InputError(
+                f"corpus {shown_name(str(path))} is not a valid WARC past record {number:,} "
+                f"({exc}); it is truncated, corrupt or not a WARC file"
+            ) from exc
 
 
-def _item(record: object, path: Path, number: int, max_bytes: int) -> Item:
+def _item(record: object, name: str, number: int, max_bytes: int) -> Item:
     headers = record.rec_headers  # type: ignore[attr-defined]
-    record_id = headers.get_header("WARC-Record-ID") or f"{path.name}#{number}"
+    record_id = headers.get_header("WARC-Record-ID") or f"{name}#{number}"
     url = headers.get_header("WARC-Target-URI") or ""
-    source = f"{path.name}#{number}"
+    source = f"{name}#{number}"
     http = record.http_headers  # type: ignore[attr-defined]
     http_headers = {k.lower(): v for k, v in (http.headers if http else [])}
     metadata: dict[str, object] = {"url": url, "http_headers": http_headers}
@@ -103,7 +121,10 @@ def _item(record: object, path: Path, number: int, max_bytes: int) -> Item:
     charset = match.group(1) if match else "utf-8"
     try:
         page = body.decode(charset)
-    except (UnicodeDecodeError, LookupError):
+        # Some codecs (utf-7, unicode_escape) make unpaired surrogates, which no
+        # output could hold.
+        page.encode("utf-8")
+    except (UnicodeError, LookupError):
         return Item(
             record_id,
             source,
@@ -120,4 +141,6 @@ def _item(record: object, path: Path, number: int, max_bytes: int) -> Item:
         return Item(
             record_id, source, metadata=metadata, size=len(body), unreadable="response has no text"
         )
-    return Item(record_id, source, text=text, metadata=metadata, size=len(body))
+    return Item(
+        record_id, source, text=text, metadata=metadata, size=len(body), footprint=2 * len(body)
+    )
