@@ -236,6 +236,14 @@ def test_a_killed_run_resumes_with_every_item_decided_exactly_once(
     assert 400 <= decided < items, "killed mid-run"
     refused = cli(*command[3:], expect=2)
     assert "pass --resume" in refused.stderr
+    # The run's moment is the registry's: a state moved back in time is refused.
+    saved = state.read_text()
+    edited = json.loads(saved)
+    edited["started_at"] = "2020-01-01T00:00:00Z"
+    state.write_text(json.dumps(edited))
+    refused = cli(*command[3:], "--resume", expect=2)
+    assert "but the registry recorded its start at" in refused.stderr
+    state.write_text(saved)
     cli(*command[3:], "--resume")
     manifest = _check_outputs(out, items, corpus)
     assert manifest["counts"]["items"] == items

@@ -10,6 +10,7 @@ import threading
 import pytest
 from sqlalchemy import Engine, select, text
 
+from consentry.clock import format_time
 from consentry.crypto import KeyPair, sign_document
 from consentry.errors import PermissionDeniedError, VerificationError
 from consentry.fingerprint import fingerprint_bytes
@@ -20,6 +21,7 @@ from consentry.log.tree import leaf_hash, root_from_leaf_hashes
 from consentry.registry import Actor as RegistryActor
 from consentry.registry import FileFingerprint, PartyKind, Registry
 from consentry.store.models import EventRow, LogSaltRow
+from consentry.terms import Category
 from tests.conftest import LICENSES, Actor
 
 ORIGIN = "consentry.test/log"
@@ -44,11 +46,14 @@ def _works(registry: Registry, owner: Actor, names: list[str] = TEXTS) -> list[s
 
 
 def _manifest(registry: Registry, lab: Actor, run_id: str, listed: list[tuple[str, str]]) -> None:
+    # A run starts through the registry, which records its moment.
+    started = registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
     body = {
         "type": "consentry.training-manifest",
         "version": 1,
         "run_id": run_id,
         "licensee": lab.id,
+        "started_at": format_time(started),
         "works": [{"work_id": w, "owner_id": o} for w, o in listed],
     }
     signature = sign_document("training-manifest", body, lab.key).signature_b64

@@ -21,6 +21,7 @@ from consentry.gate.gate import DEFAULT_MIN_SPAN
 from consentry.gate.run import (
     Describe,
     GateRun,
+    RunMoment,
     RunSettings,
     RunStats,
     registry_hooks,
@@ -63,6 +64,7 @@ class PlannedGate:
     gate_for: Callable[[datetime], Gate]
     record_manifest: Callable[[dict[str, Any], str], None]
     describe: Describe | None = None
+    moment: RunMoment | None = None
 
     def settings(self, corpus: Path | str, out: Path, **options: Any) -> RunSettings:
         """The run settings for this plan over ``corpus`` into ``out``."""
@@ -77,6 +79,7 @@ class PlannedGate:
             index_digest=self.index.digest(),
             record_manifest=self.record_manifest,
             describe=self.describe,
+            moment=self.moment,
         )
 
 
@@ -97,7 +100,7 @@ def plan_gate(
     is the one evidence rule of the gate and the check (normalised characters)."""
     signer = ws.signer(licensee_id, PartyKind.LICENSEE)
     index = workspace_index(ws, save=save_index)
-    gate_for, record = registry_hooks(
+    gate_for, record, moment = registry_hooks(
         ws.registry,
         index,
         licensee_id=licensee_id,
@@ -116,6 +119,7 @@ def plan_gate(
         gate_for,
         record,
         work_names(ws.registry),
+        moment,
     )
 
 
@@ -144,4 +148,5 @@ def run_gate(
         on_progress=on_progress,
         index_folder=plan.index_folder,
         describe=plan.describe,
+        moment=plan.moment,
     )

@@ -50,6 +50,7 @@ __all__ = [
     "CHUNK",
     "Describe",
     "GateRun",
+    "RunMoment",
     "RunSettings",
     "RunStats",
     "item_digest",
@@ -59,11 +60,16 @@ __all__ = [
 ]
 
 _STATE = ".gate-state.json"
+# The signed manifest, from signing it until the run is done.
+_SIGNED = ".manifest-signed.json"
 # Items with a reused id named in the summary (the rest are counted).
 _REUSED_EXAMPLES = 5
 
 # Work ids to (title, owner's name), for the manifest and the royalties.
 Describe = Callable[[Sequence[str]], Mapping[str, tuple[str, str]]]
+# A run's moment, (run id, resuming) -> when it began: recorded by the registry when a
+# run starts, given back by it when the run resumes.
+RunMoment = Callable[[str, bool], datetime]
 
 
 def work_names(registry: Registry) -> Describe:
@@ -244,6 +250,19 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
     }
 
 
+def _moment(settings: RunSettings, state: dict[str, Any], moment: RunMoment, resuming: bool) -> str:
+    """The run's moment as the registry recorded it; a resume state that says another
+    was edited, and is refused."""
+    at = format_time(moment(state["run_id"], resuming))
+    if resuming and state["started_at"] != at:
+        raise InputError(
+            f"--resume: the unfinished run in {settings.out} says it began at "
+            f"{state['started_at']}, but the registry recorded its start at {at}: its "
+            "state was edited; run it afresh in a new --out"
+        )
+    return at
+
+
 def _skip(items: Iterator[Item], count: int, seen: SeenIds) -> None:
     """Pass over the ``count`` items already decided, meeting their ids again (only
     the ids are held: the items may be large)."""
@@ -285,9 +304,10 @@ def registry_hooks(
     purpose: Category,
     policy: GatePolicy,
     min_span: int = 200,
-) -> tuple[Callable[[datetime], Gate], Callable[[dict[str, Any], str], None]]:
+) -> tuple[Callable[[datetime], Gate], Callable[[dict[str, Any], str], None], RunMoment]:
     """How a run reaches the registry: the gate for the run's moment (consent as of
-    then), and where its signed manifest is recorded."""
+    then), where its signed manifest is recorded, and the moment itself, which the
+    registry records when the run starts and gives back when it resumes."""
 
     def gate_for(at: datetime) -> Gate:
         licensee = Actor(licensee_id, PartyKind.LICENSEE, key.public)
@@ -297,7 +317,13 @@ def registry_hooks(
     def record_manifest(body: dict[str, Any], signature: str) -> None:
         registry.licensing.record_manifest(licensee_id, key, body, signature)
 
-    return gate_for, record_manifest
+    def moment(run_id: str, resuming: bool) -> datetime:
+        if resuming:
+            licensee = Actor(licensee_id, PartyKind.LICENSEE, key.public)
+            return registry.licensing.run_started(licensee, run_id)
+        return registry.licensing.start_run(licensee_id, key, run_id, purpose)
+
+    return gate_for, record_manifest, moment
 
 
 class GateRun:
@@ -318,10 +344,14 @@ class GateRun:
         index_digest: str,
         record_manifest: Callable[[dict[str, Any], str], None],
         describe: Describe | None = None,
+        moment: RunMoment | None = None,
     ) -> None:
         self.settings = settings
         self._describe = describe
+        resuming = settings.resume and (settings.out / _STATE).exists()
         self._state = _start_state(settings)
+        if moment is not None:
+            self._state["started_at"] = _moment(settings, self._state, moment, resuming)
         # A run that fails before saving anything takes away the folder it made, so
         # that running it again is not refused for a folder that is not empty.
         self._made_out = not settings.out.exists()
@@ -350,6 +380,9 @@ class GateRun:
         # Time spent before an interruption, so a resumed run's figures cover all of it.
         self._earlier_seconds = float(state["seconds"])
         self._since_checkpoint = 0
+        # Saved at once: a run killed before its first checkpoint resumes from nothing
+        # decided, instead of leaving a folder that refuses the same command.
+        self.checkpoint()
 
     def decide_chunk(
         self, items: Sequence[Item], found: Sequence[Found] | None = None
@@ -443,10 +476,12 @@ class GateRun:
     def abandon(self) -> None:
         """Close after a failure: what was checkpointed stays for ``--resume``; a run
         that checkpointed nothing removes its files (and the folder it made)."""
-        if (self.settings.out / _STATE).exists():
+        state = self.settings.out / _STATE
+        if state.exists() and json.loads(state.read_text())["items"] > 0:
             self.close()
             return
         self._outputs.remove()
+        state.unlink(missing_ok=True)
         if self._made_out:
             self.settings.out.rmdir()
 
@@ -479,6 +514,7 @@ def run_gate(
     index_folder: Path | None = None,
     describe: Describe | None = None,
     chunk_bytes: int = CHUNK_BYTES,
+    moment: RunMoment | None = None,
 ) -> dict[str, Any]:
     """Run the gate over ``settings.corpus`` into ``settings.out``; returns the summary.
 
@@ -498,6 +534,7 @@ def run_gate(
         index_digest=index_digest,
         record_manifest=record_manifest,
         describe=describe,
+        moment=moment,
     )
     # Kernels compiled (or loaded from the cache) once, here, not by the first item or
     # by each worker at once.
@@ -604,16 +641,23 @@ def _finish(
         "started_at": state["started_at"],
         "finished_at": format_time(finished),
     }
-    envelope = sign_document("training-manifest", body, key)
-    record_manifest(body, envelope.signature_b64)
-    _write_json(
-        settings.out / "manifest.json",
-        {
+    # Signed once and kept before it is recorded: a run that stops between recording
+    # it and writing it out records the same manifest again on --resume, which the
+    # registry takes as done, never a second manifest for the run.
+    signed_path = settings.out / _SIGNED
+    if signed_path.exists():
+        signed = json.loads(signed_path.read_text())
+        body = signed["manifest"]
+    else:
+        envelope = sign_document("training-manifest", body, key)
+        signed = {
             "manifest": json.loads(canonical_json(body)),
             "key_id": envelope.key_id,
             "signature": envelope.signature_b64,
-        },
-    )
+        }
+        _write_json(signed_path, signed)
+    record_manifest(body, signed["signature"])
+    _write_json(settings.out / "manifest.json", signed)
     (settings.out / "royalties.csv").write_text(royalties_csv(royalties))
     seconds = max(state["seconds"], 1e-9)
     summary = {
@@ -635,4 +679,5 @@ def _finish(
     _write_json(settings.out / "summary.json", summary)
     (settings.out / _STATE).unlink()
     digests_path.unlink()
+    signed_path.unlink()
     return summary

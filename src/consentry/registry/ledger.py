@@ -40,6 +40,7 @@ from consentry.store.models import (
 
 __all__ = [
     "Recorded",
+    "event_bodies",
     "grants_recorded",
     "recorded",
     "revocations_recorded",
@@ -81,6 +82,31 @@ def _event_rows(session: Session, kind: EventKind, subjects: Collection[str]) ->
         )
 
 
+def event_bodies(
+    context: RegistryContext, session: Session, kind: EventKind, subjects: Collection[str]
+) -> tuple[dict[str, list[tuple[int, dict[str, Any]]]], dict[str, str]]:
+    """The signed body of each ``kind`` event about one of ``subjects``, oldest first
+    per subject, each checked against its actor's key; and, per subject, a sentence
+    for its first event that does not verify."""
+    found: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    problems: dict[str, str] = {}
+    for row in _event_rows(session, kind, subjects):
+        try:
+            key = context.party_key(session, row.actor_id, PartyKind.of(row.actor_id))
+            body = context.verified_body(session, "event", row, signer=key)
+            if (body["event"], body["subject"], body["actor"]) != (
+                kind.value,
+                row.subject_id,
+                row.actor_id,
+            ):
+                raise VerificationError("its row differs from what its actor signed")
+        except VerificationError as exc:
+            problems.setdefault(row.subject_id, f"event {row.seq} ({kind.value}) is refused: {exc}")
+            continue
+        found.setdefault(row.subject_id, []).append((row.seq, body))
+    return found, problems
+
+
 def recorded(
     context: RegistryContext,
     session: Session,
@@ -91,29 +117,18 @@ def recorded(
     """The ``document`` each ``kind`` event about one of ``subjects`` recorded, oldest
     first per subject, each event's signature checked against its actor's key; and,
     per subject, a sentence for its first event that does not verify."""
+    bodies, problems = event_bodies(context, session, kind, subjects)
     found: dict[str, list[Recorded]] = {}
-    problems: dict[str, str] = {}
-    for row in _event_rows(session, kind, subjects):
-        try:
-            key = context.party_key(session, row.actor_id, PartyKind.of(row.actor_id))
-            body = context.verified_body(session, "event", row, signer=key)
-            payload = body["payload"]
-            if (body["event"], body["subject"], body["actor"]) != (
-                kind.value,
-                row.subject_id,
-                row.actor_id,
-            ):
-                raise VerificationError("its row differs from what its actor signed")
-            document_body, signature = payload[document], payload["signature"]
-        except VerificationError as exc:
-            problems.setdefault(row.subject_id, f"event {row.seq} ({kind.value}) is refused: {exc}")
-            continue
-        except (KeyError, TypeError):
-            problems.setdefault(row.subject_id, f"event {row.seq} ({kind.value}) has no {document}")
-            continue
-        found.setdefault(row.subject_id, []).append(
-            Recorded(row.seq, row.actor_id, row.subject_id, document_body, str(signature))
-        )
+    for subject, events in bodies.items():
+        for seq, body in events:
+            try:
+                document_body, signature = body["payload"][document], body["payload"]["signature"]
+            except (KeyError, TypeError):
+                problems.setdefault(subject, f"event {seq} ({kind.value}) has no {document}")
+                continue
+            found.setdefault(subject, []).append(
+                Recorded(seq, str(body["actor"]), subject, document_body, str(signature))
+            )
     return found, problems
 
 

@@ -67,6 +67,7 @@ class EventKind(StrEnum):
     REQUEST_DENIED = "request.denied"
     GRANT_ISSUED = "grant.issued"
     GRANT_REVOKED = "grant.revoked"
+    RUN_STARTED = "run.started"
     MANIFEST_RECORDED = "manifest.recorded"
 
 
