@@ -20,15 +20,12 @@ from PIL import Image
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from consentry.crypto import KeyPair
 from consentry.errors import InputError
-from consentry.gate import Gate, GateMode, item_from_mapping, read_corpus
-from consentry.gate.run import RunSettings, RunStats, run_gate
-from consentry.index import MatchIndex
-from consentry.terms import Category
+from consentry.gate import item_from_mapping, read_corpus
+from consentry.gate.run import RunStats
 from tests.e2e.conftest import Cli
 from tests.security.hostile import memory_bound, png_of, within
-from tests.unit.gate.test_spans_and_royalties import Consent
+from tests.unit.gate.offline_run import run_offline
 
 TEXT = "A sentence of an item that anyone may use. " * 20
 OPEN = {"license": "CC0-1.0"}  # admitted as unregistered content under an open licence
@@ -43,21 +40,6 @@ def _strict(path: Path) -> list[dict[str, Any]]:
     return [
         json.loads(line, parse_constant=_refuse) for line in path.read_text("utf-8").splitlines()
     ]
-
-
-def _run(corpus: Path, out: Path, **options: Any) -> dict[str, Any]:
-    extra = {k: options.pop(k) for k in ("on_progress", "chunk_bytes") if k in options}
-    settings = RunSettings(
-        corpus, out, "lic_test", Category.TRAIN_AI, GateMode.CONSENT_ONLY, **options
-    )
-    return run_gate(
-        settings,
-        gate_for=lambda at: Gate(index=MatchIndex.build([]), consent=Consent(set())),
-        key=KeyPair.generate(),
-        index_digest="0" * 64,
-        record_manifest=lambda body, signature: None,
-        **extra,
-    )
 
 
 def _corpus(path: Path, lines: list[bytes | dict[str, Any]]) -> Path:
@@ -81,7 +63,7 @@ def test_deeply_nested_json_is_an_unreadable_item_and_the_run_goes_on(tmp_path: 
         tmp_path / "c.jsonl", [deep + b"}}", nested, {"id": "ok", "text": TEXT, "metadata": OPEN}]
     )
     out = tmp_path / "out"
-    assert _run(corpus, out)["items"] == 3
+    assert run_offline(corpus, out)["items"] == 3
     assert _reasons(out) == {
         "c.jsonl:1": "line 1 is JSON nested too deeply to read",
         "nested": "metadata is nested over 128 levels deep",
@@ -96,7 +78,7 @@ def test_a_5000_digit_integer_is_an_unreadable_item(tmp_path: Path) -> None:
         {"id": "ok", "text": TEXT, "metadata": OPEN},
     ]
     out = tmp_path / "out"
-    _run(_corpus(tmp_path / "c.jsonl", lines), out)
+    run_offline(_corpus(tmp_path / "c.jsonl", lines), out)
     assert _reasons(out) == {
         "c.jsonl:1": "line 1 holds an integer of over 4,300 digits",
         "c.jsonl:2": "line 2 holds an integer of over 4,300 digits",
@@ -113,7 +95,7 @@ def test_a_lone_surrogate_in_an_id_or_in_metadata_is_an_unreadable_item(tmp_path
         {"id": "ok", "text": TEXT, "metadata": OPEN},
     ]
     out = tmp_path / "out"
-    _run(_corpus(tmp_path / "c.jsonl", lines), out)
+    run_offline(_corpus(tmp_path / "c.jsonl", lines), out)
     # An id that cannot be written names its item by its line instead.
     assert _reasons(out) == {
         "c.jsonl:1": "id holds an unpaired surrogate (not valid Unicode)",
@@ -134,7 +116,7 @@ def test_nan_and_infinity_in_metadata_are_refused_so_admitted_jsonl_stays_json(
         {"id": "ok", "text": TEXT, "metadata": {**OPEN, "score": 0.5}},
     ]
     out = tmp_path / "out"
-    _run(_corpus(tmp_path / "c.jsonl", lines), out)
+    run_offline(_corpus(tmp_path / "c.jsonl", lines), out)
     assert _reasons(out) == {
         "nan": "metadata holds NaN, which is not a JSON number",
         "inf": "metadata holds -Infinity, which is not a JSON number",
@@ -158,7 +140,7 @@ def test_an_image_path_outside_the_corpus_folder_is_refused_without_reading_it(
         {"id": "link", "image_path": "link.png"},
     ]
     out = tmp_path / "out"
-    _run(_corpus(root / "c.jsonl", lines), out)
+    run_offline(_corpus(root / "c.jsonl", lines), out)
     outside = "leads outside the corpus folder, and reading stays inside it"
     assert _reasons(out) == {
         "up": f"image ../secret.png {outside}",
@@ -189,7 +171,7 @@ def test_an_image_path_to_a_fifo_inside_the_corpus_folder_is_refused_unopened(
     lines = [{"id": "fifo", "image_path": "pipe"}, {"id": "dir", "image_path": "folder"}]
     out = tmp_path / "out"
     with within(30):
-        _run(_corpus(tmp_path / "c.jsonl", lines), out)
+        run_offline(_corpus(tmp_path / "c.jsonl", lines), out)
     assert _reasons(out) == {
         "fifo": "image pipe is a FIFO (named pipe), not a regular file",
         "dir": "image folder is a folder, not a regular file",
@@ -203,7 +185,7 @@ def test_a_fifo_in_a_folder_corpus_is_rejected_not_waited_on(tmp_path: Path) -> 
     os.mkfifo(corpus / "b.fifo")
     out = tmp_path / "out"
     with within(30):  # a FIFO opened for reading waits for a writer forever
-        summary = _run(corpus, out)
+        summary = run_offline(corpus, out)
     assert summary["items"] == 2
     assert _reasons(out)["b.fifo"] == "file is a FIFO (named pipe), not a regular file"
 
@@ -218,7 +200,7 @@ def test_a_symlink_out_of_a_folder_corpus_is_rejected_not_read(tmp_path: Path) -
     os.symlink(tmp_path / "private", corpus / "private")
     os.symlink("../kept.txt", corpus / "sub" / "inside.txt")  # stays in the tree: read
     out = tmp_path / "out"
-    summary = _run(corpus, out)
+    summary = run_offline(corpus, out)
     assert summary["items"] == 4
     reasons = _reasons(out)
     outside = "symlink: its target leads outside the corpus folder, and reading stays inside it"
@@ -233,7 +215,7 @@ def test_a_file_name_that_is_not_utf8_is_an_item_named_with_escapes(tmp_path: Pa
     corpus.mkdir()
     (corpus / os.fsdecode(b"caf\xe9.txt")).write_text(TEXT)
     out = tmp_path / "out"
-    _run(corpus, out)
+    run_offline(corpus, out)
     assert _reasons(out) == {"caf\\xe9.txt": "file name is not UTF-8 (shown with \\x escapes)"}
 
 
@@ -247,8 +229,8 @@ def test_a_pixel_bomb_is_refused_by_its_header_without_being_decoded(tmp_path: P
     lines = [{"id": "inline", "image": base64.b64encode(png_of(20_000, 20_000)).decode()}]
     _corpus(tmp_path / "c.jsonl", lines)
     out, inline = tmp_path / "out", tmp_path / "inline"
-    _run(corpus, out)
-    _run(tmp_path / "c.jsonl", inline)
+    run_offline(corpus, out)
+    run_offline(tmp_path / "c.jsonl", inline)
     assert _reasons(out)["bomb.png"] == (
         "image is 7,990 x 7,990 pixels (63,840,100), over the 50,000,000-pixel limit per item"
     )
@@ -266,7 +248,7 @@ def test_an_admitted_parquet_image_is_written_out_as_base64(tmp_path: Path) -> N
     table = pa.table({"id": ["p1"], "image": [png.getvalue()], "metadata": [json.dumps(OPEN)]})
     pq.write_table(table, tmp_path / "c.parquet")
     out = tmp_path / "out"
-    _run(tmp_path / "c.parquet", out)
+    run_offline(tmp_path / "c.parquet", out)
     (line,) = _strict(out / "admitted.jsonl")
     assert base64.b64decode(line["image"]) == png.getvalue()
 
@@ -386,9 +368,11 @@ def test_a_hostile_corpus_resumed_decides_every_line_exactly_once(tmp_path: Path
 
     # Bounded: each of these once hung the run or read without end.
     with within(60), memory_bound(4 << 30), pytest.raises(KeyboardInterrupt):
-        _run(corpus, out, checkpoint_every=7, chunk_bytes=4000, on_progress=stop_after_three_chunks)
+        run_offline(
+            corpus, out, checkpoint_every=7, chunk_bytes=4000, on_progress=stop_after_three_chunks
+        )
     with within(60), memory_bound(4 << 30):
-        summary = _run(corpus, out, resume=True, chunk_bytes=4000)
+        summary = run_offline(corpus, out, resume=True, chunk_bytes=4000)
     assert summary["items"] == len(lines) == 80
     rejected = _strict(out / "rejected.jsonl")
     sources = sorted(r["source"] for r in rejected) + sorted(_admitted(out))

@@ -12,15 +12,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consentry.crypto import KeyPair
 from consentry.errors import InputError
-from consentry.gate import Gate, GateMode, Item
+from consentry.gate import Item
 from consentry.gate.item import chunked, held_bytes
 from consentry.gate.parallel import find_in_order
-from consentry.gate.run import RunSettings, RunStats, run_gate
+from consentry.gate.run import RunStats
 from consentry.index import MatchIndex
-from consentry.terms import Category
-from tests.unit.gate.test_spans_and_royalties import Consent
+from tests.unit.gate.offline_run import run_offline
 
 
 def _items(*sizes: int) -> list[Item]:
@@ -87,16 +85,7 @@ def _run(corpus: Path, out: Path, **options: Any) -> tuple[dict[str, Any], list[
     def progress(stats: RunStats) -> None:
         decided.append(stats.items)
 
-    settings = RunSettings(corpus, out, "lic_test", Category.TRAIN_AI, GateMode.CONSENT_ONLY)
-    summary = run_gate(
-        settings,
-        gate_for=lambda at: Gate(index=MatchIndex.build([]), consent=Consent(set())),
-        key=KeyPair.generate(),
-        index_digest="0" * 64,
-        record_manifest=lambda body, signature: None,
-        on_progress=progress,
-        **options,
-    )
+    summary = run_offline(corpus, out, on_progress=progress, **options)
     return summary, decided
 
 

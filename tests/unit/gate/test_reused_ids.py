@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from consentry.crypto import KeyPair
-from consentry.gate import Gate, GateMode
 from consentry.gate import seen as seen_module
-from consentry.gate.run import RunSettings, run_gate
 from consentry.gate.seen import SeenIds
-from consentry.index import MatchIndex
-from consentry.terms import Category
-from tests.unit.gate.test_spans_and_royalties import Consent
+from tests.unit.gate.offline_run import run_offline
 
 
 @given(st.lists(st.lists(st.sampled_from("abcdefghij") | st.text(max_size=3), max_size=40)))
@@ -47,24 +41,10 @@ def _corpus(path: Path, count: int) -> set[int]:
     return reusing
 
 
-def _run(corpus: Path, out: Path, on_progress: Any = None, **options: Any) -> dict[str, Any]:
-    settings = RunSettings(
-        corpus, out, "lic_test", Category.TRAIN_AI, GateMode.CONSENT_ONLY, **options
-    )
-    return run_gate(
-        settings,
-        gate_for=lambda at: Gate(index=MatchIndex.build([]), consent=Consent(set())),
-        key=KeyPair.generate(),
-        index_digest="0" * 64,
-        record_manifest=lambda body, signature: None,
-        on_progress=on_progress,
-    )
-
-
 def test_reused_ids_are_reported_and_met_again_on_resume(tmp_path: Path) -> None:
     corpus, out = tmp_path / "corpus.jsonl", tmp_path / "out"
     reusing = _corpus(corpus, 2000)
-    whole = _run(corpus, tmp_path / "whole")
+    whole = run_offline(corpus, tmp_path / "whole")
     assert whole["reused_ids"]["items"] == len(reusing)
     first = min(reusing)
     assert whole["reused_ids"]["first"][0] == {
@@ -82,9 +62,9 @@ def test_reused_ids_are_reported_and_met_again_on_resume(tmp_path: Path) -> None
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        _run(corpus, out, checkpoint_every=100, on_progress=stop_after_four_chunks)
+        run_offline(corpus, out, checkpoint_every=100, on_progress=stop_after_four_chunks)
     state = json.loads((out / ".gate-state.json").read_text())
     assert 100 < state["items"] < 2000 - 100
-    resumed = _run(corpus, out, resume=True)
+    resumed = run_offline(corpus, out, resume=True)
     assert resumed["reused_ids"] == whole["reused_ids"]
     assert resumed["decisions"] == whole["decisions"]

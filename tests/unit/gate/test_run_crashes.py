@@ -10,22 +10,8 @@ from typing import Any
 
 import pytest
 
-from consentry.crypto import KeyPair
-from consentry.gate import Gate, GateMode
-from consentry.gate.run import GateRun, RunSettings, run_gate
-from consentry.index import MatchIndex
-from consentry.terms import Category
-from tests.unit.gate.test_spans_and_royalties import Consent
-
-KEY = KeyPair.generate()
-
-
-def _settings(corpus: Path, out: Path, **options: Any) -> RunSettings:
-    return RunSettings(corpus, out, "lic_test", Category.TRAIN_AI, GateMode.CONSENT_ONLY, **options)
-
-
-def _gate(at: object) -> Gate:
-    return Gate(index=MatchIndex.build([]), consent=Consent(set()))
+from consentry.gate.run import GateRun, run_gate
+from tests.unit.gate.offline_run import KEY, settings, unregistered_gate
 
 
 def _corpus(tmp_path: Path) -> Path:
@@ -40,16 +26,16 @@ def test_a_run_killed_before_its_first_checkpoint_resumes(tmp_path: Path) -> Non
     corpus, out = _corpus(tmp_path), tmp_path / "out"
     # Opened and then killed: nothing decided (the files closed as a killed process's are).
     opened = GateRun(
-        _settings(corpus, out),
-        gate_for=_gate,
+        settings(corpus, out),
+        gate_for=unregistered_gate,
         key=KEY,
         index_digest="0" * 64,
         record_manifest=lambda body, signature: None,
     )
     opened.close()
     summary = run_gate(
-        _settings(corpus, out, resume=True),
-        gate_for=_gate,
+        settings(corpus, out, resume=True),
+        gate_for=unregistered_gate,
         key=KEY,
         index_digest="0" * 64,
         record_manifest=lambda body, signature: None,
@@ -69,16 +55,16 @@ def test_a_run_stopped_after_recording_its_manifest_records_the_same_one_again(
 
     with pytest.raises(RuntimeError):
         run_gate(
-            _settings(corpus, out),
-            gate_for=_gate,
+            settings(corpus, out),
+            gate_for=unregistered_gate,
             key=KEY,
             index_digest="0" * 64,
             record_manifest=record_then_die,
         )
     assert not (out / "manifest.json").exists()
     run_gate(
-        _settings(corpus, out, resume=True),
-        gate_for=_gate,
+        settings(corpus, out, resume=True),
+        gate_for=unregistered_gate,
         key=KEY,
         index_digest="0" * 64,
         record_manifest=lambda body, signature: recorded.append((body, signature)),
