@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
-from itertools import islice
 from typing import Any
 
 from consentry.check.spans import evidence_floor, merge_evidence, merge_spans
@@ -25,7 +24,7 @@ from consentry.fingerprint import (
 )
 from consentry.gate.consent import ConsentOracle
 from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
-from consentry.gate.item import Item, item_from_mapping
+from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes, item_from_mapping
 from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
 from consentry.index import Match, MatchIndex, MatchKind
 from consentry.terms import Basis, Price, UseDecision
@@ -194,12 +193,12 @@ class Gate:
     def filter(
         self, records: Iterable[Item | Mapping[str, Any]], *, chunk: int = CHUNK
     ) -> Iterator[Item | Mapping[str, Any]]:
-        """Only what may go in, unchanged and in order; decided ``chunk`` records at a
-        time (``decide_many``), so at most that many are held."""
+        """Only what may go in, unchanged and in order; decided ``chunk`` records (and
+        at most ``CHUNK_BYTES`` of their content) at a time (``decide_many``), so at
+        most that many are held."""
         if chunk < 1:
             raise InputError(f"filter chunk must be at least 1 record, got {chunk}")
-        stream = iter(records)
-        while batch := list(islice(stream, chunk)):
+        for batch in chunked(records, held=_content_bytes, max_items=chunk, max_bytes=CHUNK_BYTES):
             for record, decision in zip(batch, self.decide_many(batch), strict=True):
                 if decision.admitted:
                     yield record
@@ -370,6 +369,15 @@ class Gate:
                         Reason("unregistered", f"unregistered item with no accepted basis: {why}"),
                     ),
                 )
+
+
+def _content_bytes(record: Item | Mapping[str, Any]) -> int:
+    """What a record holds, for bounding a chunk: an item's footprint, a mapping's text
+    or image (its other fields are small beside them)."""
+    if isinstance(record, Item):
+        return held_bytes(record)
+    content = record.get("text") or record.get("image") or ""
+    return len(content) if isinstance(content, str | bytes) else 0
 
 
 def _stream(match: Match) -> int:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from consentry.app import Workspace, plan_gate
 from consentry.errors import InputError
 from consentry.gate import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy, item_from_mapping
 from consentry.gate.gate import CHUNK
+from consentry.gate.item import CHUNK_BYTES, chunked
 from consentry.settings import Settings
 from consentry.terms import Category
 
@@ -137,7 +137,9 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
             try:
                 # A chunk of documents at a time, as a run decides: looked up together,
                 # their consent read together.
-                while chunk := list(islice(data, CHUNK)):
+                for chunk in chunked(
+                    data, held=_text_bytes, max_items=CHUNK, max_bytes=CHUNK_BYTES
+                ):
                     with self.track_time(unit="batch"):
                         decisions = run.decide_chunk(
                             [item_from_mapping(_record(d), source="datatrove") for d in chunk]
@@ -153,6 +155,11 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                 run.close()
                 raise
             run.finish()
+
+
+def _text_bytes(document: Document) -> int:
+    """What a document holds, for bounding a chunk: its text."""
+    return len(document.text or "")
 
 
 def _record(document: Document) -> dict[str, Any]:

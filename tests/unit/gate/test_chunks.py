@@ -18,7 +18,7 @@ from consentry.gate.item import chunked, held_bytes
 from consentry.gate.parallel import find_in_order
 from consentry.gate.run import RunStats
 from consentry.index import MatchIndex
-from tests.unit.gate.offline_run import run_offline
+from tests.unit.gate.offline_run import run_offline, unregistered_gate
 
 
 def _items(*sizes: int) -> list[Item]:
@@ -121,3 +121,21 @@ def test_items_in_flight_to_workers_hold_at_most_the_byte_budget(tmp_path: Path)
     # and at most 16 KB of them (plus the one read past it) are read ahead.
     assert len(ahead) == 40
     assert max(ahead) * 3000 <= 16_000 + 3000
+
+
+def test_a_pipeline_filter_holds_a_chunk_by_bytes_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from consentry.gate import gate as gate_module
+
+    monkeypatch.setattr(gate_module, "CHUNK_BYTES", 10_000)
+    gate = unregistered_gate(None)
+    batches: list[int] = []
+    decide_many = gate.decide_many
+
+    def spy(records: Any) -> Any:
+        batches.append(len(records))
+        return decide_many(records)
+
+    monkeypatch.setattr(gate, "decide_many", spy)
+    records = [{"id": f"d{i}", "text": "x" * 3000} for i in range(10)]
+    assert list(gate.filter(records)) == []
+    assert batches == [3, 3, 3, 1]
