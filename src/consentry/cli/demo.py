@@ -276,7 +276,7 @@ def demo(
         )
         _step("the lab's own view", ["license", "list", "--licensee", lab], keys=lab_keys)
         _step(
-            "the operator puts every event on the log and signs a checkpoint",
+            "the operator signs a checkpoint over every event on the log",
             ["log", "checkpoint"],
             keys=operator,
         )

@@ -57,7 +57,8 @@ def key() -> None:
 
 @log_app.command("checkpoint")
 def checkpoint(as_json: bool = _JSON) -> None:
-    """Put every new event on the log and print the latest signed checkpoint."""
+    """Sign a checkpoint over every event on the log (each is a leaf when it happens)
+    and print it."""
     from consentry import app
 
     with workspace() as ws:
