@@ -13,10 +13,12 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, delete, select, text, update
 
-from consentry.clock import utc_now
-from consentry.crypto import KeyPair
+from consentry.clock import format_time, utc_now
+from consentry.crypto import KeyPair, sign_document
 from consentry.errors import VerificationError
 from consentry.fingerprint import fingerprint_bytes
+from consentry.gate import RegistryConsent
+from consentry.ids import IdKind, new_id
 from consentry.log import NoteVerifier
 from consentry.registry import FileFingerprint, Registry
 from consentry.registry.records import Scope, ScopeKind
@@ -235,3 +237,44 @@ def test_a_party_given_another_key_is_named(
         )
     # Its own first event was signed with its own key: the leaf no longer verifies.
     _audit_names(registry, f"by {owner.id}) is not signed by its actor's key")
+
+
+def test_an_event_from_no_known_party_refuses_only_what_it_is_about(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab = make_owner(), make_licensee()
+    works, grants = _world(registry, owner, lab)
+    # A second "issue" of the first grant, by an owner this registry never had.
+    with engine.begin() as connection:
+        row = connection.execute(
+            select(EventRow).where(
+                EventRow.subject_id == grants[0], EventRow.kind == "grant.issued"
+            )
+        ).one()
+        copied = {k: v for k, v in row._mapping.items() if k != "seq"}
+        connection.execute(
+            EventRow.__table__.insert().values({**copied, "actor_id": "own_aaaaaaaaaaaaaaaa"})
+        )
+    assert _allowed(registry, lab, works) == [False, True]
+    consent = RegistryConsent(
+        registry,
+        licensee=lab.actor,
+        purpose=Category.TRAIN_AI,
+        at=utc_now(),
+    )
+    assert [d.allowed for d in consent.decide(works).values()] == [False, True]
+    assert consent.price_of(grants[1]) is not None and consent.price_of(grants[0]) is None
+    # And a manifest billing under the refused grant is refused.
+    run_id = new_id(IdKind.RUN)
+    started = registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
+    body = {
+        "type": "consentry.training-manifest",
+        "run_id": run_id,
+        "started_at": format_time(started),
+        "works": [{"work_id": works[0], "grant_id": grants[0]}],
+    }
+    signature = sign_document("training-manifest", body, lab.key).signature_b64
+    with pytest.raises(VerificationError, match="do not establish"):
+        registry.licensing.record_manifest(lab.id, lab.key, body, signature)
+    # An event added behind the services' back was never a leaf.
+    _audit_names(registry, "is not on the log")

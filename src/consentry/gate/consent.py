@@ -42,7 +42,6 @@ class RegistryConsent:
         self._commercial = commercial
         self._answers: dict[str, UseDecision] = {}
         self._consent: Consent | None = None
-        self._prices: dict[str, Price | None] | None = None
 
     def decide(self, work_ids: Sequence[str]) -> Mapping[str, UseDecision]:
         """Answers for ``work_ids``; those not yet known are read in one batch (a
@@ -51,15 +50,7 @@ class RegistryConsent:
         unknown = [w for w in work_ids if w not in answers]
         if unknown:
             unknown = list(dict.fromkeys(unknown))
-            if self._consent is None:
-                # The licensee's key and grants are checked once per run, not per work.
-                self._consent = self._registry.licensing.consent(
-                    self._licensee,
-                    self._purpose,
-                    at=self._at,
-                    commercial=self._commercial,
-                )
-            found = self._consent.decide(unknown)
+            found = self._standing().decide(unknown)
             for work_id in unknown:
                 # In the index but gone from the registry: no consent can be shown.
                 answers[work_id] = found.get(work_id) or UseDecision(
@@ -67,9 +58,18 @@ class RegistryConsent:
                 )
         return {w: answers[w] for w in work_ids}
 
+    def _standing(self) -> Consent:
+        # The licensee's key and grants are checked once per run, not per work.
+        if self._consent is None:
+            self._consent = self._registry.licensing.consent(
+                self._licensee,
+                self._purpose,
+                at=self._at,
+                commercial=self._commercial,
+            )
+        return self._consent
+
     def price_of(self, grant_id: str) -> Price | None:
-        """The price the licensee's grant ``grant_id`` carries (grants verified once)."""
-        if self._prices is None:
-            held = self._registry.licensing.grants(self._licensee)
-            self._prices = {grant.id: grant.price for grant, _ in held}
-        return self._prices.get(grant_id)
+        """The price the licensee's grant ``grant_id`` carries: of the grants the run's
+        consent verified, so a grant set aside there costs nothing here."""
+        return self._standing().price_of(grant_id)

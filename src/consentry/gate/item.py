@@ -149,11 +149,15 @@ def chunked(
             failure = exc
             break
         size = held(value)
-        if chunk and (len(chunk) >= max_items or total + size > max_bytes):
+        if chunk and total + size > max_bytes:
             yield chunk
             chunk, total = [], 0
         chunk.append(value)
         total += size
+        if len(chunk) >= max_items:
+            # Full: given now, not after reading one more value ahead of it.
+            yield chunk
+            chunk, total = [], 0
     if chunk:
         yield chunk
     if failure is not None:

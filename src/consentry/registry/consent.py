@@ -14,7 +14,7 @@ from consentry.registry.grants import check_parties, permit_for
 from consentry.registry.records import Grant, Revocation, Work
 from consentry.registry.terms_service import TermsLayer, TermsService
 from consentry.registry.works import Works
-from consentry.terms import Category, Permit, UseDecision, may_use
+from consentry.terms import Category, Permit, Price, UseDecision, may_use
 
 __all__ = ["Consent"]
 
@@ -75,6 +75,13 @@ class Consent:
                 decision = UseDecision(False, f"{decision.reason}; {'; '.join(problems)}")
             out[work.id] = decision
         return out
+
+    def price_of(self, grant_id: str) -> Price | None:
+        """The price a held grant carries; None for one not held (or set aside)."""
+        for grant, _ in self._held:
+            if grant.id == grant_id:
+                return grant.price
+        return None
 
     def _permits(self, work: Work) -> tuple[list[Permit], list[str]]:
         """Permits from the grants that cover ``work``, and why others do not."""

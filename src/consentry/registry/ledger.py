@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consentry.crypto import PublicKey, SignedEnvelope, canonical_json
-from consentry.errors import VerificationError
+from consentry.errors import InputError, NotFoundError, VerificationError
 from consentry.registry._context import RegistryContext
 from consentry.registry.grants import verify_grant, verify_revocation
 from consentry.registry.records import EventKind, Grant, PartyKind, Revocation
@@ -100,7 +100,8 @@ def event_bodies(
                 row.actor_id,
             ):
                 raise VerificationError("its row differs from what its actor signed")
-        except VerificationError as exc:
+        except (VerificationError, NotFoundError, InputError) as exc:
+            # An actor that is no party, or none this registry knows, signed nothing.
             problems.setdefault(row.subject_id, f"event {row.seq} ({kind.value}) is refused: {exc}")
             continue
         found.setdefault(row.subject_id, []).append((row.seq, body))
@@ -247,7 +248,7 @@ def _replay(context: RegistryContext, session: Session, problems: list[str]) -> 
                     session, row.actor_id, PartyKind.of(row.actor_id)
                 )
             body = context.verified_body(session, "event", row, signer=keys[row.actor_id])
-        except VerificationError as exc:
+        except (VerificationError, NotFoundError, InputError) as exc:
             problems.append(f"event {row.seq} ({row.kind} of {row.subject_id}) is refused: {exc}")
             continue
         try:

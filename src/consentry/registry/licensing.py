@@ -434,7 +434,10 @@ class Licensing:
         """The moment the registry recorded ``run_id``'s start, for its licensee."""
         with self._context.reading() as session:
             self._context.require(session, licensee, PartyKind.LICENSEE, to="resume their runs")
-            return self._run_start(session, licensee.party_id, run_id)
+            started = self._run_start(session, licensee.party_id, run_id)
+        # Refused before a resume decides anything, not when its manifest comes back.
+        _within_bound(run_id, started)
+        return started
 
     def _run_start(self, session: Session, licensee_id: str, run_id: str) -> datetime:
         found, problems = event_bodies(self._context, session, EventKind.RUN_STARTED, [run_id])
@@ -459,15 +462,16 @@ class Licensing:
                 f"the manifest of run {run_id} says it began at {body.get('started_at')}, "
                 f"but the registry recorded its start at {format_time(started)}"
             )
-        if utc_now() - started > RUN_BOUND:
-            raise InputError(
-                f"run {run_id} began {(utc_now() - started).days} days ago, past the "
-                f"registry's bound of {RUN_BOUND.days} days for a run's consent: start a "
-                "new run"
-            )
+        _within_bound(run_id, started)
         grant_ids = sorted({str(w["grant_id"]) for w in body.get("works", ()) if w.get("grant_id")})
-        grants, _ = grants_recorded(self._context, session, grant_ids)
-        revoked, _ = revocations_recorded(self._context, session, list(grants.values()))
+        grants, why = grants_recorded(self._context, session, grant_ids)
+        revoked, refused = revocations_recorded(self._context, session, list(grants.values()))
+        for grant_id in grant_ids:
+            if grant_id in why or grant_id in refused:
+                raise VerificationError(
+                    f"the manifest of run {run_id} bills under a grant the registry's "
+                    f"events do not establish: {why.get(grant_id) or refused[grant_id]}"
+                )
         for grant_id, revocation in sorted(revoked.items()):
             if revocation.effective_at <= started:
                 raise VerificationError(
@@ -617,4 +621,14 @@ class Licensing:
             purpose=purpose,
             at=at or utc_now(),
             commercial=commercial,
+        )
+
+
+def _within_bound(run_id: str, started: datetime) -> None:
+    """Raise unless a run that began at ``started`` is within ``RUN_BOUND``."""
+    age = utc_now() - started
+    if age > RUN_BOUND:
+        raise InputError(
+            f"run {run_id} began {age.days} days ago, past the registry's bound of "
+            f"{RUN_BOUND.days} days for a run's consent: start a new run"
         )
