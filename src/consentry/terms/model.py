@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -85,7 +86,12 @@ class Price:
             unit = PriceUnit(data["per"])
         except ValueError:
             raise InputError(f"{what}.per {quoted(data['per'])} {_UNITS}") from None
-        amount = valid_amount(data["amount"], what=f"{what}.amount {quoted(data['amount'])}")
+        written = data["amount"]
+        if isinstance(written, str) and _EXPONENT.fullmatch(written):
+            # Written so before amounts were plain (``str`` of a small Decimal: "1E-7"):
+            # read for what it is, under the same bounds.
+            written = Decimal(written)
+        amount = valid_amount(written, what=f"{what}.amount {quoted(data['amount'])}")
         currency = valid_currency(
             data["currency"], what=f"{what}.currency {quoted(data['currency'])}"
         )
@@ -111,6 +117,8 @@ class Price:
         return f"{amount_text(self.amount)} {self.currency} per {self.unit.value}"
 
 
+# A decimal in exponent form, as older documents may hold one.
+_EXPONENT = re.compile(r"[0-9]+(?:\.[0-9]+)?E[+-]?[0-9]{1,3}")
 _UNITS = "is not a price unit; use one of " + ", ".join(u.value for u in PriceUnit)
 
 

@@ -243,3 +243,15 @@ def test_the_largest_amount_times_the_largest_count_is_billed_exactly() -> None:
     assert Fraction(royalty.amount) == Fraction(10**18 - 1) * Fraction(LARGEST)
     total = royalty_totals([royalty] * 1000)["EUR"]
     assert Fraction(total) == 1000 * Fraction(royalty.amount)
+
+
+def test_an_amount_an_older_document_wrote_in_exponent_form_still_reads() -> None:
+    # Before amounts were written plain, str(Decimal("0.0000001")) signed "1E-7".
+    from consentry.terms import Price
+
+    price = Price.from_json({"per": "byte", "amount": "1E-7", "currency": "EUR"}, what="grant")
+    assert price.amount == Decimal("0.0000001")
+    assert price.to_json()["amount"] == "0.0000001"
+    for refused in ("1E-9", "1E+16", "1E+999999999", "NaN"):
+        with pytest.raises(InputError, match="the amount must be"):
+            Price.from_json({"per": "byte", "amount": refused, "currency": "EUR"}, what="grant")
