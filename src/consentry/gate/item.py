@@ -177,10 +177,6 @@ def shown_name(name: str) -> str:
     return name
 
 
-def _is_inside(real: str, root: str) -> bool:
-    return os.path.commonpath([real, root]) == root
-
-
 def _kind_of(mode: int) -> str:
     if stat.S_ISDIR(mode):
         return "a folder"

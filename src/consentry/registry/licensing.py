@@ -495,6 +495,16 @@ class Licensing:
                 base64.b64decode(signature_b64),
             )
             verify_document(envelope, licensee_key)
+            works = body.get("works", [])
+            if (
+                not isinstance(body.get("run_id"), str)
+                or not isinstance(works, list)
+                or not all(isinstance(w, dict) for w in works)
+            ):
+                raise InputError(
+                    "a training manifest needs a run_id and a list of works; this one is "
+                    "malformed: write it with 'consentry gate run'"
+                )
             run_id = str(body["run_id"])
             recorded_before, _ = event_bodies(
                 self._context, session, EventKind.MANIFEST_RECORDED, [run_id]

@@ -79,17 +79,22 @@ def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterato
     name = shown_name(path.name)
     with stream:
         number = 0
-        try:
-            for record in ArchiveIterator(stream):
-                if record.rec_type != "response":
-                    continue
-                number += 1
-                yield _item(record, name, number, max_bytes)
-        except _DAMAGED as exc:
-            raise InputError(
-                f"corpus {shown_name(str(path))} is not a valid WARC past record {number:,} "
-                f"({exc}); it is truncated, corrupt or not a WARC file"
-            ) from exc
+        records = iter(ArchiveIterator(stream))
+        while True:
+            # Only warcio's reading is taken for damage: an error of ours is not one.
+            try:
+                record = next(records)
+            except StopIteration:
+                return
+            except _DAMAGED as exc:
+                raise InputError(
+                    f"corpus {shown_name(str(path))} is not a valid WARC past record "
+                    f"{number:,} ({exc}); it is truncated, corrupt or not a WARC file"
+                ) from exc
+            if record.rec_type != "response":
+                continue
+            number += 1
+            yield _item(record, name, number, max_bytes)
 
 
 def _item(record: object, name: str, number: int, max_bytes: int) -> Item:
