@@ -11,7 +11,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, delete, select, text, update
+from sqlalchemy import Engine, delete, func, select, text, update
 
 from consentry.clock import format_time, utc_now
 from consentry.crypto import KeyPair, sign_document
@@ -278,3 +278,27 @@ def test_an_event_from_no_known_party_refuses_only_what_it_is_about(
         registry.licensing.record_manifest(lab.id, lab.key, body, signature)
     # An event added behind the services' back was never a leaf.
     _audit_names(registry, "is not on the log")
+
+
+def test_a_terms_event_changed_refuses_only_the_works_under_it(
+    registry: Registry, make_owner, make_licensee, engine: Engine
+) -> None:  # type: ignore[no-untyped-def]
+    owner, lab, stranger = make_owner(), make_licensee(), make_licensee("Stranger")
+    works, _ = _world(registry, owner, lab)
+    licence = Terms.from_json({"version": 1, "categories": {"train-ai": "license"}}, source="t")
+    registry.terms.set(works[0], owner.id, owner.key, licence)
+    allow = Terms.from_json({"version": 1, "categories": {"train-ai": "allow"}}, source="t")
+    registry.terms.set(works[1], owner.id, owner.key, allow)
+    _drop_append_only_triggers(engine)
+    if engine.dialect.name == "sqlite":
+        with engine.begin() as connection:
+            connection.execute(text("DROP TRIGGER IF EXISTS events_no_update"))
+    with engine.begin() as connection:
+        connection.execute(
+            update(EventRow)
+            .where(EventRow.subject_id == works[0], EventRow.kind == "terms.set")
+            .values(body=func.replace(EventRow.body, '"license"', '"allow"'))
+        )
+    refused = registry.licensing.may_use(stranger.actor, works[0], Category.TRAIN_AI)
+    assert not refused.allowed and f"the terms of {works[0]} are refused" in refused.reason
+    assert registry.licensing.may_use(stranger.actor, works[1], Category.TRAIN_AI).allowed

@@ -52,7 +52,9 @@ class Consent:
     def decide(self, work_ids: Sequence[str]) -> dict[str, UseDecision]:
         """The decision for each of ``work_ids`` that names a work."""
         works, refused = self._works.many_checked(work_ids)
-        terms = self._terms.effective_for_works([w.id for w in works], layers=self._layers)
+        terms = self._terms.effective_for_works(
+            [w.id for w in works], layers=self._layers, refused=refused
+        )
         # A work whose record was changed behind the services' back decides nothing for
         # itself: the items that copy it are rejected naming it, and only those.
         out: dict[str, UseDecision] = {
@@ -63,6 +65,8 @@ class Consent:
             for work_id, why in refused.items()
         }
         for work in works:
+            if work.id in refused:
+                continue
             permits, problems = self._permits(work)
             decision = may_use(
                 terms[work.id],

@@ -12,10 +12,16 @@ from sqlalchemy.orm import Session
 
 from consentry.clock import format_time, utc_now
 from consentry.crypto import Signer, verify_document
-from consentry.errors import InputError, NotFoundError, PermissionDeniedError, VerificationError
+from consentry.errors import (
+    InputError,
+    NotFoundError,
+    PermissionDeniedError,
+    TermsError,
+    VerificationError,
+)
 from consentry.ids import IdKind, kind_of, new_id
 from consentry.registry._context import RegistryContext
-from consentry.registry.ledger import recorded
+from consentry.registry.ledger import Recorded, recorded
 from consentry.registry.records import EventKind, PartyKind
 from consentry.store.models import CollectionRow, TermsRow, WorkRow
 from consentry.terms import Terms, resolve_terms
@@ -142,43 +148,68 @@ class TermsService:
             )
         return TermsLayer(target_kind(target_id), target_id, version, terms)
 
-    def _layers(self, session: Session, owners: dict[str, str]) -> dict[str, TermsLayer | None]:
+    def _layers(
+        self, session: Session, owners: dict[str, str], refused: dict[str, str] | None = None
+    ) -> dict[str, TermsLayer | None]:
         """The terms in force on each target (target id to its owner's id): the newest
         version its owner's events set, each verified; None where none was set. Read
         from the events, not the ``terms`` rows, so a row deleted or changed behind the
-        services' back changes nothing."""
+        services' back changes nothing. A target whose terms do not verify raises,
+        unless ``refused`` is given: then it is named there, with why, and the others
+        are read as usual."""
         found, problems = recorded(self._context, session, EventKind.TERMS_SET, "terms", owners)
-        if problems:
-            target, why = next(iter(problems.items()))
-            raise VerificationError(f"the terms of {target} are refused: {why}")
         layers: dict[str, TermsLayer | None] = {}
+        failed: dict[str, str] = {
+            t: f"the terms of {t} are refused: {w}" for t, w in problems.items()
+        }
         for target_id, owner_id in owners.items():
+            # A target whose terms are refused gets no layer, so no caller's cache holds
+            # it as "no terms": it is read, and refused, again.
             events = found.get(target_id)
+            if target_id in failed:
+                continue
             if not events:
                 layers[target_id] = None
                 continue
-            newest = max(events, key=lambda r: int(r.body.get("terms_version", 0)))
-            signer = self._context.party_key(session, owner_id, PartyKind.OWNER)
-            body = verify_document(newest.envelope("terms", signer), signer)
-            if body["target"] != target_id or body["owner"] != owner_id:
-                raise VerificationError(
-                    f"terms set by event {newest.seq} were signed for {body['target']} by "
-                    f"{body['owner']}, found on {target_id} of {owner_id}"
-                )
-            terms = Terms.from_json(body["terms"], source=f"terms of {target_id}")
-            layers[target_id] = TermsLayer(
-                target_kind(target_id), target_id, int(body["terms_version"]), terms
-            )
+            try:
+                layers[target_id] = self._layer(session, target_id, owner_id, events)
+            except (VerificationError, TermsError) as exc:
+                failed[target_id] = f"the terms of {target_id} are refused: {exc}"
+        if failed and refused is None:
+            raise VerificationError(next(iter(failed.values())))
+        if refused is not None:
+            refused.update(failed)
         return layers
 
+    def _layer(
+        self, session: Session, target_id: str, owner_id: str, events: list[Recorded]
+    ) -> TermsLayer:
+        newest = max(events, key=lambda r: int(r.body.get("terms_version", 0)))
+        signer = self._context.party_key(session, owner_id, PartyKind.OWNER)
+        body = verify_document(newest.envelope("terms", signer), signer)
+        if body["target"] != target_id or body["owner"] != owner_id:
+            raise VerificationError(
+                f"terms set by event {newest.seq} were signed for {body['target']} by "
+                f"{body['owner']}, found on {target_id} of {owner_id}"
+            )
+        terms = Terms.from_json(body["terms"], source=f"terms of {target_id}")
+        return TermsLayer(target_kind(target_id), target_id, int(body["terms_version"]), terms)
+
     def effective_for_works(
-        self, work_ids: Sequence[str], *, layers: dict[str, TermsLayer | None] | None = None
+        self,
+        work_ids: Sequence[str],
+        *,
+        layers: dict[str, TermsLayer | None] | None = None,
+        refused: dict[str, str] | None = None,
     ) -> dict[str, Terms]:
         """The terms in force for many works at once (what a sketch export needs):
         each stored layer is read and verified once, not once per work. ``layers``: a
-        cache kept by a caller that asks again (read once per run, not per call)."""
+        cache kept by a caller that asks again (read once per run, not per call).
+        ``refused``: where to name each work whose terms do not verify, with why (and
+        leave it out), instead of raising for the whole batch."""
         out: dict[str, Terms] = {}
         layers = {} if layers is None else layers
+        failed: dict[str, str] = {}
         with self._context.reading() as session:
             for first in range(0, len(work_ids), 1000):
                 rows = session.execute(
@@ -193,9 +224,15 @@ class TermsService:
                     for t, owner_id in ((t, row.owner_id) for t in row)
                     if t and t not in layers
                 }
-                layers.update(self._layers(session, wanted))
+                layers.update(
+                    self._layers(session, wanted, failed if refused is not None else None)
+                )
                 for work_id, owner_id, collection_id in rows:
                     chain = [t for t in (owner_id, collection_id, work_id) if t]
+                    broken = [failed[t] for t in chain if t in failed]
+                    if broken and refused is not None:
+                        refused[work_id] = broken[0]
+                        continue
                     out[work_id] = resolve_terms(
                         [layer.terms for t in chain if (layer := layers[t]) is not None]
                     )
