@@ -47,7 +47,7 @@ def _works(registry: Registry, owner: Actor, names: list[str] = TEXTS) -> list[s
 
 def _manifest(registry: Registry, lab: Actor, run_id: str, listed: list[tuple[str, str]]) -> None:
     # A run starts through the registry, which records its moment.
-    started = registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
+    started = registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI)
     body = {
         "type": "consentry.training-manifest",
         "version": 1,
@@ -57,7 +57,7 @@ def _manifest(registry: Registry, lab: Actor, run_id: str, listed: list[tuple[st
         "works": [{"work_id": w, "owner_id": o} for w, o in listed],
     }
     signature = sign_document("training-manifest", body, lab.key).signature_b64
-    registry.licensing.record_manifest(lab.id, lab.key, body, signature)
+    registry.runs.record_manifest(lab.id, lab.key, body, signature)
 
 
 def test_every_event_becomes_a_signed_leaf_that_names_no_one(

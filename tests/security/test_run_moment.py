@@ -14,7 +14,7 @@ from consentry.crypto import sign_document
 from consentry.errors import InputError, NotFoundError, StateConflictError, VerificationError
 from consentry.ids import IdKind, new_id
 from consentry.registry import Registry
-from consentry.registry import licensing as licensing_module
+from consentry.registry import runs as runs_module
 from consentry.terms import Category
 from tests.conftest import Actor
 from tests.security.test_state_rows import _world
@@ -33,15 +33,15 @@ def _manifest(run_id: str, lab: Actor, started: str, grant: str, work: str) -> d
 
 def _record(registry: Registry, lab: Actor, body: dict[str, object]) -> None:
     envelope = sign_document("training-manifest", body, lab.key)
-    registry.licensing.record_manifest(lab.id, lab.key, body, envelope.signature_b64)
+    registry.runs.record_manifest(lab.id, lab.key, body, envelope.signature_b64)
 
 
 def test_a_backdated_manifest_is_refused(registry: Registry, make_owner, make_licensee) -> None:  # type: ignore[no-untyped-def]
     owner, lab = make_owner(), make_licensee()
     works, grants = _world(registry, owner, lab)
     run_id = new_id(IdKind.RUN)
-    started = registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
-    assert registry.licensing.run_started(lab.actor, run_id) == started
+    started = registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI)
+    assert registry.runs.started(lab.actor, run_id) == started
     earlier = format_time(started - timedelta(days=1))
     with pytest.raises(VerificationError, match="but the registry recorded its start"):
         _record(registry, lab, _manifest(run_id, lab, earlier, grants[0], works[0]))
@@ -55,7 +55,7 @@ def test_a_manifest_billing_under_a_grant_revoked_before_its_run_is_refused(
     works, grants = _world(registry, owner, lab)
     registry.licensing.revoke(grants[0], owner.id, owner.key)
     run_id = new_id(IdKind.RUN)
-    started = format_time(registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI))
+    started = format_time(registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI))
     with pytest.raises(VerificationError, match=f"bills under grant {grants[0]}, revoked"):
         _record(registry, lab, _manifest(run_id, lab, started, grants[0], works[0]))
     _record(registry, lab, _manifest(run_id, lab, started, grants[1], works[1]))
@@ -70,13 +70,13 @@ def test_a_run_is_started_once_through_the_registry_and_within_its_bound(
     with pytest.raises(NotFoundError, match="recorded no start of run"):
         _record(registry, lab, _manifest(never, lab, format_time(utc_now()), grants[0], works[0]))
     run_id = new_id(IdKind.RUN)
-    started = registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
+    started = registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI)
     with pytest.raises(StateConflictError, match="has started already"):
-        registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
+        registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI)
     with pytest.raises(NotFoundError):
-        registry.licensing.run_started(other.actor, run_id)
-    later = started + licensing_module.RUN_BOUND + timedelta(days=1)
-    monkeypatch.setattr(licensing_module, "utc_now", lambda: later)
+        registry.runs.started(other.actor, run_id)
+    later = started + runs_module.RUN_BOUND + timedelta(days=1)
+    monkeypatch.setattr(runs_module, "utc_now", lambda: later)
     with pytest.raises(InputError, match="past the registry's bound"):
         _record(registry, lab, _manifest(run_id, lab, format_time(started), grants[0], works[0]))
 
@@ -87,13 +87,13 @@ def test_a_manifest_is_recorded_once_and_again_is_a_no_op(
     owner, lab = make_owner(), make_licensee()
     works, grants = _world(registry, owner, lab)
     run_id = new_id(IdKind.RUN)
-    started = format_time(registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI))
+    started = format_time(registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI))
     body = _manifest(run_id, lab, started, grants[0], works[0])
     _record(registry, lab, body)
     # The same signed manifest again (a run that crashed before writing it out): a no-op.
     size = registry.log.size()
     envelope = sign_document("training-manifest", body, lab.key)
-    registry.licensing.record_manifest(lab.id, lab.key, body, envelope.signature_b64)
+    registry.runs.record_manifest(lab.id, lab.key, body, envelope.signature_b64)
     assert registry.log.size() == size
     # Another manifest for the same run: refused.
     with pytest.raises(StateConflictError, match="has a manifest on the log already"):

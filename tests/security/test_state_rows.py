@@ -266,7 +266,7 @@ def test_an_event_from_no_known_party_refuses_only_what_it_is_about(
     assert consent.price_of(grants[1]) is not None and consent.price_of(grants[0]) is None
     # And a manifest billing under the refused grant is refused.
     run_id = new_id(IdKind.RUN)
-    started = registry.licensing.start_run(lab.id, lab.key, run_id, Category.TRAIN_AI)
+    started = registry.runs.start(lab.id, lab.key, run_id, Category.TRAIN_AI)
     body = {
         "type": "consentry.training-manifest",
         "run_id": run_id,
@@ -275,7 +275,7 @@ def test_an_event_from_no_known_party_refuses_only_what_it_is_about(
     }
     signature = sign_document("training-manifest", body, lab.key).signature_b64
     with pytest.raises(VerificationError, match="do not establish"):
-        registry.licensing.record_manifest(lab.id, lab.key, body, signature)
+        registry.runs.record_manifest(lab.id, lab.key, body, signature)
     # An event added behind the services' back was never a leaf.
     _audit_names(registry, "is not on the log")
 

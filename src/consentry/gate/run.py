@@ -315,13 +315,13 @@ def registry_hooks(
         return Gate(index=index, consent=consent, policy=policy, min_span=min_span)
 
     def record_manifest(body: dict[str, Any], signature: str) -> None:
-        registry.licensing.record_manifest(licensee_id, key, body, signature)
+        registry.runs.record_manifest(licensee_id, key, body, signature)
 
     def moment(run_id: str, resuming: bool) -> datetime:
         if resuming:
             licensee = Actor(licensee_id, PartyKind.LICENSEE, key.public)
-            return registry.licensing.run_started(licensee, run_id)
-        return registry.licensing.start_run(licensee_id, key, run_id, purpose)
+            return registry.runs.started(licensee, run_id)
+        return registry.runs.start(licensee_id, key, run_id, purpose)
 
     return gate_for, record_manifest, moment
 

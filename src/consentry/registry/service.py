@@ -8,6 +8,7 @@ from consentry.errors import ConfigurationError
 from consentry.registry._context import RegistryContext
 from consentry.registry.licensing import Licensing
 from consentry.registry.parties import Parties
+from consentry.registry.runs import Runs
 from consentry.registry.terms_service import TermsService
 from consentry.registry.transparency import TransparencyLog
 from consentry.registry.works import Works
@@ -33,6 +34,7 @@ class Registry:
         self.works = Works(context)
         self.terms = TermsService(context)
         self.licensing = Licensing(context, self.works, self.terms)
+        self.runs = Runs(context)
         self.log = TransparencyLog(context)
 
     @classmethod
