@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import hashlib
 import json
-import os
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,10 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from consentry.clock import format_time, parse_time, utc_now
-from consentry.crypto import Signer, canonical_json, sign_document
+from consentry.crypto import Signer
 from consentry.errors import InputError, WorkInterruptedError
 from consentry.gate.consent import RegistryConsent
 from consentry.gate.decision import Decision
+from consentry.gate.finish import SIGNED_MANIFEST, finish_run, write_json
 from consentry.gate.gate import CHUNK, Gate
 from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes
 from consentry.gate.outputs import OutputFiles
@@ -29,18 +29,12 @@ from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.royalties import (
-    Royalty,
     UsedWork,
-    royalties_csv,
-    royalty_for,
-    royalty_totals,
-    units_for,
 )
 from consentry.gate.seen import SeenIds
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
 from consentry.interrupts import stop_on_interrupt
-from consentry.log import leaf_hash, root_from_leaf_hashes
 from consentry.registry import Actor, PartyKind, Registry
 from consentry.registry.documents import price_from_json
 from consentry.terms import Category
@@ -60,8 +54,6 @@ __all__ = [
 ]
 
 _STATE = ".gate-state.json"
-# The signed manifest, from signing it until the run is done.
-_SIGNED = ".manifest-signed.json"
 # Items with a reused id named in the summary (the rest are counted).
 _REUSED_EXAMPLES = 5
 
@@ -140,12 +132,6 @@ def _output_line(item: Item, decision: Decision, *, content: bool = True) -> dic
     return record
 
 
-def _write_json(path: Path, value: Any) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(json.dumps(value, indent=2, default=str))
-    os.replace(temporary, path)
-
-
 def _used_to_json(used: dict[str, UsedWork]) -> dict[str, Any]:
     return {
         w: {
@@ -172,28 +158,6 @@ def _used_from_json(value: dict[str, Any]) -> dict[str, UsedWork]:
             u["tokens"],
         )
         for w, u in value.items()
-    }
-
-
-def _manifest_work(
-    used: UsedWork, names: tuple[str, str], royalty: Royalty | None
-) -> dict[str, Any]:
-    """A work's line in the manifest: what of it was used, in the grant's unit (an
-    exact decimal string), and what that costs, so a statement reconciles with it."""
-    return {
-        "work_id": used.work_id,
-        "title": names[0],
-        "owner_id": used.owner_id,
-        "owner_name": names[1],
-        "grant_id": used.grant_id,
-        "items": used.items,
-        "tokens": used.tokens,
-        "bytes": used.bytes,
-        "units": str(units_for(used)),
-        "unit": used.price.unit.value if used.price else None,
-        "unit_price": None if royalty is None else str(royalty.unit_price),
-        "amount": None if royalty is None else str(royalty.amount),
-        "currency": None if royalty is None else royalty.currency,
     }
 
 
@@ -467,7 +431,7 @@ class GateRun:
             used=_used_to_json(self._used),
             seconds=self._earlier_seconds + time.perf_counter() - self._started,
         )
-        _write_json(self.settings.out / _STATE, self._state)
+        write_json(self.settings.out / _STATE, self._state)
         self._since_checkpoint = 0
 
     def close(self) -> None:
@@ -491,7 +455,7 @@ class GateRun:
             self.checkpoint()
         finally:
             self.close()
-        return _finish(
+        summary = finish_run(
             self.settings,
             self._state,
             self.stats,
@@ -501,6 +465,10 @@ class GateRun:
             record_manifest=self._record_manifest,
             describe=self._describe,
         )
+        out = self.settings.out
+        for done in (_STATE, ".item-digests", SIGNED_MANIFEST):
+            (out / done).unlink()
+        return summary
 
 
 def run_gate(
@@ -590,94 +558,3 @@ def run_gate(
     finally:
         gc.unfreeze()
     return run.finish()
-
-
-def _finish(
-    settings: RunSettings,
-    state: dict[str, Any],
-    stats: RunStats,
-    used: dict[str, UsedWork],
-    *,
-    key: Signer,
-    index_digest: str,
-    record_manifest: Callable[[dict[str, Any], str], None],
-    describe: Describe | None = None,
-) -> dict[str, Any]:
-    digests_path = settings.out / ".item-digests"
-    raw = digests_path.read_bytes()
-    digests = [raw[i : i + 32] for i in range(0, len(raw), 32)]
-    if len(digests) != stats.items or stats.admitted + stats.rejected != stats.items:
-        raise InputError(
-            f"run in {settings.out} does not reconcile: "
-            f"{len(digests)} digests for {stats.items} items"
-        )
-    names = describe(sorted(used)) if describe is not None and used else {}
-    unnamed = ("", "")
-    owed = {
-        u.work_id: royalty_for(
-            u, title=names.get(u.work_id, unnamed)[0], owner_name=names.get(u.work_id, unnamed)[1]
-        )
-        for u in used.values()
-    }
-    royalties = [r for r in owed.values() if r is not None]
-    finished = utc_now()
-    body = {
-        "type": "consentry.training-manifest",
-        "version": 1,
-        "run_id": state["run_id"],
-        "licensee": settings.licensee_id,
-        "licensee_key": key.public.hex,
-        "purpose": settings.purpose.value,
-        "mode": settings.mode.value,
-        "index_digest": index_digest,
-        "corpus_digest": hashlib.sha256(raw).hexdigest(),
-        "items_merkle_root": root_from_leaf_hashes([leaf_hash(d) for d in digests]).hex(),
-        "counts": {"items": stats.items, "admitted": stats.admitted, "rejected": stats.rejected},
-        "works": [
-            _manifest_work(u, names.get(u.work_id, unnamed), owed[u.work_id])
-            for u in sorted(used.values(), key=lambda u: u.work_id)
-        ],
-        "royalties_total": {c: str(t) for c, t in sorted(royalty_totals(royalties).items())},
-        "started_at": state["started_at"],
-        "finished_at": format_time(finished),
-    }
-    # Signed once and kept before it is recorded: a run that stops between recording
-    # it and writing it out records the same manifest again on --resume, which the
-    # registry takes as done, never a second manifest for the run.
-    signed_path = settings.out / _SIGNED
-    if signed_path.exists():
-        signed = json.loads(signed_path.read_text())
-        body = signed["manifest"]
-    else:
-        envelope = sign_document("training-manifest", body, key)
-        signed = {
-            "manifest": json.loads(canonical_json(body)),
-            "key_id": envelope.key_id,
-            "signature": envelope.signature_b64,
-        }
-        _write_json(signed_path, signed)
-    record_manifest(body, signed["signature"])
-    _write_json(settings.out / "manifest.json", signed)
-    (settings.out / "royalties.csv").write_text(royalties_csv(royalties))
-    seconds = max(state["seconds"], 1e-9)
-    summary = {
-        "run_id": state["run_id"],
-        "items": stats.items,
-        "decisions": {"admitted": stats.admitted, "rejected": stats.rejected},
-        "rejected_by_reason": dict(sorted(stats.reasons.items())),
-        # Decided each on its content, but named in the outputs by an id shared with an
-        # earlier item: a selection by id cannot tell them apart.
-        "reused_ids": {
-            "items": stats.reused_ids,
-            "first": [{"id": i, "source": s} for i, s in stats.reused_examples],
-        },
-        "bytes": stats.bytes,
-        "seconds": round(seconds, 3),
-        "items_per_s": round(stats.items / seconds, 1),
-        "mb_per_s": round(stats.bytes / 1e6 / seconds, 2),
-    }
-    _write_json(settings.out / "summary.json", summary)
-    (settings.out / _STATE).unlink()
-    digests_path.unlink()
-    signed_path.unlink()
-    return summary

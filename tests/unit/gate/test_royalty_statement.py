@@ -10,8 +10,8 @@ import pytest
 
 from consentry.app.royalties import RoyaltyStatement, royalty_statement
 from consentry.errors import InputError
+from consentry.gate.finish import _manifest_work
 from consentry.gate.royalties import UsedWork, royalty_for
-from consentry.gate.run import _manifest_work
 from consentry.terms import Price, PriceUnit
 
 
