@@ -60,6 +60,11 @@ def _world(registry: Registry, owner: Actor, lab: Actor) -> tuple[list[str], lis
     return works, grants
 
 
+def _training(permission: str) -> Terms:
+    """Terms that give training AI ``permission`` (allow, license or deny)."""
+    return Terms.from_json({"version": 1, "categories": {"train-ai": permission}}, source="test")
+
+
 def _allowed(registry: Registry, lab: Actor, works: list[str]) -> list[bool]:
     return [registry.licensing.may_use(lab.actor, w, Category.TRAIN_AI).allowed for w in works]
 
@@ -108,8 +113,8 @@ def test_deleting_the_newest_terms_brings_back_nothing(
 ) -> None:  # type: ignore[no-untyped-def]
     owner, lab, stranger = make_owner(), make_licensee(), make_licensee("Stranger")
     works, _ = _world(registry, owner, lab)
-    allow = Terms.from_json({"version": 1, "categories": {"train-ai": "allow"}}, source="test")
-    licence = Terms.from_json({"version": 1, "categories": {"train-ai": "license"}}, source="test")
+    allow = _training("allow")
+    licence = _training("license")
     registry.terms.set(works[0], owner.id, owner.key, allow)
     assert _allowed(registry, stranger, works) == [True, False]
     registry.terms.set(works[0], owner.id, owner.key, licence)
@@ -285,9 +290,9 @@ def test_a_terms_event_changed_refuses_only_the_works_under_it(
 ) -> None:  # type: ignore[no-untyped-def]
     owner, lab, stranger = make_owner(), make_licensee(), make_licensee("Stranger")
     works, _ = _world(registry, owner, lab)
-    licence = Terms.from_json({"version": 1, "categories": {"train-ai": "license"}}, source="t")
+    licence = _training("license")
     registry.terms.set(works[0], owner.id, owner.key, licence)
-    allow = Terms.from_json({"version": 1, "categories": {"train-ai": "allow"}}, source="t")
+    allow = _training("allow")
     registry.terms.set(works[1], owner.id, owner.key, allow)
     _drop_append_only_triggers(engine)
     if engine.dialect.name == "sqlite":

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from consentry.crypto import KeyPair, sign_document, verify_document
 from consentry.errors import VerificationError
-from consentry.registry import Grant, Scope, ScopeKind, verify_grant
+from consentry.registry import Scope, ScopeKind, verify_grant
 from consentry.registry.documents import (
     counter_body,
     counter_from_body,
@@ -25,25 +24,14 @@ from consentry.registry.documents import (
 )
 from consentry.registry.records import CounterOffer, LicenseRequest, RequestState
 from consentry.terms import Category, Price, PriceUnit
+from tests.unit.registry.test_grants import GRANT as TESTED_GRANT
+from tests.unit.registry.test_grants import LICENSEE, NOW
 
 OWNER = KeyPair.generate()
-LICENSEE = KeyPair.generate()
-NOW = datetime(2027, 3, 1, tzinfo=UTC)
 PRICE = Price.from_json({"per": "1k-tokens", "amount": "0.05", "currency": "EUR"})
 
-GRANT = Grant(
-    id="grt_1",
-    request_id="req_1",
-    owner_id="own_1",
-    licensee_id="lic_1",
-    licensee_key=LICENSEE.public.hex,
-    scope=Scope(ScopeKind.WORKS, ("wrk_a",)),
-    purposes=frozenset({Category.TRAIN_AI}),
-    not_before=NOW - timedelta(days=10),
-    not_after=NOW + timedelta(days=10),
-    price=PRICE,
-    issued_at=NOW - timedelta(days=10),
-)
+# The grant the grant tests verify, here with a price.
+GRANT = dataclasses.replace(TESTED_GRANT, price=PRICE)
 REQUEST = LicenseRequest(
     id="req_1",
     licensee_id="lic_1",
