@@ -52,8 +52,12 @@ class Consent:
     def decide(self, work_ids: Sequence[str]) -> dict[str, UseDecision]:
         """The decision for each of ``work_ids`` that names a work."""
         works, refused = self._works.many_checked(work_ids)
-        terms = self._terms.effective_for_works(
-            [w.id for w in works], layers=self._layers, refused=refused
+        # The works just read say whose and in which collection they are: their terms
+        # are found without reading them again.
+        terms = self._terms.effective_for(
+            [(w.id, w.owner_id, w.collection_id) for w in works],
+            layers=self._layers,
+            refused=refused,
         )
         # A work whose record was changed behind the services' back decides nothing for
         # itself: the items that copy it are rejected naming it, and only those.

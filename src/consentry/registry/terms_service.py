@@ -203,31 +203,48 @@ class TermsService:
         refused: dict[str, str] | None = None,
     ) -> dict[str, Terms]:
         """The terms in force for many works at once (what a sketch export needs):
-        each stored layer is read and verified once, not once per work. ``layers``: a
-        cache kept by a caller that asks again (read once per run, not per call).
-        ``refused``: where to name each work whose terms do not verify, with why (and
-        leave it out), instead of raising for the whole batch."""
+        ``effective_for`` of the works of ``work_ids`` that exist."""
+        with self._context.reading() as session:
+            chains = [
+                (str(w), str(o), c)
+                for first in range(0, len(work_ids), 1000)
+                for w, o, c in session.execute(
+                    select(WorkRow.id, WorkRow.owner_id, WorkRow.collection_id).where(
+                        WorkRow.id.in_(work_ids[first : first + 1000])
+                    )
+                )
+            ]
+        return self.effective_for(chains, layers=layers, refused=refused)
+
+    def effective_for(
+        self,
+        chains: Sequence[tuple[str, str, str | None]],
+        *,
+        layers: dict[str, TermsLayer | None] | None = None,
+        refused: dict[str, str] | None = None,
+    ) -> dict[str, Terms]:
+        """The terms in force for works already read, each given as (work id, owner
+        id, collection id): each stored layer is read and verified once, not once per
+        work. ``layers``: a cache kept by a caller that asks again (read once per run,
+        not per call). ``refused``: where to name each work whose terms do not verify,
+        with why (and leave it out), instead of raising for the whole batch."""
         out: dict[str, Terms] = {}
         layers = {} if layers is None else layers
         failed: dict[str, str] = {}
         with self._context.reading() as session:
-            for first in range(0, len(work_ids), 1000):
-                rows = session.execute(
-                    select(WorkRow.id, WorkRow.owner_id, WorkRow.collection_id).where(
-                        WorkRow.id.in_(work_ids[first : first + 1000])
-                    )
-                ).all()
+            for first in range(0, len(chains), 1000):
+                batch = chains[first : first + 1000]
                 # The layers of these works, their collections and owners not read yet.
                 wanted = {
                     t: owner_id
-                    for row in rows
-                    for t, owner_id in ((t, row.owner_id) for t in row)
+                    for chain in batch
+                    for t, owner_id in ((t, chain[1]) for t in chain)
                     if t and t not in layers
                 }
                 layers.update(
                     self._layers(session, wanted, failed if refused is not None else None)
                 )
-                for work_id, owner_id, collection_id in rows:
+                for work_id, owner_id, collection_id in batch:
                     chain = [t for t in (owner_id, collection_id, work_id) if t]
                     broken = [failed[t] for t in chain if t in failed]
                     if broken and refused is not None:
