@@ -10,10 +10,17 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
     │   └── TermsError          a terms document fails its schema
     ├── KeyStoreError           a private key is missing, unreadable or exposed
     ├── VerificationError       a signature, grant or proof does not hold
+    │   └── RequestSignatureError    an HTTP request's RFC 9421 signature is refused
+    │       ├── UnknownKeyError          its keyid names no registered party
+    │       ├── BadSignatureError        missing, malformed, or not over what was sent
+    │       ├── ContentDigestError       its RFC 9530 Content-Digest is missing or wrong
+    │       ├── StaleRequestError        its ``created`` is outside the allowed window
+    │       └── ReplayedRequestError     its nonce was seen before
     ├── RegistryError           a request the registry's rules refuse
     │   ├── NotFoundError       no such owner, licensee, work, request or grant
     │   ├── PermissionDeniedError    someone acting for another (guarantee 7)
-    │   └── StateConflictError       an action that does not fit the object's state
+    │   ├── StateConflictError       an action that does not fit the object's state
+    │   └── RateLimitedError         too many requests from one key or address
     ├── WitnessError            a witness is unreachable or refused a checkpoint
     ├── StorageError            the database failed underneath us
     └── WorkInterruptedError    the user stopped long work; what was saved, how to finish
@@ -22,16 +29,23 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
 from __future__ import annotations
 
 __all__ = [
+    "BadSignatureError",
     "ConfigurationError",
     "ConsentryError",
+    "ContentDigestError",
     "InputError",
     "KeyStoreError",
     "NotFoundError",
     "PermissionDeniedError",
+    "RateLimitedError",
     "RegistryError",
+    "ReplayedRequestError",
+    "RequestSignatureError",
+    "StaleRequestError",
     "StateConflictError",
     "StorageError",
     "TermsError",
+    "UnknownKeyError",
     "VerificationError",
     "WitnessError",
     "WorkInterruptedError",
@@ -62,6 +76,30 @@ class VerificationError(ConsentryError):
     """A signature, grant or proof does not verify; the message says what was expected."""
 
 
+class RequestSignatureError(VerificationError):
+    """An HTTP request's signature (RFC 9421) is refused; the subclass says why."""
+
+
+class UnknownKeyError(RequestSignatureError):
+    """The signature's ``keyid`` is not the key of any registered party."""
+
+
+class BadSignatureError(RequestSignatureError):
+    """The signature is missing or malformed, covers too little, or does not verify."""
+
+
+class ContentDigestError(RequestSignatureError):
+    """The RFC 9530 ``Content-Digest`` is missing, malformed, or not of the body sent."""
+
+
+class StaleRequestError(RequestSignatureError):
+    """The signature's ``created`` time is outside the window the registry accepts."""
+
+
+class ReplayedRequestError(RequestSignatureError):
+    """The signature's nonce was used before: the request is a replay."""
+
+
 class RegistryError(ConsentryError):
     """The registry refuses a request under its rules."""
 
@@ -76,6 +114,14 @@ class PermissionDeniedError(RegistryError):
 
 class StateConflictError(RegistryError):
     """The action does not fit the current state of the object it targets."""
+
+
+class RateLimitedError(RegistryError):
+    """Too many requests from one key or one address; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class WitnessError(ConsentryError):
