@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from consentry.errors import InputError
+from consentry.replay import fixed_moment
 
 __all__ = ["format_time", "parse_time", "utc_now"]
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now; inside a replay (``consentry.replay``), the moment it fixes."""
+    fixed = fixed_moment()
+    return datetime.now(UTC) if fixed is None else fixed
 
 
 def format_time(moment: datetime) -> str:

@@ -8,8 +8,9 @@ work's before asking the registry.
 from __future__ import annotations
 
 import base64
-import os
 from enum import StrEnum
+
+from consentry.replay import random_bytes
 
 __all__ = ["IdKind", "kind_of", "new_id"]
 
@@ -31,7 +32,7 @@ class IdKind(StrEnum):
 
 def new_id(kind: IdKind) -> str:
     """``prefix_`` followed by 16 random base32 characters (80 bits)."""
-    return f"{kind.value}_{base64.b32encode(os.urandom(10)).decode('ascii').lower()}"
+    return f"{kind.value}_{base64.b32encode(random_bytes(10)).decode('ascii').lower()}"
 
 
 def kind_of(identifier: str) -> IdKind | None:

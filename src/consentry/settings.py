@@ -19,6 +19,9 @@ class Settings:
     home: Path
     database_url: str
     keys_dir: Path
+    # A registry served over HTTP (``consentry serve`` elsewhere), when this machine is
+    # a client of one rather than holding the registry itself.
+    registry_url: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -29,7 +32,8 @@ class Settings:
         url = env.get("CONSENTRY_DATABASE_URL") or f"sqlite:///{home / 'registry.db'}"
         keys = env.get("CONSENTRY_KEYS")
         keys_dir = Path(keys) if keys else _config_home(env) / "consentry" / "keys"
-        return cls(home=home, database_url=url, keys_dir=keys_dir)
+        remote = env.get("CONSENTRY_REGISTRY") or None
+        return cls(home=home, database_url=url, keys_dir=keys_dir, registry_url=remote)
 
     @property
     def log_key_file(self) -> Path:

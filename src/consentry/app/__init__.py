@@ -69,6 +69,9 @@ if TYPE_CHECKING:
         owner_statement,
         royalty_statement,
     )
+    from consentry.app.served import (
+        register_party,
+    )
     from consentry.app.setup import (
         Initialised,
         init,
@@ -131,6 +134,7 @@ _WHERE = {
     "plan_gate": "consentry.app.gating",
     "prove": "consentry.app.log",
     "publish": "consentry.app.log",
+    "register_party": "consentry.app.served",
     "register_works": "consentry.app.works",
     "request": "consentry.app.licensing",
     "revoke": "consentry.app.licensing",
@@ -188,6 +192,7 @@ __all__ = [
     "plan_gate",
     "prove",
     "publish",
+    "register_party",
     "register_works",
     "request",
     "revoke",

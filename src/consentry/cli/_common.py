@@ -50,10 +50,20 @@ state = CliState()
 
 @contextmanager
 def workspace() -> Iterator[Workspace]:
-    """The workspace the environment names; its registry is closed afterwards."""
+    """The workspace the environment names (a served registry when
+    ``$CONSENTRY_REGISTRY`` is set); its registry is closed afterwards."""
+    from consentry.settings import Settings
+
+    settings = Settings.from_env()
+    if settings.registry_url:
+        from consentry.client import RemoteWorkspace
+
+        with RemoteWorkspace(settings) as remote:
+            yield remote
+        return
     from consentry.app import Workspace
 
-    with Workspace.from_env() as ws:
+    with Workspace(settings) as ws:
         yield ws
 
 

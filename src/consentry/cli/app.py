@@ -13,6 +13,7 @@ from consentry.cli.license import license_app
 from consentry.cli.log import log_app, usage_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.royalties import royalties_app
+from consentry.cli.serve import invite, serve
 from consentry.cli.terms import terms_app
 from consentry.cli.witness import witness_app
 from consentry.cli.works import work_app
@@ -40,6 +41,8 @@ app.add_typer(witness_app, name="witness")
 app.add_typer(sketch_app, name="sketch")
 app.command("check")(check)
 app.command("demo")(demo)
+app.command("serve")(serve)
+app.command("invite")(invite)
 
 
 def _version(value: bool) -> None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -24,6 +23,7 @@ from consentry.crypto import PublicKey, Signer, canonical_json, parse_json_objec
 from consentry.errors import InputError, VerificationError
 from consentry.log.proofs import MerkleTree
 from consentry.log.tree import leaf_hash
+from consentry.replay import random_bytes
 
 __all__ = [
     "MAX_LEAF_BYTES",
@@ -53,7 +53,7 @@ class Domain(StrEnum):
 
 
 def new_salt() -> bytes:
-    return os.urandom(SALT_BYTES)
+    return random_bytes(SALT_BYTES)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ from consentry.errors import (
 )
 from consentry.registry._leaves import queue_event, write_events
 from consentry.registry.records import Actor, EventKind, PartyKind
+from consentry.replay import DryRunEndedError, spoiled
 from consentry.store.models import EventRow, LicenseeRow, OwnerRow, PublicKeyRow
 
 __all__ = ["RegistryContext"]
@@ -40,6 +41,8 @@ class RegistryContext:
             with self._sessions() as session, session.begin():
                 yield session
                 write_events(session)
+                if spoiled():
+                    raise DryRunEndedError  # everything was written; none of it stays
         except IntegrityError as exc:
             raise StateConflictError(
                 f"the registry refused the change ({exc.orig}); "

@@ -6,9 +6,10 @@ from sqlalchemy import select
 
 from consentry.clock import format_time, utc_now
 from consentry.crypto import Signer
-from consentry.errors import InputError
+from consentry.errors import InputError, StateConflictError
 from consentry.ids import kind_of, new_id
 from consentry.registry._context import RegistryContext
+from consentry.registry.invitations import spend_invitation
 from consentry.registry.records import Party, PartyKind
 from consentry.store.models import LicenseeRow, OwnerRow, PublicKeyRow
 
@@ -20,10 +21,18 @@ class Parties:
         self._context = context
 
     def create(
-        self, kind: PartyKind, name: str, signer: Signer, *, party_id: str | None = None
+        self,
+        kind: PartyKind,
+        name: str,
+        signer: Signer,
+        *,
+        party_id: str | None = None,
+        invitation: str | None = None,
+        invited_only: bool = False,
     ) -> Party:
         """Register a party with its signer's public key; the event is self-signed,
-        proving the creator holds the private key."""
+        proving the creator holds the private key. ``invited_only``: the registry takes
+        only parties that spend an ``invitation`` (in the same transaction)."""
         key = signer.public
         name = name.strip()
         if not name or len(name) > 200:
@@ -33,6 +42,14 @@ class Parties:
             raise InputError(f"{kind.value} ids start with {kind.id_kind}_, got {party_id!r}")
         now = utc_now()
         with self._context.transaction() as session:
+            holder = session.get(PublicKeyRow, key.key_id)
+            if holder is not None:
+                raise StateConflictError(
+                    f"key {key.key_id} is already registered, to {holder.party_id}; each "
+                    "party has a key of its own: make a new one"
+                )
+            if invited_only:
+                spend_invitation(session, invitation, party_id, now)
             session.add(
                 PublicKeyRow(
                     key_id=key.key_id,

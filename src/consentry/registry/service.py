@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 
 from consentry.errors import ConfigurationError
 from consentry.registry._context import RegistryContext
+from consentry.registry.access import Access
 from consentry.registry.licensing import Licensing
 from consentry.registry.parties import Parties
 from consentry.registry.runs import Runs
@@ -36,6 +37,7 @@ class Registry:
         self.licensing = Licensing(context, self.works, self.terms)
         self.runs = Runs(context)
         self.log = TransparencyLog(context)
+        self.access = Access(context)
 
     @classmethod
     def create(cls, url: str) -> Registry:

@@ -33,6 +33,7 @@ __all__ = [
     "EventRow",
     "FingerprintRow",
     "GrantRow",
+    "InvitationRow",
     "LicenseRequestRow",
     "LicenseeRow",
     "LogCheckpointRow",
@@ -43,6 +44,7 @@ __all__ = [
     "LogStateRow",
     "OwnerRow",
     "PublicKeyRow",
+    "RequestNonceRow",
     "RevocationRow",
     "TermsRow",
     "UTCDateTime",
@@ -290,3 +292,26 @@ class LogManifestWorksRow(Base):
         BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.seq"), primary_key=True
     )
     commitments: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RequestNonceRow(Base):
+    """A signed HTTP request's nonce, kept while its signature could still be accepted,
+    so that the same request sent again is refused as a replay by every server worker."""
+
+    __tablename__ = "request_nonces"
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    nonce: Mapped[str] = mapped_column(String(100), primary_key=True)
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class InvitationRow(Base):
+    """An invitation to register with a registry served invite-only. Only the SHA-256 of
+    the token is kept: the token itself is a secret its holder was given once."""
+
+    __tablename__ = "invitations"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    note: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from consentry.terms.model import Category, Permission, Terms
 
@@ -46,6 +47,17 @@ class UseDecision:
             "basis": None if self.basis is None else self.basis.value,
             "grant_id": self.grant_id,
         }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UseDecision:
+        basis = data.get("basis")
+        grant = data.get("grant_id")
+        return cls(
+            allowed=bool(data["allowed"]),
+            reason=str(data["reason"]),
+            basis=None if basis is None else Basis(basis),
+            grant_id=None if grant is None else str(grant),
+        )
 
 
 def _when(moment: datetime) -> str:

@@ -1,0 +1,172 @@
+"""The FastAPI application: routes, RFC 9457 problems for every error, a bound on
+request bodies, ``/healthz``. One per worker, over the registry its ``Service`` opened."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from consentry.api import problems
+from consentry.api.routes import licences, parties
+from consentry.api.service import Service, ServiceOptions
+from consentry.errors import ConsentryError
+from consentry.settings import Settings
+
+__all__ = ["create_app"]
+
+_log = logging.getLogger("consentry.api")
+
+
+def _problem_response(problem: problems.Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.to_json(),
+        status_code=problem.status,
+        media_type=problems.MEDIA_TYPE,
+        headers=dict(problem.headers),
+    )
+
+
+class _BodyLimit:
+    """Refuses a body larger than ``limit`` bytes with 413, by its Content-Length or
+    as it streams in, before any route reads it."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(scope, receive, send)
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooLargeError
+            return message
+
+        try:
+            await self.app(scope, counted, send)
+        except _TooLargeError:
+            await self._refuse(scope, receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = problems.Problem(
+            problems.TOO_LARGE,
+            f"the request body is over {self.limit:,} bytes; send it in smaller parts "
+            "(the CLI sends works in batches)",
+        )
+        await _problem_response(problem)(scope, receive, send)
+
+
+class _TooLargeError(Exception):
+    pass
+
+
+def create_app(
+    settings: Settings, options: ServiceOptions | None = None, *, service: Service | None = None
+) -> FastAPI:
+    """The service over the registry ``settings`` name (opened when it starts)."""
+    chosen = options or ServiceOptions()
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        opened = service or Service.open(settings, chosen)
+        api.state.service = opened
+        try:
+            yield
+        finally:
+            if service is None:
+                opened.close()
+
+    api = FastAPI(
+        title="consentry registry",
+        version="1",
+        summary="Consent, licences and provenance for AI training data.",
+        description=(
+            "Every request that reads or changes a party's objects is signed by the "
+            "party (RFC 9421, Ed25519, with an RFC 9530 Content-Digest). A change is "
+            "made in rounds: the registry answers 202 with the messages to sign, and "
+            "commits (201) once they are signed. Errors are RFC 9457 problems."
+        ),
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+
+    @api.exception_handler(ConsentryError)
+    async def consentry_error(request: Request, error: Exception) -> JSONResponse:
+        if not isinstance(error, ConsentryError):  # registered for that class only
+            raise error
+        return _problem_response(problems.problem_for(error, instance=request.url.path))
+
+    @api.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: Exception) -> JSONResponse:
+        if not isinstance(error, RequestValidationError):  # registered for that class only
+            raise error
+        first = error.errors()[0] if error.errors() else {}
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        detail = f"{where}: {first.get('msg', 'invalid')}; send it as /openapi.json describes"
+        return _problem_response(
+            problems.Problem(problems.INVALID_REQUEST, detail, request.url.path)
+        )
+
+    @api.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: Exception) -> JSONResponse:
+        if not isinstance(error, StarletteHTTPException):  # registered for that class only
+            raise error
+        kind = {404: problems.NO_ROUTE, 405: problems.BAD_METHOD}.get(
+            error.status_code, problems.INVALID_REQUEST
+        )
+        return _problem_response(problems.Problem(kind, str(error.detail), request.url.path))
+
+    @api.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        _log.exception("unexpected error in %s %s", request.method, request.url.path)
+        return _problem_response(
+            problems.Problem(
+                problems.INTERNAL,
+                "the registry failed on this request; its operator's log says why",
+                request.url.path,
+            )
+        )
+
+    @api.get("/healthz", tags=["service"], summary="Whether the service and its database answer")
+    def healthz(request: Request) -> dict[str, Any]:
+        served: Service = request.app.state.service
+        return {"status": "ok", "log_size": served.registry.log.size()}
+
+    @api.get(
+        "/problems/{name}",
+        tags=["service"],
+        summary="What a problem type means",
+        response_class=PlainTextResponse,
+    )
+    def problem_page(name: str) -> Response:
+        kind = problems.PROBLEM_TYPES.get(name)
+        if kind is None:
+            return _problem_response(
+                problems.Problem(problems.NO_ROUTE, f"no problem type {name!r}", None)
+            )
+        return PlainTextResponse(f"{kind.name} ({kind.status}): {kind.title}.\n")
+
+    api.include_router(parties.router)
+    api.include_router(licences.router)
+    api.add_middleware(_BodyLimit, limit=chosen.max_body)
+    return api

@@ -1,0 +1,101 @@
+"""The bodies requests carry, as the OpenAPI document describes them. Records the
+service answers with are each record's own ``to_json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "AcceptBody",
+    "CounterBody",
+    "DenyBody",
+    "GrantBody",
+    "PartyBody",
+    "RequestBody",
+    "RevokeBody",
+    "ScopeModel",
+    "SigningModel",
+    "SigningRequestModel",
+]
+
+_ID = Field(min_length=3, max_length=40, pattern=r"^[a-z]{3}_[a-z2-7]{1,36}$")
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SigningModel(_Body):
+    """Round two and after: the token of round one and the signatures made since, by
+    the SHA-256 (hex) of the message each signs (base64 signatures)."""
+
+    token: str = Field(max_length=1000)
+    signatures: dict[str, str] = Field(max_length=100_000)
+
+
+class SigningRequestModel(BaseModel):
+    """202: sign these messages (base64), in any order, and send the request again with
+    ``signing``."""
+
+    token: str
+    messages: list[str]
+    expires_at: str
+
+
+class _Change(_Body):
+    signing: SigningModel | None = None
+
+
+class PartyBody(_Change):
+    id: str = _ID
+    name: str = Field(min_length=1, max_length=200)
+    public_key: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
+    invitation: str | None = Field(default=None, max_length=200)
+
+
+class ScopeModel(_Body):
+    kind: str = Field(pattern=r"^(works|owner|collection)$")
+    ids: list[str] = Field(min_length=1, max_length=10_000)
+
+
+class PriceModel(_Body):
+    per: str = Field(max_length=20)
+    amount: str = Field(max_length=60)
+    currency: str = Field(max_length=10)
+
+
+class RequestBody(_Change):
+    scope: ScopeModel
+    purposes: list[str] = Field(min_length=1, max_length=20)
+    not_after: str | None = Field(default=None, max_length=40)
+    offer: PriceModel | None = None
+    commercial: bool = True
+
+
+class GrantBody(_Change):
+    pass
+
+
+class AcceptBody(_Change):
+    pass
+
+
+class DenyBody(_Change):
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+class CounterBody(_Change):
+    purposes: list[str] | None = Field(default=None, max_length=20)
+    not_after: str | None = Field(default=None, max_length=40)
+    price: PriceModel | None = None
+
+
+class RevokeBody(_Change):
+    effective_at: str | None = Field(default=None, max_length=40)
+    reason: str | None = Field(default=None, max_length=2000)
+
+
+def dump(model: BaseModel | None) -> dict[str, Any] | None:
+    return None if model is None else model.model_dump(mode="json")

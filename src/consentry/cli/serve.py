@@ -1,0 +1,79 @@
+"""``consentry serve`` and ``consentry invite``: the registry as an HTTP service, run by
+its operator in the registry's home."""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from consentry.cli._common import out, print_json, workspace
+
+__all__ = ["invite", "serve"]
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8765, "--port", help="Port to listen on."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Server processes."),
+    invite_only: bool = typer.Option(
+        False, "--invite-only", help="Register only parties with an invitation."
+    ),
+    rate: float = typer.Option(
+        50.0, "--rate", help="Requests a second per key (per worker); 0 for no limit."
+    ),
+    checkpoint_every: float = typer.Option(
+        2.0, "--checkpoint-every", help="Seconds between signed checkpoints of a growing log."
+    ),
+) -> None:
+    """Serve this registry over HTTP: the JSON API under /v1/, log tiles under /log/."""
+    import uvicorn
+
+    from consentry.api.asgi import options_to_env
+    from consentry.api.service import ServiceOptions
+
+    with workspace() as ws:
+        if not ws.registry_at_hand():
+            from consentry.errors import ConfigurationError
+
+            raise ConfigurationError(
+                "no registry here to serve; run 'consentry init' first (or set CONSENTRY_HOME)"
+            )
+    options = ServiceOptions(
+        invite_only=invite_only,
+        rate_per_key=rate,
+        rate_per_address=rate * 2,
+        checkpoint_every=checkpoint_every,
+    )
+    os.environ.update(options_to_env(options))
+    out.print(f"serving the registry on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops")
+    uvicorn.run(
+        "consentry.api.asgi:from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+    )
+
+
+def invite(
+    note: str = typer.Argument(..., help="Who the invitation is for (kept with it)."),
+    days: int = typer.Option(14, "--days", min=1, help="Days it can be used in."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Make a single-use invitation to register with a registry served --invite-only."""
+    from datetime import timedelta
+
+    from consentry.app.served import invite as make_invitation
+
+    with workspace() as ws:
+        made = make_invitation(ws, note, valid_for=timedelta(days=days))
+    if as_json:
+        print_json({"token": made.token, "expires_at": made.expires_at, "note": made.note})
+        return
+    out.print(made.token)
+    out.print(
+        f"[dim]give it to {note}; it registers one party (CONSENTRY_INVITATION) until "
+        f"{made.expires_at:%Y-%m-%d}[/dim]"
+    )

@@ -1,0 +1,253 @@
+"""Signed HTTP to a served registry: every request signed with the acting party's key
+(RFC 9421), every problem answered turned back into the error it was, and a change
+carried through its signing rounds, each message checked before it is signed."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import secrets
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from consentry import errors
+from consentry.crypto import Signer
+from consentry.crypto.httpsig import sign_request
+from consentry.registry import EventKind
+
+__all__ = ["RegistryClient"]
+
+_ROUNDS = 6
+
+_ERRORS: dict[str, type[errors.ConsentryError]] = {
+    "unknown-key": errors.UnknownKeyError,
+    "bad-digest": errors.ContentDigestError,
+    "stale-signature": errors.StaleRequestError,
+    "replayed-request": errors.ReplayedRequestError,
+    "bad-signature": errors.BadSignatureError,
+    "signature-required": errors.BadSignatureError,
+    "invalid-terms": errors.TermsError,
+    "invalid-input": errors.InputError,
+    "too-large": errors.InputError,
+    "not-verified": errors.VerificationError,
+    "not-found": errors.NotFoundError,
+    "forbidden": errors.PermissionDeniedError,
+    "conflict": errors.StateConflictError,
+    "signing-stale": errors.StateConflictError,
+    "refused": errors.RegistryError,
+    "unavailable": errors.StorageError,
+}
+
+
+class RegistryClient:
+    """One registry at ``base_url``, spoken to over one connection pool."""
+
+    def __init__(self, base_url: str, *, timeout: float = 60.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- plain requests ---------------------------------------------------------------
+
+    def get(
+        self, path: str, *, params: Mapping[str, Any] | None = None, signer: Signer | None = None
+    ) -> Any:
+        return self._send("GET", path, params=params, signer=signer)
+
+    def pages(
+        self, path: str, *, params: Mapping[str, Any] | None = None, signer: Signer | None = None
+    ) -> Iterable[dict[str, Any]]:
+        """Every item of a paged list, page after page."""
+        query = dict(params or {})
+        query.setdefault("limit", 1000)
+        while True:
+            page = self.get(path, params=query, signer=signer)
+            yield from page["items"]
+            if page.get("next") is None:
+                return
+            query["cursor"] = page["next"]
+
+    def post(self, path: str, body: Mapping[str, Any], *, signer: Signer | None) -> Any:
+        return self._send("POST", path, body=body, signer=signer)
+
+    def change(
+        self,
+        method: str,
+        path: str,
+        body: Mapping[str, Any],
+        *,
+        signer: Signer,
+        party_id: str,
+        events: frozenset[EventKind],
+    ) -> Any:
+        """Make a change in its signing rounds: each round, sign the messages asked for
+        that this party would sign (``events``: the events it expects to make), until
+        the registry commits (201) and answers with what it made."""
+        signatures: dict[str, str] = {}
+        token: str | None = None
+        for _ in range(_ROUNDS):
+            sent = dict(body)
+            if token is not None:
+                sent["signing"] = {"token": token, "signatures": signatures}
+            status, answer = self._exchange(method, path, body=sent, signer=signer)
+            if status != 202:
+                return answer
+            token = str(answer["token"])
+            messages = [_b64decode(m) for m in answer["messages"]]
+            signable = _signable(messages, set(signatures.values()), party_id, events)
+            if not signable:
+                raise errors.VerificationError(
+                    f"the registry at {self.base_url} asked {party_id} to sign messages that "
+                    "are not the change asked for; nothing was signed"
+                )
+            for message in signable:
+                signatures[_digest(message)] = _b64encode(signer.sign(message))
+        raise errors.StateConflictError(
+            f"the registry at {self.base_url} kept asking for new signatures ({_ROUNDS} "
+            "rounds); it may be changing quickly: run the command again"
+        )
+
+    # -- the wire ---------------------------------------------------------------------
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        signer: Signer | None,
+    ) -> Any:
+        return self._exchange(method, path, params=params, body=body, signer=signer)[1]
+
+    def _exchange(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | None = None,
+        signer: Signer | None,
+    ) -> tuple[int, Any]:
+        content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = {"accept": "application/json"}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        request = self._http.build_request(
+            method, path, params=params, content=content, headers=headers
+        )
+        if signer is not None:
+            request.headers.update(
+                sign_request(
+                    method=method,
+                    url=str(request.url),
+                    headers=dict(request.headers),
+                    body=content,
+                    signer=signer,
+                    created=int(time.time()),
+                    nonce=secrets.token_urlsafe(16),
+                )
+            )
+        try:
+            response = self._http.send(request)
+        except httpx.HTTPError as exc:
+            raise errors.ConfigurationError(
+                f"cannot reach the registry at {self.base_url} ({exc}); check that it is "
+                "served there (consentry serve) and that CONSENTRY_REGISTRY names it"
+            ) from exc
+        if response.status_code >= 400:
+            raise _error_of(response, self.base_url)
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.status_code, response.json()
+        return response.status_code, response.content
+
+
+def _error_of(response: httpx.Response, base_url: str) -> errors.ConsentryError:
+    try:
+        problem = response.json()
+        name = str(problem.get("type", "")).rsplit("/", 1)[-1]
+        detail = str(problem.get("detail") or problem.get("title"))
+    except (ValueError, AttributeError):
+        return errors.ConsentryError(
+            f"the registry at {base_url} answered {response.status_code} without a problem "
+            "document; is CONSENTRY_REGISTRY a consentry registry?"
+        )
+    if name == "rate-limited":
+        retry = int(response.headers.get("retry-after", "1") or 1)
+        return errors.RateLimitedError(detail, retry_after=retry)
+    return _ERRORS.get(name, errors.ConsentryError)(detail)
+
+
+def _signable(
+    messages: list[bytes], made: set[str], party_id: str, events: frozenset[EventKind]
+) -> list[bytes]:
+    """The messages of a round this party signs: documents; events it makes, of the
+    kinds expected, whose embedded document signature is its own; and log leaves of
+    those events, once nothing else in the round is waiting (a leaf commits to its
+    event's body, which is final only once its document signature is real). ``made``:
+    the signatures (base64) this party has made for the change so far."""
+    documents, waiting, leaves = [], [], []
+    for message in messages:
+        kind, _, body = message.partition(b"\n")
+        name = kind.decode("ascii", "replace")
+        if name == "consentry/log-leaf/v1":
+            leaves.append((message, body))
+        elif name == "consentry/event/v1":
+            verdict = _event_verdict(body, made, party_id, events)
+            if verdict is None:
+                documents.append(message)
+            elif verdict == "wait":
+                waiting.append(message)
+            else:
+                return []
+        elif name.startswith("consentry/") and name.endswith("/v1"):
+            documents.append(message)
+        else:
+            return []
+    if waiting:
+        return documents
+    for message, body in leaves:
+        try:
+            leaf = json.loads(body)
+        except ValueError:
+            return []
+        if leaf.get("event") not in events:
+            return []
+        documents.append(message)
+    return documents
+
+
+def _event_verdict(
+    body: bytes, made: set[str], party_id: str, events: frozenset[EventKind]
+) -> str | None:
+    """``None``: sign it; ``"wait"``: it embeds a document signature this party has not
+    made yet; ``"refuse"``: it is not an event this change makes."""
+    try:
+        event = json.loads(body)
+    except ValueError:
+        return "refuse"
+    if event.get("actor") != party_id or event.get("event") not in events:
+        return "refuse"
+    payload = event.get("payload")
+    embedded = payload.get("signature") if isinstance(payload, dict) else None
+    if embedded is None or embedded in made:
+        return None
+    return "wait"
+
+
+def _digest(message: bytes) -> str:
+    return hashlib.sha256(message).hexdigest()
+
+
+def _b64encode(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _b64decode(text: str) -> bytes:
+    return base64.b64decode(text, validate=True)
