@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consentry.api import problems
-from consentry.api.routes import licences, parties
+from consentry.api.routes import ROUTERS
 from consentry.api.service import Service, ServiceOptions
 from consentry.errors import ConsentryError
 from consentry.settings import Settings
@@ -166,7 +166,7 @@ def create_app(
             )
         return PlainTextResponse(f"{kind.name} ({kind.status}): {kind.title}.\n")
 
-    api.include_router(parties.router)
-    api.include_router(licences.router)
+    for router in ROUTERS:
+        api.include_router(router)
     api.add_middleware(_BodyLimit, limit=chosen.max_body)
     return api
