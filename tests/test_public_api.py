@@ -185,6 +185,7 @@ PACKAGES = {
         "plan_gate",
         "prove",
         "publish",
+        "register_party",
         "register_works",
         "request",
         "revoke",
