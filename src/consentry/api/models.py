@@ -44,11 +44,11 @@ class SigningRequestModel(BaseModel):
     expires_at: str
 
 
-class _Change(_Body):
+class Change(_Body):
     signing: SigningModel | None = None
 
 
-class PartyBody(_Change):
+class PartyBody(Change):
     id: str = _ID
     name: str = Field(min_length=1, max_length=200)
     public_key: str = Field(min_length=64, max_length=64, pattern=r"^[0-9a-f]{64}$")
@@ -66,7 +66,7 @@ class PriceModel(_Body):
     currency: str = Field(max_length=10)
 
 
-class RequestBody(_Change):
+class RequestBody(Change):
     scope: ScopeModel
     purposes: list[str] = Field(min_length=1, max_length=20)
     not_after: str | None = Field(default=None, max_length=40)
@@ -74,25 +74,25 @@ class RequestBody(_Change):
     commercial: bool = True
 
 
-class GrantBody(_Change):
+class GrantBody(Change):
     pass
 
 
-class AcceptBody(_Change):
+class AcceptBody(Change):
     pass
 
 
-class DenyBody(_Change):
+class DenyBody(Change):
     reason: str | None = Field(default=None, max_length=2000)
 
 
-class CounterBody(_Change):
+class CounterBody(Change):
     purposes: list[str] | None = Field(default=None, max_length=20)
     not_after: str | None = Field(default=None, max_length=40)
     price: PriceModel | None = None
 
 
-class RevokeBody(_Change):
+class RevokeBody(Change):
     effective_at: str | None = Field(default=None, max_length=40)
     reason: str | None = Field(default=None, max_length=2000)
 

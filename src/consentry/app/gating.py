@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from consentry.app.index import index_folder, workspace_index
+from consentry.app.snapshots import snapshot_moment
 from consentry.app.workspace import Workspace
 from consentry.crypto import Signer
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
@@ -32,7 +33,15 @@ from consentry.index import MatchIndex
 from consentry.registry import PartyKind
 from consentry.terms import Category
 
-__all__ = ["PlannedGate", "gate_policy", "plan_gate", "run_gate"]
+__all__ = [
+    "PlannedGate",
+    "gate_policy",
+    "plan_gate",
+    "record_manifest",
+    "run_gate",
+    "run_started",
+    "start_run",
+]
 
 
 def gate_policy(
@@ -150,3 +159,34 @@ def run_gate(
         describe=plan.describe,
         moment=plan.moment,
     )
+
+
+def start_run(
+    ws: Workspace,
+    *,
+    licensee_id: str,
+    run_id: str,
+    purpose: Category,
+    snapshot_note: str | None = None,
+) -> datetime:
+    """Record on the registry that the licensee's run begins now, or, for a run made
+    offline from a snapshot, as of the snapshot its signed ``snapshot_note`` names (the
+    log key's signature on it is checked here); returns that moment."""
+    signer = ws.signer(licensee_id, PartyKind.LICENSEE)
+    at = None
+    if snapshot_note is not None:
+        at = snapshot_moment(ws, snapshot_note, licensee_id=licensee_id)
+    return ws.registry.runs.start(licensee_id, signer, run_id, purpose, at=at)
+
+
+def run_started(ws: Workspace, *, licensee_id: str, run_id: str) -> datetime:
+    """The moment the registry recorded the licensee's run ``run_id`` began."""
+    return ws.registry.runs.started(ws.actor(licensee_id, PartyKind.LICENSEE), run_id)
+
+
+def record_manifest(
+    ws: Workspace, *, licensee_id: str, manifest: dict[str, Any], signature: str
+) -> None:
+    """Put the licensee's signed manifest of a finished run on the log."""
+    signer = ws.signer(licensee_id, PartyKind.LICENSEE)
+    ws.registry.runs.record_manifest(licensee_id, signer, manifest, signature)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from sqlalchemy.engine import make_url
 
@@ -39,7 +40,7 @@ class Workspace:
     def from_env(cls) -> Workspace:
         return cls(Settings.from_env())
 
-    def __enter__(self) -> Workspace:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

@@ -20,6 +20,7 @@ from consentry.errors import InputError
 
 if TYPE_CHECKING:
     from consentry.app import Workspace
+    from consentry.client import RemoteWorkspace
     from consentry.gate import GateMode
     from consentry.terms import Category
 
@@ -31,6 +32,7 @@ __all__ = [
     "parse_mode",
     "parse_until",
     "print_json",
+    "remote_workspace",
     "state",
     "workspace",
 ]
@@ -65,6 +67,23 @@ def workspace() -> Iterator[Workspace]:
 
     with Workspace(settings) as ws:
         yield ws
+
+
+@contextmanager
+def remote_workspace() -> Iterator[RemoteWorkspace]:
+    """The served registry ``$CONSENTRY_REGISTRY`` names; ``ConfigurationError`` when
+    none is named (the command needs one)."""
+    from consentry.client import RemoteWorkspace
+    from consentry.errors import ConfigurationError
+    from consentry.settings import Settings
+
+    settings = Settings.from_env()
+    if not settings.registry_url:
+        raise ConfigurationError(
+            "this command talks to a served registry: set CONSENTRY_REGISTRY=http://host:port"
+        )
+    with RemoteWorkspace(settings) as remote:
+        yield remote
 
 
 def _default(value: Any) -> Any:

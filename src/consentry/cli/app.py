@@ -11,6 +11,7 @@ from consentry.cli.demo import demo
 from consentry.cli.gate import gate_app
 from consentry.cli.license import license_app
 from consentry.cli.log import log_app, usage_app
+from consentry.cli.manifest import manifest_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.royalties import royalties_app
 from consentry.cli.serve import invite, serve
@@ -34,6 +35,7 @@ app.add_typer(work_app, name="work")
 app.add_typer(terms_app, name="terms")
 app.add_typer(license_app, name="license")
 app.add_typer(gate_app, name="gate")
+app.add_typer(manifest_app, name="manifest")
 app.add_typer(log_app, name="log")
 app.add_typer(usage_app, name="usage")
 app.add_typer(royalties_app, name="royalties")

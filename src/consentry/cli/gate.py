@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from consentry.cli._common import err, out, parse_category, parse_mode, print_json, workspace
+from consentry.cli._common import err, out, parse_category, parse_mode, print_json
 
 if TYPE_CHECKING:
     from consentry.gate.run import RunStats
@@ -66,10 +66,20 @@ def run(
         min=1,
         help="Shortest copied run, in normalised characters, that is evidence (as check).",
     ),
+    snapshot: Path | None = typer.Option(
+        None,
+        "--snapshot",
+        help="Decide offline from this snapshot (consentry gate snapshot); send the "
+        "manifest later with 'consentry manifest submit'.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Admit only what owners agreed to; write admitted/rejected items, a signed
-    manifest, royalties and a summary. Interrupted? Run again with --resume."""
+    manifest, royalties and a summary. Interrupted? Run again with --resume.
+
+    Against a served registry (CONSENTRY_REGISTRY), consent comes from a snapshot
+    signed by the registry and kept up to date on this machine; the run's start and
+    manifest are recorded there."""
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from consentry import app
@@ -101,7 +111,13 @@ def run(
             ),
         )
 
-    with workspace() as ws, progress:
+    from consentry.client.gating import gate_workspace
+    from consentry.settings import Settings
+
+    with (
+        gate_workspace(Settings.from_env(), licensee, snapshot=snapshot, out=out_dir) as ws,
+        progress,
+    ):
         summary = app.run_gate(
             ws,
             corpus,
@@ -144,3 +160,21 @@ def run(
             markup=False,
             soft_wrap=True,
         )
+
+
+@gate_app.command("snapshot")
+def snapshot(
+    file: Path = typer.Argument(..., help="Snapshot file to fetch, or to bring up to date."),
+    licensee: str = typer.Option(..., "--licensee", help="Licensee id; its key signs."),
+) -> None:
+    """Fetch the registry's signed snapshot for gating offline (gate run --snapshot);
+    run again to fetch only what changed since. Needs CONSENTRY_REGISTRY."""
+    from consentry.cli._common import remote_workspace
+    from consentry.client.gating import fetch_snapshot
+    from consentry.registry import PartyKind
+
+    with remote_workspace() as ws:
+        signer = ws.signer(licensee, PartyKind.LICENSEE)
+        note = fetch_snapshot(ws.client, signer, file, licensee_id=licensee)
+    what = "snapshot" if note.since == 0 else f"update after event {note.since:,}"
+    out.print(f"{file}: {what} through event {note.through:,}, signed by the registry's log")

@@ -73,6 +73,14 @@ class RegistryClient:
                 return
             query["cursor"] = page["next"]
 
+    def download(
+        self, path: str, *, params: Mapping[str, Any] | None = None, signer: Signer | None
+    ) -> tuple[bytes, dict[str, str]]:
+        """A binary answer and its headers (lowercase names)."""
+        request = self._request("GET", path, params=params, content=b"", signer=signer)
+        response = self._deliver(request)
+        return response.content, {k.lower(): v for k, v in response.headers.items()}
+
     def post(self, path: str, body: Mapping[str, Any], *, signer: Signer | None) -> Any:
         return self._send("POST", path, body=body, signer=signer)
 
@@ -85,10 +93,13 @@ class RegistryClient:
         signer: Signer,
         party_id: str,
         events: frozenset[EventKind],
+        embeds: frozenset[str] = frozenset(),
     ) -> Any:
         """Make a change in its signing rounds: each round, sign the messages asked for
         that this party would sign (``events``: the events it expects to make), until
-        the registry commits (201) and answers with what it made."""
+        the registry commits (201) and answers with what it made. ``embeds``: the
+        signatures (base64) this party made beforehand that the change's events carry
+        (a run's manifest, signed when the run finished)."""
         signatures: dict[str, str] = {}
         token: str | None = None
         for _ in range(_ROUNDS):
@@ -100,7 +111,7 @@ class RegistryClient:
                 return answer
             token = str(answer["token"])
             messages = [_b64decode(m) for m in answer["messages"]]
-            signable = _signable(messages, set(signatures.values()), party_id, events)
+            signable = _signable(messages, {*signatures.values(), *embeds}, party_id, events)
             if not signable:
                 raise errors.VerificationError(
                     f"the registry at {self.base_url} asked {party_id} to sign messages that "
@@ -136,8 +147,24 @@ class RegistryClient:
         signer: Signer | None,
     ) -> tuple[int, Any]:
         content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        response = self._deliver(
+            self._request(method, path, params=params, content=content, signer=signer)
+        )
+        if response.headers.get("content-type", "").startswith("application/json"):
+            return response.status_code, response.json()
+        return response.status_code, response.content
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, Any] | None,
+        content: bytes,
+        signer: Signer | None,
+    ) -> httpx.Request:
         headers = {"accept": "application/json"}
-        if body is not None:
+        if content:
             headers["content-type"] = "application/json"
         request = self._http.build_request(
             method, path, params=params, content=content, headers=headers
@@ -154,6 +181,9 @@ class RegistryClient:
                     nonce=secrets.token_urlsafe(16),
                 )
             )
+        return request
+
+    def _deliver(self, request: httpx.Request) -> httpx.Response:
         try:
             response = self._http.send(request)
         except httpx.HTTPError as exc:
@@ -163,9 +193,7 @@ class RegistryClient:
             ) from exc
         if response.status_code >= 400:
             raise _error_of(response, self.base_url)
-        if response.headers.get("content-type", "").startswith("application/json"):
-            return response.status_code, response.json()
-        return response.status_code, response.content
+        return response
 
 
 def _error_of(response: httpx.Response, base_url: str) -> errors.ConsentryError:

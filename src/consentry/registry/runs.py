@@ -31,15 +31,32 @@ class Runs:
     def __init__(self, context: RegistryContext) -> None:
         self._context = context
 
-    def start(self, licensee_id: str, signer: Signer, run_id: str, purpose: Category) -> datetime:
+    def start(
+        self,
+        licensee_id: str,
+        signer: Signer,
+        run_id: str,
+        purpose: Category,
+        *,
+        at: datetime | None = None,
+    ) -> datetime:
         """Record that ``run_id`` begins now, on the log: the run is decided as of the
-        moment the registry records here, not a clock its licensee sets. Returns it."""
+        moment the registry records here, not a clock its licensee sets. Returns it.
+
+        ``at``: for a run decided offline from a snapshot the registry signed, the
+        moment of that snapshot (the caller has checked its signature); never in the
+        future, and within ``RUN_BOUND``."""
+        now = utc_now()
+        if at is not None:
+            if at > now:
+                raise InputError(f"run {run_id} cannot start after now ({format_time(at)})")
+            _within_bound(run_id, at)
         with self._context.transaction() as session:
             self._context.require_actor(session, licensee_id, PartyKind.LICENSEE, signer.public)
             found, _ = event_bodies(self._context, session, EventKind.RUN_STARTED, [run_id])
             if found:
                 raise StateConflictError(f"run {run_id} has started already")
-            now = utc_now()
+            started = at or now
             self._context.append_event(
                 session,
                 kind=EventKind.RUN_STARTED,
@@ -49,10 +66,10 @@ class Runs:
                 payload={
                     "run_id": run_id,
                     "purpose": purpose.value,
-                    "started_at": format_time(now),
+                    "started_at": format_time(started),
                 },
             )
-        return now
+        return started
 
     def started(self, licensee: Actor, run_id: str) -> datetime:
         """The moment the registry recorded ``run_id``'s start, for its licensee."""

@@ -10,6 +10,7 @@ from consentry.registry.access import Access
 from consentry.registry.licensing import Licensing
 from consentry.registry.parties import Parties
 from consentry.registry.runs import Runs
+from consentry.registry.snapshot import Snapshots
 from consentry.registry.terms_service import TermsService
 from consentry.registry.transparency import TransparencyLog
 from consentry.registry.works import Works
@@ -38,6 +39,7 @@ class Registry:
         self.runs = Runs(context)
         self.log = TransparencyLog(context)
         self.access = Access(context)
+        self.snapshots = Snapshots(context)
 
     @classmethod
     def create(cls, url: str) -> Registry:
