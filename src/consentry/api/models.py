@@ -13,6 +13,7 @@ __all__ = [
     "DenyBody",
     "GrantBody",
     "PartyBody",
+    "ProblemModel",
     "RequestBody",
     "RevokeBody",
     "ScopeModel",
@@ -33,6 +34,18 @@ class SigningModel(_Body):
 
     token: str = Field(max_length=1000)
     signatures: dict[str, str] = Field(max_length=100_000)
+
+
+class ProblemModel(BaseModel):
+    """An RFC 9457 problem: ``type`` says which refusal, ``detail`` what to do."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
 
 
 class SigningRequestModel(BaseModel):
