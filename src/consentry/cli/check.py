@@ -62,11 +62,14 @@ def _print(report: CheckReport) -> None:
 def check(
     files: list[str] = typer.Argument(..., help="Files to check ('-' reads stdin)."),
     sketch: Path | None = typer.Option(
-        None, "--sketch", help="Check offline against this sketch (no database needed)."
+        None,
+        "--sketch",
+        help="Check offline against this sketch (no database needed; the output never "
+        "leaves this machine).",
     ),
     vkey: str | None = _SKETCH_KEY,
     licensee: str | None = typer.Option(
-        None, "--licensee", help="Count your grants (database only; uses your key)."
+        None, "--licensee", help="Count your grants (not from a sketch; uses your key)."
     ),
     min_span: int = typer.Option(
         200, "--min-span", help="Shortest reproduced run, in normalised characters, to report."
@@ -77,13 +80,18 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON report per file."),
 ) -> None:
     """Does an output reproduce a registered work, and may it be published? Exit 0
-    publishable, 1 blocked, 2 usage or input error."""
+    publishable, 1 blocked, 2 usage or input error.
+
+    With CONSENTRY_REGISTRY set, a check with --sketch stays offline on this machine
+    (the output is never sent; the key is --log-key or the registry's); without one,
+    each output is sent to the registry's /v1/check."""
     from consentry import app
     from consentry.check import Verdict
 
     inputs = [(name if path == "-" else path, data) for path, data in map(_read, files)]
     with workspace() as ws:
-        reports = app.check_outputs(
+        checking = app.remote_check_outputs if app.registry_is_remote(ws) else app.check_outputs
+        reports = checking(
             ws,
             inputs,
             sketch=sketch,
@@ -113,11 +121,14 @@ def export(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Write a signed sketch of every registered work, tied to the latest checkpoint:
-    fingerprints, band keys and terms, none of the works' content."""
+    fingerprints, band keys and terms, none of the works' content. With
+    CONSENTRY_REGISTRY set, download the registry's and verify it with its log key."""
     from consentry import app
 
     with workspace() as ws:
-        made = app.export_sketch_file(ws, out_file, image_keypoints=image_keypoints)
+        remote = app.registry_is_remote(ws)
+        export = app.remote_export_sketch_file if remote else app.export_sketch_file
+        made = export(ws, out_file, image_keypoints=image_keypoints)
     if as_json:
         print_json(made.to_json())
     else:
@@ -141,12 +152,15 @@ def update(
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Add only what changed since the sketch's checkpoint: works registered since and
-    the terms that changed. At the registry it is made from the database; elsewhere
-    apply the update file the registry publishes (--from)."""
+    the terms that changed. At the registry it is made from the database; with
+    CONSENTRY_REGISTRY set only the update is fetched from the registry; elsewhere apply
+    the update file the registry publishes (--from)."""
     from consentry import app
 
     with workspace() as ws:
-        made = app.update_sketch_file(ws, sketch, from_file=from_file, out_file=out_file, vkey=vkey)
+        remote = app.registry_is_remote(ws)
+        update_file = app.remote_update_sketch_file if remote else app.update_sketch_file
+        made = update_file(ws, sketch, from_file=from_file, out_file=out_file, vkey=vkey)
     if as_json:
         print_json(made.record)
     else:

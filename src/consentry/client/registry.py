@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from consentry.client.checking import RemoteSketches
 from consentry.client.http import RegistryClient
 from consentry.clock import format_time
 from consentry.crypto import Signer
@@ -247,6 +248,7 @@ class RemoteRegistry(Registry):
         self.client = client
         self.parties = RemoteParties(client, invitation)
         self.licensing = RemoteLicensing(client, keyring)
+        self.sketches = RemoteSketches(client)
 
     def close(self) -> None:
         self.client.close()

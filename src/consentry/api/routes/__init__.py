@@ -4,11 +4,13 @@ document lists them."""
 
 from fastapi import APIRouter
 
-from consentry.api.routes import licences, parties
+from consentry.api.routes import check, licences, parties, sketch
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (
     parties.router,
     licences.router,
+    check.router,
+    sketch.router,
 )
