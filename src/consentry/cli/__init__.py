@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     from consentry.warmup import compile_notice
 
     state.debug = False
+    state.registry_url = None
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         # Standalone mode: usage errors, --help and typer.Exit end in SystemExit (and a

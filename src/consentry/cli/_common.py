@@ -22,10 +22,12 @@ if TYPE_CHECKING:
     from consentry.app import Workspace
     from consentry.client import RemoteWorkspace
     from consentry.gate import GateMode
+    from consentry.settings import Settings
     from consentry.terms import Category
 
 __all__ = [
     "CliState",
+    "cli_settings",
     "err",
     "out",
     "parse_category",
@@ -45,18 +47,29 @@ err = Console(stderr=True, highlight=False)
 @dataclass
 class CliState:
     debug: bool = False
+    registry_url: str | None = None
 
 
 state = CliState()
+
+
+def cli_settings() -> Settings:
+    """The environment's settings, with the registry ``--registry`` names, if given."""
+    from dataclasses import replace
+
+    from consentry.settings import Settings
+
+    settings = Settings.from_env()
+    if state.registry_url:
+        return replace(settings, registry_url=state.registry_url)
+    return settings
 
 
 @contextmanager
 def workspace() -> Iterator[Workspace]:
     """The workspace the environment names (a served registry when
     ``$CONSENTRY_REGISTRY`` is set); its registry is closed afterwards."""
-    from consentry.settings import Settings
-
-    settings = Settings.from_env()
+    settings = cli_settings()
     if settings.registry_url:
         from consentry.client import RemoteWorkspace
 
@@ -75,9 +88,8 @@ def remote_workspace() -> Iterator[RemoteWorkspace]:
     none is named (the command needs one)."""
     from consentry.client import RemoteWorkspace
     from consentry.errors import ConfigurationError
-    from consentry.settings import Settings
 
-    settings = Settings.from_env()
+    settings = cli_settings()
     if not settings.registry_url:
         raise ConfigurationError(
             "this command talks to a served registry: set CONSENTRY_REGISTRY=http://host:port"

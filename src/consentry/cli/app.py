@@ -56,13 +56,20 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+    registry: str | None = typer.Option(
+        None,
+        "--registry",
+        help="A served registry's URL (as CONSENTRY_REGISTRY): act on it from this machine.",
+    ),
     version: bool = typer.Option(
         False, "--version", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
-    """Registry at $CONSENTRY_HOME (default ./.consentry) or $CONSENTRY_DATABASE_URL;
-    this party's own keys in $CONSENTRY_KEYS (default ~/.config/consentry/keys)."""
+    """Registry at $CONSENTRY_HOME (default ./.consentry) or $CONSENTRY_DATABASE_URL, or
+    served at $CONSENTRY_REGISTRY (--registry); this party's own keys in $CONSENTRY_KEYS
+    (default ~/.config/consentry/keys)."""
     state.debug = debug
+    state.registry_url = registry
 
 
 @app.command("init")

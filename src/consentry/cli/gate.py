@@ -111,11 +111,11 @@ def run(
             ),
         )
 
+    from consentry.cli._common import cli_settings
     from consentry.client.gating import gate_workspace
-    from consentry.settings import Settings
 
     with (
-        gate_workspace(Settings.from_env(), licensee, snapshot=snapshot, out=out_dir) as ws,
+        gate_workspace(cli_settings(), licensee, snapshot=snapshot, out=out_dir) as ws,
         progress,
     ):
         summary = app.run_gate(
