@@ -15,15 +15,17 @@ from typing import Any
 import httpx
 from PIL import ImageOps
 
+from consentry import app
 from consentry.app.remote_checking import SketchState
 from consentry.crypto import FileKeyStore, KeyPair
 from consentry.crypto.httpsig import sign_request
 from consentry.index import Sketch
 from consentry.log import NoteVerifier
 from consentry.log.note import Checkpoint, sign_checkpoint, signature_lines
+from consentry.settings import Settings
 from tests.conftest import LICENSES, STDLIB
 from tests.e2e.conftest import Cli
-from tests.service.conftest import Served
+from tests.service.conftest import Served, serving
 from tests.unit.fingerprint.test_image_keypoints import _photo, _png
 
 _KEYWORDS = {
@@ -282,28 +284,62 @@ def test_hostile_bodies_are_refused_as_problems(
 def test_grants_count_only_for_the_licensee_that_signed(
     served: Served, tmp_path: Path, http: httpx.Client
 ) -> None:
-    _registered(served, tmp_path)
+    operator, _ = _registered(served, tmp_path)
     lab = served.party(tmp_path, "lab")
     other = served.party(tmp_path, "other")
     mine = lab("licensee", "create", "Lab", "--json").records()[0]["id"]
     theirs = other("licensee", "create", "Other", "--json").records()[0]["id"]
     excerpt = _outputs(tmp_path)["excerpt"]
-    signed = _check(lab, excerpt, "--licensee", mine)
-    assert signed["verdict"] == "blocked" and f"--licensee {mine}" in str(signed["findings"])
+    (work,) = [f["work_id"] for f in _check(lab, excerpt)["findings"]]
+    blocked = _check(lab, excerpt, "--licensee", mine)
+    assert blocked["verdict"] == "blocked" and f"--licensee {mine}" in str(blocked["findings"])
+    owner = operator("owner", "list", "--json").records()[0]["id"]
+    request_id = lab(
+        "license", "request", "--licensee", mine, "--work", work, "--purpose", "publish-output",
+        "--json",
+    ).records()[0]["id"]  # fmt: skip
+    granted = operator("license", "grant", request_id, "--owner", owner, "--json").records()[0]
+    licensed = _check(lab, excerpt, "--licensee", mine)
+    assert (licensed["verdict"], licensed["findings"][0]["grant_id"]) == ("licensed", granted["id"])
+    assert _check(lab, excerpt)["verdict"] == "blocked"  # unsigned: nobody's grant counts
+
     # Naming another licensee: refused, whether signed by someone else or not at all.
-    refused = lab("check", str(excerpt), "--licensee", theirs, expect=2)
+    refused = other("check", str(excerpt), "--licensee", mine, expect=2)
     assert "no key" in refused.stderr
-    body = {"text": excerpt.read_text(), "licensee": theirs}
+    body = {"text": excerpt.read_text(), "licensee": mine}
     _problem(http.post(f"{served.url}/v1/check", json=body), 403, "forbidden")
     content = httpx.Request("POST", f"{served.url}/v1/check", json=body)
-    headers = sign_request(
-        method="POST",
-        url=str(content.url),
-        headers=dict(content.headers),
-        body=content.content,
-        signer=FileKeyStore(tmp_path / "lab" / "keys").load(mine),
-        created=int(time.time()),
-        nonce="a-nonce-of-the-lab",
+    content.headers.update(
+        sign_request(
+            method="POST",
+            url=str(content.url),
+            headers=dict(content.headers),
+            body=content.content,
+            signer=FileKeyStore(tmp_path / "other" / "keys").load(theirs),
+            created=int(time.time()),
+            nonce="a-nonce-of-the-other-lab",
+        )
     )
-    content.headers.update(headers)
     _problem(http.send(content), 403, "forbidden")
+
+
+def test_a_sketch_is_never_updated_from_another_registry(served: Served, tmp_path: Path) -> None:
+    _, vkey = _registered(served, tmp_path)
+    lab = served.party(tmp_path, "lab")
+    sketch = tmp_path / "lab.sketch"
+    lab("sketch", "export", "--out", str(sketch))
+    kept = sketch.read_bytes()
+    home = tmp_path / "elsewhere"
+    settings = Settings(
+        home=home, database_url=f"sqlite:///{home / 'registry.db'}", keys_dir=home / "keys"
+    )
+    with app.Workspace(settings) as ws:
+        app.init(ws)
+    with serving(settings) as url:
+        elsewhere = Cli(lab.home, keys=lab.keys, env={"CONSENTRY_REGISTRY": url})
+        # Its key did not sign the sketch; pinned to the right key, its update is refused.
+        assert "not signed" in elsewhere("sketch", "update", str(sketch), expect=2).stderr
+        elsewhere("sketch", "update", str(sketch), "--log-key", vkey, expect=2)
+        copy = _outputs(tmp_path)["excerpt"]
+        elsewhere("check", str(copy), "--sketch", str(sketch), expect=2)
+    assert sketch.read_bytes() == kept
