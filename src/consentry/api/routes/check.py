@@ -64,7 +64,11 @@ def _content(body: OutputBody) -> tuple[str, str | bytes]:
     return body.name or "output", data
 
 
-@router.post("/v1/check", summary="Does this output reproduce a registered work? (public)")
+@router.post(
+    "/v1/check",
+    summary="Does this output reproduce a registered work? (public)",
+    responses={200: {"description": "The report, as 'consentry check --json' prints it"}},
+)
 def check(request: Request, service: Served, caller: Signed, body: OutputBody) -> JSONResponse:
     try:
         name, content = _content(body)

@@ -20,7 +20,7 @@ router = APIRouter(tags=["sketch"])
 
 _SINCE = Query(
     min_length=66,
-    max_length=4000,
+    max_length=8000,
     description="The sketch's state: its chain digest, a dot, and its checkpoint note in "
     "base64url (``consentry sketch update`` sends it).",
 )
