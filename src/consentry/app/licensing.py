@@ -27,9 +27,11 @@ __all__ = [
     "counter",
     "deny",
     "grant",
+    "grants_of",
     "licences",
     "may_use",
     "request",
+    "requests_of",
     "revoke",
     "scope_of",
 ]
@@ -146,12 +148,17 @@ class Licences:
 def licences(ws: Workspace, party_id: str, kind: PartyKind) -> Licences:
     """The requests and grants of the owner or licensee ``party_id`` (made or
     received), read with its key."""
-    actor = ws.actor(party_id, kind)
-    licensing = ws.registry.licensing
-    return Licences(
-        licensing.requests(actor),
-        [HeldGrant(g, r) for g, r in licensing.grants(actor)],
-    )
+    return Licences(requests_of(ws, party_id, kind), grants_of(ws, party_id, kind))
+
+
+def requests_of(ws: Workspace, party_id: str, kind: PartyKind) -> list[LicenseRequest]:
+    """The requests the owner received or the licensee made, read with its key."""
+    return ws.registry.licensing.requests(ws.actor(party_id, kind))
+
+
+def grants_of(ws: Workspace, party_id: str, kind: PartyKind) -> list[HeldGrant]:
+    """The grants the owner issued or the licensee holds, each with any revocation."""
+    return [HeldGrant(g, r) for g, r in ws.registry.licensing.grants(ws.actor(party_id, kind))]
 
 
 def may_use(

@@ -70,7 +70,7 @@ def make_request(service: Served, caller: Signed, body: RequestBody) -> JSONResp
 
 def _own_requests(service: Served, caller: Signed) -> list[LicenseRequest]:
     actor = caller.require()
-    return app.licences(service.reading_as(actor), actor.party_id, actor.kind).requests
+    return app.requests_of(service.reading_as(actor), actor.party_id, actor.kind)
 
 
 @router.get("/v1/requests", summary="The requests you made (licensee) or received (owner)")
@@ -169,7 +169,7 @@ def grants(
     service: Served, caller: Signed, cursor: Cursor = None, limit: Limit = 100
 ) -> dict[str, Any]:
     actor = caller.require()
-    held = app.licences(service.reading_as(actor), actor.party_id, actor.kind).grants
+    held = app.grants_of(service.reading_as(actor), actor.party_id, actor.kind)
     return page(
         held, key=lambda h: h.grant.id, cursor=cursor, limit=limit, render=lambda h: h.to_json()
     )
