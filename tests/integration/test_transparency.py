@@ -223,3 +223,16 @@ def test_checkpoints_signed_at_once_agree_without_an_error(
         thread.join()
     assert failed == []
     assert len({s.checkpoint for s in signed}) == 1  # type: ignore[attr-defined]
+
+
+def test_an_empty_log_signs_once_and_then_grows(
+    registry: Registry, make_owner, log_key: KeyPair
+) -> None:
+    first = registry.log.checkpoint(log_key, ORIGIN)
+    assert first.checkpoint.size == 0
+    # Asked again before anything happened: the same checkpoint, not a proof from 0 to 0.
+    assert registry.log.checkpoint(log_key, ORIGIN) == first
+    make_owner()
+    grown = registry.log.checkpoint(log_key, ORIGIN)
+    assert grown.checkpoint.size == 1
+    assert registry.log.checkpoint(log_key, ORIGIN) == grown

@@ -224,9 +224,11 @@ class TransparencyLog:
             tree = self.tree()
             size, root = tree.size, tree.root()
             last = self.latest()
+            # Only a tree grown from a non-empty one has a proof of it; an empty tree, or
+            # the same tree, is consistent with no proof at all.
             proof = (
                 tree.consistency_proof(last.checkpoint.size, size)
-                if last is not None and last.checkpoint.size <= size
+                if last is not None and 0 < last.checkpoint.size < size
                 else []
             )
         if last is not None:
@@ -242,7 +244,11 @@ class TransparencyLog:
                     "entries were removed; refusing to sign"
                 )
             try:
-                verify_consistency(old.size, size, old.root, root, proof)
+                # Every tree extends the empty one; the same size must be the same tree.
+                if old.size == size and old.root != root:
+                    raise VerificationError("its root is not the checkpoint's")
+                if 0 < old.size < size:
+                    verify_consistency(old.size, size, old.root, root, proof)
             except VerificationError as exc:
                 raise VerificationError(
                     f"the log's entries no longer extend its checkpoint of size {old.size} "
