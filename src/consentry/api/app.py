@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consentry.api import problems
+from consentry.api.publishing import Checkpointer
 from consentry.api.routes import ROUTERS
 from consentry.api.service import Service, ServiceOptions
 from consentry.errors import ConsentryError
@@ -89,9 +90,12 @@ def create_app(
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
         opened = service or Service.open(settings, chosen)
         api.state.service = opened
+        checkpointer = Checkpointer(opened)
+        checkpointer.start()
         try:
             yield
         finally:
+            checkpointer.stop()
             if service is None:
                 opened.close()
 

@@ -22,7 +22,10 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 
 @dataclass(frozen=True, slots=True)
 class ServiceOptions:
-    """How the registry is served. Rates are requests a second (0: no limit)."""
+    """How the registry is served. Rates are requests a second (0: no limit).
+    ``checkpoint_every``: seconds between checks that the log has grown, to sign it (0:
+    never); ``witnesses``: each ``'URL VKEY'``, asked to cosign every checkpoint, of
+    which ``quorum`` (default all) must."""
 
     invite_only: bool = False
     max_body: int = DEFAULT_MAX_BODY
@@ -31,6 +34,8 @@ class ServiceOptions:
     rate_per_address: float = 100.0
     burst_per_address: int = 1000
     checkpoint_every: float = 2.0
+    witnesses: tuple[str, ...] = ()
+    quorum: int | None = None
 
 
 @dataclass(slots=True)

@@ -25,12 +25,30 @@ def serve(
     checkpoint_every: float = typer.Option(
         2.0, "--checkpoint-every", help="Seconds between signed checkpoints of a growing log."
     ),
+    witnesses: list[str] | None = typer.Option(
+        None,
+        "--witness",
+        help="'URL VKEY': a witness asked to cosign every checkpoint (repeat for each).",
+    ),
+    quorum: int | None = typer.Option(
+        None, "--quorum", help="How many of the --witness witnesses must cosign (default: all)."
+    ),
 ) -> None:
     """Serve this registry over HTTP: the JSON API under /v1/, log tiles under /log/."""
     import uvicorn
 
     from consentry.api.asgi import options_to_env
     from consentry.api.service import ServiceOptions
+    from consentry.errors import InputError
+    from consentry.witness import WitnessEndpoint
+
+    # Refused before serving, not at the first checkpoint.
+    endpoints = [WitnessEndpoint.parse(text) for text in witnesses or ()]
+    if quorum is not None and not 1 <= quorum <= len(endpoints):
+        raise InputError(
+            f"--quorum {quorum} needs between 1 and {len(endpoints)} witnesses: give "
+            "--witness 'URL VKEY' for each"
+        )
 
     with workspace() as ws:
         if not ws.registry_at_hand():
@@ -44,6 +62,8 @@ def serve(
         rate_per_key=rate,
         rate_per_address=rate * 2,
         checkpoint_every=checkpoint_every,
+        witnesses=tuple(witnesses or ()),
+        quorum=quorum,
     )
     os.environ.update(options_to_env(options))
     out.print(f"serving the registry on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops")

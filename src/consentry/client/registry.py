@@ -10,6 +10,7 @@ from typing import Any
 
 from consentry.client.checking import RemoteSketches
 from consentry.client.http import RegistryClient
+from consentry.client.log import RemoteTransparencyLog
 from consentry.clock import format_time
 from consentry.crypto import Signer
 from consentry.errors import KeyStoreError
@@ -248,6 +249,7 @@ class RemoteRegistry(Registry):
         self.client = client
         self.parties = RemoteParties(client, invitation)
         self.licensing = RemoteLicensing(client, keyring)
+        self.log = RemoteTransparencyLog(client, keyring)
         self.sketches = RemoteSketches(client)
 
     def close(self) -> None:

@@ -4,13 +4,14 @@ document lists them."""
 
 from fastapi import APIRouter
 
-from consentry.api.routes import check, licences, parties, sketch
+from consentry.api.routes import check, licences, log, parties, sketch
 
 __all__ = ["ROUTERS"]
 
 ROUTERS: tuple[APIRouter, ...] = (
     parties.router,
     licences.router,
+    log.router,
     check.router,
     sketch.router,
 )
