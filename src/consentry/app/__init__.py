@@ -82,6 +82,13 @@ if TYPE_CHECKING:
         published_checkpoint,
         published_identity,
     )
+    from consentry.app.remote_works import (
+        create_collection,
+        find_collection,
+        register_batch,
+        show_work,
+        uploaded_files,
+    )
     from consentry.app.royalties import (
         RoyaltyStatement,
         StatementLine,
@@ -114,6 +121,11 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
+    "create_collection": "consentry.app.remote_works",
+    "find_collection": "consentry.app.remote_works",
+    "register_batch": "consentry.app.remote_works",
+    "show_work": "consentry.app.remote_works",
+    "uploaded_files": "consentry.app.remote_works",
     "SketchState": "consentry.app.remote_checking",
     "check_served": "consentry.app.remote_checking",
     "registry_is_remote": "consentry.app.remote_checking",
@@ -210,12 +222,14 @@ __all__ = [
     "check_served",
     "checkpoint",
     "counter",
+    "create_collection",
     "create_party",
     "current_checkpoint",
     "current_index",
     "deny",
     "entry_bundle",
     "export_sketch_file",
+    "find_collection",
     "gate_policy",
     "grant",
     "init",
@@ -235,6 +249,7 @@ __all__ = [
     "publish_checkpoint",
     "published_checkpoint",
     "published_identity",
+    "register_batch",
     "register_party",
     "register_works",
     "registry_is_remote",
@@ -250,8 +265,10 @@ __all__ = [
     "served_sketch_update",
     "set_terms",
     "show_terms",
+    "show_work",
     "sketch_verifier",
     "update_sketch_file",
+    "uploaded_files",
     "usage",
     "verify_proof",
     "verify_usage_proof",

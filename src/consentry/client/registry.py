@@ -11,6 +11,7 @@ from typing import Any
 from consentry.client.checking import RemoteSketches
 from consentry.client.http import RegistryClient
 from consentry.client.log import RemoteTransparencyLog
+from consentry.client.works import RemoteTerms, RemoteWorks
 from consentry.clock import format_time
 from consentry.crypto import Signer
 from consentry.errors import KeyStoreError
@@ -249,6 +250,7 @@ class RemoteRegistry(Registry):
         self.client = client
         self.parties = RemoteParties(client, invitation)
         self.licensing = RemoteLicensing(client, keyring)
+        self.works, self.terms = RemoteWorks(client), RemoteTerms(client)
         self.log = RemoteTransparencyLog(client, keyring)
         self.sketches = RemoteSketches(client)
 

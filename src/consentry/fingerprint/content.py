@@ -7,12 +7,14 @@ fingerprints, and for images PDQ and a crop-resistant hash.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate, pairwise
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,6 +84,64 @@ class FingerprintParams:
     version: str = "fp5"
 
 
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+class _Fields:
+    """A JSON object read as a fingerprint's fields: exactly ``names``, each of the type
+    asked for. The wire form comes from other machines, so every field is checked
+    before use; errors name ``what`` and the field."""
+
+    def __init__(self, data: object, names: Iterable[str], what: str) -> None:
+        wanted = set(names)
+        if not isinstance(data, Mapping):
+            raise InputError(f"{what} must be a JSON object of {', '.join(sorted(wanted))}")
+        given = {str(name) for name in data}
+        if given != wanted:
+            extra = sorted(given - wanted)
+            odd, why = (
+                (extra[0], "is not a fingerprint field")
+                if extra
+                else (min(wanted - given), "is missing")
+            )
+            raise InputError(f"{what}.{odd[:40]} {why}; send the fields to_json writes")
+        self._data, self._what = data, what
+
+    def absent(self, name: str) -> bool:
+        return self._data[name] is None
+
+    def raw(self, name: str) -> object:
+        return self._data[name]
+
+    def text(self, name: str) -> str:
+        value = self._data[name]
+        if not isinstance(value, str):
+            raise InputError(f"{self._what}.{name} must be a string")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise InputError(f"{self._what}.{name} holds a lone surrogate") from None
+        if "\0" in value:  # PostgreSQL's text holds no NUL
+            raise InputError(f"{self._what}.{name} holds a NUL character")
+        return value
+
+    def number(self, name: str) -> int:
+        value = self._data[name]
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < 2**63:
+            raise InputError(f"{self._what}.{name} must be a whole number from 0 to 2^63 - 1")
+        return value
+
+    def blob(self, name: str) -> bytes:
+        value = self._data[name]
+        if isinstance(value, str):
+            try:
+                return base64.b64decode(value, validate=True)
+            except ValueError:  # binascii.Error, or a character outside ASCII
+                pass
+        raise InputError(f"{self._what}.{name} is not base64")
+
+
 @dataclass(frozen=True, slots=True)
 class TextView:
     """A code file's fingerprints as plain text. Code travels without its file name
@@ -91,6 +151,27 @@ class TextView:
     digest: str
     minhash: bytes
     excerpts: bytes
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "digest": self.digest,
+            "minhash": _b64(self.minhash),
+            "excerpts": _b64(self.excerpts),
+        }
+
+    @classmethod
+    def from_json(cls, data: object, *, what: str = "text_view") -> TextView:
+        """The view ``to_json`` wrote, its fields' types checked and bytes decoded.
+        Raises ``InputError`` naming ``what`` and the field."""
+        fields = _Fields(data, ("digest", "minhash", "excerpts"), what)
+        return cls(fields.text("digest"), fields.blob("minhash"), fields.blob("excerpts"))
+
+
+_FINGERPRINT_FIELDS = (
+    "kind", "media_type", "size", "digest", "stream_length", "minhash", "excerpts", "title",
+    "spdx", "pdq", "pdq_quality", "crop_segments", "text_view", "params_version",
+    "content_length",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +195,59 @@ class ContentFingerprint:
     # Normalised characters the exact digest covers (for code, the source without its
     # comments); None for images. Registration refuses too little (``MIN_CONTENT``).
     content_length: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The wire form: every field, bytes in base64 (no content: fingerprints only)."""
+        optional = (self.pdq, self.crop_segments)
+        pdq, crop = (None if value is None else _b64(value) for value in optional)
+        return {
+            "kind": self.kind.value,
+            "media_type": self.media_type,
+            "size": self.size,
+            "digest": self.digest,
+            "stream_length": self.stream_length,
+            "minhash": _b64(self.minhash),
+            "excerpts": _b64(self.excerpts),
+            "title": self.title,
+            "spdx": self.spdx,
+            "pdq": pdq,
+            "pdq_quality": self.pdq_quality,
+            "crop_segments": crop,
+            "text_view": None if self.text_view is None else self.text_view.to_json(),
+            "params_version": self.params_version,
+            "content_length": self.content_length,
+        }
+
+    @classmethod
+    def from_json(cls, data: object, *, what: str = "fingerprint") -> ContentFingerprint:
+        """The fingerprint ``to_json`` wrote, each field's type checked and its bytes
+        decoded; raises ``InputError`` naming ``what`` and the field. It reads the
+        form only: whether the bytes are what the kernels make is for the registry to
+        check before it stores them."""
+        f = _Fields(data, _FINGERPRINT_FIELDS, what)
+        try:
+            kind = ContentKind(f.text("kind"))
+        except ValueError:
+            kinds = ", ".join(k.value for k in ContentKind)
+            raise InputError(f"{what}.kind is not a kind of content ({kinds})") from None
+        view = None if f.absent("text_view") else f.raw("text_view")
+        return cls(
+            kind=kind,
+            media_type=f.text("media_type"),
+            size=f.number("size"),
+            digest=f.text("digest"),
+            stream_length=f.number("stream_length"),
+            minhash=f.blob("minhash"),
+            excerpts=f.blob("excerpts"),
+            title=f.text("title"),
+            spdx=None if f.absent("spdx") else f.text("spdx"),
+            pdq=None if f.absent("pdq") else f.blob("pdq"),
+            pdq_quality=None if f.absent("pdq_quality") else f.number("pdq_quality"),
+            crop_segments=None if f.absent("crop_segments") else f.blob("crop_segments"),
+            text_view=None if view is None else TextView.from_json(view, what=f"{what}.text_view"),
+            params_version=f.text("params_version"),
+            content_length=None if f.absent("content_length") else f.number("content_length"),
+        )
 
 
 def text_digest(normalised: str) -> str:

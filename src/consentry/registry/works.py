@@ -69,6 +69,24 @@ class FileFingerprint:
     path: str
     fingerprint: ContentFingerprint
 
+    def to_json(self) -> dict[str, Any]:
+        """How a file goes to a served registry: its path and fingerprints, no content."""
+        return {"path": self.path, "fingerprint": self.fingerprint.to_json()}
+
+    @classmethod
+    def from_json(cls, data: object, *, what: str = "file") -> FileFingerprint:
+        """The file ``to_json`` wrote, its fields' types checked and bytes decoded.
+        Raises ``InputError`` naming ``what`` and the field."""
+        # The kernels load only for what reads fingerprints.
+        from consentry.fingerprint import ContentFingerprint  # noqa: PLC0415
+
+        if not isinstance(data, dict) or set(data) != {"path", "fingerprint"}:
+            raise InputError(f"{what} must be a JSON object of path and fingerprint")
+        if not isinstance(data["path"], str):
+            raise InputError(f"{what}.path must be a string")
+        fingerprint = ContentFingerprint.from_json(data["fingerprint"], what=f"{what}.fingerprint")
+        return cls(data["path"], fingerprint)
+
 
 def _fingerprint_parts(fingerprint: ContentFingerprint) -> list[tuple[str, bytes, int | None]]:
     parts: list[tuple[str, bytes, int | None]] = []

@@ -4,7 +4,7 @@ document lists them."""
 
 from fastapi import APIRouter
 
-from consentry.api.routes import check, licences, log, parties, sketch
+from consentry.api.routes import check, licences, log, parties, sketch, terms, works
 
 __all__ = ["ROUTERS"]
 
@@ -14,4 +14,6 @@ ROUTERS: tuple[APIRouter, ...] = (
     log.router,
     check.router,
     sketch.router,
+    works.router,
+    terms.router,
 )
