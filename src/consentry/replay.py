@@ -6,8 +6,10 @@ once without committing, to learn the exact messages the party must sign (docume
 events, log leaves), and sends them; the party signs them on its own machine; the
 registry runs the change again, now with the party's signatures, and commits. For the
 second run to ask for the same messages, it must see the same time, make the same ids
-and draw the same salts: inside ``replaying(seed, now)`` the clock stands at ``now`` and
-``random_bytes`` is a keyed stream of ``seed``. Outside it both are the real thing.
+and draw the same salts: inside ``replaying(seed, now)`` the clock starts at ``now`` and
+moves on a microsecond each time it is read (so the works of one batch keep the order
+they were registered in, as outside a replay), and ``random_bytes`` is a keyed stream of
+``seed``. Outside it both are the real thing.
 
 A run that meets a message it holds no signature for is ``spoiled``: the registry
 rolls its transaction back after writing everything and raises ``DryRunEndedError``
@@ -23,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 __all__ = ["DryRunEndedError", "fixed_moment", "random_bytes", "replaying", "spoil", "spoiled"]
 
@@ -38,6 +40,12 @@ class _Replay:
     now: datetime
     spoiled: bool = False
     drawn: int = field(default=0)
+    ticks: int = field(default=0)
+
+    def tick(self) -> datetime:
+        moment = self.now + timedelta(microseconds=self.ticks)
+        self.ticks += 1
+        return moment
 
     def draw(self, n: int) -> bytes:
         # HMAC-SHA256 in counter mode: each draw its own block(s), in the order drawn.
@@ -66,9 +74,9 @@ def replaying(seed: bytes, now: datetime) -> Iterator[None]:
 
 
 def fixed_moment() -> datetime | None:
-    """The moment a replay fixes, or ``None`` outside one."""
+    """The replay's clock, read (it moves on a microsecond), or ``None`` outside one."""
     replay = _current.get()
-    return None if replay is None else replay.now
+    return None if replay is None else replay.tick()
 
 
 def random_bytes(n: int) -> bytes:

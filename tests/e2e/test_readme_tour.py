@@ -51,11 +51,12 @@ class Step:
     expected: str
 
 
-def tour_steps(readme: str) -> list[Step]:
-    """The tour's commands in order, with their expected output; raises ``ValueError``
-    for a block that does not start with a command or leaves a heredoc open."""
-    start = readme.index(TOUR)
-    end = readme.find("\n## ", start + len(TOUR))
+def tour_steps(readme: str, heading: str = TOUR) -> list[Step]:
+    """The commands of the tour under ``heading`` in order, with their expected output;
+    raises ``ValueError`` for a block that does not start with a command or leaves a
+    heredoc open."""
+    start = readme.index(heading)
+    end = readme.find("\n## ", start + len(heading))
     section = readme[start : None if end < 0 else end]
     steps: list[Step] = []
     for block in _BLOCK.findall(section):
@@ -90,17 +91,26 @@ def _block_steps(lines: list[str]) -> list[Step]:
     return steps
 
 
-def run_tour(steps: list[Step], folder: Path) -> list[str]:
+def run_tour(
+    steps: list[Step], folder: Path, *, replace: dict[str, str] | None = None
+) -> list[str]:
     """Runs the steps in one bash process in ``folder/home/tour``, with ``folder/home``
-    as the home folder, and returns what each printed (stdout and stderr together)."""
+    as the home folder, and returns what each printed (stdout and stderr together).
+    ``replace``: text swapped in the commands (a free port for the README's), and
+    swapped back in what they print. Jobs the tour leaves in the background are
+    stopped when it ends."""
     home = folder / "home"
     tour = home / "tour"
     tour.mkdir(parents=True)
     script = folder / "tour.sh"
+    swaps = dict(replace or {})
     # A pasted `!` would be history expansion in an interactive shell: keep it so here.
-    lines = ["set -o history -o histexpand"]
+    lines = ["set -o history -o histexpand", "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT"]
     for n, step in enumerate(steps):
-        lines += [f"printf '\\n{_MARKER.format(n)}\\n'", step.command]
+        command = step.command
+        for written, used in swaps.items():
+            command = command.replace(written, used)
+        lines += [f"printf '\\n{_MARKER.format(n)}\\n'", command]
     script.write_text("\n".join(lines) + "\n")
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", str(script)],
@@ -120,7 +130,10 @@ def run_tour(steps: list[Step], folder: Path) -> list[str]:
         f"the tour stopped after step {max(outputs, default=-1)} of {len(steps)}: "
         f"{done.stdout[-2000:]}"
     )
-    return [outputs[n].replace(str(home), "~").rstrip("\n") for n in range(len(steps))]
+    printed = [outputs[n].replace(str(home), "~").rstrip("\n") for n in range(len(steps))]
+    for written, used in swaps.items():
+        printed = [text.replace(used, written) for text in printed]
+    return printed
 
 
 def _fresh_environment(home: Path) -> dict[str, str]:
@@ -156,6 +169,26 @@ def test_the_readme_tour_runs_as_written(tmp_path: Path) -> None:
     steps = tour_steps(README.read_text(encoding="utf-8"))
     assert len(steps) > 20, "the tour's console blocks were not found"
     outputs = run_tour(steps, tmp_path)
+    for step, output in zip(steps, outputs, strict=True):
+        expected = normalised(step.command, step.expected)
+        assert normalised(step.command, output) == expected, (
+            f"$ {step.command}\nprinted:\n{output}\nbut the README shows:\n{step.expected}"
+        )
+
+
+THREE_SHELLS = "## Three parties, three shells"
+
+
+def test_the_three_shells_tour_runs_as_written(tmp_path: Path) -> None:
+    import socket
+
+    steps = tour_steps(README.read_text(encoding="utf-8"), THREE_SHELLS)
+    assert len(steps) > 20, "the three shells' console blocks were not found"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = str(sock.getsockname()[1])
+    # The README serves on 8765; the test on a free port of its own.
+    outputs = run_tour(steps, tmp_path, replace={"8765": port})
     for step, output in zip(steps, outputs, strict=True):
         expected = normalised(step.command, step.expected)
         assert normalised(step.command, output) == expected, (

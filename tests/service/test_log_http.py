@@ -443,11 +443,6 @@ def test_log_key_prove_and_verify_print_the_same_over_http(
     assert "not in the checkpoint of size 2" in far.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app.checkpoint asks this machine for the log key before the registry: "
-    "app/log.py must defer to a served registry (see the report of this change)",
-)
 def test_log_checkpoint_over_http_prints_the_registrys_newest(
     served: Served, http: httpx.Client, tmp_path: Path
 ) -> None:

@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consentry.api import problems
+from consentry.api.openapi import describe
 from consentry.api.publishing import Checkpointer
 from consentry.api.routes import ROUTERS
 from consentry.api.service import Service, ServiceOptions
@@ -113,6 +114,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
     )
+    describe(api)
 
     @api.exception_handler(ConsentryError)
     async def consentry_error(request: Request, error: Exception) -> JSONResponse:

@@ -24,6 +24,8 @@ def options_to_env(options: ServiceOptions) -> dict[str, str]:
         f"{_PREFIX}RATE_PER_KEY": str(options.rate_per_key),
         f"{_PREFIX}RATE_PER_ADDRESS": str(options.rate_per_address),
         f"{_PREFIX}CHECKPOINT_EVERY": str(options.checkpoint_every),
+        f"{_PREFIX}WITNESSES": "\n".join(options.witnesses),
+        f"{_PREFIX}QUORUM": "" if options.quorum is None else str(options.quorum),
     }
 
 
@@ -36,5 +38,7 @@ def from_env() -> FastAPI:
         rate_per_key=float(env.get(f"{_PREFIX}RATE_PER_KEY", defaults.rate_per_key)),
         rate_per_address=float(env.get(f"{_PREFIX}RATE_PER_ADDRESS", defaults.rate_per_address)),
         checkpoint_every=float(env.get(f"{_PREFIX}CHECKPOINT_EVERY", defaults.checkpoint_every)),
+        witnesses=tuple(w for w in env.get(f"{_PREFIX}WITNESSES", "").split("\n") if w),
+        quorum=int(quorum) if (quorum := env.get(f"{_PREFIX}QUORUM")) else None,
     )
     return create_app(Settings.from_env(), options)

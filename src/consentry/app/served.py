@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import make_url
+
 from consentry.app.workspace import Workspace
 from consentry.clock import format_time, parse_time, utc_now
 from consentry.crypto import PublicKey, Signer, canonical_json, parse_json_object
@@ -59,6 +61,7 @@ __all__ = [
     "invite",
     "message_digest",
     "register_party",
+    "registry_status",
 ]
 
 SIGNING_WINDOW = timedelta(minutes=5)
@@ -338,3 +341,12 @@ def actor_of_key(ws: Workspace, key_id: str) -> Actor | None:
 def invite(ws: Workspace, note: str, *, valid_for: timedelta) -> Invitation:
     """A single-use invitation to register (the operator's; only its digest is kept)."""
     return ws.registry.access.invite(note, valid_for=valid_for)
+
+
+def registry_status(ws: Workspace) -> dict[str, Any]:
+    """Which registry ``ws`` acts on (a URL, or a database with secrets hidden) and
+    the size of its log."""
+    url = ws.settings.registry_url or make_url(ws.settings.database_url).render_as_string(
+        hide_password=True
+    )
+    return {"registry": url, "log_size": ws.registry.log.size()}

@@ -14,7 +14,7 @@ from consentry.cli.log import log_app, usage_app
 from consentry.cli.manifest import manifest_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.royalties import royalties_app
-from consentry.cli.serve import invite, serve
+from consentry.cli.serve import invite, serve, status
 from consentry.cli.terms import terms_app
 from consentry.cli.witness import witness_app
 from consentry.cli.works import work_app
@@ -45,6 +45,7 @@ app.command("check")(check)
 app.command("demo")(demo)
 app.command("serve")(serve)
 app.command("invite")(invite)
+app.command("status")(status)
 
 
 def _version(value: bool) -> None:

@@ -9,7 +9,7 @@ import typer
 
 from consentry.cli._common import out, print_json, workspace
 
-__all__ = ["invite", "serve"]
+__all__ = ["invite", "serve", "status"]
 
 
 def serve(
@@ -97,3 +97,31 @@ def invite(
         f"[dim]give it to {note}; it registers one party (CONSENTRY_INVITATION) until "
         f"{made.expires_at:%Y-%m-%d}[/dim]"
     )
+
+
+def status(
+    wait: float = typer.Option(
+        0.0, "--wait", min=0.0, help="Seconds to wait for a served registry to answer."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Say which registry this machine acts on and how far its log has grown; with
+    --wait, wait for a served registry that is starting to answer."""
+    from consentry import app
+    from consentry.cli._common import cli_settings
+
+    settings = cli_settings()
+    if settings.registry_url and wait:
+        from consentry.client.http import RegistryClient
+
+        client = RegistryClient(settings.registry_url)
+        try:
+            client.wait_until_answering(wait)
+        finally:
+            client.close()
+    with workspace() as ws:
+        found = app.registry_status(ws)
+    if as_json:
+        print_json(found)
+        return
+    out.print(f"registry at {found['registry']}: log of {found['log_size']:,} entries")

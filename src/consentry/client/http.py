@@ -53,6 +53,19 @@ class RegistryClient:
     def close(self) -> None:
         self._http.close()
 
+    def wait_until_answering(self, seconds: float) -> None:
+        """Return once the registry answers ``/healthz``; ``ConfigurationError`` when it
+        has not within ``seconds``."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                self.get("/healthz")
+                return
+            except errors.ConfigurationError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
+
     # -- plain requests ---------------------------------------------------------------
 
     def get(

@@ -250,8 +250,8 @@ class RemoteRegistry(Registry):
         self.client = client
         self.parties = RemoteParties(client, invitation)
         self.licensing = RemoteLicensing(client, keyring)
-        self.works, self.terms = RemoteWorks(client), RemoteTerms(client)
         self.log = RemoteTransparencyLog(client, keyring)
+        self.works, self.terms = RemoteWorks(client), RemoteTerms(client)
         self.sketches = RemoteSketches(client)
 
     def close(self) -> None:

@@ -4,7 +4,7 @@ document lists them."""
 
 from fastapi import APIRouter
 
-from consentry.api.routes import check, licences, log, parties, sketch, terms, works
+from consentry.api.routes import check, gating, licences, log, parties, sketch, terms, works
 
 __all__ = ["ROUTERS"]
 
@@ -12,8 +12,9 @@ ROUTERS: tuple[APIRouter, ...] = (
     parties.router,
     licences.router,
     log.router,
-    check.router,
-    sketch.router,
+    gating.router,
     works.router,
     terms.router,
+    check.router,
+    sketch.router,
 )
