@@ -38,9 +38,10 @@ from consentry.errors import (
     UnknownKeyError,
 )
 
-KEY = KeyPair.generate()
-OTHER = KeyPair.generate()
-STRANGER = KeyPair.generate()
+# Fixed keys: their ids name test cases, which every xdist worker must collect alike.
+KEY = KeyPair(Ed25519PrivateKey.from_private_bytes(bytes([1]) * 32))
+OTHER = KeyPair(Ed25519PrivateKey.from_private_bytes(bytes([2]) * 32))
+STRANGER = KeyPair(Ed25519PrivateKey.from_private_bytes(bytes([3]) * 32))
 KEYS = {pair.public.key_id: pair.public for pair in (KEY, OTHER)}
 NOW = 1_800_000_000
 URL = "https://registry.example:8443/v1/grants?owner=own_1&page=2"
