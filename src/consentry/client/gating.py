@@ -180,7 +180,13 @@ def _verified(snapshot: Path, *, licensee_id: str) -> SnapshotNote:
             "beside it); fetch one with 'consentry gate snapshot FILE --licensee ID'"
         )
     verifier = NoteVerifier.from_vkey(key_path.read_text("ascii").strip())
-    return open_snapshot(note_path.read_text("utf-8"), None, verifier, licensee_id=licensee_id)
+    try:
+        return open_snapshot(note_path.read_text("utf-8"), None, verifier, licensee_id=licensee_id)
+    except VerificationError as exc:
+        raise VerificationError(
+            f"{note_path} is not signed by the log key pinned in {key_path} ({exc}); if the "
+            "registry's operator says its log key changed, remove the snapshot and fetch it anew"
+        ) from exc
 
 
 def fetch_snapshot(
