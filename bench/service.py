@@ -211,6 +211,7 @@ def _bench_served(p: _Parties, served: str, backend: str, workers: int, args: An
         lambda: client.change(
             "POST", "/v1/requests", {"scope": scope.to_json(), "purposes": ["train-ai"]},
             signer=p.lab_key, party_id=p.lab_id, events=frozenset({EventKind.REQUEST_CREATED}),
+            documents={"license-request": lambda d: d.get("licensee") == p.lab_id},
         ),
         lambda: ws.registry.licensing.request(
             p.lab_id, p.lab_key, scope=scope, purposes=[Category.TRAIN_AI]

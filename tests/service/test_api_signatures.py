@@ -99,6 +99,7 @@ def _request(served: Served, who: tuple[str, KeyPair], owner: str) -> str:
             signer=who[1],
             party_id=who[0],
             events=frozenset({EventKind.REQUEST_CREATED}),
+            documents={"license-request": lambda d: d.get("licensee") == who[0]},
         )
     finally:
         client.close()

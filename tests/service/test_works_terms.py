@@ -325,7 +325,10 @@ def test_a_hostile_fingerprint_is_refused_by_file_and_field_and_stores_nothing(
     body = {"collection": None, "files": [good.to_json(), *(s.to_json() for s in samples.values())]}
     client = RegistryClient(served.url)
     events = frozenset({EventKind.WORK_REGISTERED})
-    made = client.change("POST", "/v1/works", body, signer=signer, party_id=owner, events=events)
+    works = {"work": lambda d: d.get("owner") == owner}
+    made = client.change(
+        "POST", "/v1/works", body, signer=signer, party_id=owner, events=events, documents=works
+    )
     client.close()
     assert [r["status"] for r in made["items"]] == ["registered"] * 4
     assert [r["path"] for r in made["items"]] == [f["path"] for f in body["files"]]

@@ -9,7 +9,8 @@ import hashlib
 import json
 import secrets
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -106,13 +107,16 @@ class RegistryClient:
         signer: Signer,
         party_id: str,
         events: frozenset[EventKind],
+        documents: Mapping[str, Callable[[dict[str, Any]], bool]] | None = None,
         embeds: frozenset[str] = frozenset(),
     ) -> Any:
         """Make a change in its signing rounds: each round, sign the messages asked for
-        that this party would sign (``events``: the events it expects to make), until
-        the registry commits (201) and answers with what it made. ``embeds``: the
-        signatures (base64) this party made beforehand that the change's events carry
-        (a run's manifest, signed when the run finished)."""
+        that this party would sign, until the registry commits (201) and answers with
+        what it made. ``events``: the kinds of event it expects to make; ``documents``:
+        the kinds of document it expects to sign, each with what its body must say (a
+        document of another kind, or one that says otherwise, is never signed);
+        ``embeds``: the signatures (base64) this party made beforehand that the
+        change's events carry (a run's manifest, signed when the run finished)."""
         signatures: dict[str, str] = {}
         token: str | None = None
         for _ in range(_ROUNDS):
@@ -124,7 +128,8 @@ class RegistryClient:
                 return answer
             token = str(answer["token"])
             messages = [_b64decode(m) for m in answer["messages"]]
-            signable = _signable(messages, {*signatures.values(), *embeds}, party_id, events)
+            expected = _Expected(party_id, events, documents or {})
+            signable = _signable(messages, {*signatures.values(), *embeds}, expected)
             if not signable:
                 raise errors.VerificationError(
                     f"the registry at {self.base_url} asked {party_id} to sign messages that "
@@ -225,14 +230,31 @@ def _error_of(response: httpx.Response, base_url: str) -> errors.ConsentryError:
     return _ERRORS.get(name, errors.ConsentryError)(detail)
 
 
-def _signable(
-    messages: list[bytes], made: set[str], party_id: str, events: frozenset[EventKind]
-) -> list[bytes]:
-    """The messages of a round this party signs: documents; events it makes, of the
-    kinds expected, whose embedded document signature is its own; and log leaves of
-    those events, once nothing else in the round is waiting (a leaf commits to its
-    event's body, which is final only once its document signature is real). ``made``:
-    the signatures (base64) this party has made for the change so far."""
+@dataclass(frozen=True, slots=True)
+class _Expected:
+    party_id: str
+    events: frozenset[EventKind]
+    documents: Mapping[str, Callable[[dict[str, Any]], bool]]
+
+    def document(self, kind: str, body: bytes) -> bool:
+        check = self.documents.get(kind)
+        if check is None:
+            return False
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            return False
+        return isinstance(parsed, dict) and check(parsed)
+
+
+def _signable(messages: list[bytes], made: set[str], expected: _Expected) -> list[bytes]:
+    """The messages of a round this party signs: documents of the kinds expected that
+    say what the change asked; events it makes, of the kinds expected, whose embedded
+    document signature is its own; and log leaves of those events, once nothing else in
+    the round is waiting (a leaf commits to its event's body, which is final only once
+    its document signature is real). Nothing at all if any message is none of these.
+    ``made``: the signatures (base64) this party has made for the change so far."""
+    party_id, events = expected.party_id, expected.events
     documents, waiting, leaves = [], [], []
     for message in messages:
         kind, _, body = message.partition(b"\n")
@@ -247,7 +269,11 @@ def _signable(
                 waiting.append(message)
             else:
                 return []
-        elif name.startswith("consentry/") and name.endswith("/v1"):
+        elif (
+            name.startswith("consentry/")
+            and name.endswith("/v1")
+            and expected.document(name[len("consentry/") : -len("/v1")], body)
+        ):
             documents.append(message)
         else:
             return []

@@ -4,7 +4,7 @@ key; changes go through their signing rounds, signed on this machine."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -105,10 +105,22 @@ class RemoteLicensing(Licensing):
         self._keyring = keyring
 
     def _change(
-        self, path: str, body: Mapping[str, Any], signer: Signer, party_id: str, event: EventKind
+        self,
+        path: str,
+        body: Mapping[str, Any],
+        signer: Signer,
+        party_id: str,
+        event: EventKind,
+        documents: Mapping[str, Callable[[dict[str, Any]], bool]] | None = None,
     ) -> Any:
         return self._client.change(
-            "POST", path, body, signer=signer, party_id=party_id, events=frozenset({event})
+            "POST",
+            path,
+            body,
+            signer=signer,
+            party_id=party_id,
+            events=frozenset({event}),
+            documents=documents,
         )
 
     def request(
@@ -130,12 +142,25 @@ class RemoteLicensing(Licensing):
             "offer": None if offer is None else offer.to_json(),
             "commercial": commercial,
         }
-        made = self._change("/v1/requests", body, signer, licensee_id, EventKind.REQUEST_CREATED)
+        asked = {"licensee": licensee_id, "scope": body["scope"], "purposes": body["purposes"]}
+        made = self._change(
+            "/v1/requests",
+            body,
+            signer,
+            licensee_id,
+            EventKind.REQUEST_CREATED,
+            {"license-request": lambda d: all(d.get(k) == v for k, v in asked.items())},
+        )
         return LicenseRequest.from_json(made)
 
     def grant(self, request_id: str, owner_id: str, signer: Signer) -> Grant:
         made = self._change(
-            f"/v1/requests/{request_id}/grant", {}, signer, owner_id, EventKind.GRANT_ISSUED
+            f"/v1/requests/{request_id}/grant",
+            {},
+            signer,
+            owner_id,
+            EventKind.GRANT_ISSUED,
+            {"grant": lambda d: d.get("request") == request_id and d.get("owner") == owner_id},
         )
         return Grant.from_json(made)
 
@@ -171,6 +196,7 @@ class RemoteLicensing(Licensing):
             signer,
             owner_id,
             EventKind.REQUEST_COUNTERED,
+            {"counter-offer": lambda d: d.get("request") == request_id},
         )
         return LicenseRequest.from_json(made)
 
@@ -199,6 +225,7 @@ class RemoteLicensing(Licensing):
             signer,
             owner_id,
             EventKind.GRANT_REVOKED,
+            {"revocation": lambda d: d.get("grant") == grant_id and d.get("owner") == owner_id},
         )
         return Revocation.from_json(made)
 

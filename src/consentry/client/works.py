@@ -100,6 +100,13 @@ class RemoteWorks(Works):
         # The collection first, in a change of its own, as the local registry makes it.
         collection_id = self.collection(owner_id, collection, signer).id if collection else None
         for batch in upload_batches(files):
+            # A work is signed only as the owner's, for a file of this batch as uploaded.
+            sent = {(item["path"], item["fingerprint"]["digest"]) for item in batch}
+
+            def uploaded(work: dict[str, Any], sent: set[tuple[str, str]] = sent) -> bool:
+                placed = work.get("owner") == owner_id and work.get("collection") == collection_id
+                return placed and (work.get("path"), work.get("digest")) in sent
+
             made = self._client.change(
                 "POST",
                 "/v1/works",
@@ -107,6 +114,7 @@ class RemoteWorks(Works):
                 signer=signer,
                 party_id=owner_id,
                 events=_REGISTERING,
+                documents={"work": uploaded},
             )
             answered = [Registration.from_json(item) for item in made["items"]]
             if [r.path for r in answered] != [item["path"] for item in batch]:
@@ -152,6 +160,12 @@ class RemoteTerms(TermsService):
             signer=signer,
             party_id=owner_id,
             events=frozenset({EventKind.TERMS_SET}),
+            documents={
+                "terms": lambda d: (
+                    (d.get("owner"), d.get("target"), d.get("terms"))
+                    == (owner_id, target_id, terms.to_json())
+                )
+            },
         )
         return _layer(made, "target", f"the terms the registry set on {target_id}")
 

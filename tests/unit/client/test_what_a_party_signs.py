@@ -1,0 +1,82 @@
+"""What a party's client signs when a served registry asks: only the messages of the
+change it asked for. A registry that asks for anything else gets no signature at all."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from consentry.client.http import _Expected, _signable
+from consentry.crypto import KeyPair, canonical_json
+from consentry.registry import EventKind
+
+KEY = KeyPair.generate()
+ADA = "own_aaaaaaaaaaaaaaaa"
+MALLORY = "own_bbbbbbbbbbbbbbbb"
+DIGEST = "a" * 64
+
+
+def _document(kind: str, body: dict[str, Any]) -> bytes:
+    return f"consentry/{kind}/v1\n".encode() + canonical_json(body)
+
+
+def _event(kind: EventKind, actor: str, payload: dict[str, Any]) -> bytes:
+    body = {"type": "consentry.event", "version": 1, "event": kind.value, "actor": actor,
+            "subject": "wrk_cccccccccccccccc", "at": "2026-12-02T00:00:00.000000Z",
+            "payload": payload}  # fmt: skip
+    return _document("event", body)
+
+
+def _leaf(kind: EventKind) -> bytes:
+    body = {"type": "consentry.log-leaf", "version": 1, "event": kind.value,
+            "at": "2026-12-02T00:00:00.000000Z", "actor": "00" * 32, "subject": "11" * 32,
+            "content": "22" * 32}  # fmt: skip
+    return b"consentry/log-leaf/v1\n" + canonical_json(body)
+
+
+WORK = {"type": "consentry.work", "id": "wrk_cccccccccccccccc", "owner": ADA,
+        "collection": None, "path": "poems/river.txt", "digest": DIGEST}  # fmt: skip
+EXPECTED = _Expected(
+    ADA,
+    frozenset({EventKind.WORK_REGISTERED}),
+    {"work": lambda d: d.get("owner") == ADA and d.get("digest") == DIGEST},
+)
+
+
+def test_a_registration_signs_its_work_then_its_event_and_leaf() -> None:
+    document = _document("work", WORK)
+    signature = base64.b64encode(KEY.sign(document)).decode()
+    waiting = _event(EventKind.WORK_REGISTERED, ADA, {"work": WORK, "signature": "AAAA"})
+    # Round one: the event embeds a signature not yet made, so only the document.
+    assert _signable([document, waiting, _leaf(EventKind.WORK_REGISTERED)], set(), EXPECTED) == [
+        document
+    ]
+    # Round two: the event carries the document's real signature; it and its leaf.
+    ready = _event(EventKind.WORK_REGISTERED, ADA, {"work": WORK, "signature": signature})
+    leaf = _leaf(EventKind.WORK_REGISTERED)
+    assert _signable([ready, leaf], {signature}, EXPECTED) == [ready, leaf]
+
+
+def test_a_work_for_content_never_uploaded_is_never_signed() -> None:
+    other = _document("work", {**WORK, "digest": "b" * 64})
+    assert _signable([_document("work", WORK), other], set(), EXPECTED) == []
+
+
+def test_a_document_of_another_kind_is_never_signed() -> None:
+    grant = _document("grant", {"owner": ADA, "licensee": "lic_dddddddddddddddd"})
+    assert _signable([_document("work", WORK), grant], set(), EXPECTED) == []
+
+
+def test_an_event_of_another_party_or_kind_is_never_signed() -> None:
+    for wrong in (
+        _event(EventKind.WORK_REGISTERED, MALLORY, {}),
+        _event(EventKind.GRANT_ISSUED, ADA, {}),
+    ):
+        assert _signable([wrong], set(), EXPECTED) == []
+
+
+def test_a_leaf_of_another_kind_or_an_unknown_message_is_never_signed() -> None:
+    assert _signable([_leaf(EventKind.GRANT_REVOKED)], set(), EXPECTED) == []
+    assert _signable([b"consentry/log-leaf/v1\nnot json"], set(), EXPECTED) == []
+    assert _signable([b"anything else at all"], set(), EXPECTED) == []
+    assert _signable([_document("work", WORK)[:-1]], set(), EXPECTED) == []
