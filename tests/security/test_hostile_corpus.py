@@ -133,9 +133,9 @@ def test_a_damaged_compressed_file_gives_the_items_before_the_damage_then_names_
     path = _jsonl(_fresh(folder) / name, lines)
     whole = path.read_bytes()
     damaged = bytearray(whole[: data.draw(st.integers(0, len(whole) - 1))])
-    for _ in range(data.draw(st.integers(0, 3))):
-        if damaged:
-            damaged[data.draw(st.integers(0, len(damaged) - 1))] ^= 0xFF
+    flips = data.draw(st.integers(0, 3)) if damaged else 0
+    for _ in range(flips):
+        damaged[data.draw(st.integers(0, len(damaged) - 1))] ^= 0xFF
     path.write_bytes(bytes(damaged))
     items: list[Item] = []
     try:
@@ -150,8 +150,12 @@ def test_a_damaged_compressed_file_gives_the_items_before_the_damage_then_names_
             assert where in message
     for item in items:
         _writable(item)
-    # Nothing read past the damage, and what was read is what the lines were.
-    assert len(items) <= len(lines)
+    # Cut short, nothing is read past the cut. A flipped byte inside the compressed
+    # stream may decompress into other lines before the damage shows (gzip checks its
+    # CRC at the end of the stream): those are items like any other, and the error
+    # still comes.
+    if not flips:
+        assert len(items) <= len(lines)
 
 
 # -- folders ------------------------------------------------------------------------
