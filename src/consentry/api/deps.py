@@ -60,6 +60,25 @@ def cursor_for(key: str) -> str:
     return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii").rstrip("=")
 
 
+def keyset_page(
+    fetch: Callable[[str | None, int], Sequence[_T]],
+    *,
+    key: Callable[[_T], str],
+    cursor: str | None,
+    limit: int,
+    render: Callable[[_T], dict[str, Any]],
+) -> dict[str, Any]:
+    """One page read from where the cursor points: ``fetch(after, n)`` gives at most
+    ``n`` items after the one whose key is ``after`` (from the first when None)."""
+    after = None if cursor is None else _open_cursor(cursor)
+    items = list(fetch(after, limit + 1))
+    chosen = items[:limit]
+    return {
+        "items": [render(item) for item in chosen],
+        "next": cursor_for(key(chosen[-1])) if len(items) > limit else None,
+    }
+
+
 def page(
     items: Sequence[_T],
     *,

@@ -114,7 +114,12 @@ def register_works(
 
 
 def list_works(
-    ws: Workspace, *, owner_id: str | None = None, limit: int | None = None
+    ws: Workspace,
+    *,
+    owner_id: str | None = None,
+    limit: int | None = None,
+    after: str | None = None,
 ) -> list[Work]:
-    """Registered works (their metadata is public), oldest first."""
-    return ws.registry.works.all(owner_id=owner_id, limit=limit)
+    """Registered works (their metadata is public), oldest first; ``after``: those
+    registered after that work."""
+    return ws.registry.works.all(owner_id=owner_id, limit=limit, after=after)

@@ -20,7 +20,7 @@ from consentry.crypto import Signer
 from consentry.crypto.httpsig import sign_request
 from consentry.registry import EventKind
 
-__all__ = ["RegistryClient"]
+__all__ = ["RegistryClient", "cursor_for"]
 
 _ROUNDS = 6
 
@@ -212,6 +212,11 @@ class RegistryClient:
         if response.status_code >= 400:
             raise _error_of(response, self.base_url)
         return response
+
+
+def cursor_for(key: str) -> str:
+    """The cursor of a list's page that starts after the item ``key`` names."""
+    return base64.urlsafe_b64encode(key.encode("utf-8")).decode("ascii").rstrip("=")
 
 
 def _error_of(response: httpx.Response, base_url: str) -> errors.ConsentryError:

@@ -11,7 +11,7 @@ from itertools import islice
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from consentry.client.http import RegistryClient
+from consentry.client.http import RegistryClient, cursor_for
 from consentry.crypto import Signer
 from consentry.errors import ConfigurationError, VerificationError
 from consentry.registry import (
@@ -128,8 +128,12 @@ class RemoteWorks(Works):
     def get(self, work_id: str) -> Work:
         return Work.from_json(self._client.get(f"/v1/works/{_segment(work_id)}"))
 
-    def all(self, *, owner_id: str | None = None, limit: int | None = None) -> list[Work]:
+    def all(
+        self, *, owner_id: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> list[Work]:
         params: dict[str, Any] = {} if owner_id is None else {"owner": owner_id}
+        if after is not None:
+            params["cursor"] = cursor_for(after)
         if limit is not None:
             params["limit"] = min(limit, 1000)
         listed = self._client.pages("/v1/works", params=params)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence, Set
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -491,11 +491,22 @@ class Works:
                 "re-register the work"
             )
 
-    def all(self, *, owner_id: str | None = None, limit: int | None = None) -> list[Work]:
+    def all(
+        self, *, owner_id: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> list[Work]:
+        """Works in the order they were registered; ``after``: only those after that
+        work (one page of a long list is read, not the list)."""
         with self._context.reading() as session:
             query = select(WorkRow).order_by(WorkRow.created_at, WorkRow.id)
             if owner_id is not None:
                 query = query.where(WorkRow.owner_id == owner_id)
+            if after is not None:
+                anchor = session.get(WorkRow, after)
+                if anchor is None:
+                    raise InputError(f"no work {after!r} to list after; start from the first")
+                query = query.where(
+                    tuple_(WorkRow.created_at, WorkRow.id) > tuple_(anchor.created_at, anchor.id)
+                )
             if limit is not None:
                 query = query.limit(limit)
             return [_work(row) for row in session.scalars(query)]

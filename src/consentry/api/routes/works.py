@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from consentry import app
 from consentry.api.changes import run_change
-from consentry.api.deps import Cursor, Limit, Served, Signed, page
+from consentry.api.deps import Cursor, Limit, Served, Signed, keyset_page
 from consentry.api.models import SigningModel
 from consentry.app.remote_works import MAX_BATCH
 from consentry.registry import Collection
@@ -67,8 +67,14 @@ def register(service: Served, caller: Signed, body: WorksBody) -> JSONResponse:
 def works(
     service: Served, owner: str | None = _OWNER, cursor: Cursor = None, limit: Limit = 100
 ) -> dict[str, Any]:
-    found = app.list_works(service.public(), owner_id=owner)
-    return page(found, key=lambda w: w.id, cursor=cursor, limit=limit, render=lambda w: w.to_json())
+    public = service.public()
+    return keyset_page(
+        lambda after, n: app.list_works(public, owner_id=owner, limit=n, after=after),
+        key=lambda w: w.id,
+        cursor=cursor,
+        limit=limit,
+        render=lambda w: w.to_json(),
+    )
 
 
 @router.get("/v1/works/{work_id}", summary="One work")
