@@ -134,6 +134,8 @@ class WorkRow(_Signed, Base):
     __table_args__ = (
         UniqueConstraint("owner_id", "digest"),
         Index("uq_works_content", "content", unique=True),
+        # Works are listed in the order they were registered, a page at a time.
+        Index("ix_works_registered", "created_at", "id"),
     )
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)

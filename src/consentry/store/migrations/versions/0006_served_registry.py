@@ -1,6 +1,7 @@
 """A registry served over HTTP: the nonces of signed requests (a replay is refused by
-every worker, not only the one that saw the request first) and invitations to register
-when the registry is served invite-only (only each token's SHA-256 is kept).
+every worker, not only the one that saw the request first), invitations to register
+when the registry is served invite-only (only each token's SHA-256 is kept), and works
+indexed in the order they were registered, which their list is paged in.
 
 Revision ID: 0006
 Revises: 0005
@@ -32,9 +33,11 @@ def upgrade() -> None:
         sa.Column("used_by", sa.String(40), nullable=True),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
     )
+    op.create_index("ix_works_registered", "works", ["created_at", "id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_works_registered", table_name="works")
     op.drop_table("invitations")
     op.drop_index("ix_request_nonces_seen_at", table_name="request_nonces")
     op.drop_table("request_nonces")
