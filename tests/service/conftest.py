@@ -20,6 +20,7 @@ import uvicorn
 
 from consentry import app
 from consentry.api import ServiceOptions, create_app
+from consentry.api.protocol import NoDelayProtocol
 from consentry.settings import Settings
 from tests.conftest import BACKENDS, POSTGRES_URL, _drop_schema, _postgres_engine
 from tests.e2e.conftest import Cli
@@ -65,6 +66,7 @@ def serving(settings: Settings, options: ServiceOptions | None = None) -> Iterat
         create_app(settings, options or ServiceOptions(checkpoint_every=0.2)),
         log_level="warning",
         lifespan="on",
+        http=NoDelayProtocol,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -38,6 +38,7 @@ def serve(
     import uvicorn
 
     from consentry.api.asgi import options_to_env
+    from consentry.api.protocol import NoDelayProtocol
     from consentry.api.service import ServiceOptions
     from consentry.errors import InputError
     from consentry.witness import WitnessEndpoint
@@ -74,6 +75,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="warning",
+        http=NoDelayProtocol,
     )
 
 
