@@ -8,10 +8,11 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import quote
 
 import httpx
@@ -24,6 +25,8 @@ from consentry.api.protocol import NoDelayProtocol
 from consentry.settings import Settings
 from tests.conftest import BACKENDS, POSTGRES_URL, _drop_schema, _postgres_engine
 from tests.e2e.conftest import Cli
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -115,3 +118,16 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Served]:
 def http() -> Iterator[httpx.Client]:
     with httpx.Client(timeout=30) as client:
         yield client
+
+
+def until_published(
+    read: Callable[[], _T], done: Callable[[_T], bool], *, within: float = 20
+) -> _T:
+    """``read()`` once what it reads is published: the served log answers reads from its
+    newest signed checkpoint, which the service signs a moment after each change."""
+    deadline = time.monotonic() + within
+    while True:
+        value = read()
+        if done(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.1)

@@ -19,7 +19,7 @@ from consentry.crypto.httpsig import sign_request
 from consentry.log.note import NoteVerifier
 from tests.conftest import LICENSES
 from tests.e2e.conftest import Cli
-from tests.service.conftest import Served
+from tests.service.conftest import Served, until_published
 
 
 def _signed_get(url: str, key: KeyPair) -> httpx.Response:
@@ -98,7 +98,9 @@ def test_an_offline_run_decides_as_of_its_snapshot_and_its_manifest_is_sent_late
         "manifest", "submit", str(setup.root / "offline"), "--licensee", setup.licensee
     )
     assert "recorded on the registry's log" in sent.stdout
-    used = setup.creator("usage", "--owner", setup.owner, "--json").records()
+    used = until_published(
+        lambda: setup.creator("usage", "--owner", setup.owner, "--json").records(), bool
+    )
     assert [u["run_id"] for u in used] == [summary["run_id"]]
     # Sent twice: the registry takes the same manifest as recorded, never a second run.
     again = setup.lab("manifest", "submit", str(setup.root / "offline"), "--licensee",

@@ -465,3 +465,11 @@ def test_witness_keys_name_the_witness_in_the_quorum(tmp_path: Path) -> None:
     assert "--quorum 2 needs between 1 and 1 witnesses" in refused.stderr
     bad = operator("serve", "--witness", "not-a-url", expect=2)
     assert "is not 'URL VKEY'" in bad.stderr
+
+
+def test_an_index_past_any_log_is_refused_as_input(served: Served, http: httpx.Client) -> None:
+    # Found by schemathesis: an integer too large for the database was a server error.
+    for query in ("index=" + "9" * 30, "event=" + "9" * 30, "index=-1"):
+        answer = http.get(f"{served.url}/v1/log/proof?{query}")
+        assert answer.status_code == 400, (query, answer.text)
+        assert answer.json()["type"] == "/problems/invalid-input"

@@ -19,7 +19,7 @@ from consentry.crypto import FileKeyStore
 from consentry.crypto.httpsig import sign_request
 from tests.conftest import LICENSES
 from tests.e2e.conftest import Cli
-from tests.service.conftest import Served
+from tests.service.conftest import Served, until_published
 
 TERMS = {
     "version": 1,
@@ -94,8 +94,10 @@ def test_three_parties_on_three_machines(served: Served, tmp_path: Path) -> None
     assert not (tmp_path / "lab" / "home" / "registry.db").exists()
 
     # The creator sees where its work went; the proof verifies with only the log key.
-    used = creator("usage", "--owner", ada, "--out", str(tmp_path / "creator" / "proofs"),
-                   "--json").records()  # fmt: skip
+    proofs = str(tmp_path / "creator" / "proofs")
+    used = until_published(
+        lambda: creator("usage", "--owner", ada, "--out", proofs, "--json").records(), bool
+    )
     assert [(u["work_id"], u["run_id"]) for u in used] == [(works["GPL-3"], first["run_id"])]
     vkey = creator("log", "key").stdout.strip()
     auditor = Cli(tmp_path / "auditor" / "home", keys=tmp_path / "auditor" / "keys")

@@ -24,12 +24,21 @@ router = APIRouter(tags=["log"])
 # The tiles under /log/ come with the JSON: one router for the log.
 router.include_router(tiles.router)
 
-Index = Annotated[int | None, Query(ge=0, description="The entry's index in the log.")]
-Event = Annotated[int | None, Query(ge=1, description="The event's sequence number.")]
+Index = Annotated[int | None, Query(ge=0, le=2**62, description="The entry's index in the log.")]
+Event = Annotated[int | None, Query(ge=1, le=2**62, description="The event's sequence number.")]
 
 
 def _reading(service: Served, caller: Caller) -> app.PublishedLogWorkspace:
     return app.PublishedLogWorkspace(service.settings, service.registry, caller.actor)
+
+
+def _up_to_date(service: Served) -> None:
+    """An owner reading where its works went, or anyone asking for a proof, reads the
+    log as it is now: what has grown since the last checkpoint is signed first. Where
+    witnesses must cosign each checkpoint, they are asked by the checkpointer, and a
+    read waits for its next step instead."""
+    if not service.options.witnesses:
+        app.publish_checkpoint(service.public())
 
 
 @router.get("/v1/log/key", summary="The log's origin and verifier key")
@@ -54,6 +63,7 @@ def log_proof(
     service: Served, caller: Signed, index: Index = None, event: Event = None
 ) -> dict[str, Any]:
     ws = _reading(service, caller)
+    _up_to_date(service)
     app.published_checkpoint(ws)  # none yet is "not yet", not a server error
     bundle = app.prove(ws, event=event, index=index)
     return {"index": bundle.index, "event": event, "proof": bundle.to_text()}
@@ -73,6 +83,7 @@ def usage(service: Served, caller: Signed) -> dict[str, Any]:
     ws = _reading(service, caller)
     owner = _owner(caller)
     ws.actor(owner, PartyKind.OWNER)  # a licensee is refused before anything is read
+    _up_to_date(service)
     app.published_checkpoint(ws)
     signed, found = app.usage(ws, owner)
     return {"checkpoint": signed.to_json(), "items": [used.to_json() for used in found]}
@@ -86,5 +97,6 @@ def royalties(service: Served, caller: Signed) -> dict[str, Any]:
     ws = _reading(service, caller)
     owner = _owner(caller)
     ws.actor(owner, PartyKind.OWNER)
+    _up_to_date(service)
     app.published_checkpoint(ws)
     return app.owner_statement(ws, owner).to_json()
