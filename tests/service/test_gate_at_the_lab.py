@@ -13,13 +13,14 @@ from pathlib import Path
 import httpx
 import pytest
 
+from consentry.api import ServiceOptions
 from consentry.app.log import log_origin
 from consentry.crypto import FileKeyStore, KeyPair
 from consentry.crypto.httpsig import sign_request
 from consentry.log.note import NoteVerifier
 from tests.conftest import LICENSES
 from tests.e2e.conftest import Cli
-from tests.service.conftest import Served, until_published
+from tests.service.conftest import Served, serving, until_published
 
 
 def _signed_get(url: str, key: KeyPair) -> httpx.Response:
@@ -150,3 +151,15 @@ def test_an_edited_snapshot_note_is_refused_before_anything_is_read(setup: Lab) 
                       "--workers", "1", "--snapshot", str(snapshot), expect=2)  # fmt: skip
     assert "signature" in refused.stderr or "verif" in refused.stderr
     assert not (setup.root / "run" / "manifest.json").exists()
+
+
+def test_snapshots_are_limited_to_a_few_a_minute_per_key(served: Served, tmp_path: Path) -> None:
+    lab = served.party(tmp_path, "lab")
+    licensee = lab("licensee", "create", "Lab").stdout.split()[0]
+    key = FileKeyStore(lab.keys).load(licensee)
+    options = ServiceOptions(snapshots_per_minute=1, burst_of_snapshots=2)
+    with serving(served.settings, options) as url:
+        answers = [_signed_get(f"{url}/v1/snapshot", key) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].json()["type"] == "/problems/rate-limited"
+    assert int(answers[2].headers["retry-after"]) >= 1

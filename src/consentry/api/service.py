@@ -34,6 +34,10 @@ class ServiceOptions:
     rate_per_address: float = 100.0
     burst_per_address: int = 1000
     checkpoint_every: float = 2.0
+    # A snapshot copies the registry's public tables: a few a minute per key, not 50 a
+    # second (0 with ``rate_per_key`` 0: no limit).
+    snapshots_per_minute: float = 6.0
+    burst_of_snapshots: int = 6
     witnesses: tuple[str, ...] = ()
     quorum: int | None = None
 
@@ -46,11 +50,14 @@ class Service:
     signing: ChangeSigning
     per_key: RateLimiter = field(init=False)
     per_address: RateLimiter = field(init=False)
+    snapshots: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
         o = self.options
         self.per_key = RateLimiter(o.rate_per_key, o.burst_per_key, "key")
         self.per_address = RateLimiter(o.rate_per_address, o.burst_per_address, "address")
+        snapshot_rate = o.snapshots_per_minute / 60 if o.rate_per_key > 0 else 0
+        self.snapshots = RateLimiter(snapshot_rate, o.burst_of_snapshots, "key")
 
     @classmethod
     def open(cls, settings: Settings, options: ServiceOptions) -> Service:

@@ -58,6 +58,7 @@ def snapshot(
     service: Served, caller: Signed, since: int = Query(default=0, ge=0, le=2**62)
 ) -> FileResponse:
     actor = caller.require()
+    service.snapshots.take(actor.key.key_id)
     folder = Path(tempfile.mkdtemp(prefix="consentry-snapshot-"))
     made = folder / "snapshot.db"
     _, note = export_gate_snapshot(
