@@ -20,6 +20,7 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
     │   ├── NotFoundError       no such owner, licensee, work, request or grant
     │   ├── PermissionDeniedError    someone acting for another (guarantee 7)
     │   ├── StateConflictError       an action that does not fit the object's state
+    │   │   └── StaleSigningError    the registry moved on while a change was signed
     │   └── RateLimitedError         too many requests from one key or address
     ├── WitnessError            a witness is unreachable or refused a checkpoint
     ├── StorageError            the database failed underneath us
@@ -42,6 +43,7 @@ __all__ = [
     "ReplayedRequestError",
     "RequestSignatureError",
     "StaleRequestError",
+    "StaleSigningError",
     "StateConflictError",
     "StorageError",
     "TermsError",
@@ -114,6 +116,11 @@ class PermissionDeniedError(RegistryError):
 
 class StateConflictError(RegistryError):
     """The action does not fit the current state of the object it targets."""
+
+
+class StaleSigningError(StateConflictError):
+    """The registry changed, or the window passed, while a change was being signed in
+    rounds: the party signs it anew."""
 
 
 class RateLimitedError(RegistryError):

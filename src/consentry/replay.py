@@ -27,7 +27,15 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-__all__ = ["DryRunEndedError", "fixed_moment", "random_bytes", "replaying", "spoil", "spoiled"]
+__all__ = [
+    "DryRunEndedError",
+    "fixed_moment",
+    "random_bytes",
+    "replay_base",
+    "replaying",
+    "spoil",
+    "spoiled",
+]
 
 
 class DryRunEndedError(Exception):
@@ -77,6 +85,12 @@ def fixed_moment() -> datetime | None:
     """The replay's clock, read (it moves on a microsecond), or ``None`` outside one."""
     replay = _current.get()
     return None if replay is None else replay.tick()
+
+
+def replay_base() -> datetime | None:
+    """The moment a replay began at (its first round's), or ``None`` outside one."""
+    replay = _current.get()
+    return None if replay is None else replay.now
 
 
 def random_bytes(n: int) -> bytes:

@@ -54,6 +54,7 @@ _BY_ERROR: tuple[tuple[type[errors.ConsentryError], ProblemType], ...] = (
     (errors.NotFoundError, ProblemType("not-found", 404, "No such object")),
     (errors.PermissionDeniedError, ProblemType("forbidden", 403, "Not yours to do")),
     (errors.RateLimitedError, ProblemType("rate-limited", 429, "Too many requests")),
+    (errors.StaleSigningError, ProblemType("signing-stale", 409, "Sign the change anew")),
     (errors.StateConflictError, ProblemType("conflict", 409, "It does not fit the object's state")),
     (errors.RegistryError, ProblemType("refused", 422, "The registry's rules refuse it")),
     (errors.StorageError, ProblemType("unavailable", 503, "The registry's database failed")),

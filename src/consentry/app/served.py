@@ -42,7 +42,7 @@ from consentry.crypto import PublicKey, Signer, canonical_json, parse_json_objec
 from consentry.errors import (
     InputError,
     PermissionDeniedError,
-    StateConflictError,
+    StaleSigningError,
     VerificationError,
 )
 from consentry.registry import Actor, Party, PartyKind, Registry
@@ -66,10 +66,6 @@ __all__ = [
 
 SIGNING_WINDOW = timedelta(minutes=5)
 _PLACEHOLDER = bytes(64)
-
-
-class StaleSigningError(StateConflictError):
-    """The registry changed between the two rounds of a signed change: sign it anew."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -38,7 +38,7 @@ _ERRORS: dict[str, type[errors.ConsentryError]] = {
     "not-found": errors.NotFoundError,
     "forbidden": errors.PermissionDeniedError,
     "conflict": errors.StateConflictError,
-    "signing-stale": errors.StateConflictError,
+    "signing-stale": errors.StaleSigningError,
     "refused": errors.RegistryError,
     "unavailable": errors.StorageError,
 }
@@ -123,7 +123,14 @@ class RegistryClient:
             sent = dict(body)
             if token is not None:
                 sent["signing"] = {"token": token, "signatures": signatures}
-            status, answer = self._exchange(method, path, body=sent, signer=signer)
+            try:
+                status, answer = self._exchange(method, path, body=sent, signer=signer)
+            except errors.StaleSigningError:
+                if token is None:
+                    raise
+                # The registry moved on while this was signed: the change starts again.
+                signatures, token = {}, None
+                continue
             if status != 202:
                 return answer
             token = str(answer["token"])

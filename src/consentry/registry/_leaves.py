@@ -14,6 +14,7 @@ reads its own events back.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,9 +22,12 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from consentry.crypto import Signer
+from consentry.errors import StaleSigningError
 from consentry.ids import IdKind, kind_of
 from consentry.log.leaf import Commitment, Domain, new_salt, sign_leaf
 from consentry.log.tree import leaf_hash
+from consentry.registry.records import EventKind
+from consentry.replay import replay_base
 from consentry.store.models import (
     EventRow,
     LogEntryRow,
@@ -126,6 +130,31 @@ def _salt_owners(queued: list[_QueuedEvent]) -> dict[str, str]:
     return owners
 
 
+def _not_behind(session: Session, ours: Sequence[int]) -> None:
+    """A change signed in rounds carries the moment of its first round. Refuse to
+    commit it behind a revocation or new terms that committed since: a run would
+    otherwise start, as of that moment, under consent already narrowed. (Other changes
+    in between do not matter to it, and refusing them would stall a busy registry.) The
+    log's row lock is held here, so nothing can commit in between."""
+    moment = replay_base()
+    if moment is None:
+        return
+    narrowed = session.scalar(
+        select(EventRow.seq)
+        .where(
+            EventRow.created_at > moment,
+            EventRow.kind.in_([EventKind.GRANT_REVOKED.value, EventKind.TERMS_SET.value]),
+            EventRow.seq.not_in(list(ours)),
+        )
+        .limit(1)
+    )
+    if narrowed is not None:
+        raise StaleSigningError(
+            "a revocation or new terms were recorded while this change was being signed; "
+            "it is signed anew, as of now (send the request again without signatures)"
+        )
+
+
 def write_events(session: Session) -> None:
     """Write the transaction's queued events, their signed leaves and new salts."""
     queued: list[_QueuedEvent] = session.info.pop(_EVENTS, [])
@@ -170,6 +199,7 @@ def write_events(session: Session) -> None:
         .values(size=LogStateRow.size + len(leaves))
         .returning(LogStateRow.size)
     ).scalar_one()
+    _not_behind(session, seqs)
     first = size - len(leaves)
     session.execute(
         insert(LogEntryRow),
