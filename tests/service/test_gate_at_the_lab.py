@@ -73,11 +73,11 @@ def setup(served: Served, tmp_path: Path) -> Lab:
 def test_a_snapshot_is_fetched_whole_once_then_only_what_changed(setup: Lab) -> None:
     snapshot = setup.root / "lab.snapshot"
     first = setup.lab("gate", "snapshot", str(snapshot), "--licensee", setup.licensee)
-    assert "snapshot through event" in first.stdout
+    assert "snapshot up to log entry" in first.stdout
     size = snapshot.stat().st_size
     setup.creator("license", "revoke", setup.grant, "--owner", setup.owner)
     again = setup.lab("gate", "snapshot", str(snapshot), "--licensee", setup.licensee)
-    assert "update after event" in again.stdout
+    assert "update from log entry" in again.stdout
     # Read offline, the update is there: the revocation rejects the copy.
     summary = setup.run("offline", "--snapshot", str(snapshot),
                         cli=_unreachable(setup.lab))  # fmt: skip

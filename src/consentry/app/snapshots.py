@@ -2,7 +2,8 @@
 licensee, signed with the log's key (so it is the registry's word, tied to its log), and
 opened at the lab only once that signature and the file's digest check.
 
-The note the log key signs:
+The note the log key signs (``since`` and ``through``: the log entries it covers, from
+``since`` up to, not including, ``through``):
 
     consentry.snapshot/v1
     licensee lic_…

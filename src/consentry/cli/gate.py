@@ -176,5 +176,5 @@ def snapshot(
     with remote_workspace() as ws:
         signer = ws.signer(licensee, PartyKind.LICENSEE)
         note = fetch_snapshot(ws.client, signer, file, licensee_id=licensee)
-    what = "snapshot" if note.since == 0 else f"update after event {note.since:,}"
-    out.print(f"{file}: {what} through event {note.through:,}, signed by the registry's log")
+    what = "snapshot" if note.since == 0 else f"update from log entry {note.since:,}"
+    out.print(f"{file}: {what} up to log entry {note.through:,}, signed by the registry's log")

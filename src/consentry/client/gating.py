@@ -217,7 +217,7 @@ def fetch_snapshot(
         opened = open_snapshot(note, part, verifier, licensee_id=licensee_id)
         if opened.since != since:
             raise VerificationError(
-                f"the registry sent the update after event {opened.since}, not {since}"
+                f"the registry sent the update from log entry {opened.since}, not {since}"
             )
         if since == 0:
             os.replace(part, snapshot)

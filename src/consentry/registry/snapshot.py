@@ -32,6 +32,7 @@ from consentry.store.models import (
     LicenseeRow,
     LicenseRequestRow,
     LogCheckpointRow,
+    LogEntryRow,
     LogIdentityRow,
     OwnerRow,
     PublicKeyRow,
@@ -75,7 +76,8 @@ _TABLES: tuple[Table, ...] = tuple(
 @dataclass(frozen=True, slots=True)
 class SnapshotFacts:
     """What a snapshot (or an update) holds: for ``licensee_id``, the events after
-    ``since`` through ``through`` (sequence numbers), and how many rows of each table."""
+    log entry ``since`` up to (not including) ``through``, and how many rows of each
+    table."""
 
     licensee_id: str
     since: int
@@ -97,8 +99,12 @@ class Snapshots:
         try:
             migrate(target)
             with self._context.reading() as session:
-                through = int(session.scalar(select(func.max(EventRow.seq))) or 0)
-                chosen = _Choice(session, licensee_id, since, through)
+                # By the log's index, not the events' sequence: indexes are handed out
+                # in commit order under the log's lock, so none can commit later below
+                # one already seen (a sequence number can, on PostgreSQL).
+                newest = session.scalar(select(func.max(LogEntryRow.idx)))
+                through = 0 if newest is None else int(newest) + 1
+                chosen = _Choice(licensee_id, since, through)
                 counts = {
                     table.name: _copy(session, target, table, chosen.rows(table))
                     for table in _TABLES
@@ -120,44 +126,40 @@ class Snapshots:
         finally:
             source.dispose()
 
-    def through(self) -> int:
-        """The newest event this (snapshot) registry holds: where its next update starts."""
-        with self._context.reading() as session:
-            return int(session.scalar(select(func.max(EventRow.seq))) or 0)
-
 
 class _Choice:
-    """Which rows of each table go into one snapshot."""
+    """Which rows of each table go into one snapshot: the events of log entries
+    ``since`` up to ``through``, public ones and the licensee's own."""
 
-    def __init__(self, session: Session, licensee_id: str, since: int, through: int) -> None:
+    def __init__(self, licensee_id: str, since: int, through: int) -> None:
         self.licensee_id = licensee_id
         self.since = since
         self.through = through
-        self.requests = list(
-            session.scalars(
-                select(LicenseRequestRow.id).where(LicenseRequestRow.licensee_id == licensee_id)
-            )
+        self.requests = select(LicenseRequestRow.id).where(
+            LicenseRequestRow.licensee_id == licensee_id
         )
-        self.grants = list(
-            session.scalars(select(GrantRow.id).where(GrantRow.licensee_id == licensee_id))
+        self.grants = select(GrantRow.id).where(GrantRow.licensee_id == licensee_id)
+
+    def _logged(self) -> Any:
+        return select(LogEntryRow.event_seq).where(
+            LogEntryRow.idx >= self.since, LogEntryRow.idx < self.through
         )
 
     def _events(self) -> Any:
         mine = or_(
             EventRow.actor_id == self.licensee_id,
-            EventRow.subject_id.in_(self.requests + self.grants),
+            EventRow.subject_id.in_(self.requests),
+            EventRow.subject_id.in_(self.grants),
         )
         return and_(
-            EventRow.seq > self.since,
-            EventRow.seq <= self.through,
+            EventRow.seq.in_(self._logged()),
             or_(EventRow.kind.in_([k.value for k in PUBLIC_EVENTS]), mine),
         )
 
     def _new_works(self) -> Any:
         return select(EventRow.subject_id).where(
             EventRow.kind == EventKind.WORK_REGISTERED.value,
-            EventRow.seq > self.since,
-            EventRow.seq <= self.through,
+            EventRow.seq.in_(self._logged()),
         )
 
     def rows(self, table: Table) -> Any:
