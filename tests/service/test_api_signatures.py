@@ -309,3 +309,32 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read(
         body = {"scope": {"kind": "owner", "ids": ["own_x"]}, "purposes": ["x" * 2000]}
         response = send(http, "POST", f"{url}/v1/requests", parties["lab"][1], body)
     problem(response, 413, "too-large")
+
+
+def test_a_nonce_too_long_to_keep_is_refused_as_a_bad_signature(
+    served: Served, http: httpx.Client, parties: dict[str, tuple[str, KeyPair]]
+) -> None:
+    url = f"{served.url}/v1/requests"
+    detail = problem(
+        send(http, "GET", url, parties["lab"][1], nonce="n" * 101), 401, "bad-signature"
+    )
+    assert "nonce" in detail
+    # Registering brings its own key: the same bound holds before the key is known.
+    key = KeyPair.generate()
+    body = {"id": "own_aaaaaaaaaaaaaaaa", "name": "Mallory", "public_key": key.public.hex}
+    answer = send(http, "POST", f"{served.url}/v1/owners", key, body, nonce="x" * 5000)
+    problem(answer, 401, "bad-signature")
+
+
+def test_a_hostile_manifest_is_refused_as_input(
+    served: Served, http: httpx.Client, parties: dict[str, tuple[str, KeyPair]]
+) -> None:
+    url = f"{served.url}/v1/manifests"
+    lab = parties["lab"][1]
+    for body in (
+        {"manifest": {"run_id": "run_x", "works": []}, "signature": "abc"},
+        {"manifest": {"run_id": "run_x", "works": [{"grant_id": None}]}, "signature": "A" * 88},
+    ):
+        answer = send(http, "POST", url, lab, body)
+        assert answer.status_code in (400, 422), answer.text
+        assert answer.json()["status"] < 500

@@ -120,7 +120,10 @@ def create_app(
     async def consentry_error(request: Request, error: Exception) -> JSONResponse:
         if not isinstance(error, ConsentryError):  # registered for that class only
             raise error
-        return _problem_response(problems.problem_for(error, instance=request.url.path))
+        problem = problems.problem_for(error, instance=request.url.path)
+        if problem.status >= 500:
+            _log.error("%s %s failed: %s", request.method, request.url.path, error)
+        return _problem_response(problem)
 
     @api.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: Exception) -> JSONResponse:

@@ -110,4 +110,9 @@ def problem_for(error: errors.ConsentryError, *, instance: str | None = None) ->
     headers: tuple[tuple[str, str], ...] = ()
     if isinstance(error, errors.RateLimitedError):
         headers = (("Retry-After", str(error.retry_after)),)
-    return Problem(kind, str(error), instance, headers)
+    detail = str(error)
+    if isinstance(error, errors.StorageError) or kind.status >= 500:
+        # What the database said (its statement, its parameters) is the operator's to
+        # read in the service's log, not the caller's.
+        detail = "the registry's database failed on this request; its operator's log says why"
+    return Problem(kind, detail, instance, headers)

@@ -45,6 +45,8 @@ __all__ = [
 
 COVERED: tuple[str, ...] = ("@method", "@target-uri", "content-digest")
 WINDOW_SECONDS = 300
+# What the registry keeps of each request while its signature could be replayed.
+MAX_NONCE = 64
 _ALG = "ed25519"
 _DIGESTS = {"sha-256": hashlib.sha256, "sha-512": hashlib.sha512}
 _DEFAULT_PORTS = {"http": "80", "https": "443"}
@@ -177,6 +179,11 @@ def verify_request(
     if not isinstance(created, int) or isinstance(created, bool):
         raise BadSignatureError(f"signature {label} has no integer created; sign with one")
     nonce, key_id = (_string_param(label, covered, name) for name in ("nonce", "keyid"))
+    if not 0 < len(nonce) <= MAX_NONCE:
+        raise BadSignatureError(
+            f"signature {label}'s nonce is {len(nonce)} characters; use a random one of at "
+            f"most {MAX_NONCE}"
+        )
     alg = covered.params.get("alg", _ALG)
     if alg != _ALG or isinstance(alg, Token):
         raise BadSignatureError(f"signature {label} is not ed25519; sign with an Ed25519 key")

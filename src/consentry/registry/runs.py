@@ -129,18 +129,22 @@ class Runs:
             licensee_key = self._context.require_actor(
                 session, licensee_id, PartyKind.LICENSEE, signer.public
             )
+            try:
+                signature = base64.b64decode(signature_b64, validate=True)
+            except ValueError:  # binascii.Error
+                raise InputError(
+                    "the manifest's signature is not base64; send the signature "
+                    "'consentry gate run' wrote in manifest.json"
+                ) from None
             envelope = SignedEnvelope(
-                "training-manifest",
-                canonical_json(body),
-                licensee_key.key_id,
-                base64.b64decode(signature_b64),
+                "training-manifest", canonical_json(body), licensee_key.key_id, signature
             )
             verify_document(envelope, licensee_key)
             works = body.get("works", [])
             if (
                 not isinstance(body.get("run_id"), str)
                 or not isinstance(works, list)
-                or not all(isinstance(w, dict) for w in works)
+                or not all(isinstance(w, dict) and isinstance(w.get("work_id"), str) for w in works)
             ):
                 raise InputError(
                     "a training manifest needs a run_id and a list of works; this one is "
