@@ -23,6 +23,7 @@ from consentry.registry import (
     Party,
     PartyKind,
     Registry,
+    RequestState,
     Revocation,
     Scope,
 )
@@ -142,7 +143,7 @@ class RemoteLicensing(Licensing):
             "offer": None if offer is None else offer.to_json(),
             "commercial": commercial,
         }
-        asked = {"licensee": licensee_id, "scope": body["scope"], "purposes": body["purposes"]}
+        asked = {"licensee": licensee_id, **body}
         made = self._change(
             "/v1/requests",
             body,
@@ -154,13 +155,18 @@ class RemoteLicensing(Licensing):
         return LicenseRequest.from_json(made)
 
     def grant(self, request_id: str, owner_id: str, signer: Signer) -> Grant:
+        # A grant is signed only for exactly what was asked (or countered and accepted),
+        # as the request the owner can read says, never for what the registry composes.
+        asked = LicenseRequest.from_json(
+            self._client.get(f"/v1/requests/{request_id}", signer=signer)
+        )
         made = self._change(
             f"/v1/requests/{request_id}/grant",
             {},
             signer,
             owner_id,
             EventKind.GRANT_ISSUED,
-            {"grant": lambda d: d.get("request") == request_id and d.get("owner") == owner_id},
+            {"grant": lambda d: _grants(d, asked, owner_id)},
         )
         return Grant.from_json(made)
 
@@ -196,7 +202,7 @@ class RemoteLicensing(Licensing):
             signer,
             owner_id,
             EventKind.REQUEST_COUNTERED,
-            {"counter-offer": lambda d: d.get("request") == request_id},
+            {"counter-offer": lambda d: d.get("request") == request_id and _says(d, body)},
         )
         return LicenseRequest.from_json(made)
 
@@ -225,7 +231,13 @@ class RemoteLicensing(Licensing):
             signer,
             owner_id,
             EventKind.GRANT_REVOKED,
-            {"revocation": lambda d: d.get("grant") == grant_id and d.get("owner") == owner_id},
+            {
+                "revocation": lambda d: (
+                    (d.get("grant"), d.get("owner"), d.get("reason"))
+                    == (grant_id, owner_id, reason)
+                    and (effective_at is None or d.get("effective_at") == _time(effective_at))
+                )
+            },
         )
         return Revocation.from_json(made)
 
@@ -266,6 +278,30 @@ class RemoteLicensing(Licensing):
             params["at"] = format_time(at)
         answer = self._client.get("/v1/may-use", params=params, signer=self._keyring.of(licensee))
         return UseDecision.from_json(answer)
+
+
+def _says(document: dict[str, Any], given: Mapping[str, Any]) -> bool:
+    """Whether ``document`` says what was given (fields given as None are the
+    registry's to fill from the request)."""
+    return all(document.get(k) == v for k, v in given.items() if v is not None)
+
+
+def _grants(document: dict[str, Any], asked: LicenseRequest, owner_id: str) -> bool:
+    """Whether a grant document licenses exactly what ``asked`` says."""
+    counter = asked.counter if asked.state is RequestState.ACCEPTED else None
+    terms = counter or asked
+    price = counter.price if counter is not None and counter.price else asked.offer
+    expected = {
+        "request": asked.id,
+        "owner": owner_id,
+        "licensee": asked.licensee_id,
+        "scope": asked.scope.to_json(),
+        "purposes": sorted(p.value for p in terms.purposes),
+        "not_after": _time(terms.not_after),
+    }
+    if price is not None:  # else the owner's own published price, filled in by the registry
+        expected["price"] = price.to_json()
+    return all(document.get(k) == v for k, v in expected.items())
 
 
 class RemoteRegistry(Registry):

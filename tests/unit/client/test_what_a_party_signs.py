@@ -80,3 +80,33 @@ def test_a_leaf_of_another_kind_or_an_unknown_message_is_never_signed() -> None:
     assert _signable([b"consentry/log-leaf/v1\nnot json"], set(), EXPECTED) == []
     assert _signable([b"anything else at all"], set(), EXPECTED) == []
     assert _signable([_document("work", WORK)[:-1]], set(), EXPECTED) == []
+
+
+def test_a_grant_is_signed_only_for_exactly_what_was_asked() -> None:
+    from datetime import UTC, datetime
+
+    from consentry.client.registry import _grants
+    from consentry.registry import LicenseRequest, RequestState, Scope, ScopeKind
+    from consentry.terms import Category, Price
+
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    asked = LicenseRequest(
+        id="req_eeeeeeeeeeeeeeee", licensee_id="lic_dddddddddddddddd", owner_id=ADA,
+        scope=Scope(ScopeKind.OWNER, (ADA,)), purposes=frozenset({Category.TRAIN_AI}),
+        not_before=now, not_after=None, offer=Price.from_text("0.05 EUR", "work", option="x"),
+        commercial=True, state=RequestState.PENDING, counter=None, note=None, created_at=now,
+    )  # fmt: skip
+    price = {"per": "work", "amount": "0.05", "currency": "EUR"}
+    good = {"request": asked.id, "owner": ADA, "licensee": asked.licensee_id,
+            "scope": {"kind": "owner", "ids": [ADA]}, "purposes": ["train-ai"],
+            "not_after": None, "price": price}  # fmt: skip
+    assert _grants(good, asked, ADA)
+    for field, other in (
+        ("licensee", "lic_ffffffffffffffff"),
+        ("scope", {"kind": "owner", "ids": [MALLORY]}),
+        ("purposes", ["train-ai", "search"]),
+        ("not_after", "2100-01-01T00:00:00.000000Z"),
+        ("price", {"per": "work", "amount": "0", "currency": "EUR"}),
+        ("owner", MALLORY),
+    ):
+        assert not _grants({**good, field: other}, asked, ADA), field
