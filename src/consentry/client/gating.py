@@ -95,6 +95,7 @@ class RemoteRuns(Runs):
             signer=signer,
             party_id=licensee_id,
             events=frozenset({EventKind.RUN_STARTED}),
+            subjects=frozenset({run_id}),
         )
         return parse_time(str(made["started_at"]), what="the run's start")
 
@@ -112,7 +113,8 @@ class RemoteRuns(Runs):
             signer=signer,
             party_id=licensee_id,
             events=frozenset({EventKind.MANIFEST_RECORDED}),
-            embeds=frozenset({signature_b64}),
+            subjects=frozenset({str(body.get("run_id"))}),
+            embeds={signature_b64: body},
         )
 
 

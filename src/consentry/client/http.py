@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from consentry import errors
-from consentry.crypto import Signer
+from consentry.crypto import Signer, canonical_json
 from consentry.crypto.httpsig import sign_request
 from consentry.registry import EventKind
 
@@ -108,16 +108,20 @@ class RegistryClient:
         party_id: str,
         events: frozenset[EventKind],
         documents: Mapping[str, Callable[[dict[str, Any]], bool]] | None = None,
-        embeds: frozenset[str] = frozenset(),
+        subjects: frozenset[str] | None = None,
+        embeds: Mapping[str, dict[str, Any]] | None = None,
     ) -> Any:
         """Make a change in its signing rounds: each round, sign the messages asked for
         that this party would sign, until the registry commits (201) and answers with
         what it made. ``events``: the kinds of event it expects to make; ``documents``:
         the kinds of document it expects to sign, each with what its body must say (a
         document of another kind, or one that says otherwise, is never signed);
-        ``embeds``: the signatures (base64) this party made beforehand that the
-        change's events carry (a run's manifest, signed when the run finished)."""
+        ``subjects``: what its events may be about, where that is known beforehand;
+        ``embeds``: the documents this party signed beforehand that the change's events
+        carry, by their signatures (base64): a run's manifest, signed when it finished."""
         signatures: dict[str, str] = {}
+        # The body of each document this party signed for the change, by its signature.
+        bodies: dict[str, bytes] = {sig: canonical_json(doc) for sig, doc in (embeds or {}).items()}
         token: str | None = None
         for _ in range(_ROUNDS):
             sent = dict(body)
@@ -135,15 +139,19 @@ class RegistryClient:
                 return answer
             token = str(answer["token"])
             messages = [_b64decode(m) for m in answer["messages"]]
-            expected = _Expected(party_id, events, documents or {})
-            signable = _signable(messages, {*signatures.values(), *embeds}, expected)
+            expected = _Expected(party_id, events, documents or {}, subjects)
+            signable = _signable(messages, bodies, expected)
             if not signable:
                 raise errors.VerificationError(
                     f"the registry at {self.base_url} asked {party_id} to sign messages that "
                     "are not the change asked for; nothing was signed"
                 )
             for message in signable:
-                signatures[_digest(message)] = _b64encode(signer.sign(message))
+                signature = _b64encode(signer.sign(message))
+                signatures[_digest(message)] = signature
+                kind, _, signed_body = message.partition(b"\n")
+                if kind not in (b"consentry/event/v1", b"consentry/log-leaf/v1"):
+                    bodies[signature] = signed_body
         raise errors.StateConflictError(
             f"the registry at {self.base_url} kept asking for new signatures ({_ROUNDS} "
             "rounds); it may be changing quickly: run the command again"
@@ -247,6 +255,7 @@ class _Expected:
     party_id: str
     events: frozenset[EventKind]
     documents: Mapping[str, Callable[[dict[str, Any]], bool]]
+    subjects: frozenset[str] | None = None
 
     def document(self, kind: str, body: bytes) -> bool:
         check = self.documents.get(kind)
@@ -259,14 +268,15 @@ class _Expected:
         return isinstance(parsed, dict) and check(parsed)
 
 
-def _signable(messages: list[bytes], made: set[str], expected: _Expected) -> list[bytes]:
+def _signable(messages: list[bytes], made: Mapping[str, bytes], expected: _Expected) -> list[bytes]:
     """The messages of a round this party signs: documents of the kinds expected that
     say what the change asked; events it makes, of the kinds expected, whose embedded
     document signature is its own; and log leaves of those events, once nothing else in
     the round is waiting (a leaf commits to its event's body, which is final only once
     its document signature is real). Nothing at all if any message is none of these.
-    ``made``: the signatures (base64) this party has made for the change so far."""
-    party_id, events = expected.party_id, expected.events
+    ``made``: the documents this party has signed for the change so far (their bodies,
+    by their signatures)."""
+    events = expected.events
     documents, waiting, leaves = [], [], []
     for message in messages:
         kind, _, body = message.partition(b"\n")
@@ -274,7 +284,7 @@ def _signable(messages: list[bytes], made: set[str], expected: _Expected) -> lis
         if name == "consentry/log-leaf/v1":
             leaves.append((message, body))
         elif name == "consentry/event/v1":
-            verdict = _event_verdict(body, made, party_id, events)
+            verdict = _event_verdict(body, made, expected)
             if verdict is None:
                 documents.append(message)
             elif verdict == "wait":
@@ -302,22 +312,31 @@ def _signable(messages: list[bytes], made: set[str], expected: _Expected) -> lis
     return documents
 
 
-def _event_verdict(
-    body: bytes, made: set[str], party_id: str, events: frozenset[EventKind]
-) -> str | None:
+def _event_verdict(body: bytes, made: Mapping[str, bytes], expected: _Expected) -> str | None:
     """``None``: sign it; ``"wait"``: it embeds a document signature this party has not
-    made yet; ``"refuse"``: it is not an event this change makes."""
+    made yet; ``"refuse"``: it is not an event this change makes: another actor, kind
+    or subject, or a document other than the one this party signed."""
     try:
         event = json.loads(body)
     except ValueError:
         return "refuse"
-    if event.get("actor") != party_id or event.get("event") not in events:
+    subjects = expected.subjects
+    if (
+        event.get("actor") != expected.party_id
+        or event.get("event") not in expected.events
+        or (subjects is not None and event.get("subject") not in subjects)
+    ):
         return "refuse"
     payload = event.get("payload")
     embedded = payload.get("signature") if isinstance(payload, dict) else None
-    if embedded is None or embedded in made:
+    if embedded is None:
         return None
-    return "wait"
+    if embedded not in made:
+        return "wait"
+    carried = [v for k, v in payload.items() if k != "signature" and isinstance(v, dict)]
+    if len(carried) != 1 or canonical_json(carried[0]) != made[embedded]:
+        return "refuse"
+    return None
 
 
 def _digest(message: bytes) -> str:

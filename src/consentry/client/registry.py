@@ -90,6 +90,7 @@ class RemoteParties(Parties):
             signer=signer,
             party_id=party_id,
             events=frozenset({kind.created_event}),
+            subjects=frozenset({party_id}),
         )
         return Party.from_json(made)
 
@@ -113,6 +114,7 @@ class RemoteLicensing(Licensing):
         party_id: str,
         event: EventKind,
         documents: Mapping[str, Callable[[dict[str, Any]], bool]] | None = None,
+        subject: str | None = None,
     ) -> Any:
         return self._client.change(
             "POST",
@@ -122,6 +124,7 @@ class RemoteLicensing(Licensing):
             party_id=party_id,
             events=frozenset({event}),
             documents=documents,
+            subjects=None if subject is None else frozenset({subject}),
         )
 
     def request(
@@ -179,6 +182,7 @@ class RemoteLicensing(Licensing):
             signer,
             owner_id,
             EventKind.REQUEST_DENIED,
+            subject=request_id,
         )
 
     def counter(
@@ -203,6 +207,7 @@ class RemoteLicensing(Licensing):
             owner_id,
             EventKind.REQUEST_COUNTERED,
             {"counter-offer": lambda d: d.get("request") == request_id and _says(d, body)},
+            subject=request_id,
         )
         return LicenseRequest.from_json(made)
 
@@ -213,6 +218,7 @@ class RemoteLicensing(Licensing):
             signer,
             licensee_id,
             EventKind.REQUEST_ACCEPTED,
+            subject=request_id,
         )
         return LicenseRequest.from_json(made)
 

@@ -20,9 +20,11 @@ def _document(kind: str, body: dict[str, Any]) -> bytes:
     return f"consentry/{kind}/v1\n".encode() + canonical_json(body)
 
 
-def _event(kind: EventKind, actor: str, payload: dict[str, Any]) -> bytes:
+def _event(
+    kind: EventKind, actor: str, payload: dict[str, Any], subject: str = "wrk_cccccccccccccccc"
+) -> bytes:
     body = {"type": "consentry.event", "version": 1, "event": kind.value, "actor": actor,
-            "subject": "wrk_cccccccccccccccc", "at": "2026-12-02T00:00:00.000000Z",
+            "subject": subject, "at": "2026-12-02T00:00:00.000000Z",
             "payload": payload}  # fmt: skip
     return _document("event", body)
 
@@ -48,23 +50,39 @@ def test_a_registration_signs_its_work_then_its_event_and_leaf() -> None:
     signature = base64.b64encode(KEY.sign(document)).decode()
     waiting = _event(EventKind.WORK_REGISTERED, ADA, {"work": WORK, "signature": "AAAA"})
     # Round one: the event embeds a signature not yet made, so only the document.
-    assert _signable([document, waiting, _leaf(EventKind.WORK_REGISTERED)], set(), EXPECTED) == [
+    assert _signable([document, waiting, _leaf(EventKind.WORK_REGISTERED)], {}, EXPECTED) == [
         document
     ]
     # Round two: the event carries the document's real signature; it and its leaf.
     ready = _event(EventKind.WORK_REGISTERED, ADA, {"work": WORK, "signature": signature})
     leaf = _leaf(EventKind.WORK_REGISTERED)
-    assert _signable([ready, leaf], {signature}, EXPECTED) == [ready, leaf]
+    signed = {signature: canonical_json(WORK)}
+    assert _signable([ready, leaf], signed, EXPECTED) == [ready, leaf]
+    # An event that carries this signature beside another document is never signed.
+    swapped = _event(EventKind.WORK_REGISTERED, ADA,
+                     {"work": {**WORK, "path": "elsewhere"}, "signature": signature})  # fmt: skip
+    assert _signable([swapped, leaf], signed, EXPECTED) == []
+
+
+def test_an_event_about_another_subject_is_never_signed() -> None:
+    deny = _Expected(ADA, frozenset({EventKind.REQUEST_DENIED}), {},
+                     frozenset({"req_eeeeeeeeeeeeeeee"}))  # fmt: skip
+    ours = _event(EventKind.REQUEST_DENIED, ADA, {"request": "req_eeeeeeeeeeeeeeee"},
+                  "req_eeeeeeeeeeeeeeee")  # fmt: skip
+    theirs = _event(EventKind.REQUEST_DENIED, ADA, {"request": "req_ffffffffffffffff"},
+                    "req_ffffffffffffffff")  # fmt: skip
+    assert _signable([ours], {}, deny) == [ours]
+    assert _signable([theirs], {}, deny) == []
 
 
 def test_a_work_for_content_never_uploaded_is_never_signed() -> None:
     other = _document("work", {**WORK, "digest": "b" * 64})
-    assert _signable([_document("work", WORK), other], set(), EXPECTED) == []
+    assert _signable([_document("work", WORK), other], {}, EXPECTED) == []
 
 
 def test_a_document_of_another_kind_is_never_signed() -> None:
     grant = _document("grant", {"owner": ADA, "licensee": "lic_dddddddddddddddd"})
-    assert _signable([_document("work", WORK), grant], set(), EXPECTED) == []
+    assert _signable([_document("work", WORK), grant], {}, EXPECTED) == []
 
 
 def test_an_event_of_another_party_or_kind_is_never_signed() -> None:
@@ -72,14 +90,14 @@ def test_an_event_of_another_party_or_kind_is_never_signed() -> None:
         _event(EventKind.WORK_REGISTERED, MALLORY, {}),
         _event(EventKind.GRANT_ISSUED, ADA, {}),
     ):
-        assert _signable([wrong], set(), EXPECTED) == []
+        assert _signable([wrong], {}, EXPECTED) == []
 
 
 def test_a_leaf_of_another_kind_or_an_unknown_message_is_never_signed() -> None:
-    assert _signable([_leaf(EventKind.GRANT_REVOKED)], set(), EXPECTED) == []
-    assert _signable([b"consentry/log-leaf/v1\nnot json"], set(), EXPECTED) == []
-    assert _signable([b"anything else at all"], set(), EXPECTED) == []
-    assert _signable([_document("work", WORK)[:-1]], set(), EXPECTED) == []
+    assert _signable([_leaf(EventKind.GRANT_REVOKED)], {}, EXPECTED) == []
+    assert _signable([b"consentry/log-leaf/v1\nnot json"], {}, EXPECTED) == []
+    assert _signable([b"anything else at all"], {}, EXPECTED) == []
+    assert _signable([_document("work", WORK)[:-1]], {}, EXPECTED) == []
 
 
 def test_a_grant_is_signed_only_for_exactly_what_was_asked() -> None:
