@@ -136,13 +136,7 @@ def open_snapshot(
 def snapshot_moment(ws: Workspace, note: str, *, licensee_id: str) -> datetime:
     """The moment a snapshot note the registry's log key signed for ``licensee_id``
     holds consent as of; ``VerificationError`` for any other note."""
-    text, _ = open_note(note, [log_verifier(ws)])
-    opened = SnapshotNote.parse(text, note)
-    if opened.licensee_id != licensee_id:
-        raise VerificationError(
-            f"the snapshot note was made for {opened.licensee_id}, not {licensee_id}"
-        )
-    return opened.at
+    return open_snapshot(note, None, log_verifier(ws), licensee_id=licensee_id).at
 
 
 def merge_snapshot(ws: Workspace, update: Path) -> None:

@@ -4,6 +4,7 @@ from a signed snapshot, records its run's start here, and sends the signed manif
 from __future__ import annotations
 
 import base64
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -60,13 +61,16 @@ def snapshot(
     actor = caller.require()
     service.snapshots.take(actor.key.key_id)
     folder = Path(tempfile.mkdtemp(prefix="consentry-snapshot-"))
-    made = folder / "snapshot.db"
-    _, note = export_gate_snapshot(
-        service.reading_as(actor), made, licensee_id=actor.party_id, since=since
-    )
-    packed = folder / "snapshot.db.zst"
-    with made.open("rb") as source, packed.open("wb") as target:
-        zstandard.ZstdCompressor(level=3).copy_stream(source, target)
+    made, packed = folder / "snapshot.db", folder / "snapshot.db.zst"
+    try:
+        _, note = export_gate_snapshot(
+            service.reading_as(actor), made, licensee_id=actor.party_id, since=since
+        )
+        with made.open("rb") as source, packed.open("wb") as target:
+            zstandard.ZstdCompressor(level=3).copy_stream(source, target)
+    except BaseException:
+        _remove(folder)
+        raise
     made.unlink()
     verifier = app.log_verifier(service.public())
     return FileResponse(
@@ -82,9 +86,7 @@ def snapshot(
 
 
 def _remove(folder: Path) -> None:
-    for path in folder.iterdir():
-        path.unlink(missing_ok=True)
-    folder.rmdir()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.post("/v1/runs", status_code=201, summary="Record that your run begins now (licensee)")
