@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
 from consentry.api.service import Service
+from consentry.app.served import actor_of_key, remember_nonce
 from consentry.crypto import PublicKey
 from consentry.crypto.httpsig import verify_request
 from consentry.errors import BadSignatureError, UnknownKeyError
@@ -59,12 +60,13 @@ async def read_caller(
     if "signature" not in headers and "signature-input" not in headers:
         return Caller(None, None, body)
     brought = new_key(body) if new_key is not None else None
+    public = service.public()
     actors: dict[str, Actor | None] = {}
 
     def key_for(key_id: str) -> PublicKey | None:
         if brought is not None and key_id == brought.key_id:
             return brought
-        actors[key_id] = service.registry.access.actor_of_key(key_id)
+        actors[key_id] = actor_of_key(public, key_id)
         found = actors[key_id]
         return None if found is None else found.key
 
@@ -78,7 +80,7 @@ async def read_caller(
             now=int(time.time()),
         )
         service.per_key.take(signed.key_id)
-        service.registry.access.remember_nonce(signed.key_id, signed.nonce)
+        remember_nonce(public, signed.key_id, signed.nonce)
         actor = actors.get(signed.key_id)
         if actor is None and brought is None:
             raise UnknownKeyError(f"key {signed.key_id} is not registered here")

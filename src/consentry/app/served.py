@@ -62,6 +62,7 @@ __all__ = [
     "message_digest",
     "register_party",
     "registry_status",
+    "remember_nonce",
 ]
 
 SIGNING_WINDOW = timedelta(minutes=5)
@@ -332,6 +333,11 @@ def register_party(
 def actor_of_key(ws: Workspace, key_id: str) -> Actor | None:
     """The registered party whose key has ``key_id``, if any."""
     return ws.registry.access.actor_of_key(key_id)
+
+
+def remember_nonce(ws: Workspace, key_id: str, nonce: str) -> None:
+    """Note a signed request's nonce; ``ReplayedRequestError`` if that key used it."""
+    ws.registry.access.remember_nonce(key_id, nonce)
 
 
 def invite(ws: Workspace, note: str, *, valid_for: timedelta) -> Invitation:

@@ -29,19 +29,15 @@ from consentry.errors import VerificationError
 from consentry.log.note import NoteVerifier, open_note, sign_note
 from consentry.registry import PartyKind
 from consentry.registry.snapshot import SnapshotFacts
-from consentry.settings import Settings
 
 __all__ = [
-    "SNAPSHOT_FILE",
     "SnapshotNote",
     "export_gate_snapshot",
     "merge_snapshot",
     "open_snapshot",
     "snapshot_moment",
-    "snapshot_settings",
 ]
 
-SNAPSHOT_FILE = "registry.db"
 _HEADER = "consentry.snapshot/v1"
 
 
@@ -142,14 +138,6 @@ def snapshot_moment(ws: Workspace, note: str, *, licensee_id: str) -> datetime:
 def merge_snapshot(ws: Workspace, update: Path) -> None:
     """Lay a verified update over the snapshot ``ws`` holds."""
     ws.registry.snapshots.merge(update)
-
-
-def snapshot_settings(folder: Path, keys_dir: Path) -> Settings:
-    """The settings of a workspace over the snapshot in ``folder`` (its own index beside
-    it), acting with the party keys in ``keys_dir``."""
-    return Settings(
-        home=folder, database_url=f"sqlite:///{folder / SNAPSHOT_FILE}", keys_dir=keys_dir
-    )
 
 
 def _sha256(path: Path) -> str:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, text
 from sqlalchemy.exc import IntegrityError
 
 from consentry.clock import utc_now
@@ -116,13 +116,3 @@ class Access:
                 )
             )
         return Invitation(token, now + valid_for, note[:200])
-
-    def invitations(self) -> list[tuple[str, datetime, str | None]]:
-        """(note, expiry, used by) of every invitation, newest first."""
-        with self._context.reading() as session:
-            rows = session.execute(
-                select(
-                    InvitationRow.note, InvitationRow.expires_at, InvitationRow.used_by
-                ).order_by(InvitationRow.created_at.desc())
-            ).all()
-            return [(note, expires, used) for note, expires, used in rows]
