@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
+# The browser tests drive Debian's chromium; it is installed from Debian when missing.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint types pytest bench lock clean
 
@@ -33,7 +36,10 @@ lint: $(VENV)/.installed-dev
 types: $(VENV)/.installed-dev
 	$(BIN)/mypy src
 
-pytest: $(VENV)/.installed-dev
+$(CHROMIUM):
+	$(SUDO) apt-get install -y -qq chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
+
+pytest: $(VENV)/.installed-dev $(CHROMIUM)
 	$(BIN)/python -c 'from consentry.warmup import warm_up; warm_up()'  # compile the native kernels once, not per worker
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 

@@ -48,12 +48,13 @@ LAYERS: dict[str, int] = {
     "gate": 8,
     "app": 9,
     "api": 10,
-    "web": 10,
+    # The pages are served beside the API, and verify a browser's signed requests as it does.
+    "web": 11,
     # The CLI talks to a remote registry through the client when one is named.
     "client": 10,
-    "cli": 11,
-    "pipeline": 11,
-    "__main__": 12,
+    "cli": 12,
+    "pipeline": 12,
+    "__main__": 13,
 }
 ADAPTERS = {"cli", "pipeline", "api", "web", "client"}
 SERVICES = ("consentry.registry", "consentry.gate", "consentry.check")

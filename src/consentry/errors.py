@@ -63,7 +63,12 @@ class ConfigurationError(ConsentryError):
 
 
 class InputError(ConsentryError):
-    """Something the user supplied cannot be used as given."""
+    """Something the user supplied cannot be used as given. ``field``: which of the
+    inputs it was, where the caller named them (a page shows the sentence beside it)."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class TermsError(InputError):

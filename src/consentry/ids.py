@@ -28,6 +28,8 @@ class IdKind(StrEnum):
     GRANT = "grt"
     REVOCATION = "rev"
     RUN = "run"
+    # An account on the registry's pages: never a party, never on the log.
+    ACCOUNT = "acc"
 
 
 def new_id(kind: IdKind) -> str:

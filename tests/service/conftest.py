@@ -18,6 +18,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from consentry import app
 from consentry.api import ServiceOptions, create_app
@@ -61,12 +62,18 @@ def _free_socket() -> socket.socket:
 
 
 @contextmanager
-def serving(settings: Settings, options: ServiceOptions | None = None) -> Iterator[str]:
-    """Serve the registry ``settings`` name on a free loopback port until the block ends."""
+def serving(
+    settings: Settings,
+    options: ServiceOptions | None = None,
+    *,
+    factory: Callable[[Settings, ServiceOptions], FastAPI] = create_app,
+) -> Iterator[str]:
+    """Serve the registry ``settings`` name on a free loopback port until the block ends
+    (``factory`` makes the application: the API alone, or with the pages)."""
     sock = _free_socket()
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        create_app(settings, options or ServiceOptions(checkpoint_every=0.2)),
+        factory(settings, options or ServiceOptions(checkpoint_every=0.2)),
         log_level="warning",
         lifespan="on",
         http=NoDelayProtocol,

@@ -4,7 +4,7 @@ request bodies, ``/healthz``. One per worker, over the registry its ``Service`` 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -25,6 +25,14 @@ from consentry.settings import Settings
 __all__ = ["create_app"]
 
 _log = logging.getLogger("consentry.api")
+
+
+def _answer(request: Request, problem: problems.Problem) -> Response:
+    render: Callable[[Request, problems.Problem], Response | None] | None = getattr(
+        request.app.state, "problem_page", None
+    )
+    page = None if render is None else render(request, problem)
+    return page if page is not None else _problem_response(problem)
 
 
 def _problem_response(problem: problems.Problem) -> JSONResponse:
@@ -82,9 +90,15 @@ class _TooLargeError(Exception):
 
 
 def create_app(
-    settings: Settings, options: ServiceOptions | None = None, *, service: Service | None = None
+    settings: Settings,
+    options: ServiceOptions | None = None,
+    *,
+    service: Service | None = None,
+    pages: Callable[[FastAPI], None] | None = None,
 ) -> FastAPI:
-    """The service over the registry ``settings`` name (opened when it starts)."""
+    """The service over the registry ``settings`` name (opened when it starts).
+    ``pages(api)`` adds the registry's pages; where it sets ``api.state.problem_page``,
+    a problem met by a page (not under ``/v1/``) is answered by what that renders."""
     chosen = options or ServiceOptions()
 
     @asynccontextmanager
@@ -117,43 +131,44 @@ def create_app(
     describe(api)
 
     @api.exception_handler(ConsentryError)
-    async def consentry_error(request: Request, error: Exception) -> JSONResponse:
+    async def consentry_error(request: Request, error: Exception) -> Response:
         if not isinstance(error, ConsentryError):  # registered for that class only
             raise error
         problem = problems.problem_for(error, instance=request.url.path)
         if problem.status >= 500:
             _log.error("%s %s failed: %s", request.method, request.url.path, error)
-        return _problem_response(problem)
+        return _answer(request, problem)
 
     @api.exception_handler(RequestValidationError)
-    async def invalid(request: Request, error: Exception) -> JSONResponse:
+    async def invalid(request: Request, error: Exception) -> Response:
         if not isinstance(error, RequestValidationError):  # registered for that class only
             raise error
         first = error.errors()[0] if error.errors() else {}
         where = ".".join(str(part) for part in first.get("loc", ()))
         detail = f"{where}: {first.get('msg', 'invalid')}; send it as /openapi.json describes"
-        return _problem_response(
-            problems.Problem(problems.INVALID_REQUEST, detail, request.url.path)
+        return _answer(
+            request, problems.Problem(problems.INVALID_REQUEST, detail, request.url.path)
         )
 
     @api.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: Exception) -> JSONResponse:
+    async def http_error(request: Request, error: Exception) -> Response:
         if not isinstance(error, StarletteHTTPException):  # registered for that class only
             raise error
         kind = {404: problems.NO_ROUTE, 405: problems.BAD_METHOD}.get(
             error.status_code, problems.INVALID_REQUEST
         )
-        return _problem_response(problems.Problem(kind, str(error.detail), request.url.path))
+        return _answer(request, problems.Problem(kind, str(error.detail), request.url.path))
 
     @api.exception_handler(Exception)
-    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+    async def unexpected(request: Request, error: Exception) -> Response:
         _log.exception("unexpected error in %s %s", request.method, request.url.path)
-        return _problem_response(
+        return _answer(
+            request,
             problems.Problem(
                 problems.INTERNAL,
                 "the registry failed on this request; its operator's log says why",
                 request.url.path,
-            )
+            ),
         )
 
     @api.get("/healthz", tags=["service"], summary="Whether the service and its database answer")
@@ -177,5 +192,7 @@ def create_app(
 
     for router in ROUTERS:
         api.include_router(router)
+    if pages is not None:
+        pages(api)
     api.add_middleware(_BodyLimit, limit=chosen.max_body)
     return api

@@ -11,7 +11,7 @@ from consentry.api.app import create_app
 from consentry.api.service import ServiceOptions
 from consentry.settings import Settings
 
-__all__ = ["from_env", "options_to_env"]
+__all__ = ["from_env", "options_from_env", "options_to_env"]
 
 _PREFIX = "CONSENTRY_SERVE_"
 
@@ -29,10 +29,11 @@ def options_to_env(options: ServiceOptions) -> dict[str, str]:
     }
 
 
-def from_env() -> FastAPI:
+def options_from_env() -> ServiceOptions:
+    """The options ``options_to_env`` carried to this worker."""
     env = os.environ
     defaults = ServiceOptions()
-    options = ServiceOptions(
+    return ServiceOptions(
         invite_only=env.get(f"{_PREFIX}INVITE_ONLY") == "1",
         max_body=int(env.get(f"{_PREFIX}MAX_BODY", defaults.max_body)),
         rate_per_key=float(env.get(f"{_PREFIX}RATE_PER_KEY", defaults.rate_per_key)),
@@ -41,4 +42,8 @@ def from_env() -> FastAPI:
         witnesses=tuple(w for w in env.get(f"{_PREFIX}WITNESSES", "").split("\n") if w),
         quorum=int(quorum) if (quorum := env.get(f"{_PREFIX}QUORUM")) else None,
     )
-    return create_app(Settings.from_env(), options)
+
+
+def from_env() -> FastAPI:
+    """The JSON API alone (``consentry.web.asgi`` serves it with the pages)."""
+    return create_app(Settings.from_env(), options_from_env())

@@ -3,6 +3,8 @@ are keyed by, the rate limits, and the options it was served with."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -48,6 +50,8 @@ class Service:
     options: ServiceOptions
     registry: Registry
     signing: ChangeSigning
+    # What the pages key their CSRF tokens by: every worker derives the same.
+    pages_key: bytes = b""
     per_key: RateLimiter = field(init=False)
     per_address: RateLimiter = field(init=False)
     snapshots: RateLimiter = field(init=False)
@@ -63,7 +67,9 @@ class Service:
     def open(cls, settings: Settings, options: ServiceOptions) -> Service:
         operator = Workspace(settings)
         registry = operator.registry
-        return cls(settings, options, registry, ChangeSigning(service_secret(settings.home)))
+        secret = service_secret(settings.home)
+        pages_key = hmac.new(secret, b"consentry pages", hashlib.sha256).digest()
+        return cls(settings, options, registry, ChangeSigning(secret), pages_key)
 
     def public(self) -> ServedWorkspace:
         """The workspace of an unsigned request: it reads only what is public."""

@@ -11,6 +11,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from consentry.app.accounts import (
+        SignedIn,
+        account_actor,
+        account_of_session,
+        link_party,
+        sign_in,
+        sign_out,
+        sign_up,
+    )
     from consentry.app.checking import (
         ExportedSketch,
         SketchUpdated,
@@ -128,6 +137,13 @@ if TYPE_CHECKING:
     )
 
 _WHERE = {
+    "SignedIn": "consentry.app.accounts",
+    "account_actor": "consentry.app.accounts",
+    "account_of_session": "consentry.app.accounts",
+    "link_party": "consentry.app.accounts",
+    "sign_in": "consentry.app.accounts",
+    "sign_out": "consentry.app.accounts",
+    "sign_up": "consentry.app.accounts",
     "SketchState": "consentry.app.remote_checking",
     "check_served": "consentry.app.remote_checking",
     "registry_is_remote": "consentry.app.remote_checking",
@@ -225,12 +241,15 @@ __all__ = [
     "PublishedLogWorkspace",
     "RegisteredCatalogue",
     "RoyaltyStatement",
+    "SignedIn",
     "SketchState",
     "SketchUpdated",
     "StatementLine",
     "Witnessed",
     "Workspace",
     "accept",
+    "account_actor",
+    "account_of_session",
     "audit",
     "check_outputs",
     "check_served",
@@ -250,6 +269,7 @@ __all__ = [
     "init",
     "invite",
     "licences",
+    "link_party",
     "list_parties",
     "list_works",
     "load_terms_file",
@@ -286,6 +306,9 @@ __all__ = [
     "set_terms",
     "show_terms",
     "show_work",
+    "sign_in",
+    "sign_out",
+    "sign_up",
     "sketch_verifier",
     "start_run",
     "update_sketch_file",

@@ -34,7 +34,8 @@ def serve(
         None, "--quorum", help="How many of the --witness witnesses must cosign (default: all)."
     ),
 ) -> None:
-    """Serve this registry over HTTP: the JSON API under /v1/, log tiles under /log/."""
+    """Serve this registry over HTTP: the pages at /, the JSON API under /v1/, log tiles
+    under /log/."""
     import uvicorn
 
     from consentry.api.asgi import options_to_env
@@ -69,7 +70,7 @@ def serve(
     os.environ.update(options_to_env(options))
     out.print(f"serving the registry on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops")
     uvicorn.run(
-        "consentry.api.asgi:from_env",
+        "consentry.web.asgi:from_env",
         factory=True,
         host=host,
         port=port,

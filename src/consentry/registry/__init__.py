@@ -4,6 +4,7 @@ Importing it loads the database layer, not the fingerprinting kernels: fingerpri
 catalogue (``consentry.registry.catalogue``) and the match index are imported by what
 uses them."""
 
+from consentry.registry.accounts import Account, Credentials
 from consentry.registry.grants import authorize, verify_grant, verify_revocation
 from consentry.registry.records import (
     Actor,
@@ -27,9 +28,11 @@ from consentry.registry.terms_service import EffectiveTerms, TargetKind, TermsLa
 from consentry.registry.works import FileFingerprint
 
 __all__ = [
+    "Account",
     "Actor",
     "Collection",
     "CounterOffer",
+    "Credentials",
     "EffectiveTerms",
     "EventKind",
     "FileFingerprint",

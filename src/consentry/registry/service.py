@@ -7,6 +7,7 @@ from sqlalchemy import Engine
 from consentry.errors import ConfigurationError
 from consentry.registry._context import RegistryContext
 from consentry.registry.access import Access
+from consentry.registry.accounts import Accounts
 from consentry.registry.licensing import Licensing
 from consentry.registry.parties import Parties
 from consentry.registry.runs import Runs
@@ -39,6 +40,7 @@ class Registry:
         self.runs = Runs(context)
         self.log = TransparencyLog(context)
         self.access = Access(context)
+        self.accounts = Accounts(context)
         self.snapshots = Snapshots(context)
 
     @classmethod

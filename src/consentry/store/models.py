@@ -27,6 +27,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 __all__ = [
+    "AccountRow",
     "Base",
     "CollectionRow",
     "DisputeRow",
@@ -48,6 +49,7 @@ __all__ = [
     "RevocationRow",
     "TermsRow",
     "UTCDateTime",
+    "WebSessionRow",
     "WorkRow",
 ]
 
@@ -317,3 +319,31 @@ class InvitationRow(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     used_by: Mapped[str | None] = mapped_column(String(40), nullable=True)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class AccountRow(Base):
+    """A person's account on the registry's pages: how they sign in (an argon2id hash,
+    never the password), and the party they proved they hold the key of. The account
+    grants no consent: every change is still signed with the party's own key."""
+
+    __tablename__ = "accounts"
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    party_id: Mapped[str | None] = mapped_column(String(40), nullable=True, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    failed_signins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class WebSessionRow(Base):
+    """A signed-in browser. Only the SHA-256 of its cookie's token is kept, so a copy of
+    the database signs no one in."""
+
+    __tablename__ = "web_sessions"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40), ForeignKey("accounts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

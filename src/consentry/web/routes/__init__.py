@@ -1,0 +1,9 @@
+"""The page routes, by who uses them."""
+
+from fastapi import APIRouter
+
+from consentry.web.routes import accounts
+
+__all__ = ["PAGE_ROUTERS"]
+
+PAGE_ROUTERS: tuple[APIRouter, ...] = (accounts.router,)
