@@ -2,8 +2,13 @@
 
 from fastapi import APIRouter
 
-from consentry.web.routes import accounts
+from consentry.web.routes import accounts, creator, lab, public
 
 __all__ = ["PAGE_ROUTERS"]
 
-PAGE_ROUTERS: tuple[APIRouter, ...] = (accounts.router,)
+PAGE_ROUTERS: tuple[APIRouter, ...] = (
+    accounts.router,
+    creator.router,
+    lab.router,
+    public.router,
+)
