@@ -26,6 +26,7 @@ __all__ = [
     "account_actor",
     "account_of_session",
     "link_party",
+    "open_session",
     "sign_in",
     "sign_out",
     "sign_up",
@@ -82,7 +83,7 @@ def sign_up(ws: Workspace, email: str, name: str, role: PartyKind, password: str
             field="password",
         )
     account = ws.registry.accounts.create(address, shown, role, _HASHER.hash(password))
-    return _open_session(ws, account)
+    return open_session(ws, account)
 
 
 def sign_in(ws: Workspace, email: str, password: str, *, now: datetime | None = None) -> SignedIn:
@@ -111,7 +112,7 @@ def sign_in(ws: Workspace, email: str, password: str, *, now: datetime | None = 
         raise refused
     rehashed = _HASHER.hash(password) if _HASHER.check_needs_rehash(found.password_hash) else None
     ws.registry.accounts.note_signin(found.account.id, rehashed)
-    return _open_session(ws, found.account)
+    return open_session(ws, found.account)
 
 
 def _matches(password_hash: str, password: str) -> bool:
@@ -121,7 +122,8 @@ def _matches(password_hash: str, password: str) -> bool:
         return False
 
 
-def _open_session(ws: Workspace, account: Account) -> SignedIn:
+def open_session(ws: Workspace, account: Account) -> SignedIn:
+    """A new signed-in session for ``account``, once it proved who it is."""
     token = secrets.token_urlsafe(32)
     expires_at = utc_now() + SESSION_LASTS
     ws.registry.accounts.open_session(account.id, token, expires_at)

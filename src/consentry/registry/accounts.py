@@ -20,9 +20,9 @@ from consentry.errors import NotFoundError, StateConflictError
 from consentry.ids import IdKind, new_id
 from consentry.registry._context import RegistryContext
 from consentry.registry.records import PartyKind
-from consentry.store.models import AccountRow, WebSessionRow
+from consentry.store.models import AccountRow, PasskeyRow, WebSessionRow
 
-__all__ = ["Account", "Accounts", "Credentials", "session_digest"]
+__all__ = ["Account", "Accounts", "Credentials", "Passkey", "session_digest"]
 
 # After this many wrong passwords in a row, an account refuses sign-in for a while.
 LOCK_AFTER = 5
@@ -58,6 +58,29 @@ class Credentials:
     account: Account
     password_hash: str
     locked_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Passkey:
+    """A passkey an account signs in with (its credential id is base64url)."""
+
+    credential_id: str
+    account_id: str
+    public_key: bytes
+    sign_count: int
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def _passkey(row: PasskeyRow) -> Passkey:
+    return Passkey(
+        row.credential_id,
+        row.account_id,
+        row.public_key,
+        row.sign_count,
+        row.created_at,
+        row.last_used_at,
+    )
 
 
 def session_digest(token: str) -> str:
@@ -187,3 +210,53 @@ class Accounts:
                 delete(WebSessionRow).where(WebSessionRow.digest == session_digest(token))
             )
             session.execute(delete(WebSessionRow).where(WebSessionRow.expires_at <= now))
+
+    # -- passkeys -----------------------------------------------------------------------
+
+    def add_passkey(
+        self, account_id: str, credential_id: str, public_key: bytes, sign_count: int
+    ) -> Passkey:
+        row = PasskeyRow(
+            credential_id=credential_id,
+            account_id=account_id,
+            public_key=public_key,
+            sign_count=sign_count,
+            created_at=utc_now(),
+            last_used_at=None,
+        )
+        try:
+            with self._context.transaction() as session:
+                session.add(row)
+        except StateConflictError:
+            raise StateConflictError(
+                "this passkey is already registered here; sign in with it"
+            ) from None
+        return _passkey(row)
+
+    def passkeys_of(self, account_id: str) -> list[Passkey]:
+        with self._context.reading() as session:
+            rows = session.scalars(
+                select(PasskeyRow)
+                .where(PasskeyRow.account_id == account_id)
+                .order_by(PasskeyRow.created_at)
+            )
+            return [_passkey(row) for row in rows]
+
+    def passkey(self, credential_id: str) -> Passkey | None:
+        with self._context.reading() as session:
+            row = session.get(PasskeyRow, credential_id)
+            return None if row is None else _passkey(row)
+
+    def note_passkey_use(self, credential_id: str, seen_count: int, new_count: int) -> bool:
+        """Record a sign-in with the passkey: its count moves from ``seen_count`` to
+        ``new_count`` only if no other sign-in moved it first (one statement)."""
+        with self._context.transaction() as session:
+            moved: CursorResult[Any] = session.execute(  # type: ignore[assignment]
+                update(PasskeyRow)
+                .where(
+                    PasskeyRow.credential_id == credential_id,
+                    PasskeyRow.sign_count == seen_count,
+                )
+                .values(sign_count=new_count, last_used_at=utc_now())
+            )
+        return moved.rowcount == 1

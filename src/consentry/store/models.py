@@ -44,6 +44,7 @@ __all__ = [
     "LogSaltRow",
     "LogStateRow",
     "OwnerRow",
+    "PasskeyRow",
     "PublicKeyRow",
     "RequestNonceRow",
     "RevocationRow",
@@ -347,3 +348,16 @@ class WebSessionRow(Base):
     account_id: Mapped[str] = mapped_column(String(40), ForeignKey("accounts.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class PasskeyRow(Base):
+    """A passkey (WebAuthn credential) an account signs in with: its public key and the
+    count its authenticator last reported, which must grow (a cloned one would not)."""
+
+    __tablename__ = "passkeys"
+    credential_id: Mapped[str] = mapped_column(String(400), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(40), ForeignKey("accounts.id"), index=True)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    sign_count: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

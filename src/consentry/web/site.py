@@ -56,9 +56,12 @@ async def _to_sign_in(request: Request, error: Exception) -> Response:
 
 def problem_page(request: Request, problem: Problem) -> Response | None:
     """What a person sees when a page fails: the problem in a sentence, on a page. A
-    page that is not the viewer's is answered as if it did not exist."""
-    if request.url.path.startswith(_NOT_PAGES):
-        return None
+    page that is not the viewer's is answered as if it did not exist. A script's
+    request (it does not ask for HTML) gets the RFC 9457 problem."""
+    if request.url.path.startswith(_NOT_PAGES) or "text/html" not in request.headers.get(
+        "accept", ""
+    ):
+        return None  # the API, or a page's script: it reads the problem's JSON
     status = 404 if problem.status == 403 else problem.status
     title = "Not found" if status == 404 else problem.kind.title
     detail = (

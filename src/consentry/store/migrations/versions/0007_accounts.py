@@ -1,6 +1,6 @@
-"""Accounts on the registry's pages and their signed-in sessions: a password's argon2id
-hash and the party an account proved it holds the key of; of a session, only its
-token's SHA-256.
+"""Accounts on the registry's pages, their passkeys and their signed-in sessions: a
+password's argon2id hash and the party an account proved it holds the key of; of a
+passkey, its public key and signature count; of a session, only its token's SHA-256.
 
 Revision ID: 0007
 Revises: 0006
@@ -44,9 +44,25 @@ def upgrade() -> None:
     )
     op.create_index(op.f("ix_web_sessions_account_id"), "web_sessions", ["account_id"])
     op.create_index(op.f("ix_web_sessions_expires_at"), "web_sessions", ["expires_at"])
+    op.create_table(
+        "passkeys",
+        sa.Column("credential_id", sa.String(400), nullable=False),
+        sa.Column("account_id", sa.String(40), nullable=False),
+        sa.Column("public_key", sa.LargeBinary, nullable=False),
+        sa.Column("sign_count", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["account_id"], ["accounts.id"], name=op.f("fk_passkeys_account_id_accounts")
+        ),
+        sa.PrimaryKeyConstraint("credential_id", name=op.f("pk_passkeys")),
+    )
+    op.create_index(op.f("ix_passkeys_account_id"), "passkeys", ["account_id"])
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_passkeys_account_id"), table_name="passkeys")
+    op.drop_table("passkeys")
     op.drop_index("ix_web_sessions_expires_at", table_name="web_sessions")
     op.drop_index("ix_web_sessions_account_id", table_name="web_sessions")
     op.drop_table("web_sessions")
