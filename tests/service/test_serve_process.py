@@ -1,6 +1,7 @@
 """``consentry serve`` as its operator runs it: a process of its own with two workers,
 on a free loopback port, stopped by the test. A request replayed to it is refused
-whichever worker it reaches: the nonces are the database's, not a worker's."""
+whichever worker it reaches: the nonces are the database's, not a worker's. The pages
+are served beside the API."""
 
 from __future__ import annotations
 
@@ -47,6 +48,9 @@ def test_two_workers_serve_and_refuse_a_replay_whichever_gets_it(tmp_path: Path)
                                created=int(time.time()), nonce=nonce)  # fmt: skip
         with httpx.Client() as first:
             assert first.get(target, headers=headers).status_code == 200
+            start = first.get(f"{url}/sign-up", headers={"accept": "text/html"})
+            # The pages are served with the API.
+            assert start.status_code == 200 and "Create my account" in start.text
         # New connections, so the replays are spread over the workers.
         for _ in range(6):
             with httpx.Client() as again:
