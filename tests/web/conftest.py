@@ -8,7 +8,6 @@ import json
 import os
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from consentry.api import ServiceOptions
 from consentry.settings import Settings
 from consentry.web import create_site
 from tests.conftest import BACKENDS, _drop_schema
-from tests.e2e.conftest import Cli
+from tests.service.conftest import Served as Site
 from tests.service.conftest import _database_url, serving
 
 CHROMIUM = "/usr/bin/chromium"
@@ -37,21 +36,6 @@ CHROMIUM_ARGS = [
 ]
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = {"laptop": 1280, "phone": 360}
-
-
-@dataclass
-class Site:
-    """A registry served with its pages: its URL, and its operator's settings."""
-
-    url: str
-    settings: Settings
-    home: Path
-
-    def party(self, root: Path, name: str) -> Cli:
-        """A party's machine using the CLI: its own home and keys, the registry by URL."""
-        return Cli(
-            root / name / "home", keys=root / name / "keys", env={"CONSENTRY_REGISTRY": self.url}
-        )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import APIResponse, BrowserContext, Page, expect
 
 from consentry import app
 from tests.web.conftest import Site, inspect_page
@@ -29,6 +29,17 @@ def _authenticator(context: BrowserContext, page: Page) -> str:
         },
     )
     return str(made["authenticatorId"])
+
+
+def _script_post(page: Page, url: str, data: str) -> APIResponse:
+    """What the page's script would send: JSON, with the page's CSRF token."""
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
+    headers = {
+        "X-CSRF-Token": csrf,
+        "Content-Type": "application/json",
+        "Accept": "application/json",
+    }
+    return page.request.post(url, data=data, headers=headers)
 
 
 def _local(site: Site) -> str:
@@ -91,16 +102,7 @@ def test_a_replayed_or_foreign_passkey_answer_signs_no_one_in(
         page.get_by_role("button", name="Use a passkey instead").click()
     expect(page).to_have_url(re.compile(r"/account/key$"))
     answer = sent.value.post_data or ""
-    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
-    replayed = page.request.post(
-        f"{local}/sign-in/passkey",
-        data=answer,
-        headers={
-            "X-CSRF-Token": csrf,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        },
-    )
+    replayed = _script_post(page, f"{local}/sign-in/passkey", answer)
     assert replayed.status in (400, 403), replayed.text()
     assert (
         "press the passkey button again" in replayed.text()
@@ -109,23 +111,7 @@ def test_a_replayed_or_foreign_passkey_answer_signs_no_one_in(
 
     # A fresh challenge for this browser, answered with the old answer: the signature
     # is over another challenge.
-    page.request.post(
-        f"{local}/sign-in/passkey/options",
-        data="{}",
-        headers={
-            "X-CSRF-Token": csrf,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        },
-    )
-    stale = page.request.post(
-        f"{local}/sign-in/passkey",
-        data=answer,
-        headers={
-            "X-CSRF-Token": csrf,
-            "Content-Type": "application/json",
-            "Accept": "application/json",
-        },
-    )
+    _script_post(page, f"{local}/sign-in/passkey/options", "{}")
+    stale = _script_post(page, f"{local}/sign-in/passkey", answer)
     assert stale.status == 403, stale.text()
     assert "did not sign you in" in stale.json()["detail"]
