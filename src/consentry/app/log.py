@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from consentry.app.workspace import LOG_KEY, Workspace
+from consentry.clock import parse_time
 from consentry.crypto import PublicKey, Signer
 from consentry.errors import ConfigurationError, InputError, KeyStoreError, VerificationError
 from consentry.log import NoteVerifier, WitnessKey, WitnessPolicy
 from consentry.log.bundle import ProofBundle, UsageProof
+from consentry.log.leaf import Leaf
 from consentry.log.note import Checkpoint, open_checkpoint
 from consentry.log.proofs import MerkleTree
 from consentry.log.tiles import fsck, write_tiles
@@ -29,6 +32,7 @@ from consentry.witness import WitnessEndpoint
 __all__ = [
     "Published",
     "Witnessed",
+    "WorkUse",
     "adopt_local_log_key",
     "audit",
     "checkpoint",
@@ -36,6 +40,7 @@ __all__ = [
     "log_origin",
     "log_signer",
     "log_verifier",
+    "owner_uses",
     "prove",
     "publish",
     "usage",
@@ -253,3 +258,32 @@ def usage(ws: Workspace, owner_id: str) -> tuple[SignedCheckpoint, list[Usage]]:
     owner = ws.actor(owner_id, PartyKind.OWNER)
     signed = current_checkpoint(ws)
     return signed, ws.registry.log.usage(owner, signed)
+
+
+@dataclass(frozen=True, slots=True)
+class WorkUse:
+    """One use of an owner's work (``Usage``) and when its manifest was recorded, as
+    the manifest's signed log leaf says; ``basis`` is the grant it ran under, or None
+    where the work's terms allowed the use without one."""
+
+    usage: Usage
+    recorded_at: datetime
+
+    @property
+    def basis(self) -> str | None:
+        billed = self.usage.billed or {}
+        grant = billed.get("grant_id")
+        return None if grant is None else str(grant)
+
+
+def owner_uses(ws: Workspace, owner_id: str) -> list[WorkUse]:
+    """``usage``, newest first, each with the moment its manifest was recorded. Only
+    the owner asks: its key (or, served, its signed session) must be here."""
+    _, found = usage(ws, owner_id)
+    uses = []
+    for used in found:
+        entry = used.proof.log_proof.extra
+        if entry is None:
+            raise VerificationError(f"the proof of run {used.run_id} carries no log entry")
+        uses.append(WorkUse(used, parse_time(Leaf.parse(entry).at, what="a log entry's time")))
+    return sorted(uses, key=lambda u: (u.recorded_at, u.usage.log_index), reverse=True)

@@ -11,19 +11,30 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal, DecimalException, localcontext
 from pathlib import Path
 from typing import Any
 
-from consentry.app.log import usage
+from consentry.app.log import owner_uses, usage
 from consentry.app.workspace import Workspace
+from consentry.clock import format_time
 from consentry.errors import InputError
 from consentry.registry import PartyKind
 from consentry.terms.money import MONEY_CONTEXT
 
-__all__ = ["RoyaltyStatement", "StatementLine", "owner_statement", "royalty_statement"]
+__all__ = [
+    "EarnedLine",
+    "Earnings",
+    "EarningsRow",
+    "RoyaltyStatement",
+    "StatementLine",
+    "owner_earnings",
+    "owner_statement",
+    "royalty_statement",
+]
 
 _COLUMNS = (
     "run",
@@ -225,3 +236,103 @@ def owner_statement(ws: Workspace, owner_id: str) -> RoyaltyStatement:
         if used.billed is not None and used.billed.get("amount") is not None
     ]
     return RoyaltyStatement(owner_id, name, _in_order(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class EarnedLine:
+    """A statement line with who used the work and when its manifest was recorded."""
+
+    line: StatementLine
+    licensee_id: str
+    licensee_name: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class EarningsRow:
+    """What one licensee (or one work) earned the owner in one currency."""
+
+    id: str
+    name: str
+    currency: str
+    amount: Decimal
+    uses: int
+
+
+@dataclass(frozen=True, slots=True)
+class Earnings:
+    """What the owner's works earned between ``since`` (inclusive) and ``until``
+    (exclusive), either open: the lines, and their sums per licensee and per work."""
+
+    owner_id: str
+    owner_name: str
+    since: datetime | None
+    until: datetime | None
+    lines: tuple[EarnedLine, ...]
+
+    def statement(self) -> RoyaltyStatement:
+        return RoyaltyStatement(
+            self.owner_id, self.owner_name, _in_order([e.line for e in self.lines])
+        )
+
+    def totals(self) -> dict[str, Decimal]:
+        return self.statement().totals()
+
+    def by_licensee(self) -> list[EarningsRow]:
+        return _summed((e.licensee_id, e.licensee_name or e.licensee_id, e) for e in self.lines)
+
+    def by_work(self) -> list[EarningsRow]:
+        return _summed((e.line.work_id, e.line.title or e.line.work_id, e) for e in self.lines)
+
+    def to_csv(self) -> str:
+        """The statement's columns, each line with when and by whom (one row a line)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("recorded_at", "licensee", "licensee_name", *_COLUMNS))
+        for earned in self.lines:
+            row = earned.line.to_json()
+            writer.writerow(
+                [format_time(earned.recorded_at), earned.licensee_id, earned.licensee_name]
+                + [row["run_id"], *(row[c] for c in ("work_id", "title", "grant_id", "items"))]
+                + [row[c] for c in ("units", "unit", "unit_price", "amount", "currency")]
+            )
+        return buffer.getvalue()
+
+
+def _summed(keyed: Iterable[tuple[str, str, EarnedLine]]) -> list[EarningsRow]:
+    """Rows by (id, currency), largest amount first; exact decimal sums."""
+    sums: dict[tuple[str, str], tuple[str, Decimal, int]] = {}
+    with localcontext(MONEY_CONTEXT):
+        for key, name, earned in keyed:
+            currency = earned.line.currency
+            _, amount, uses = sums.get((key, currency), (name, Decimal(0), 0))
+            sums[(key, currency)] = (name, amount + earned.line.amount, uses + 1)
+    rows = [EarningsRow(k, n, c, a, u) for (k, c), (n, a, u) in sums.items()]
+    return sorted(rows, key=lambda r: (r.currency, -r.amount, r.name, r.id))
+
+
+def owner_earnings(
+    ws: Workspace,
+    owner_id: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Earnings:
+    """What the manifests on the log bill for ``owner_id``'s works (as
+    ``owner_statement``), recorded in ``[since, until)``. Only the owner asks."""
+    if since is not None and until is not None and since >= until:
+        raise InputError("the period's start must come before its end", field="since")
+    name = ws.registry.parties.get(owner_id, PartyKind.OWNER).name
+    lines = []
+    for use in owner_uses(ws, owner_id):
+        used = use.usage
+        if used.billed is None or used.billed.get("amount") is None:
+            continue
+        if (since is not None and use.recorded_at < since) or (
+            until is not None and use.recorded_at >= until
+        ):
+            continue
+        line = _line(used.run_id, used.billed, f"manifest of run {used.run_id}")
+        lines.append(EarnedLine(line, used.licensee_id, used.licensee_name, use.recorded_at))
+    lines.sort(key=lambda e: (e.recorded_at, e.line.run_id, e.line.title, e.line.work_id))
+    return Earnings(owner_id, name, since, until, tuple(lines))

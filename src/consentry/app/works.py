@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consentry.app.workspace import Workspace
-from consentry.errors import WorkInterruptedError
-from consentry.registry import FileFingerprint, PartyKind, Registration, Work
+from consentry.errors import InputError, WorkInterruptedError
+from consentry.registry import Collection, FileFingerprint, PartyKind, Registration, Work
 from consentry.registry.catalogue import (
     DEFAULT_MAX_BYTES,
     FileProblem,
@@ -20,7 +20,15 @@ from consentry.registry.catalogue import (
 from consentry.terms import Terms
 from consentry.warmup import warm_up
 
-__all__ = ["RegisteredCatalogue", "list_works", "register_works"]
+__all__ = [
+    "OwnedCollection",
+    "RegisteredCatalogue",
+    "collections_of",
+    "count_works",
+    "fingerprint_upload",
+    "list_works",
+    "register_works",
+]
 
 
 @dataclass(slots=True)
@@ -123,3 +131,73 @@ def list_works(
     """Registered works (their metadata is public), oldest first; ``after``: those
     registered after that work."""
     return ws.registry.works.all(owner_id=owner_id, limit=limit, after=after)
+
+
+def count_works(ws: Workspace, *, owner_id: str) -> int:
+    """How many works ``owner_id`` has registered (their metadata is public), counted
+    by the database: a creator's dashboard must not read 10,000 rows to say 10,000."""
+    # A read the registry's works service does not offer yet; no signature is checked
+    # because nothing of a work is shown, only that its row exists.
+    from sqlalchemy import func, select  # noqa: PLC0415
+    from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from consentry.store.models import WorkRow  # noqa: PLC0415
+
+    with Session(ws.registry.engine) as session:
+        found = session.scalar(
+            select(func.count()).select_from(WorkRow).where(WorkRow.owner_id == owner_id)
+        )
+    return int(found or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class OwnedCollection:
+    """One of an owner's collections and how many works it holds."""
+
+    collection: Collection
+    works: int
+
+
+def collections_of(ws: Workspace, *, owner_id: str) -> list[OwnedCollection]:
+    """The owner's collections (public, as ``find_collection`` reads them), by name,
+    each with the number of works in it."""
+    from sqlalchemy import func, select  # noqa: PLC0415
+    from sqlalchemy.orm import Session  # noqa: PLC0415
+
+    from consentry.store.models import CollectionRow, WorkRow  # noqa: PLC0415
+
+    with Session(ws.registry.engine) as session:
+        rows = session.execute(
+            select(CollectionRow.id, CollectionRow.name, func.count(WorkRow.id))
+            .outerjoin(WorkRow, WorkRow.collection_id == CollectionRow.id)
+            .where(CollectionRow.owner_id == owner_id)
+            .group_by(CollectionRow.id, CollectionRow.name)
+            .order_by(CollectionRow.name)
+        ).all()
+    return [
+        OwnedCollection(Collection(str(cid), owner_id, str(name)), int(count))
+        for cid, name, count in rows
+    ]
+
+
+def fingerprint_upload(
+    path: str, data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES
+) -> FileFingerprint | FileProblem:
+    """One uploaded file fingerprinted in memory, as ``consentry work register``
+    fingerprints a file on the creator's machine: the same kernels, the same refusals
+    (empty, too little content, too large, binary). Nothing of ``data`` is kept: the
+    caller drops it, and only the fingerprints are returned."""
+    from consentry.fingerprint import fingerprint_bytes  # noqa: PLC0415
+    from consentry.registry.catalogue import _refused  # noqa: PLC0415
+
+    if len(data) > max_bytes:
+        return FileProblem(
+            path, f"{path} is {len(data):,} bytes, over the {max_bytes:,}-byte limit; split it"
+        )
+    if not data:
+        return FileProblem(path, f"{path} is empty; nothing to register", refused=True)
+    try:
+        printed = fingerprint_bytes(path, data)
+    except InputError as exc:
+        return FileProblem(path, str(exc))
+    return _refused(path, printed) or FileFingerprint(path, printed)
