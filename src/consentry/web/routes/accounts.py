@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 from consentry import app
 from consentry.api.auth import read_caller
-from consentry.errors import ConsentryError, InputError, RateLimitedError, StateConflictError
+from consentry.errors import (
+    ConsentryError,
+    InputError,
+    PermissionDeniedError,
+    RateLimitedError,
+    StateConflictError,
+)
 from consentry.registry import PartyKind
 from consentry.web.sessions import (
     CheckedForm,
@@ -144,6 +150,18 @@ def key_page(request: Request, visit: Member) -> Response:
             "invite_only": visit.service.options.invite_only,
         },
     )
+
+
+@router.get("/account/party")
+def account_party(visit: Viewer) -> JSONResponse:
+    """The account signed in and its party's key id, for the pages' scripts: which key
+    this browser keeps is the one to sign with (a browser may keep several accounts')."""
+    account = visit.account
+    if account is None:
+        raise PermissionDeniedError("sign in first; your key is kept for your account")
+    known = _account_json(account.to_json())
+    known["key_id"] = None if visit.actor is None else visit.actor.key.key_id
+    return JSONResponse(known)
 
 
 @router.post("/account/party")
