@@ -632,12 +632,14 @@ async function submitted(event) {
     b.disabled = true;
   });
   form.setAttribute("aria-busy", "true");
+  let failed = false;
   try {
     const made = await runChange(form.dataset.operation, { params: formParams(form), body: formBody(form) });
     const done = form.dataset.done;
     if (done) window.location.assign(done.replace("{id}", encodeURIComponent(made?.id ?? "")));
     else window.location.reload();
   } catch (failure) {
+    failed = true;
     if (error) error.textContent = sentence(failure.message);
     else window.alert(sentence(failure.message));
   } finally {
@@ -645,6 +647,8 @@ async function submitted(event) {
       b.disabled = false;
     });
     form.removeAttribute("aria-busy");
+    // A disabled button loses focus; give it back, beside the sentence that says why.
+    if (failed) (event.submitter || buttons[0])?.focus();
   }
 }
 

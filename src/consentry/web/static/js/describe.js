@@ -36,6 +36,14 @@ const EVENTS = {
   "run.started": "a training run started",
   "manifest.recorded": "a training run's manifest recorded",
 };
+const RECORDED = {
+  "work.registered": "you registered these works",
+  "terms.set": "you published these terms",
+  "request.created": "you asked for this licence",
+  "request.countered": "you made this counter-offer",
+  "grant.issued": "you granted this licence",
+  "grant.revoked": "you revoked this licence",
+};
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 export function list(words) {
@@ -130,12 +138,16 @@ export class Names {
 
 function termsWords(terms) {
   const parts = [];
-  for (const [category, permission] of Object.entries(terms?.categories || {})) {
+  const categories = terms?.categories || {};
+  // In the vocabulary's order (the signed document's is alphabetical), then any other.
+  const order = [...Object.keys(CATEGORIES), ...Object.keys(categories).filter((c) => !(c in CATEGORIES))];
+  for (const category of order.filter((c) => c in categories)) {
+    const permission = categories[category];
     parts.push(`${CATEGORIES[category] || category} ${PERMISSIONS[permission] || permission}`);
   }
   if (terms?.price) parts.push(`licence price ${price(terms.price)}`);
   const c = terms?.conditions || {};
-  if (c.attribution) parts.push("attribution required");
+  if (c.attribution) parts.push(`credit “${c.attribution}”`);
   if (c.share_alike) parts.push("share-alike");
   if (c.non_commercial) parts.push("non-commercial use only");
   if (c.expires) parts.push(`these terms end on ${day(c.expires)}`);
@@ -194,9 +206,12 @@ async function eventSentence(kind, events, context) {
       const size = Array.isArray(works) ? ` listing ${plural(works.length, "work")}` : "";
       return `Record the manifest of training run ${first.subject}${size}, as you signed it.`;
     }
-    default:
+    default: {
       // An event that records a document signed in this change says nothing new.
-      return `Record ${count === 1 ? "this" : `these ${count.toLocaleString("en")}`} in the registry's history, in your name (${EVENTS[kind] || kind}).`;
+      const what = RECORDED[kind] || `${EVENTS[kind] || kind} (${kind})`;
+      const records = count === 1 ? "" : ` (${plural(count, "record")})`;
+      return `Record in the registry's history, in your name, that ${what}${records}.`;
+    }
   }
 }
 
