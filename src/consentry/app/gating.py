@@ -16,6 +16,7 @@ from typing import Any
 from consentry.app.index import index_folder, workspace_index
 from consentry.app.snapshots import snapshot_moment
 from consentry.app.workspace import Workspace
+from consentry.clock import parse_time
 from consentry.crypto import Signer
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
 from consentry.gate.gate import DEFAULT_MIN_SPAN
@@ -34,12 +35,14 @@ from consentry.registry import PartyKind
 from consentry.terms import Category
 
 __all__ = [
+    "LabRun",
     "PlannedGate",
     "gate_policy",
     "plan_gate",
     "record_manifest",
     "run_gate",
     "run_started",
+    "runs_of",
     "start_run",
 ]
 
@@ -190,3 +193,41 @@ def record_manifest(
     """Put the licensee's signed manifest of a finished run on the log."""
     signer = ws.signer(licensee_id, PartyKind.LICENSEE)
     ws.registry.runs.record_manifest(licensee_id, signer, manifest, signature)
+
+
+@dataclass(frozen=True, slots=True)
+class LabRun:
+    """One of a licensee's runs as its signed events record it: when it started, for
+    what purpose, and the manifest it recorded (None until it has)."""
+
+    run_id: str
+    purpose: str
+    started_at: datetime | None
+    manifest: dict[str, Any] | None
+    recorded_at: datetime | None
+
+
+def runs_of(ws: Workspace, *, licensee_id: str) -> tuple[list[LabRun], list[str]]:
+    """The licensee's runs, newest first, read from the events it signed (each
+    verified against its key); and a sentence for each event that does not verify."""
+    events, problems = ws.registry.runs.of_licensee(ws.actor(licensee_id, PartyKind.LICENSEE))
+    started: dict[str, tuple[str, datetime]] = {}
+    recorded: dict[str, tuple[dict[str, Any], datetime]] = {}
+    for event in events:
+        payload, run_id = event["payload"], str(event["subject"])
+        if event["event"] == "run.started":
+            when = parse_time(str(payload["started_at"]), what="a run's start")
+            started.setdefault(run_id, (str(payload["purpose"]), when))
+        elif isinstance(payload.get("manifest"), dict):
+            when = parse_time(str(event["at"]), what="a manifest's recording")
+            recorded.setdefault(run_id, (payload["manifest"], when))
+    runs = []
+    for run_id in dict.fromkeys([*started, *recorded]):
+        purpose, start = started.get(run_id, ("", None))
+        manifest, at = recorded.get(run_id, (None, None))
+        if manifest is not None and not purpose:
+            purpose = str(manifest.get("purpose", ""))
+        runs.append(LabRun(run_id, purpose, start, manifest, at))
+    newest = [r.started_at or r.recorded_at for r in runs]
+    order = sorted(range(len(runs)), key=lambda i: newest[i] or datetime.min, reverse=True)
+    return [runs[i] for i in order], problems

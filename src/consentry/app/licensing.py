@@ -21,9 +21,11 @@ from consentry.registry import (
 from consentry.terms import Category, Price, UseDecision
 
 __all__ = [
+    "CheckedGrant",
     "HeldGrant",
     "Licences",
     "accept",
+    "checked_grants_of",
     "counter",
     "deny",
     "grant",
@@ -174,3 +176,28 @@ def may_use(
     return ws.registry.licensing.may_use(
         ws.actor(licensee_id, PartyKind.LICENSEE), work_id, purpose, at=at, commercial=commercial
     )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedGrant:
+    """One of a party's grants as the registry's events establish it: ``grant`` is
+    None and ``problem`` says why when it does not hold (its record was altered, or
+    another key signed it); ``key_id`` is the owner's key its signature verified
+    with, for one that holds."""
+
+    grant_id: str
+    owner_id: str
+    grant: Grant | None
+    revocation: Revocation | None
+    key_id: str | None
+    problem: str | None
+
+
+def checked_grants_of(ws: Workspace, party_id: str, kind: PartyKind) -> list[CheckedGrant]:
+    """The grants the owner issued or the licensee holds, oldest first, each checked
+    as it is loaded (``verify_grant``): those that verify and those that do not,
+    with why, so that one altered record does not hide the others."""
+    held, rejected = ws.registry.licensing.grants_checked(ws.actor(party_id, kind))
+    checked = [CheckedGrant(g.id, g.owner_id, g, r, key, None) for g, r, key in held]
+    checked += [CheckedGrant(g, o, None, None, None, why) for g, o, why in rejected]
+    return checked

@@ -29,8 +29,11 @@ __all__ = [
     "EarnedLine",
     "Earnings",
     "EarningsRow",
+    "Owed",
+    "OwedLine",
     "RoyaltyStatement",
     "StatementLine",
+    "licensee_owed",
     "owner_earnings",
     "owner_statement",
     "royalty_statement",
@@ -336,3 +339,99 @@ def owner_earnings(
         lines.append(EarnedLine(line, used.licensee_id, used.licensee_name, use.recorded_at))
     lines.sort(key=lambda e: (e.recorded_at, e.line.run_id, e.line.title, e.line.work_id))
     return Earnings(owner_id, name, since, until, tuple(lines))
+
+
+@dataclass(frozen=True, slots=True)
+class OwedLine:
+    """A line of one of the licensee's manifests: what it owes the work's owner."""
+
+    line: StatementLine
+    owner_id: str
+    owner_name: str
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Owed:
+    """What the licensee's manifests recorded in ``[since, until)`` (either open) bill,
+    line by line, and summed per owner and per work."""
+
+    licensee_id: str
+    since: datetime | None
+    until: datetime | None
+    lines: tuple[OwedLine, ...]
+
+    def totals(self) -> dict[str, Decimal]:
+        """The amount owed per currency: the exact sum of the lines."""
+        out: dict[str, Decimal] = {}
+        with localcontext(MONEY_CONTEXT):
+            for owed in self.lines:
+                currency = owed.line.currency
+                out[currency] = out.get(currency, Decimal(0)) + owed.line.amount
+        return dict(sorted(out.items()))
+
+    def by_owner(self) -> list[EarningsRow]:
+        return _owed_sums((o.owner_id, o.owner_name or o.owner_id, o) for o in self.lines)
+
+    def by_work(self) -> list[EarningsRow]:
+        return _owed_sums((o.line.work_id, o.line.title or o.line.work_id, o) for o in self.lines)
+
+    def to_csv(self) -> str:
+        """The statement's columns, each line with when it was recorded and whose work
+        it is (one row a line)."""
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(("recorded_at", "owner", "owner_name", *_COLUMNS))
+        for owed in self.lines:
+            row = owed.line.to_json()
+            writer.writerow(
+                [format_time(owed.recorded_at), owed.owner_id, owed.owner_name]
+                + [row["run_id"], *(row[c] for c in ("work_id", "title", "grant_id", "items"))]
+                + [row[c] for c in ("units", "unit", "unit_price", "amount", "currency")]
+            )
+        return buffer.getvalue()
+
+
+def _owed_sums(keyed: Iterable[tuple[str, str, OwedLine]]) -> list[EarningsRow]:
+    """Rows by (id, currency), largest amount first; exact decimal sums."""
+    sums: dict[tuple[str, str], tuple[str, Decimal, int]] = {}
+    with localcontext(MONEY_CONTEXT):
+        for key, name, owed in keyed:
+            currency = owed.line.currency
+            _, amount, uses = sums.get((key, currency), (name, Decimal(0), 0))
+            sums[(key, currency)] = (name, amount + owed.line.amount, uses + 1)
+    rows = [EarningsRow(k, n, c, a, u) for (k, c), (n, a, u) in sums.items()]
+    return sorted(rows, key=lambda r: (r.currency, -r.amount, r.name, r.id))
+
+
+def licensee_owed(
+    ws: Workspace,
+    licensee_id: str,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Owed:
+    """What the licensee's manifests on the registry, recorded in ``[since, until)``,
+    bill its works' owners, each line checked to multiply out (as a statement's).
+    Only the licensee asks: its key (or, served, its signed session) must be here."""
+    from consentry.app.gating import runs_of  # noqa: PLC0415 (the gate's modules are heavy)
+
+    if since is not None and until is not None and since >= until:
+        raise InputError("the period's start must come before its end", field="since")
+    runs, _ = runs_of(ws, licensee_id=licensee_id)
+    lines = []
+    for run in runs:
+        if run.manifest is None or run.recorded_at is None:
+            continue
+        if (since is not None and run.recorded_at < since) or (
+            until is not None and run.recorded_at >= until
+        ):
+            continue
+        for work in run.manifest.get("works", ()):
+            if not isinstance(work, dict) or work.get("amount") is None:
+                continue
+            line = _line(run.run_id, work, f"manifest of run {run.run_id}")
+            owner = str(work.get("owner_id") or "")
+            lines.append(OwedLine(line, owner, str(work.get("owner_name") or ""), run.recorded_at))
+    lines.sort(key=lambda o: (o.recorded_at, o.line.run_id, o.line.title, o.line.work_id))
+    return Owed(licensee_id, since, until, tuple(lines))

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from consentry.app.workspace import Workspace
 from consentry.errors import InputError, WorkInterruptedError
-from consentry.registry import Collection, FileFingerprint, PartyKind, Registration, Work
+from consentry.registry import (
+    Collection,
+    FileFingerprint,
+    Party,
+    PartyKind,
+    Registration,
+    Work,
+)
 from consentry.registry.catalogue import (
     DEFAULT_MAX_BYTES,
     FileProblem,
@@ -21,6 +28,7 @@ from consentry.terms import Terms
 from consentry.warmup import warm_up
 
 __all__ = [
+    "FoundWork",
     "OwnedCollection",
     "RegisteredCatalogue",
     "collections_of",
@@ -28,6 +36,9 @@ __all__ = [
     "fingerprint_upload",
     "list_works",
     "register_works",
+    "search_owners",
+    "search_works",
+    "titles_of",
 ]
 
 
@@ -201,3 +212,55 @@ def fingerprint_upload(
     except InputError as exc:
         return FileProblem(path, str(exc))
     return _refused(path, printed) or FileFingerprint(path, printed)
+
+
+@dataclass(frozen=True, slots=True)
+class FoundWork:
+    """A work found by a search, its owner's name, and the terms in force for it
+    (``terms`` None and ``problem`` saying why where its terms do not verify)."""
+
+    work: Work
+    owner_name: str
+    terms: Terms | None
+    problem: str | None
+
+
+def search_works(
+    ws: Workspace,
+    *,
+    text: str = "",
+    kind: str | None = None,
+    owner_id: str | None = None,
+    limit: int = 50,
+    after: str | None = None,
+) -> list[FoundWork]:
+    """Works whose title, path or owner's name contains ``text``, of ``kind`` and
+    ``owner_id`` when given, a page at a time (``after``: the last work of the page
+    before), each with its owner's name and the terms in force for it (every layer
+    verified against its owner's signature). Their metadata and terms are public."""
+    found = ws.registry.works.search(
+        text=text.strip(), kind=kind, owner_id=owner_id, limit=limit, after=after
+    )
+    refused: dict[str, str] = {}
+    terms = ws.registry.terms.effective_for(
+        [(w.id, w.owner_id, w.collection_id) for w in found], refused=refused
+    )
+    names = {
+        o: ws.registry.parties.get(o, PartyKind.OWNER).name for o in {w.owner_id for w in found}
+    }
+    return [FoundWork(w, names[w.owner_id], terms.get(w.id), refused.get(w.id)) for w in found]
+
+
+def search_owners(ws: Workspace, text: str, *, limit: int = 20) -> list[Party]:
+    """Owners whose name contains ``text`` (any case), by name."""
+    text = text.strip()
+    if not text:
+        return []
+    return ws.registry.parties.search(PartyKind.OWNER, text, limit=limit)
+
+
+def titles_of(ws: Workspace, work_ids: Sequence[str]) -> dict[str, str]:
+    """Each work's title (its path where it has none), by id, for the works of
+    ``work_ids`` that exist and verify against their owners' signatures."""
+    found, _ = ws.registry.works.many_checked(list(work_ids))
+    return {w.id: w.title or w.path for w in found}

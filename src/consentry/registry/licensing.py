@@ -502,3 +502,36 @@ class Licensing:
             at=at or utc_now(),
             commercial=commercial,
         )
+
+    def grants_checked(
+        self, actor: Actor
+    ) -> tuple[list[tuple[Grant, Revocation | None, str]], list[tuple[str, str, str]]]:
+        """``grants``, each with the id of the owner's key its signature was verified
+        with; and (grant id, owner id, why) for each grant the events do not establish,
+        set aside rather than refusing the whole list, so that a page can show the
+        party which of its grants do not hold and why."""
+        party_id, kind = actor.party_id, actor.kind
+        with self._context.reading() as session:
+            self._context.require(session, actor)
+            column = GrantRow.owner_id if kind is PartyKind.OWNER else GrantRow.licensee_id
+            rows = session.scalars(
+                select(GrantRow).where(column == party_id).order_by(GrantRow.created_at)
+            ).all()
+            grants, why = grants_recorded(self._context, session, [row.id for row in rows])
+            revoked, refused = revocations_recorded(self._context, session, list(grants.values()))
+            held: list[tuple[Grant, Revocation | None, str]] = []
+            rejected: list[tuple[str, str, str]] = []
+            for row in rows:
+                grant = grants.get(row.id)
+                problem = why.get(row.id) or refused.get(row.id)
+                if grant is not None and problem is None:
+                    # A row moved to another party names a grant that is not its own.
+                    named = grant.owner_id if kind is PartyKind.OWNER else grant.licensee_id
+                    if named != party_id:
+                        problem = f"grant {row.id} was signed for {named}, not {party_id}"
+                if grant is None or problem is not None:
+                    rejected.append((row.id, row.owner_id, problem or f"grant {row.id} is refused"))
+                    continue
+                key = self._context.party_key(session, grant.owner_id, PartyKind.OWNER)
+                held.append((grant, revoked.get(grant.id), key.key_id))
+            return held, rejected

@@ -102,3 +102,28 @@ class Parties:
                 Party(party_id, kind, name, key_id, public, created)
                 for party_id, name, key_id, created, public in rows
             ]
+
+    def search(self, kind: PartyKind, text: str, *, limit: int = 20) -> list[Party]:
+        """Parties of ``kind`` whose name contains ``text`` (any case), by name; their
+        names and keys are public, as ``all`` lists them."""
+        row_type: type[OwnerRow] | type[LicenseeRow] = (
+            OwnerRow if kind is PartyKind.OWNER else LicenseeRow
+        )
+        with self._context.reading() as session:
+            rows = session.execute(
+                select(
+                    row_type.id,
+                    row_type.name,
+                    row_type.key_id,
+                    row_type.created_at,
+                    PublicKeyRow.public_key,
+                )
+                .join(PublicKeyRow, PublicKeyRow.key_id == row_type.key_id)
+                .where(row_type.name.icontains(text, autoescape=True))
+                .order_by(row_type.name, row_type.id)
+                .limit(limit)
+            ).all()
+            return [
+                Party(party_id, kind, name, key_id, public, created)
+                for party_id, name, key_id, created, public in rows
+            ]

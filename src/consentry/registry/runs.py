@@ -8,6 +8,7 @@ import base64
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from consentry.clock import format_time, parse_time, utc_now
@@ -16,6 +17,7 @@ from consentry.errors import InputError, NotFoundError, StateConflictError, Veri
 from consentry.registry._context import RegistryContext
 from consentry.registry.ledger import event_bodies, grants_recorded, revocations_recorded
 from consentry.registry.records import Actor, EventKind, PartyKind
+from consentry.store.models import EventRow
 from consentry.terms import Category
 
 __all__ = ["RUN_BOUND", "Runs"]
@@ -169,6 +171,35 @@ class Runs:
                 signer=signer,
                 payload={"manifest": body, "signature": signature_b64},
             )
+
+    def of_licensee(self, licensee: Actor) -> tuple[list[dict[str, Any]], list[str]]:
+        """The signed events of the licensee's runs (each start and each manifest),
+        oldest first, each verified against the licensee's key; and a sentence for each
+        such event that does not verify (set aside, not shown as the licensee's)."""
+        kinds = (EventKind.RUN_STARTED.value, EventKind.MANIFEST_RECORDED.value)
+        with self._context.reading() as session:
+            key = self._context.require(session, licensee, PartyKind.LICENSEE, to="list their runs")
+            rows = session.scalars(
+                select(EventRow)
+                .where(EventRow.actor_id == licensee.party_id, EventRow.kind.in_(kinds))
+                .order_by(EventRow.seq)
+            )
+            found: list[dict[str, Any]] = []
+            problems: list[str] = []
+            for row in rows:
+                try:
+                    body = self._context.verified_body(session, "event", row, signer=key)
+                    if (body["event"], body["subject"], body["actor"]) != (
+                        row.kind,
+                        row.subject_id,
+                        row.actor_id,
+                    ):
+                        raise VerificationError("its row differs from what its actor signed")
+                except VerificationError as exc:
+                    problems.append(f"event {row.seq} ({row.kind}) is refused: {exc}")
+                    continue
+                found.append(body)
+        return found, problems
 
 
 def _within_bound(run_id: str, started: datetime) -> None:

@@ -34,7 +34,7 @@ from consentry.registry.records import (
     RegistrationStatus,
     Work,
 )
-from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, WorkRow
+from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, OwnerRow, WorkRow
 
 if TYPE_CHECKING:
     from consentry.fingerprint import ContentFingerprint
@@ -596,3 +596,42 @@ class Works:
         with self._context.reading() as session:
             rows = session.scalars(select(DisputeRow).where(DisputeRow.work_id == work_id))
             return [(row.id, row.claimant_id) for row in rows]
+
+    def search(
+        self,
+        *,
+        text: str = "",
+        kind: str | None = None,
+        owner_id: str | None = None,
+        limit: int = 50,
+        after: str | None = None,
+    ) -> list[Work]:
+        """Works whose title, path or owner's name contains ``text`` (any case), of
+        ``kind`` and ``owner_id`` when given, in the order they were registered, as
+        ``all`` lists them (their metadata is public); ``after``: the page after that
+        work."""
+        with self._context.reading() as session:
+            query = (
+                select(WorkRow)
+                .join(OwnerRow, OwnerRow.id == WorkRow.owner_id)
+                .order_by(WorkRow.created_at, WorkRow.id)
+                .limit(limit)
+            )
+            if text:
+                query = query.where(
+                    WorkRow.title.icontains(text, autoescape=True)
+                    | WorkRow.path.icontains(text, autoescape=True)
+                    | OwnerRow.name.icontains(text, autoescape=True)
+                )
+            if kind is not None:
+                query = query.where(WorkRow.kind == kind)
+            if owner_id is not None:
+                query = query.where(WorkRow.owner_id == owner_id)
+            if after is not None:
+                anchor = session.get(WorkRow, after)
+                if anchor is None:
+                    raise InputError(f"no work {after!r} to list after; start from the first")
+                query = query.where(
+                    tuple_(WorkRow.created_at, WorkRow.id) > tuple_(anchor.created_at, anchor.id)
+                )
+            return [_work(row) for row in session.scalars(query)]
