@@ -1,6 +1,7 @@
 """The registry as a service on loopback, against the same calls in-process.
 
     python bench/service.py [--requests N] [--works N] [--postgres URL] [--workers 1 2]
+                            [--only served|pages]
 
 For each backend (SQLite; PostgreSQL with --postgres or CONSENTRY_TEST_DATABASE_URL)
 and each number of server workers, ``consentry serve`` runs as its own processes and
@@ -11,6 +12,10 @@ this process is the client. One JSON line per figure:
   check_4k         POST /v1/check of a 4 KB text
   list_page        GET /v1/works, a page of 100
   register         10,000 works' fingerprints uploaded in batches (works/s)
+  page_render      GET /creator, the dashboard of a creator with 10,000 works, rendered
+                   in-process with the creator's session (p50/p99 over --requests
+                   renders), against GET /v1/works (a page of 100) and /healthz in the
+                   same client: ``vs_list_page`` and ``vs_healthz`` are p50 ratios
 
 Each line has requests a second from 4 client threads, p50 and p99 in ms from one,
 the same call through the application layer in-process (``in_process_p50_ms``), and
@@ -247,6 +252,54 @@ def _bench_served(p: _Parties, served: str, backend: str, workers: int, args: An
     client.close()
 
 
+def _bench_pages(backend: str, url: str, args: Any) -> None:
+    """The creator's dashboard for an owner of ``args.works`` works, through the pages'
+    own application (routes, session, templates), without a socket in between."""
+    from fastapi.testclient import TestClient
+
+    from consentry.api import ServiceOptions
+    from consentry.crypto import PublicKey
+    from consentry.web import create_site
+
+    home = Path(tempfile.mkdtemp(prefix="consentry-bench-pages-"))
+    settings = Settings(home=home, database_url=url, keys_dir=home / "keys")
+    with app.Workspace(settings) as ws:
+        app.init(ws)
+        owner = app.create_party(ws, PartyKind.OWNER, "Ada").party
+        key = ws.party_keys.load(owner.id)
+        for first in range(0, args.works, 1000):
+            texts = _texts(min(1000, args.works - first), 100 + first)
+            list(ws.registry.works.register(owner.id, key, _fingerprints(texts, f"p{first}")))
+        signed = app.sign_up(ws, "ada@example.org", "Ada", PartyKind.OWNER, "bench password 1")
+        actor = Actor(owner.id, PartyKind.OWNER, PublicKey.from_hex(owner.public_key))
+        app.link_party(ws, signed.account, actor)
+    options = ServiceOptions(rate_per_key=0, rate_per_address=0, checkpoint_every=0)
+    with TestClient(create_site(settings, options), base_url="https://testserver") as client:
+        client.cookies.set("consentry_session", signed.token)
+
+        def get(path: str, **params: Any) -> None:
+            answer = client.get(path, params=params, headers={"accept": "text/html"})
+            assert answer.status_code == 200, (path, answer.status_code)
+
+        dashboard = lambda: get("/creator")  # noqa: E731
+        listing = lambda: get("/v1/works", limit=100)  # noqa: E731
+        healthz = lambda: get("/healthz")  # noqa: E731
+        for call in (dashboard, listing, healthz):
+            _timed(call, 5)
+        rendered = _timed(dashboard, args.requests)
+        listed = _timed(listing, args.requests)
+        alive = _timed(healthz, args.requests)
+    p50 = statistics.median(rendered)
+    emit(
+        "page_render", backend=backend, page="/creator", works=args.works,
+        renders=args.requests, p50_ms=round(p50, 2), p99_ms=round(_p(rendered, 0.99), 2),
+        list_page_p50_ms=round(statistics.median(listed), 2),
+        healthz_p50_ms=round(statistics.median(alive), 3),
+        vs_list_page=round(p50 / statistics.median(listed), 2),
+        vs_healthz=round(p50 / statistics.median(alive), 1),
+    )  # fmt: skip
+
+
 def _postgres_database(base: str) -> tuple[str, Callable[[], None]]:
     schema = f"bench_{uuid.uuid4().hex[:10]}"
     admin = open_engine(base)
@@ -268,15 +321,27 @@ def main() -> None:
     parser.add_argument("--works", type=int, default=10_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--postgres", default=os.environ.get("CONSENTRY_TEST_DATABASE_URL"))
+    parser.add_argument(
+        "--only", choices=["served", "pages"], help="Only the served figures, or only pages."
+    )
     args = parser.parse_args()
     sqlite_home = Path(tempfile.mkdtemp(prefix="consentry-bench-db-"))
-    _bench_backend("sqlite", f"sqlite:///{sqlite_home / 'registry.db'}", args.workers, args)
+    if args.only != "pages":
+        _bench_backend("sqlite", f"sqlite:///{sqlite_home / 'registry.db'}", args.workers, args)
+    if args.only != "served":
+        _bench_pages("sqlite", f"sqlite:///{sqlite_home / 'pages.db'}", args)
     if args.postgres:
-        url, drop = _postgres_database(args.postgres)
-        try:
-            _bench_backend("postgresql", url, args.workers, args)
-        finally:
-            drop()
+        for bench in ("served", "pages"):
+            if args.only not in (None, bench):
+                continue
+            url, drop = _postgres_database(args.postgres)
+            try:
+                if bench == "served":
+                    _bench_backend("postgresql", url, args.workers, args)
+                else:
+                    _bench_pages("postgresql", url, args)
+            finally:
+                drop()
 
 
 if __name__ == "__main__":

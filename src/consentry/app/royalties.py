@@ -18,7 +18,7 @@ from decimal import Decimal, DecimalException, localcontext
 from pathlib import Path
 from typing import Any
 
-from consentry.app.log import owner_uses, usage
+from consentry.app.log import WorkUse, owner_uses, usage
 from consentry.app.workspace import Workspace
 from consentry.clock import format_time
 from consentry.errors import InputError
@@ -320,14 +320,16 @@ def owner_earnings(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
+    uses: Sequence[WorkUse] | None = None,
 ) -> Earnings:
     """What the manifests on the log bill for ``owner_id``'s works (as
-    ``owner_statement``), recorded in ``[since, until)``. Only the owner asks."""
+    ``owner_statement``), recorded in ``[since, until)``; ``uses``: the owner's
+    ``owner_uses`` when already read. Only the owner asks."""
     if since is not None and until is not None and since >= until:
         raise InputError("the period's start must come before its end", field="since")
     name = ws.registry.parties.get(owner_id, PartyKind.OWNER).name
     lines = []
-    for use in owner_uses(ws, owner_id):
+    for use in owner_uses(ws, owner_id) if uses is None else uses:
         used = use.usage
         if used.billed is None or used.billed.get("amount") is None:
             continue

@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 from markupsafe import Markup
 
 from consentry import app
-from consentry.app.log import owner_uses
+from consentry.app.log import WorkUse, owner_uses
 from consentry.app.remote_works import MAX_BATCH
 from consentry.app.royalties import Earnings, EarningsRow, owner_earnings
 from consentry.app.works import collections_of, count_works, fingerprint_upload
@@ -173,14 +173,18 @@ def _period(since: str | None, until: str | None) -> tuple[date | None, date | N
     return first, last
 
 
-def _earnings(visit: Visit, first: date | None, last: date | None) -> Earnings:
+def _earnings(
+    visit: Visit, first: date | None, last: date | None, uses: list[WorkUse] | None = None
+) -> Earnings:
     since = None if first is None else datetime(first.year, first.month, first.day, tzinfo=UTC)
     until = (
         None
         if last is None
         else datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     )
-    return owner_earnings(visit.reading(), visit.party.party_id, since=since, until=until)
+    return owner_earnings(
+        visit.reading(), visit.party.party_id, since=since, until=until, uses=uses
+    )
 
 
 def _chart(rows: list[EarningsRow], *, currency: str, by: str, chart_id: str) -> Markup:
@@ -206,7 +210,7 @@ def dashboard(request: Request, visit: Creator) -> Response:
     requests = _requests(visit)
     uses = owner_uses(reading, party.party_id)
     first, last = _this_month(utc_now())
-    earned = _earnings(visit, first, last)
+    earned = _earnings(visit, first, last, uses)
     return render(
         request,
         "creator/dashboard.html",
