@@ -10,6 +10,7 @@ import json
 import re
 import secrets
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,12 @@ import httpx
 from playwright.sync_api import APIResponse, Browser, BrowserContext, Page, expect
 
 from consentry import app
+from consentry.api import ServiceOptions
 from consentry.crypto import KeyPair
 from consentry.crypto.httpsig import sign_request
 from consentry.registry import PartyKind
+from consentry.web import create_site
+from tests.service.conftest import serving
 from tests.web.conftest import Site, inspect_page
 from tests.web.test_accounts import PASSWORD, sign_in, sign_up
 
@@ -302,3 +306,31 @@ def test_the_key_page_needs_an_account(site: Site) -> None:
         assert client.get("/account/key").status_code == 303
         answer = client.get("/account/party", headers={"accept": "application/json"})
         assert answer.status_code == 403 and "sign in first" in answer.json()["detail"]
+
+
+def test_an_invite_only_registry_asks_for_the_invitation_beside_its_field(
+    page: Page, site: Site, tmp_path: Path
+) -> None:
+    with app.Workspace(site.settings) as ws:
+        invitation = app.invite(ws, "Ada's studio", valid_for=timedelta(days=1))
+    options = ServiceOptions(invite_only=True, checkpoint_every=0.2)
+    with serving(site.settings, options, factory=create_site) as url:
+        invited = Site(url, site.settings, site.home)
+        sign_up(page, invited, role="creator", name="Ada", email="ada@example.org",
+                password=PASSWORD)  # fmt: skip
+        page.get_by_role("button", name="Make my key").click()
+        code = page.get_by_label("Invitation code")
+        expect(page.locator("#invitation-error")).to_contain_text("Type the invitation code")
+        expect(code).to_have_attribute("aria-invalid", "true")
+        code.fill("not-the-code")
+        page.get_by_role("button", name="Make my key").click()
+        # Refused before anything is asked to be signed.
+        expect(page.locator("#invitation-error")).to_contain_text("invited parties only")
+        inspect_page(page, "key page with a wrong invitation")
+        # The key made stays in this browser; the right code finishes with it.
+        expect(page.get_by_role("button", name="Finish setting up my key")).to_be_visible()
+        code.fill(invitation.token)
+        page.get_by_role("button", name="Finish setting up my key").click()
+        page.get_by_role("dialog").get_by_role("button", name="Sign").click()
+        expect(page.get_by_role("heading", name="Back up your key")).to_be_visible()
+        assert len(_parties(site, PartyKind.OWNER)) == 1

@@ -74,7 +74,9 @@ async function busy(button, text, work) {
     return await work();
   } finally {
     button.disabled = false;
-    button.textContent = label;
+    // A step may rename its button (a key made here waits to be finished).
+    button.textContent = button.dataset.label || label;
+    delete button.dataset.label;
   }
 }
 
@@ -149,8 +151,12 @@ async function makeKey(event) {
       }
       await link(record);
     } catch (error) {
-      const where = inviteOnly && /invitation/i.test(error.message) ? "invitation" : "make";
+      const where = inviteOnly && /invit/i.test(error.message) ? "invitation" : "make";
       fail(where, error.message);
+      if (record) {
+        $("make-button").dataset.label = "Finish setting up my key";
+        status(`This browser holds a key (${record.keyId}) not yet linked to your account: finish setting it up.`, "warn");
+      }
       return;
     }
     show("make", false);
