@@ -156,7 +156,7 @@ def link_party(ws: Workspace, account: Account, actor: Actor) -> Account:
     if actor.kind is not account.role:
         raise PermissionDeniedError(
             f"this account is a {_ROLE[account.role]}'s, and {actor.party_id} is a "
-            f"{actor.kind.value}; use the key of an {account.role.value}"
+            f"{_ROLE[actor.kind]}'s party; use the key of your {_ROLE[account.role]} party"
         )
     return ws.registry.accounts.link_party(account.id, actor.party_id)
 
