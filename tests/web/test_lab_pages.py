@@ -208,6 +208,11 @@ def test_a_lab_finds_asks_two_owners_accepts_a_counter_offer_and_sees_its_grants
     inspect_page(page, "lab search nothing found")
     page.goto(f"{site.url}/lab/search?kind=video")
     expect(page.locator("#f-kind-error")).to_contain_text("is not a kind of work")
+    page.goto(f"{site.url}/lab/search")
+    first = works.first.get_by_role("checkbox").get_attribute("value")
+    page.goto(f"{site.url}/lab/search?after={first}")
+    expect(works).to_have_count(2)
+    expect(page.get_by_role("link", name="First page")).to_be_visible()
 
     # Three works of two owners, asked for at once: one request per owner.
     page.goto(f"{site.url}/lab/search")

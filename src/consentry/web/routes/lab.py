@@ -198,7 +198,9 @@ def _asked(visit: Visit) -> list[_Asked]:
                 _scope_words(request.scope, owner, titles),
                 purposes_words(request.purposes),
                 _day(request.not_after) or "no end date",
-                price_words(counter.price if counter and counter.price else request.offer),
+                price_words(request.offer)
+                if request.offer
+                else "none: the owner's published price applies",
                 offered,
             )
         )
