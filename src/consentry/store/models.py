@@ -222,7 +222,11 @@ class EventRow(_Signed, Base):
     """Append-only: one row per change, written in the change's own transaction."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_subject", "subject_id"),)
+    __table_args__ = (
+        Index("ix_events_subject", "subject_id"),
+        # A party's own events of a kind (a lab's runs, on its pages).
+        Index("ix_events_actor_kind", "actor_id", "kind"),
+    )
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )

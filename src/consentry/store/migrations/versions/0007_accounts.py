@@ -1,6 +1,7 @@
 """Accounts on the registry's pages, their passkeys and their signed-in sessions: a
 password's argon2id hash and the party an account proved it holds the key of; of a
 passkey, its public key and signature count; of a session, only its token's SHA-256.
+And an index of each party's events by kind, which a party's pages list.
 
 Revision ID: 0007
 Revises: 0006
@@ -58,9 +59,11 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("credential_id", name=op.f("pk_passkeys")),
     )
     op.create_index(op.f("ix_passkeys_account_id"), "passkeys", ["account_id"])
+    op.create_index("ix_events_actor_kind", "events", ["actor_id", "kind"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_actor_kind", table_name="events")
     op.drop_index(op.f("ix_passkeys_account_id"), table_name="passkeys")
     op.drop_table("passkeys")
     op.drop_index("ix_web_sessions_expires_at", table_name="web_sessions")
