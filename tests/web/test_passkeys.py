@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from playwright.sync_api import APIResponse, BrowserContext, Page, expect
 
 from consentry import app
@@ -102,6 +103,19 @@ def test_a_replayed_or_foreign_passkey_answer_signs_no_one_in(
         page.get_by_role("button", name="Use a passkey instead").click()
     expect(page).to_have_url(re.compile(r"/account/key$"))
     answer = sent.value.post_data or ""
+    cookies = sent.value.all_headers()["cookie"]
+    csrf = page.locator('meta[name="csrf-token"]').get_attribute("content") or ""
+    # The very request again, cookies and all (as a proxy's log would have kept it):
+    # the challenge was answered once, and is not again.
+    with httpx.Client() as client:
+        again = client.post(
+            f"{local}/sign-in/passkey",
+            content=answer,
+            headers={"cookie": cookies, "x-csrf-token": csrf, "content-type": "application/json",
+                     "accept": "application/json"},
+        )  # fmt: skip
+    assert again.status_code == 403, again.text
+    assert "sent before" in again.json()["detail"]
     replayed = _script_post(page, f"{local}/sign-in/passkey", answer)
     assert replayed.status in (400, 403), replayed.text()
     assert (

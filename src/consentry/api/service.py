@@ -57,6 +57,10 @@ class Service:
     snapshots: RateLimiter = field(init=False)
 
     def __post_init__(self) -> None:
+        if not self.pages_key:
+            # Never an empty key anyone could compute tokens with: one of this process's
+            # own (its workers then disagree; ``open`` gives them all the same).
+            self.pages_key = secrets.token_bytes(32)
         o = self.options
         self.per_key = RateLimiter(o.rate_per_key, o.burst_per_key, "key")
         self.per_address = RateLimiter(o.rate_per_address, o.burst_per_address, "address")

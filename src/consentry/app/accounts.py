@@ -18,6 +18,7 @@ from consentry.clock import utc_now
 from consentry.crypto import PublicKey
 from consentry.errors import InputError, PermissionDeniedError
 from consentry.registry import Account, Actor, PartyKind
+from consentry.registry.accounts import LOCKED_FOR
 
 __all__ = [
     "MIN_PASSWORD",
@@ -87,26 +88,24 @@ def sign_up(ws: Workspace, email: str, name: str, role: PartyKind, password: str
 
 
 def sign_in(ws: Workspace, email: str, password: str, *, now: datetime | None = None) -> SignedIn:
-    """Check the password; ``PermissionDeniedError`` in the same words whether the
-    address or the password was wrong, and while the account is locked after too
-    many wrong passwords."""
+    """Check the password; ``PermissionDeniedError`` otherwise, in the same words and
+    after the same work whether the address is unknown, the password wrong, or the
+    account resting after too many wrong passwords: the answer says nothing of which
+    addresses have an account."""
     at = now or utc_now()
     refused = PermissionDeniedError(
-        "that e-mail address and password do not match an account here; check both and try again"
+        "that e-mail address and password do not match an account here, or the account "
+        f"rests for {int(LOCKED_FOR.total_seconds() // 60)} minutes after too many wrong "
+        "passwords; check both and try again later, or use a passkey"
     )
     try:
         address = _email(email)
     except InputError:
         raise refused from None
     found = ws.registry.accounts.credentials(address)
-    if found is None:
+    if found is None or (found.locked_until is not None and found.locked_until > at):
         _matches(_NOBODY, password)
         raise refused
-    if found.locked_until is not None and found.locked_until > at:
-        minutes = max(1, int((found.locked_until - at).total_seconds() // 60) + 1)
-        raise PermissionDeniedError(
-            f"this account had too many wrong passwords; try again in {minutes} minutes"
-        )
     if not _matches(found.password_hash, password):
         ws.registry.accounts.note_failed_signin(found.account.id, at)
         raise refused

@@ -5,6 +5,7 @@ the caller (the pages keep it in a cookie bound to the browser) until it is answ
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from webauthn.helpers.structs import (
 
 from consentry.app.accounts import SignedIn, open_session
 from consentry.app.workspace import Workspace
-from consentry.errors import PermissionDeniedError, VerificationError
+from consentry.errors import PermissionDeniedError, ReplayedRequestError, VerificationError
 from consentry.registry import Account
 from consentry.registry.accounts import Passkey
 
@@ -65,6 +66,17 @@ class Ceremony:
 
     options: str
     challenge: bytes
+
+
+def _spend(ws: Workspace, challenge: bytes) -> None:
+    """Each challenge is answered once: kept, as a signed request's nonce is, by every
+    worker, while its ceremony could still be answered."""
+    try:
+        ws.registry.access.remember_nonce("webauthn", hashlib.sha256(challenge).hexdigest())
+    except ReplayedRequestError:
+        raise PermissionDeniedError(
+            "this passkey answer was sent before; press the passkey button again"
+        ) from None
 
 
 def passkeys_of(ws: Workspace, account: Account) -> list[Passkey]:
@@ -104,6 +116,7 @@ def enrol_passkey(
 ) -> Passkey:
     """Keep the passkey the browser made, once its answer verifies against the
     challenge, this site and this origin."""
+    _spend(ws, challenge)
     try:
         verified = verify_registration_response(
             credential=json.loads(credential),
@@ -140,6 +153,7 @@ def sign_in_with_passkey(
 ) -> SignedIn:
     """Sign in the account whose passkey signed the challenge. A passkey whose count
     did not grow (a copy of the authenticator, or a replayed answer) is refused."""
+    _spend(ws, challenge)
     refused = PermissionDeniedError(
         "that passkey did not sign you in; try again, or sign in with your password"
     )

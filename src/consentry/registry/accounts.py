@@ -22,7 +22,7 @@ from consentry.registry._context import RegistryContext
 from consentry.registry.records import PartyKind
 from consentry.store.models import AccountRow, PasskeyRow, WebSessionRow
 
-__all__ = ["Account", "Accounts", "Credentials", "Passkey", "session_digest"]
+__all__ = ["LOCKED_FOR", "Account", "Accounts", "Credentials", "Passkey", "session_digest"]
 
 # After this many wrong passwords in a row, an account refuses sign-in for a while.
 LOCK_AFTER = 5

@@ -12,8 +12,9 @@ from fastapi.staticfiles import StaticFiles
 from consentry.api import ServiceOptions, create_app
 from consentry.api.limits import RateLimiter
 from consentry.api.problems import Problem
-from consentry.api.service import Service
+from consentry.api.service import DEFAULT_MAX_BODY, Service
 from consentry.settings import Settings
+from consentry.web.heavy import HeavyWork, keep_uploads_in_memory
 from consentry.web.routes import PAGE_ROUTERS
 from consentry.web.sessions import FormRefusedError, SignInNeeded
 from consentry.web.templating import render
@@ -39,6 +40,11 @@ def mount_pages(api: FastAPI) -> None:
     api.state.problem_page = problem_page
     # Guessing passwords from one address: a few tries a minute, after a burst of ten.
     api.state.sign_in_limiter = RateLimiter(0.1, 10, "address")
+    # Images decode into a gigabyte or more: two at a time per worker.
+    api.state.heavy = HeavyWork(2)
+    # Anyone may check a text or an image: a few a second from one address.
+    api.state.check_limiter = RateLimiter(0.5, 20, "address")
+    keep_uploads_in_memory(DEFAULT_MAX_BODY)
     api.add_exception_handler(SignInNeeded, _to_sign_in)
     api.add_exception_handler(FormRefusedError, _form_refused)
 

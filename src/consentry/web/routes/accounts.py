@@ -44,6 +44,10 @@ def _next(target: str | None, fallback: str) -> str:
     return fallback
 
 
+def _address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
+
+
 def _home_of(visit: Viewer) -> str:
     account = visit.account
     if account is None:
@@ -80,6 +84,8 @@ def sign_up(request: Request, visit: Viewer, form: CheckedForm) -> Response:
     role = values["role"] if values["role"] in ROLES else "creator"
     password = str(form.get("password", ""))
     try:
+        # Each sign-up hashes a password (64 MiB of memory): as few as signing in.
+        request.app.state.sign_in_limiter.take(_address(request))
         signed_in = app.sign_up(
             visit.service.public(), values["email"], values["name"], ROLES[role], password
         )
@@ -87,6 +93,8 @@ def sign_up(request: Request, visit: Viewer, form: CheckedForm) -> Response:
         return _sign_up_form(request, role, values, {error.field or "email": str(error)}, 400)
     except StateConflictError as error:
         return _sign_up_form(request, role, values, {"email": str(error)}, 409)
+    except RateLimitedError as error:
+        return _sign_up_form(request, role, values, {"email": str(error)}, 429)
     response = RedirectResponse("/account/key", status_code=303)
     remember_session(response, signed_in)
     return response
@@ -107,7 +115,7 @@ def sign_in(request: Request, visit: Viewer, form: CheckedForm) -> Response:
     target = _next(str(form.get("next", "")), "")
     limiter = request.app.state.sign_in_limiter
     try:
-        limiter.take(request.client.host if request.client else "unknown")
+        limiter.take(_address(request))
         signed_in = app.sign_in(visit.service.public(), email, str(form.get("password", "")))
     except ConsentryError as error:
         return render(

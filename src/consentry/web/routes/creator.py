@@ -308,7 +308,7 @@ async def fingerprints(request: Request, visit: Scripted) -> JSONResponse:
                 continue
             path = value.filename or "unnamed"
             data = await value.read()
-            result = fingerprint_upload(path, data)
+            result = await request.app.state.heavy.run(fingerprint_upload, path, data)
             del data
             if isinstance(result, FileProblem):
                 problems.append(

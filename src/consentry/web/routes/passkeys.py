@@ -1,6 +1,8 @@
 """Passkeys on the pages: adding one to the account signed in, and signing in with
 one. Each ceremony's challenge waits in a short-lived cookie, bound by an HMAC to this
-browser, so that an answer is accepted only from the browser that was asked, once."""
+browser and to the moment it was made, so that an answer is accepted only from the
+browser that was asked, within five minutes, and once (the registry keeps each
+challenge answered as it keeps a signed request's nonce)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import time
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -41,13 +44,13 @@ def _site(request: Request) -> tuple[str, str]:
     return url.hostname or "localhost", f"{url.scheme}://{url.netloc}"
 
 
-def _seal(visit: Visit, purpose: str, challenge: bytes) -> str:
+def _seal(visit: Visit, purpose: str, challenge: bytes, issued: int) -> str:
     mac = hmac.new(
         visit.service.pages_key,
-        f"passkey\n{purpose}\n{visit.browser}\n".encode() + challenge,
+        f"passkey\n{purpose}\n{visit.browser}\n{issued}\n".encode() + challenge,
         hashlib.sha256,
     ).hexdigest()
-    return base64.urlsafe_b64encode(challenge).decode("ascii") + "." + mac
+    return f"{base64.urlsafe_b64encode(challenge).decode('ascii')}.{issued}.{mac}"
 
 
 def _challenge(request: Request, visit: Visit, purpose: str) -> bytes:
@@ -56,12 +59,17 @@ def _challenge(request: Request, visit: Visit, purpose: str) -> bytes:
         "passkey button again"
     )
     sealed = request.cookies.get(_COOKIE, "")
-    encoded = sealed.partition(".")[0]
+    encoded, _, rest = sealed.partition(".")
+    issued_text = rest.partition(".")[0]
     try:
         challenge = base64.urlsafe_b64decode(encoded)
+        issued = int(issued_text)
     except (binascii.Error, ValueError):
         raise refused from None
-    if not challenge or not hmac.compare_digest(_seal(visit, purpose, challenge), sealed):
+    fresh = 0 <= time.time() - issued <= _LASTS
+    if not challenge or not fresh:
+        raise refused
+    if not hmac.compare_digest(_seal(visit, purpose, challenge, issued), sealed):
         raise refused
     return challenge
 
@@ -70,7 +78,7 @@ def _asked(ceremony: Ceremony, visit: Visit, purpose: str) -> Response:
     response = Response(ceremony.options, media_type="application/json")
     response.set_cookie(
         _COOKIE,
-        _seal(visit, purpose, ceremony.challenge),
+        _seal(visit, purpose, ceremony.challenge, int(time.time())),
         max_age=_LASTS,
         httponly=True,
         secure=True,

@@ -503,6 +503,7 @@ async def check(request: Request, visit: Viewer, form: CheckedForm) -> Response:
     request's memory: nothing of it is stored, and it is dropped with the answer."""
     pasted = str(form.get("text") or "").replace("\r\n", "\n")
     upload = form.get("file")
+    request.app.state.check_limiter.take(_address(request))
     try:
         data = await _upload(upload, MAX_OUTPUT, "an output the registry checks")
     except InputError as exc:
@@ -521,7 +522,7 @@ async def check(request: Request, visit: Viewer, form: CheckedForm) -> Response:
         sentence = "paste the text to check, or choose a file or an image"
         return _check_page(request, visit, errors={"text": sentence}, status_code=400)
     try:
-        (report,) = await run_in_threadpool(
+        (report,) = await request.app.state.heavy.run(
             app.check_served, visit.service.public(), [(name, content)]
         )
     except InputError as exc:
@@ -529,6 +530,10 @@ async def check(request: Request, visit: Viewer, form: CheckedForm) -> Response:
         return _check_page(request, visit, errors={field: str(exc)}, pasted=pasted, status_code=400)
     shown = content if isinstance(content, str) else _as_text(content)
     return _check_page(request, visit, report=report, text=shown, pasted=pasted)
+
+
+def _address(request: Request) -> str:
+    return request.client.host if request.client is not None else "unknown"
 
 
 def _as_text(data: bytes) -> str | None:
