@@ -15,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from consentry.clock import format_time
 from consentry.web.sessions import remember_browser, visit_of
+from consentry.web.words import purposes_words, scope_words
 
 __all__ = ["TEMPLATES", "render"]
 
@@ -46,7 +47,9 @@ _ENVIRONMENT = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-_ENVIRONMENT.filters.update(when=_when, money=_money, iso=format_time)
+_ENVIRONMENT.filters.update(
+    when=_when, money=_money, iso=format_time, uses=purposes_words, scope=scope_words
+)
 _ENVIRONMENT.globals.update(plural=_plural)
 
 

@@ -28,6 +28,7 @@ from consentry.registry import LicenseRequest, PartyKind, RequestState, Scope, S
 from consentry.terms import Category, Permission, Price, PriceUnit, Terms
 from consentry.web.sessions import Lab, Visit
 from consentry.web.templating import render
+from consentry.web.words import USES, purposes_words
 
 __all__ = ["router"]
 
@@ -41,14 +42,6 @@ KINDS = (("text", "Text"), ("code", "Code"), ("image", "Images"))
 
 # -- what terms and offers say, in plain words -----------------------------------------
 
-USES = {
-    Category.TRAIN_AI: "training generative AI",
-    Category.TRAIN_OTHER: "training other AI models",
-    Category.AI_INPUT: "input to AI as it answers",
-    Category.SEARCH: "search indexing",
-    Category.DATA_MINING: "other text and data mining",
-    Category.PUBLISH_OUTPUT: "publishing AI output that copies it",
-}
 PERMISSIONS = {
     Permission.ALLOW: "Allowed without asking",
     Permission.LICENSE: "Needs a licence from its owner",
@@ -76,10 +69,6 @@ def price_words(price: Price | None) -> str:
     if price is None:
         return "no price"
     return f"{price.amount:,} {price.currency} {UNITS[price.unit]}"
-
-
-def purposes_words(purposes: frozenset[Category]) -> str:
-    return ", ".join(USES[c] for c in Category if c in purposes)
 
 
 def terms_words(terms: Terms) -> list[str]:
