@@ -38,10 +38,24 @@ AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 WIDTHS = {"laptop": 1280, "phone": 360}
 
 
-@pytest.fixture(params=BACKENDS)
+@pytest.fixture(params=["sqlite"])
 def site(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+    """The pages over SQLite. They read and change the registry only through the
+    application layer, whose every query the service and storage tests run on both
+    databases; a browser test on each would double the suite's longest minutes for no
+    query of its own (``site_on_each_backend`` runs the whole journey on both)."""
+    yield from _site(request.param, tmp_path)
+
+
+@pytest.fixture(params=BACKENDS)
+def site_on_each_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Site]:
+    """The pages over SQLite, and over PostgreSQL when configured."""
+    yield from _site(request.param, tmp_path)
+
+
+def _site(backend: str, tmp_path: Path) -> Iterator[Site]:
     home = tmp_path / "operator"
-    url, schema = _database_url(request.param, home)
+    url, schema = _database_url(backend, home)
     settings = Settings(home=home, database_url=url, keys_dir=home / "operator-keys")
     try:
         with app.Workspace(settings) as ws:

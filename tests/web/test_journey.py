@@ -69,8 +69,9 @@ def _creator_uploads_and_sets_terms(page: Page, site: Site, root: Path) -> str:
 
 
 def test_a_creator_a_lab_and_a_visitor_through_the_pages(
-    browser: Browser, site: Site, tmp_path: Path
+    browser: Browser, site_on_each_backend: Site, tmp_path: Path
 ) -> None:
+    site = site_on_each_backend
     ada, deep = _browser_page(browser), _browser_page(browser)
     owner = _creator_uploads_and_sets_terms(ada, site, tmp_path)
 
