@@ -19,6 +19,7 @@ from consentry.registry import Collection, FileFingerprint, PartyKind, Registrat
 
 __all__ = [
     "MAX_BATCH",
+    "check_uploaded",
     "create_collection",
     "find_collection",
     "register_batch",
@@ -54,11 +55,17 @@ def uploaded_files(files: Sequence[object]) -> list[FileFingerprint]:
     read = []
     for k, data in enumerate(files):
         item = FileFingerprint.from_json(data, what=f"files[{k}]")
-        where = f"files[{k}] ({_shown(item.path)})"
-        _check_path(item.path, where)
-        _check_fingerprint(item.fingerprint, f"{where}: fingerprint")
+        check_uploaded(item, where=f"files[{k}] ({_shown(item.path)})")
         read.append(item)
     return read
+
+
+def check_uploaded(item: FileFingerprint, *, where: str) -> None:
+    """Raises ``InputError`` (beginning with ``where``) unless ``item`` has the form
+    the fingerprint kernels of this registry's version make, as ``uploaded_files``
+    requires of every file of a batch."""
+    _check_path(item.path, where)
+    _check_fingerprint(item.fingerprint, f"{where}: fingerprint")
 
 
 def _shown(path: str) -> str:

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from rich.markup import escape
 
 from consentry.cli._common import err, out, print_json, workspace
+from consentry.errors import InputError
 
 if TYPE_CHECKING:
+    from rich.progress import Progress
+
     from consentry.registry import Registration
     from consentry.registry.catalogue import FileProblem
 
@@ -50,16 +56,70 @@ def _emit(result: Registration | FileProblem, as_json: bool) -> None:
         print_json(result.to_json())
 
 
+def _progress() -> Progress:
+    """The bar ``work register`` shows on a terminal: files and megabytes read."""
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("fingerprinting"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[mb]:,.1f} MB at {task.fields[rate]:,.1f} MB/s"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+
+
+def _advancing(progress: Progress) -> tuple[Callable[[int], None], Callable[[int], None]]:
+    """``on_start(files)`` and ``on_fingerprinted(bytes)`` moving ``progress``."""
+    task = progress.add_task("files", total=None, mb=0.0, rate=0.0)
+    read = [0]
+    started = time.monotonic()
+
+    def on_fingerprinted(size: int) -> None:
+        # Files are saved a batch at a time; the bar moves as each one is read.
+        read[0] += size
+        mb = read[0] / 1e6
+        progress.update(task, advance=1, mb=mb, rate=mb / max(time.monotonic() - started, 1e-9))
+
+    return (lambda files: progress.update(task, total=files)), on_fingerprinted
+
+
 @work_app.command("register")
 def register(
     paths: list[Path] = typer.Argument(
         ..., help="Files and folders (recursive; git: tracked only)."
     ),
-    owner: str = typer.Option(..., "--owner", help="Owner id (own_...); its key signs."),
+    owner: str | None = typer.Option(
+        None,
+        "--owner",
+        help="Owner id (own_...); its key signs. Needed to register, not with --export.",
+    ),
     collection: str | None = typer.Option(None, "--collection", help="Collection name."),
     terms_file: Path | None = typer.Option(
         None, "--terms", help="Terms JSON to set on the collection (or the owner without one)."
     ),
+    export: str | None = typer.Option(
+        None,
+        "--export",
+        metavar="FILE",
+        help=(
+            "Register nothing: write the fingerprints to FILE (- for standard output), one "
+            "record a line, to upload on the registry's upload page. Needs no registry "
+            "and no key."
+        ),
+    ),
+    force: bool = typer.Option(False, "--force", help="With --export: replace FILE."),
     workers: int = typer.Option(
         os.cpu_count() or 1,
         "--workers",
@@ -77,39 +137,28 @@ def register(
     Every skipped file is reported with the reason. Exit status 1 when any file
     failed (unreadable, too large, not UTF-8, binary, a corrupt image); files refused
     for too little content (empty, blank, only comments) are no failure.
+
+    With --export FILE nothing is registered: the fingerprints are written to FILE
+    (never over an existing one without --force) for the upload page to register with
+    your key. Interrupted, it is finished by running the same command again.
     """
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
+    sizes = {} if max_bytes is None else {"max_bytes": max_bytes}
+    if export is not None:
+        _export(paths, export, owner, collection, terms_file, force, workers, sizes, as_json)
+        return
+    if owner is None:
+        raise InputError(
+            "--owner: name the owner whose key signs (own_...), or write a fingerprint "
+            "file to upload with --export FILE"
+        )
+    if force:
+        raise InputError("--force replaces an --export file; registering replaces nothing")
 
     from consentry.app import load_terms_file, register_works
 
     terms = load_terms_file(terms_file) if terms_file else None
-    progress = Progress(
-        TextColumn("fingerprinting"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[mb]:,.1f} MB at {task.fields[rate]:,.1f} MB/s"),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    task = progress.add_task("files", total=None, mb=0.0, rate=0.0)
-    read = [0]
-    started = time.monotonic()
-
-    def on_fingerprinted(size: int) -> None:
-        # Files are saved a batch at a time; the bar moves as each one is read.
-        read[0] += size
-        mb = read[0] / 1e6
-        progress.update(task, advance=1, mb=mb, rate=mb / max(time.monotonic() - started, 1e-9))
+    progress = _progress()
+    on_start, on_fingerprinted = _advancing(progress)
 
     def on_file(result: Registration | FileProblem) -> None:
         _emit(result, as_json)
@@ -122,13 +171,86 @@ def register(
             collection=collection,
             terms=terms,
             workers=workers,
-            **({} if max_bytes is None else {"max_bytes": max_bytes}),
-            on_start=lambda files: progress.update(task, total=files),
+            **sizes,
+            on_start=on_start,
             on_fingerprinted=on_fingerprinted,
             on_file=on_file,
         )
     if not as_json:
         out.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
+    if done.failed:
+        raise typer.Exit(1)
+
+
+def _export(
+    paths: list[Path],
+    export: str,
+    owner: str | None,
+    collection: str | None,
+    terms_file: Path | None,
+    force: bool,
+    workers: int,
+    sizes: dict[str, int],
+    as_json: bool,
+) -> None:
+    """``work register --export``: the fingerprints written, nothing registered."""
+    from consentry.app.exporting import export_works
+    from consentry.registry import FileFingerprint
+    from consentry.registry.catalogue import FileProblem
+
+    # The upload page registers the file with the key in the browser, into the
+    # collection chosen there: an option that would sign or place works means nothing.
+    for given, name in ((owner, "--owner"), (collection, "--collection"), (terms_file, "--terms")):
+        if given is not None:
+            raise InputError(
+                f"{name} is for registering; --export only writes fingerprints (the upload "
+                "page registers them with your key, in the collection you choose there)"
+            )
+    to_stdout = export == "-"
+    if to_stdout and as_json:
+        raise InputError("--json cannot share standard output with --export -; name a FILE")
+    # With --export -, standard output is the fingerprint file; the rest goes to stderr.
+    said = err if to_stdout else out
+
+    def on_file(result: FileFingerprint | FileProblem) -> None:
+        if isinstance(result, FileProblem):
+            if as_json:
+                print_json({"status": "skipped", "path": result.path, "error": result.message})
+            else:
+                said.print(f"[red]skipped   [/red] {escape(result.message)}")
+            return
+        fp = result.fingerprint
+        if as_json:
+            print_json({"status": "exported", "path": result.path, "kind": fp.kind.value,
+                        "size": fp.size, "digest": fp.digest})  # fmt: skip
+        else:
+            said.print(
+                f"[green]exported  [/green] {escape(result.path)}  "
+                f"[dim]{fp.kind.value}, {fp.size:,} B[/dim]"
+            )
+
+    target = sys.stdout if to_stdout else Path(export)
+    progress = _progress()
+    on_start, on_fingerprinted = _advancing(progress)
+    with progress:
+        done = export_works(
+            paths,
+            target,
+            force=force,
+            workers=workers,
+            **sizes,
+            on_start=on_start,
+            on_fingerprinted=on_fingerprinted,
+            on_file=on_file,
+        )
+    if not as_json:
+        said.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
+        if not to_stdout:
+            said.print(
+                f"Wrote {escape(export)}: upload it on your registry's Register works page "
+                "(/creator/upload) to register these files with your key.",
+                soft_wrap=True,
+            )
     if done.failed:
         raise typer.Exit(1)
 
