@@ -16,9 +16,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
-
 from consentry.app.log import verify_proof, verify_usage_proof
 from consentry.app.workspace import Workspace
 from consentry.clock import parse_time
@@ -29,8 +26,8 @@ from consentry.log import NoteVerifier, WitnessPolicy, cosignatures
 from consentry.log.leaf import Leaf
 from consentry.log.note import Checkpoint, signature_lines
 from consentry.registry import EventKind, PartyKind
+from consentry.registry.public_log import PUBLIC_EVENTS
 from consentry.registry.transparency import SignedCheckpoint
-from consentry.store.models import EventRow, LogEntryRow
 from consentry.witness import WitnessEndpoint
 
 __all__ = [
@@ -48,17 +45,6 @@ __all__ = [
     "run_certificate",
     "verify_any_proof",
 ]
-
-# Events whose actor and subject anyone may read (who the parties are, what is registered,
-# on what terms); every other entry says only its kind, its moment and, for a manifest,
-# how many works it lists: the log commits to the rest (guarantee 7).
-PUBLIC_EVENTS = (
-    EventKind.OWNER_CREATED,
-    EventKind.LICENSEE_CREATED,
-    EventKind.COLLECTION_CREATED,
-    EventKind.WORK_REGISTERED,
-    EventKind.TERMS_SET,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,26 +68,14 @@ class PublicEntry:
 
 def public_entries(ws: Workspace, start: int, end: int) -> list[PublicEntry]:
     """Log entries ``start`` up to ``end`` (not included), newest first, each as
-    ``PublicEntry`` says: a public event is named only once its leaf verifies against
-    the actor's registered key, so no one is shown doing what their key did not sign."""
+    ``PublicEntry`` says: a public event is named only once its recorded event and its
+    leaf verify against the actor's registered key, so no one is shown doing what their
+    key did not sign."""
 
     if end <= start:
         return []
-    with Session(ws.registry.engine) as session:
-        # A read the registry's log service does not offer yet: the actor and subject of
-        # the public events among these entries (the others are not read at all).
-        about = {
-            int(idx): (str(actor), str(subject))
-            for idx, actor, subject in session.execute(
-                select(LogEntryRow.idx, EventRow.actor_id, EventRow.subject_id)
-                .join(EventRow, EventRow.seq == LogEntryRow.event_seq)
-                .where(
-                    LogEntryRow.idx >= start,
-                    LogEntryRow.idx < end,
-                    EventRow.kind.in_([k.value for k in PUBLIC_EVENTS]),
-                )
-            )
-        }
+    events, refused = ws.registry.log.public_events(start, end)
+    about = {i: (e.actor_id, e.subject_id) for i, e in events.items()}
     leaves: list[tuple[int, Leaf | None, str | None]] = []
     for index, data in ws.registry.log.entries(start, end):
         try:
@@ -116,7 +90,9 @@ def public_entries(ws: Workspace, start: int, end: int) -> list[PublicEntry]:
             continue
         at = parse_time(leaf.at, what="a log entry's time")
         entry = PublicEntry(index, leaf.event, at, leaf.works)
-        if index in about and leaf.event in {k.value for k in PUBLIC_EVENTS}:
+        if index in refused:
+            entry = replace(entry, problem=refused[index])
+        elif index in about and leaf.event in {k.value for k in PUBLIC_EVENTS}:
             entry = _attributed(entry, leaf, *about[index], names)
         entries.append(entry)
     return entries
@@ -294,41 +270,19 @@ def run_certificate(ws: Workspace, run_id: str) -> RunCertificate:
     ``NotFoundError`` for a run the registry did not start, and ``VerificationError``
     when a recorded event does not verify."""
 
-    kinds = (EventKind.RUN_STARTED.value, EventKind.MANIFEST_RECORDED.value)
-    with Session(ws.registry.engine) as session:
-        # A read the registry's runs service does not offer yet: a run's events by its id.
-        rows = session.execute(
-            select(EventRow, LogEntryRow.idx, LogEntryRow.data)
-            .join(LogEntryRow, LogEntryRow.event_seq == EventRow.seq)
-            .where(EventRow.subject_id == run_id, EventRow.kind.in_(kinds))
-            .order_by(EventRow.seq)
-        ).all()
-        events = [(row, int(idx), bytes(data)) for row, idx, data in rows]
-    if not events or events[0][0].kind != EventKind.RUN_STARTED.value:
-        raise NotFoundError(f"the registry started no run {run_id}")
-    licensee_id = events[0][0].actor_id
+    events = ws.registry.runs.events_of_run(run_id)
+    licensee_id = str(events[0][1]["actor"])
     licensee = ws.registry.parties.get(licensee_id, PartyKind.LICENSEE)
     key = PublicKey.from_hex(licensee.public_key)
     started = recorded = None
     purpose, manifest = "", None
-    for row, index, data in events:
-        where = f"the {row.kind} event of run {run_id} (log entry {index})"
-        if row.actor_id != licensee_id:
-            raise VerificationError(f"{where} is by {row.actor_id}, not the run's {licensee_id}")
-        envelope = SignedEnvelope.from_stored(
-            kind="event", body=row.body, key_id=row.key_id, signature_b64=row.signature
-        )
-        try:
-            body = verify_document(envelope, key)
-            Leaf.parse(data).verify(key)
-        except VerificationError as exc:
-            raise VerificationError(f"{where} does not verify: {exc}") from exc
-        if (body["event"], body["subject"], body["actor"]) != (row.kind, run_id, licensee_id):
-            raise VerificationError(f"{where} differs from what its licensee signed")
+    for index, body in events:
+        kind = str(body["event"])
+        where = f"the {kind} event of run {run_id} (log entry {index})"
         at = parse_time(str(body["at"]), what="an event's time")
         payload = body["payload"]
-        if row.kind == EventKind.RUN_STARTED.value:
-            started, purpose = RunEvent(row.kind, at, index), str(payload.get("purpose", ""))
+        if kind == EventKind.RUN_STARTED.value:
+            started, purpose = RunEvent(kind, at, index), str(payload.get("purpose", ""))
             continue
         signed = payload.get("manifest")
         if not isinstance(signed, dict):
@@ -347,7 +301,7 @@ def run_certificate(ws: Workspace, run_id: str) -> RunCertificate:
             raise VerificationError(
                 f"the manifest in {where} is not signed by its licensee"
             ) from exc
-        recorded, manifest = RunEvent(row.kind, at, index), signed
+        recorded, manifest = RunEvent(kind, at, index), signed
     return RunCertificate(run_id, licensee_id, licensee.name, started, recorded, purpose, manifest)
 
 

@@ -147,18 +147,7 @@ def list_works(
 def count_works(ws: Workspace, *, owner_id: str) -> int:
     """How many works ``owner_id`` has registered (their metadata is public), counted
     by the database: a creator's dashboard must not read 10,000 rows to say 10,000."""
-    # A read the registry's works service does not offer yet; no signature is checked
-    # because nothing of a work is shown, only that its row exists.
-    from sqlalchemy import func, select  # noqa: PLC0415
-    from sqlalchemy.orm import Session  # noqa: PLC0415
-
-    from consentry.store.models import WorkRow  # noqa: PLC0415
-
-    with Session(ws.registry.engine) as session:
-        found = session.scalar(
-            select(func.count()).select_from(WorkRow).where(WorkRow.owner_id == owner_id)
-        )
-    return int(found or 0)
+    return ws.registry.works.count(owner_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,23 +161,7 @@ class OwnedCollection:
 def collections_of(ws: Workspace, *, owner_id: str) -> list[OwnedCollection]:
     """The owner's collections (public, as ``find_collection`` reads them), by name,
     each with the number of works in it."""
-    from sqlalchemy import func, select  # noqa: PLC0415
-    from sqlalchemy.orm import Session  # noqa: PLC0415
-
-    from consentry.store.models import CollectionRow, WorkRow  # noqa: PLC0415
-
-    with Session(ws.registry.engine) as session:
-        rows = session.execute(
-            select(CollectionRow.id, CollectionRow.name, func.count(WorkRow.id))
-            .outerjoin(WorkRow, WorkRow.collection_id == CollectionRow.id)
-            .where(CollectionRow.owner_id == owner_id)
-            .group_by(CollectionRow.id, CollectionRow.name)
-            .order_by(CollectionRow.name)
-        ).all()
-    return [
-        OwnedCollection(Collection(str(cid), owner_id, str(name)), int(count))
-        for cid, name, count in rows
-    ]
+    return [OwnedCollection(c, works) for c, works in ws.registry.works.collections(owner_id)]
 
 
 def fingerprint_upload(
@@ -199,7 +172,7 @@ def fingerprint_upload(
     (empty, too little content, too large, binary). Nothing of ``data`` is kept: the
     caller drops it, and only the fingerprints are returned."""
     from consentry.fingerprint import fingerprint_bytes  # noqa: PLC0415
-    from consentry.registry.catalogue import _refused  # noqa: PLC0415
+    from consentry.registry.catalogue import refusal  # noqa: PLC0415
 
     if len(data) > max_bytes:
         return FileProblem(
@@ -211,7 +184,7 @@ def fingerprint_upload(
         printed = fingerprint_bytes(path, data)
     except InputError as exc:
         return FileProblem(path, str(exc))
-    return _refused(path, printed) or FileFingerprint(path, printed)
+    return refusal(path, printed) or FileFingerprint(path, printed)
 
 
 @dataclass(frozen=True, slots=True)

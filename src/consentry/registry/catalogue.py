@@ -27,6 +27,7 @@ __all__ = [
     "FileProblem",
     "discover_files",
     "fingerprint_files",
+    "refusal",
 ]
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
@@ -139,13 +140,15 @@ def _fingerprint_one(location: str, path: str, max_bytes: int) -> ContentFingerp
         printed = fingerprint_bytes(path, data)
     except InputError as exc:
         return FileProblem(path, str(exc))
-    return _refused(path, printed) or printed
+    return refusal(path, printed) or printed
 
 
-def _refused(path: str, printed: ContentFingerprint) -> FileProblem | None:
-    """Nothing is a copy of nothing: content that normalises to less than a match needs
-    (the check's minimum span) can never be shown copied, and content that normalises
-    to nothing would match every empty item."""
+def refusal(path: str, printed: ContentFingerprint) -> FileProblem | None:
+    """Why the file at ``path``, fingerprinted as ``printed``, is refused by rule (a
+    ``FileProblem`` with ``refused``), or ``None`` when it may be registered. Nothing is
+    a copy of nothing: content that normalises to less than a match needs (the check's
+    minimum span) can never be shown copied, and content that normalises to nothing
+    would match every empty item."""
     length = printed.content_length
     if printed.kind is ContentKind.IMAGE or length is None or length >= MIN_CONTENT:
         return None

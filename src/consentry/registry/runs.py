@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 from consentry.clock import format_time, parse_time, utc_now
 from consentry.crypto import SignedEnvelope, Signer, canonical_json, verify_document
 from consentry.errors import InputError, NotFoundError, StateConflictError, VerificationError
+from consentry.log.leaf import Leaf
 from consentry.registry._context import RegistryContext
 from consentry.registry.ledger import event_bodies, grants_recorded, revocations_recorded
 from consentry.registry.records import Actor, EventKind, PartyKind
-from consentry.store.models import EventRow
+from consentry.store.models import EventRow, LogEntryRow
 from consentry.terms import Category
 
 __all__ = ["RUN_BOUND", "Runs"]
@@ -200,6 +201,48 @@ class Runs:
                     continue
                 found.append(body)
         return found, problems
+
+    def events_of_run(self, run_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """The signed events of ``run_id``, its start then its manifest once recorded,
+        each as (its log index, the event's body), verified against the run's licensee's
+        registered key: the stored event and its log leaf. Anyone holding the run's id
+        may ask; the caller shows of the manifest only what is public.
+
+        Raises ``NotFoundError`` for a run the registry did not start, and
+        ``VerificationError`` naming the event that does not verify."""
+        kinds = (EventKind.RUN_STARTED.value, EventKind.MANIFEST_RECORDED.value)
+        with self._context.reading() as session:
+            rows = session.execute(
+                select(EventRow, LogEntryRow.idx, LogEntryRow.data)
+                .join(LogEntryRow, LogEntryRow.event_seq == EventRow.seq)
+                .where(EventRow.subject_id == run_id, EventRow.kind.in_(kinds))
+                .order_by(EventRow.seq)
+            ).all()
+            if not rows or rows[0][0].kind != EventKind.RUN_STARTED.value:
+                raise NotFoundError(f"the registry started no run {run_id}")
+            licensee_id = rows[0][0].actor_id
+            key = self._context.party_key(session, licensee_id, PartyKind.LICENSEE)
+            found: list[tuple[int, dict[str, Any]]] = []
+            for row, idx, data in rows:
+                where = f"the {row.kind} event of run {run_id} (log entry {idx})"
+                if row.actor_id != licensee_id:
+                    raise VerificationError(
+                        f"{where} is by {row.actor_id}, not the run's {licensee_id}"
+                    )
+                try:
+                    body = self._context.verified_body(session, "event", row, signer=key)
+                    # The leaf is what the log proves: it too must be the licensee's.
+                    Leaf.parse(bytes(data)).verify(key)
+                except VerificationError as exc:
+                    raise VerificationError(f"{where} does not verify: {exc}") from exc
+                if (body["event"], body["subject"], body["actor"]) != (
+                    row.kind,
+                    run_id,
+                    licensee_id,
+                ):
+                    raise VerificationError(f"{where} differs from what its licensee signed")
+                found.append((int(idx), body))
+        return found
 
 
 def _within_bound(run_id: str, started: datetime) -> None:

@@ -26,6 +26,7 @@ from consentry.errors import (
 )
 from consentry.ids import IdKind, new_id
 from consentry.registry._context import RegistryContext
+from consentry.registry.holdings import Holdings
 from consentry.registry.records import (
     Collection,
     EventKind,
@@ -183,7 +184,10 @@ def _batches(items: Iterable[FileFingerprint], size: int) -> Iterator[list[FileF
         yield batch
 
 
-class Works:
+class Works(Holdings):
+    """Registering works and collections, and reading them back verified (an owner's
+    counts: ``Holdings``)."""
+
     def __init__(self, context: RegistryContext) -> None:
         self._context = context
 
