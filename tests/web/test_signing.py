@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,19 @@ from sqlalchemy.orm import Session
 
 from consentry import app
 from consentry.client.http import _Expected, _signable
+from consentry.client.registry import (
+    _asks,
+    _counter_expected,
+    _grant_expected,
+    _grants,
+    _revokes,
+)
+from consentry.clock import format_time, parse_time
 from consentry.crypto import KeyPair, PublicKey, canonical_json
 from consentry.crypto.httpsig import signature_base, verify_request
 from consentry.crypto.signing import SignedEnvelope, verify_document
 from consentry.errors import BadSignatureError, RequestSignatureError
-from consentry.registry import EventKind, PartyKind
+from consentry.registry import EventKind, LicenseRequest, PartyKind
 from consentry.store.models import TermsRow
 from tests.web.conftest import Site, inspect_page
 from tests.web.test_keys import signed_up_with_key
@@ -238,6 +247,187 @@ def test_the_browser_signs_exactly_what_the_python_client_signs(page: Page, site
     assert [bool(chosen) for chosen in python] == [True, True] + [False] + [True] + [False] * 12
 
 
+# -- what a grant, a request, a counter-offer and a revocation must say, in both languages
+
+LAB = "lic_dddddddddddddddd"
+LAB_KEY = KeyPair.generate().public.hex
+REQUEST = "req_eeeeeeeeeeeeeeee"
+PRICE = {"per": "work", "amount": "0.05", "currency": "EUR"}
+
+
+def _asked(now: datetime, **changed: Any) -> dict[str, Any]:
+    """A pending request as the owner reads it (``LicenseRequest.to_json``), made an hour ago."""
+    hour_ago = format_time(now - timedelta(hours=1))
+    return {"id": REQUEST, "state": "pending", "licensee_id": LAB, "owner_id": ADA,
+            "scope": {"kind": "owner", "ids": [ADA]}, "purposes": ["train-ai"],
+            "not_before": hour_ago, "not_after": None, "offer": PRICE, "commercial": True,
+            "counter": None, "note": None, "created_at": hour_ago, **changed}  # fmt: skip
+
+
+def _grant_cases(now: datetime) -> list[dict[str, Any]]:
+    """Grant documents a registry might ask the owner to sign, each with the request
+    the owner reads and the owner's published price."""
+    asked = _asked(now)
+    good = {"type": "consentry.grant", "version": 1, "id": "grt_gggggggggggggggg",
+            "request": REQUEST, "owner": ADA, "licensee": LAB, "licensee_key": LAB_KEY,
+            "scope": {"kind": "owner", "ids": [ADA]}, "purposes": ["train-ai"],
+            "not_before": asked["not_before"], "not_after": None, "price": PRICE,
+            "issued_at": format_time(now)}  # fmt: skip
+    countered = _asked(now, state="accepted", counter={
+        "purposes": ["search"], "not_after": "2027-12-01T00:00:00.000000Z",
+        "price": {"per": "work", "amount": "1", "currency": "EUR"}})  # fmt: skip
+    published = {"per": "work", "amount": "0.10", "currency": "EUR"}
+    said_earlier = _asked(now, not_before=format_time(now - timedelta(days=400)))
+    rows: list[tuple[dict[str, Any], dict[str, Any], Any]] = [
+        (good, asked, None),
+        ({**good, "not_before": format_time(now - timedelta(days=365))}, asked, None),
+        ({**good, "not_before": "2020-01-01T00:00:00Z"}, asked, None),
+        ({**good, "licensee_key": KeyPair.generate().public.hex}, asked, None),
+        ({**good, "licensee_key": LAB_KEY.upper()}, asked, None),
+        ({**good, "licensee": "lic_ffffffffffffffff"}, asked, None),
+        ({**good, "issued_at": format_time(now - timedelta(minutes=6))}, asked, None),
+        ({**good, "issued_at": format_time(now + timedelta(minutes=6))}, asked, None),
+        ({**good, "id": "grt_GGGGGGGGGGGGGGGG"}, asked, None),
+        ({**good, "version": True}, asked, None),
+        ({**good, "type": "consentry.terms"}, asked, None),
+        ({**good, "commercial": False}, asked, None),
+        ({k: v for k, v in good.items() if k != "not_before"}, asked, None),
+        ({**good, "price": None}, asked, None),
+        ({**good, "price": published}, _asked(now, offer=None), published),
+        ({**good, "price": PRICE}, _asked(now, offer=None), published),
+        ({**good, "price": None}, _asked(now, offer=None), None),
+        ({**good, "purposes": ["search"], "not_after": countered["counter"]["not_after"],
+          "price": countered["counter"]["price"]}, countered, None),
+        (good, countered, None),
+        (good, _asked(now, state="countered"), None),
+        (good, _asked(now, owner_id=MALLORY), None),
+        ({**good, "not_before": said_earlier["not_before"]}, said_earlier, None),
+    ]  # fmt: skip
+    return [{"grant": g, "asked": a, "published": p} for g, a, p in rows]
+
+
+def _python_grants(case: dict[str, Any], now: datetime) -> bool:
+    expected = _grant_expected(LicenseRequest.from_json(case["asked"]), ADA,
+                               licensee_key=LAB_KEY, published_price=case["published"])  # fmt: skip
+    check = _Expected(ADA, frozenset({EventKind.GRANT_ISSUED}),
+                      {"grant": lambda d: _grants(d, expected, now)})  # fmt: skip
+    return bool(_signable([_document("grant", case["grant"])], {}, check))
+
+
+def test_the_browser_signs_a_grant_exactly_when_the_python_client_does(
+    page: Page, site: Site
+) -> None:
+    page.goto(f"{site.url}/sign-in")
+    now = datetime.now(UTC)
+    cases = _grant_cases(now)
+    browser = _js(
+        page,
+        "/static/js/changes.js",
+        "return arg.cases.map((c) => {"
+        "  const expected = m.grantExpected(c.asked, arg.owner, arg.key, c.published);"
+        "  const check = new m.Expected(arg.owner, ['grant.issued'],"
+        "   {grant: (d) => m.grants(d, expected, arg.now)});"
+        "  const message = new TextEncoder().encode('consentry/grant/v1\\n' +"
+        "   m.canonicalJson(c.grant));"
+        "  return m.signable([message], new Map(), check).length === 1;"
+        " });",
+        {"cases": cases, "owner": ADA, "key": LAB_KEY, "now": now.timestamp() * 1000},
+    )
+    python = [_python_grants(case, now) for case in cases]
+    assert browser == python
+    # The good grant, at the published price, free, and as countered; nothing else.
+    signed = [i for i, yes in enumerate(python) if yes]
+    assert signed == [0, 14, 16, 17]
+
+    # The page's own grant change reads the request, the licensee's key and the terms
+    # from the registry, and signs nothing backdated or bound to another key.
+    answers = {f"/v1/requests/{REQUEST}": cases[0]["asked"],
+               f"/v1/licensees/{LAB}": {"id": LAB, "public_key": LAB_KEY}}  # fmt: skip
+    wired = _js(
+        page,
+        "/static/js/changes.js",
+        "const expected = await m.OPERATIONS.grant.expect({params: {request_id: arg.id},"
+        " partyId: arg.owner, read: async (path) => arg.answers[path]});"
+        " return arg.grants.map((g) => m.signable([new TextEncoder().encode("
+        "'consentry/grant/v1\\n' + m.canonicalJson(g))], new Map(), expected).length);",
+        {
+            "id": REQUEST,
+            "owner": ADA,
+            "answers": answers,
+            "grants": [cases[0]["grant"], cases[1]["grant"], cases[3]["grant"]],
+        },
+    )
+    assert wired == [1, 0, 0]
+    # A registry answering another request than the one asked for gets nothing signed.
+    other = {**answers, f"/v1/requests/{REQUEST}": _asked(now, id="req_ffffffffffffffff")}
+    refused = _js(
+        page,
+        "/static/js/changes.js",
+        "try { await m.OPERATIONS.grant.expect({params: {request_id: arg.id},"
+        " partyId: arg.owner, read: async (path) => arg.answers[path]}); return null; }"
+        " catch (e) { return e.message; }",
+        {"id": REQUEST, "owner": ADA, "answers": other},
+    )
+    assert refused == (f"the registry answered another request than {REQUEST}; nothing was signed")
+
+
+def test_the_browser_checks_requests_counters_and_revocations_as_python_does(
+    page: Page, site: Site
+) -> None:
+    page.goto(f"{site.url}/sign-in")
+    now = datetime.now(UTC)
+    at = format_time(now)
+    asked = {"type": "consentry.license-request", "version": 1, "licensee": LAB, "owner": ADA,
+             "scope": {"kind": "owner", "ids": [ADA]}, "purposes": ["train-ai"],
+             "not_after": None, "offer": PRICE, "commercial": True}  # fmt: skip
+    made = {**asked, "id": REQUEST, "not_before": at, "created_at": at}
+    earlier = format_time(now - timedelta(days=1))
+    requests = [made, {**made, "owner": MALLORY}, {**made, "not_before": earlier},
+                {**made, "not_before": earlier, "created_at": earlier},
+                {**made, "id": "grt_gggggggggggggggg"}, {**made, "extra": 1}]  # fmt: skip
+    revocation = {"type": "consentry.revocation", "version": 1, "id": "rev_hhhhhhhhhhhhhhhh",
+                  "grant": "grt_gggggggggggggggg", "owner": ADA, "effective_at": at,
+                  "reason": "ended"}  # fmt: skip
+    later = "2027-12-01T00:00:00.000000Z"
+    revocations = [(revocation, None), (revocation, later), ({**revocation, "effective_at": later},
+                   later), ({**revocation, "effective_at": earlier}, None),
+                   ({**revocation, "reason": None}, None), ({**revocation, "id": "rev_x"}, None),
+                   ({**revocation, "grant": "grt_ffffffffffffffff"}, None)]  # fmt: skip
+    givens = [{"purposes": None, "not_after": later, "price": None},
+              {"purposes": ["search"], "not_after": None, "price": PRICE},
+              {"purposes": [], "not_after": None, "price": None}]  # fmt: skip
+    browser = _js(
+        page,
+        "/static/js/changes.js",
+        "return {"
+        " requests: arg.requests.map((d) => m.asks(d, arg.asked, arg.now)),"
+        " revocations: arg.revocations.map(([d, when]) =>"
+        "  m.revokes(d, 'grt_gggggggggggggggg', arg.owner, when, 'ended', arg.now)),"
+        " counters: arg.givens.map((g) => m.counterExpected(g, arg.read)),"
+        "};",
+        {
+            "requests": requests,
+            "asked": asked,
+            "revocations": revocations,
+            "givens": givens,
+            "owner": ADA,
+            "now": now.timestamp() * 1000,
+            "read": _asked(now),
+        },
+    )
+    read = LicenseRequest.from_json(_asked(now))
+    python = {
+        "requests": [_asks(d, asked, now) for d in requests],
+        "revocations": [
+            _revokes(d, "grt_gggggggggggggggg", ADA, when, "ended", now) for d, when in revocations
+        ],
+        "counters": [_counter_expected(g, read) for g in givens],
+    }
+    assert browser == python
+    assert python["requests"] == [True] + [False] * 5
+    assert python["revocations"] == [True, False, True] + [False] * 4
+
+
 def test_a_form_says_its_body_as_the_api_reads_it(page: Page, site: Site) -> None:
     page.goto(f"{site.url}/sign-in")
     body = _js(
@@ -393,9 +583,11 @@ def test_a_creator_grants_a_labs_request_from_a_page_and_the_lab_holds_it(
     )
     page.get_by_role("button", name="Grant this licence").click()
     dialog = page.get_by_role("dialog", name="Sign with your key?")
+    # The start in words: the day the lab asked, as the licence's first day.
+    start = parse_time(str(asked.records()[0]["not_before"]), what="start")
     expect(dialog).to_contain_text(
-        f"Grant Lab X ({lab_id}) a licence to train generative AI on all your works until "
-        "1 Dec 2027, for 40.00 EUR per work."
+        f"Grant Lab X ({lab_id}) a licence to train generative AI on all your works from "
+        f"{start.day} {start:%b %Y} until 1 Dec 2027, for 40.00 EUR per work."
     )
     with page.expect_navigation(url="**/account/key?granted=grt_*"):
         dialog.get_by_role("button", name="Sign").click()

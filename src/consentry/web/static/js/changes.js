@@ -208,6 +208,134 @@ export function formatTime(text) {
 const sorted = (names) => (Array.isArray(names) ? [...names].sort() : names);
 const same = (a, b) => canonicalJson(a) === canonicalJson(b);
 
+// A time the registry sets to "now" as it composes a document (a request's start and
+// making, a grant's issue, a revocation without a time) is signed only within this of
+// this browser's clock: clocks differ a little, and a person takes a while to sign.
+export const NOW_WINDOW_MS = 5 * 60 * 1000;
+
+/** Whether `value` is an id of `kind` ("grt") as consentry.ids.new_id makes them. */
+export function isId(value, kind) {
+  return typeof value === "string" && new RegExp(`^${kind}_[a-z2-7]{16}$`).test(value);
+}
+
+/** Whether `value` is a time as documents carry it, within NOW_WINDOW_MS of `now` (ms). */
+export function isNow(value, now = Date.now()) {
+  if (typeof value !== "string" || formatTime(value) !== value) return false;
+  return Math.abs(Date.parse(value) - now) <= NOW_WINDOW_MS;
+}
+
+/** Whether `doc` has exactly the fields of `expected`, saying what it says, and those `made`. */
+function exactly(doc, expected, ...made) {
+  const keys = Object.keys(doc).sort();
+  const wanted = [...Object.keys(expected), ...made].sort();
+  return same(keys, wanted) && Object.entries(expected).every(([k, v]) => same(doc[k], v));
+}
+
+/** The licence request this owner reads, as asked for (the registry may not answer another). */
+async function requestRead(read, requestId) {
+  const asked = await read(`/v1/requests/${segment(requestId)}`);
+  if (asked?.id !== requestId) {
+    throw new Error(`the registry answered another request than ${requestId}; nothing was signed`);
+  }
+  return asked;
+}
+
+/** The price a request is answered at: the accepted counter-offer's, else the offer. */
+function priceAsked(asked) {
+  const counter = asked.state === "accepted" ? asked.counter : null;
+  return (counter && counter.price ? counter.price : asked.offer) ?? null;
+}
+
+/** Every field of the grant of `asked` but its new id and time of issue, or null when
+ * `asked` is no request this owner can grant (as client/registry.py _grant_expected). */
+export function grantExpected(asked, partyId, licenseeKey, publishedPrice = null) {
+  if (
+    asked.owner_id !== partyId ||
+    !["pending", "accepted"].includes(asked.state) ||
+    // Times as format_time writes them sort as they fall.
+    !(formatTime(asked.not_before) >= formatTime(asked.created_at))
+  ) {
+    return null;
+  }
+  const counter = asked.state === "accepted" ? asked.counter : null;
+  const terms = counter || asked;
+  return {
+    type: "consentry.grant",
+    version: 1,
+    request: asked.id,
+    owner: partyId,
+    licensee: asked.licensee_id,
+    licensee_key: licenseeKey,
+    scope: scopeOf(asked.scope),
+    purposes: sorted(terms.purposes),
+    // From the request as the licensee signed it, never earlier: a backdated start would
+    // license runs made before the owner agreed.
+    not_before: formatTime(asked.not_before),
+    not_after: formatTime(terms.not_after ?? null),
+    price: priceAsked(asked) || publishedPrice || null,
+  };
+}
+
+/** Whether a grant document licenses exactly what `expected` says (grantExpected),
+ * under a new grant id, issued now (as client/registry.py _grants). */
+export function grants(doc, expected, now = Date.now()) {
+  return (
+    expected !== null &&
+    exactly(doc, expected, "id", "issued_at") &&
+    isId(doc.id, "grt") &&
+    isNow(doc.issued_at, now)
+  );
+}
+
+/** Whether a licence request document says exactly `asked`, under its new id, starting
+ * the moment it is made, now (as client/registry.py _asks). */
+export function asks(doc, asked, now = Date.now()) {
+  return (
+    exactly(doc, asked, "id", "not_before", "created_at") &&
+    isId(doc.id, "req") &&
+    doc.not_before === doc.created_at &&
+    isNow(doc.created_at, now)
+  );
+}
+
+/** Whether a revocation document revokes exactly `grantId` from `effectiveAt` (null:
+ * now) for `reason` (as client/registry.py _revokes). */
+export function revokes(doc, grantId, partyId, effectiveAt, reason, now = Date.now()) {
+  const expected = { type: "consentry.revocation", version: 1, grant: grantId, owner: partyId, reason };
+  return (
+    exactly(doc, expected, "id", "effective_at") &&
+    isId(doc.id, "rev") &&
+    (effectiveAt !== null ? doc.effective_at === effectiveAt : isNow(doc.effective_at, now))
+  );
+}
+
+/** The counter-offer document answering `asked` with `given`: what is left out (null),
+ * the registry fills from the request (as client/registry.py _counter_expected). */
+export function counterExpected(given, asked) {
+  return {
+    type: "consentry.counter-offer",
+    version: 1,
+    request: asked.id,
+    purposes: given.purposes && given.purposes.length ? given.purposes : sorted(asked.purposes),
+    not_after: given.not_after || formatTime(asked.not_after ?? null),
+    price: given.price || asked.offer || null,
+  };
+}
+
+/** The owner of `scope`'s works as the registry's public records say, or null if several. */
+async function ownerOf(scope, read) {
+  const ids = scope?.ids || [];
+  let owners;
+  if (scope?.kind === "owner") owners = ids;
+  else if (scope?.kind === "collection") {
+    owners = await Promise.all(
+      ids.map(async (id) => (await read(`/v1/collections/${segment(id)}?owner=${encodeURIComponent(id)}`)).owner_id),
+    );
+  } else owners = await Promise.all(ids.map(async (id) => (await read(`/v1/works/${segment(id)}`)).owner_id));
+  const distinct = new Set(owners);
+  return distinct.size === 1 ? [...distinct][0] : null;
+}
+
 function scopeOf(scope) {
   return isObject(scope) ? { kind: scope.kind, ids: sorted(scope.ids) } : scope;
 }
@@ -291,18 +419,20 @@ export const OPERATIONS = {
   "request-licence": {
     method: "POST",
     path: () => "/v1/requests",
-    expect: ({ body, partyId }) => {
+    async expect({ body, partyId, read }) {
+      const scope = scopeOf(body.scope);
       const asked = {
+        type: "consentry.license-request",
+        version: 1,
         licensee: partyId,
-        scope: scopeOf(body.scope),
+        owner: await ownerOf(scope, read),
+        scope,
         purposes: sorted(body.purposes),
         not_after: formatTime(body.not_after ?? null),
         offer: body.offer ?? null,
         commercial: body.commercial ?? true,
       };
-      return new Expected(partyId, ["request.created"], {
-        "license-request": (d) => Object.entries(asked).every(([k, v]) => same(d[k] ?? null, v)),
-      });
+      return new Expected(partyId, ["request.created"], { "license-request": (d) => asks(d, asked) });
     },
   },
   grant: {
@@ -311,23 +441,16 @@ export const OPERATIONS = {
     // A grant is signed only for exactly what was asked (or countered and accepted),
     // as the request this owner reads says, never for what the registry composes.
     async expect({ params, partyId, read }) {
-      const asked = await read(`/v1/requests/${segment(params.request_id)}`);
-      const counter = asked.state === "accepted" ? asked.counter : null;
-      const terms = counter || asked;
-      const price = counter && counter.price ? counter.price : asked.offer;
-      const expected = {
-        request: asked.id,
-        owner: partyId,
-        licensee: asked.licensee_id,
-        scope: scopeOf(asked.scope),
-        purposes: sorted(terms.purposes),
-        not_after: formatTime(terms.not_after),
-      };
-      // Without one, the owner's own published price, filled in by the registry.
-      if (price) expected.price = price;
-      return new Expected(partyId, ["grant.issued"], {
-        grant: (d) => Object.entries(expected).every(([k, v]) => same(d[k] ?? null, v)),
-      });
+      const asked = await requestRead(read, param(params, "request_id"));
+      // The grant binds the licensee's key as registered (public, on the log).
+      const licensee = await read(`/v1/licensees/${segment(asked.licensee_id)}`);
+      let published = null;
+      if (!priceAsked(asked)) {
+        // Neither offered nor countered: the owner's own published price.
+        published = (await read(`/v1/terms/${segment(partyId)}`))?.effective?.price ?? null;
+      }
+      const expected = grantExpected(asked, partyId, licensee?.public_key, published);
+      return new Expected(partyId, ["grant.issued"], { grant: (d) => grants(d, expected) });
     },
   },
   deny: {
@@ -338,21 +461,18 @@ export const OPERATIONS = {
   counter: {
     method: "POST",
     path: (params) => `/v1/requests/${segment(param(params, "request_id"))}/counter`,
-    expect: ({ body, params, partyId }) => {
-      // Fields left out are the registry's to fill from the request.
+    async expect({ body, params, partyId, read }) {
+      // Fields left out are the registry's to fill from the request as this owner reads it.
       const given = {
         purposes: body.purposes ? sorted(body.purposes) : null,
         not_after: formatTime(body.not_after ?? null),
         price: body.price ?? null,
       };
+      const expected = counterExpected(given, await requestRead(read, param(params, "request_id")));
       return new Expected(
         partyId,
         ["request.countered"],
-        {
-          "counter-offer": (d) =>
-            d.request === params.request_id &&
-            Object.entries(given).every(([k, v]) => v === null || same(d[k] ?? null, v)),
-        },
+        { "counter-offer": (d) => exactly(d, expected) },
         [params.request_id],
       );
     },
@@ -368,10 +488,7 @@ export const OPERATIONS = {
     expect: ({ body, params, partyId }) =>
       new Expected(partyId, ["grant.revoked"], {
         revocation: (d) =>
-          d.grant === params.grant_id &&
-          d.owner === partyId &&
-          (d.reason ?? null) === (body.reason ?? null) &&
-          (body.effective_at == null || d.effective_at === formatTime(body.effective_at)),
+          revokes(d, params.grant_id, partyId, formatTime(body.effective_at ?? null), body.reason ?? null),
       }),
   },
   "start-run": {

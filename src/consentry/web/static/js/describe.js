@@ -85,6 +85,12 @@ function until(notAfter) {
   return notAfter ? `until ${day(notAfter)}` : "with no end date";
 }
 
+// A licence's time in words: "from 2 Dec 2026 until 1 Dec 2027" (the start is what
+// runs are licensed from: the person sees it before signing).
+function period(notBefore, notAfter) {
+  return `from ${day(notBefore)} ${until(notAfter)}`;
+}
+
 /** Names by id from the registry's public lists, each looked up once. */
 export class Names {
   constructor(partyId) {
@@ -162,11 +168,11 @@ async function documentSentence(kind, doc, names) {
     case "license-request": {
       const offer = doc.offer ? `offering ${price(doc.offer)}` : "at the owner's published price";
       const use = doc.commercial === false ? "non-commercial use" : "commercial use";
-      return `Ask ${await names.party(doc.owner)} for a licence to ${purposes(doc.purposes)} on ${await names.scope(doc.scope)} ${until(doc.not_after)}, ${offer}, for ${use}.`;
+      return `Ask ${await names.party(doc.owner)} for a licence to ${purposes(doc.purposes)} on ${await names.scope(doc.scope)} ${period(doc.not_before, doc.not_after)}, ${offer}, for ${use}.`;
     }
     case "grant": {
       const cost = doc.price ? `for ${price(doc.price)}` : "free of charge";
-      return `Grant ${await names.party(doc.licensee)} a licence to ${purposes(doc.purposes)} on ${await names.scope(doc.scope)} ${until(doc.not_after)}, ${cost}.`;
+      return `Grant ${await names.party(doc.licensee)} a licence to ${purposes(doc.purposes)} on ${await names.scope(doc.scope)} ${period(doc.not_before, doc.not_after)}, ${cost}.`;
     }
     case "counter-offer": {
       const cost = doc.price ? `for ${price(doc.price)}` : "at your published price";
