@@ -510,6 +510,8 @@ def test_terms_published_from_a_page_are_signed_by_the_browsers_key(
         "credit “Ada Writer”; share-alike."
     )
     expect(dialog).to_contain_text("public log saying terms published")
+    # Terms are public: the dialog does not promise the log hides whose they are.
+    expect(dialog).to_contain_text("the registry's log page shows this line as yours")
     inspect_page(page, "signing dialog for terms")
     # Escape cancels, as the Cancel button does: nothing is signed.
     page.keyboard.press("Escape")
@@ -589,6 +591,7 @@ def test_a_creator_grants_a_labs_request_from_a_page_and_the_lab_holds_it(
         f"Grant Lab X ({lab_id}) a licence to train generative AI on all your works from "
         f"{start.day} {start:%b %Y} until 1 Dec 2027, for 40.00 EUR per work."
     )
+    expect(dialog).to_contain_text("The log does not say who or what")  # grants are private
     with page.expect_navigation(url="**/account/key?granted=grt_*"):
         dialog.get_by_role("button", name="Sign").click()
     grant_id = page.url.rsplit("=", 1)[1]

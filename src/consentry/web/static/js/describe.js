@@ -46,6 +46,15 @@ const RECORDED = {
 };
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
+// The events the registry publishes with their party (registry/snapshot.py PUBLIC_EVENTS).
+const PUBLIC_EVENTS = new Set([
+  "owner.created",
+  "licensee.created",
+  "collection.created",
+  "work.registered",
+  "terms.set",
+]);
+
 export function list(words) {
   if (words.length <= 1) return words.join("");
   return `${words.slice(0, -1).join(", ")} and ${words[words.length - 1]}`;
@@ -250,9 +259,12 @@ export async function describe(messages, context) {
   for (const [kind, found] of events) sentences.push(await eventSentence(kind, found, context));
   for (const [kind, count] of leaves) {
     const what = EVENTS[kind] || kind;
-    sentences.push(
-      `Add ${plural(count, "line")} to the public log saying ${what}, and when. The log does not say who or what; only this registry can tie it to you.`,
-    );
+    // What the registry shows anyone (its parties, works and terms) it shows as yours
+    // on its log page; the rest only this registry can tie to you.
+    const whose = PUBLIC_EVENTS.has(kind)
+      ? "Parties, works and terms are public: the registry's log page shows this line as yours."
+      : "The log does not say who or what; only this registry can tie it to you.";
+    sentences.push(`Add ${plural(count, "line")} to the public log saying ${what}, and when. ${whose}`);
   }
   return sentences;
 }
