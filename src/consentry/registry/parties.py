@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Callable
+from datetime import datetime
+from typing import TypeAlias
+
+from sqlalchemy import Select, select
 
 from consentry.clock import format_time, utc_now
 from consentry.crypto import Signer
@@ -83,47 +87,41 @@ class Parties:
             return Party(row.id, kind, row.name, row.key_id, key.hex, row.created_at)
 
     def all(self, kind: PartyKind) -> list[Party]:
-        row_type: type[OwnerRow] | type[LicenseeRow] = (
-            OwnerRow if kind is PartyKind.OWNER else LicenseeRow
+        return self._listed(kind, lambda rows: rows.order_by(_row_type(kind).created_at))
+
+    def search(self, kind: PartyKind, text: str, *, limit: int = 20) -> list[Party]:
+        """Parties of ``kind`` whose name contains ``text`` (any case), by name; their
+        names and keys are public, as ``all`` lists them."""
+        row_type = _row_type(kind)
+        return self._listed(
+            kind,
+            lambda rows: (
+                rows.where(row_type.name.icontains(text, autoescape=True))
+                .order_by(row_type.name, row_type.id)
+                .limit(limit)
+            ),
         )
+
+    def _listed(self, kind: PartyKind, narrow: Callable[[_Listed], _Listed]) -> list[Party]:
+        """Parties of ``kind`` with their keys, read as columns, as ``narrow`` picks them."""
+        row_type = _row_type(kind)
+        listed = select(
+            row_type.id,
+            row_type.name,
+            row_type.key_id,
+            row_type.created_at,
+            PublicKeyRow.public_key,
+        ).join(PublicKeyRow, PublicKeyRow.key_id == row_type.key_id)
         with self._context.reading() as session:
-            rows = session.execute(
-                select(
-                    row_type.id,
-                    row_type.name,
-                    row_type.key_id,
-                    row_type.created_at,
-                    PublicKeyRow.public_key,
-                )
-                .join(PublicKeyRow, PublicKeyRow.key_id == row_type.key_id)
-                .order_by(row_type.created_at)
-            ).all()
+            rows = session.execute(narrow(listed)).all()
             return [
                 Party(party_id, kind, name, key_id, public, created)
                 for party_id, name, key_id, created, public in rows
             ]
 
-    def search(self, kind: PartyKind, text: str, *, limit: int = 20) -> list[Party]:
-        """Parties of ``kind`` whose name contains ``text`` (any case), by name; their
-        names and keys are public, as ``all`` lists them."""
-        row_type: type[OwnerRow] | type[LicenseeRow] = (
-            OwnerRow if kind is PartyKind.OWNER else LicenseeRow
-        )
-        with self._context.reading() as session:
-            rows = session.execute(
-                select(
-                    row_type.id,
-                    row_type.name,
-                    row_type.key_id,
-                    row_type.created_at,
-                    PublicKeyRow.public_key,
-                )
-                .join(PublicKeyRow, PublicKeyRow.key_id == row_type.key_id)
-                .where(row_type.name.icontains(text, autoescape=True))
-                .order_by(row_type.name, row_type.id)
-                .limit(limit)
-            ).all()
-            return [
-                Party(party_id, kind, name, key_id, public, created)
-                for party_id, name, key_id, created, public in rows
-            ]
+
+_Listed: TypeAlias = "Select[str, str, str, datetime, str]"
+
+
+def _row_type(kind: PartyKind) -> type[OwnerRow] | type[LicenseeRow]:
+    return OwnerRow if kind is PartyKind.OWNER else LicenseeRow

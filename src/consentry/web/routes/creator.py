@@ -8,10 +8,9 @@ the fingerprints and kept nowhere."""
 
 from __future__ import annotations
 
-import calendar
 import json
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -30,6 +29,7 @@ from consentry.registry import LicenseRequest, PartyKind, RequestState, Work
 from consentry.registry.catalogue import FileProblem
 from consentry.terms import VOCABULARY, Category, Permission, PriceUnit, Terms
 from consentry.web.charts import Bar, bar_chart
+from consentry.web.periods import moments, period_of, this_month
 from consentry.web.sessions import Creator, Scripted, Visit
 from consentry.web.templating import render
 
@@ -146,42 +146,10 @@ def _requests(visit: Visit) -> list[LicenseRequest]:
     return sorted(found, key=lambda r: (group(r), -r.created_at.timestamp()))
 
 
-def _this_month(now: datetime) -> tuple[date, date]:
-    first = now.date().replace(day=1)
-    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
-    return first, last
-
-
-def _day(text: str | None, field: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a date; write it as YYYY-MM-DD", field=field) from None
-
-
-def _period(since: str | None, until: str | None) -> tuple[date | None, date | None]:
-    """The period a page's query asks for (``until`` inclusive), this month by default;
-    ``all`` for either end: open."""
-    if since is None and until is None:
-        return _this_month(utc_now())
-    first = None if since == "all" else _day(since, "since")
-    last = None if until == "all" else _day(until, "until")
-    if first is not None and last is not None and first > last:
-        raise InputError("the period's first day must come before its last", field="since")
-    return first, last
-
-
 def _earnings(
     visit: Visit, first: date | None, last: date | None, uses: list[WorkUse] | None = None
 ) -> Earnings:
-    since = None if first is None else datetime(first.year, first.month, first.day, tzinfo=UTC)
-    until = (
-        None
-        if last is None
-        else datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
-    )
+    since, until = moments(first, last)
     return owner_earnings(
         visit.reading(), visit.party.party_id, since=since, until=until, uses=uses
     )
@@ -209,7 +177,7 @@ def dashboard(request: Request, visit: Creator) -> Response:
     reading = visit.reading()
     requests = _requests(visit)
     uses = owner_uses(reading, party.party_id)
-    first, last = _this_month(utc_now())
+    first, last = this_month(utc_now())
     earned = _earnings(visit, first, last, uses)
     return render(
         request,
@@ -465,10 +433,10 @@ def earnings(
 ) -> Response:
     errors: dict[str, str] = {}
     try:
-        first, last = _period(since, until)
+        first, last = period_of(since, until)
     except InputError as error:
         errors[error.field or "since"] = str(error)
-        first, last = _this_month(utc_now())
+        first, last = this_month(utc_now())
     earned = _earnings(visit, first, last)
     totals = earned.totals()
     by_licensee, by_work = earned.by_licensee(), earned.by_work()
@@ -510,7 +478,7 @@ def earnings(
 def earnings_csv(
     request: Request, visit: Creator, since: str | None = None, until: str | None = None
 ) -> Response:
-    first, last = _period(since, until)
+    first, last = period_of(since, until)
     earned = _earnings(visit, first, last)
     start = first.isoformat() if first else "start"
     name = f"earnings-{start}-{last.isoformat() if last else 'now'}.csv"

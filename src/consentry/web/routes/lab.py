@@ -8,9 +8,8 @@ it loaded it, and one that does not verify is shown as not valid, with why."""
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +25,7 @@ from consentry.clock import utc_now
 from consentry.errors import InputError, NotFoundError
 from consentry.registry import LicenseRequest, PartyKind, RequestState, Scope, ScopeKind
 from consentry.terms import Category, Permission, Price, PriceUnit, Terms
+from consentry.web.periods import moments, period_of, this_month
 from consentry.web.sessions import Lab, Visit
 from consentry.web.templating import render
 from consentry.web.words import USES, purposes_words
@@ -263,27 +263,8 @@ def _held(visit: Visit) -> list[_Held]:
     return shown
 
 
-def _this_month(now: datetime) -> tuple[date, date]:
-    first = now.date().replace(day=1)
-    return first, first.replace(day=calendar.monthrange(first.year, first.month)[1])
-
-
-def _date(text: str | None, field: str) -> date | None:
-    if not text or text == "all":
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InputError(f"{text!r} is not a date; write it as YYYY-MM-DD", field=field) from None
-
-
 def _owed(visit: Visit, first: date | None, last: date | None) -> Owed:
-    since = None if first is None else datetime(first.year, first.month, first.day, tzinfo=UTC)
-    until = (
-        None
-        if last is None
-        else datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
-    )
+    since, until = moments(first, last)
     return licensee_owed(visit.reading(), visit.party.party_id, since=since, until=until)
 
 
@@ -310,7 +291,7 @@ def dashboard(request: Request, visit: Lab) -> Response:
     asked = _asked(visit)
     held = _held(visit)
     runs, _ = runs_of(visit.reading(), licensee_id=visit.party.party_id)
-    first, last = _this_month(utc_now())
+    first, last = this_month(utc_now())
     owed = _owed(visit, first, last)
     return render(
         request,
@@ -445,25 +426,16 @@ def runs(request: Request, visit: Lab) -> Response:
     )
 
 
-def _period(since: str | None, until: str | None) -> tuple[date | None, date | None]:
-    if since is None and until is None:
-        return _this_month(utc_now())
-    first, last = _date(since, "since"), _date(until, "until")
-    if first is not None and last is not None and first > last:
-        raise InputError("the period's first day must come before its last", field="since")
-    return first, last
-
-
 @router.get("/lab/statements")
 def statements(
     request: Request, visit: Lab, since: str | None = None, until: str | None = None
 ) -> Response:
     errors: dict[str, str] = {}
     try:
-        first, last = _period(since, until)
+        first, last = period_of(since, until)
     except InputError as error:
         errors[error.field or "since"] = str(error)
-        first, last = _this_month(utc_now())
+        first, last = this_month(utc_now())
     owed = _owed(visit, first, last)
     query = (
         f"since={first.isoformat() if first else 'all'}&until={last.isoformat() if last else 'all'}"
@@ -505,7 +477,7 @@ def _period_words(first: date | None, last: date | None) -> str:
 
 @router.get("/lab/statements.csv")
 def statement_csv(visit: Lab, since: str | None = None, until: str | None = None) -> Response:
-    first, last = _period(since, until)
+    first, last = period_of(since, until)
     owed = _owed(visit, first, last)
     name = f"statement-{visit.party.party_id}-{first or 'start'}-{last or 'now'}.csv"
     return Response(
