@@ -147,3 +147,32 @@ def test_a_visitor_is_sent_to_sign_in_and_back_never_elsewhere(site: Site, page:
     page.goto(f"{site.url}/sign-in?next=//elsewhere.example/steal")
     _fill_sign_in(page, "ada@example.org", PASSWORD)
     expect(page).to_have_url(f"{site.url}/account/key")
+
+
+def test_signing_up_and_making_a_key_work_from_the_keyboard_alone(page: Page, site: Site) -> None:
+    page.goto(f"{site.url}/sign-up?role=creator")
+    page.keyboard.press("Tab")  # the first stop is the skip link
+    expect(page.get_by_role("link", name="Skip to the content")).to_be_focused()
+    page.get_by_label("Your name").focus()
+    page.keyboard.type("Ada Keys")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("E-mail address")).to_be_focused()
+    page.keyboard.type("keys@example.org")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Password")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/account/key$"))
+    # The key is made and its registration signed with keys only: the dialog takes focus.
+    make = page.get_by_role("button", name="Make my key")
+    make.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Sign with your key?")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Sign")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Back up your key")).to_be_visible()
+    # Focus is visible wherever it lands: an outline the stylesheet draws.
+    page.get_by_label("Passphrase", exact=True).focus()
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline == "solid"
