@@ -41,7 +41,7 @@ $(CHROMIUM):
 
 pytest: $(VENV)/.installed-dev $(CHROMIUM)
 	$(BIN)/python -c 'from consentry.warmup import warm_up; warm_up()'  # compile the native kernels once, not per worker
-	$(BIN)/pytest -n 3 --dist worksteal $(PYTEST_ARGS)  # the browser and CLI tests wait as much as they compute
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/register.py
