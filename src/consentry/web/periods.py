@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 from consentry.clock import utc_now
 from consentry.errors import InputError
 
-__all__ = ["Period", "moments", "period_of", "this_month"]
+__all__ = ["Period", "asked_period", "moments", "period_of", "this_month"]
 
 Period = tuple[date | None, date | None]
 
@@ -37,6 +37,15 @@ def period_of(since: str | None, until: str | None) -> Period:
     if first is not None and last is not None and first > last:
         raise InputError("the period's first day must come before its last", field="since")
     return first, last
+
+
+def asked_period(since: str | None, until: str | None) -> tuple[Period, dict[str, str]]:
+    """The period a page's query asks for, or this month with the sentence saying what
+    is wrong with the query, by the field it concerns (for the page to show beside it)."""
+    try:
+        return period_of(since, until), {}
+    except InputError as error:
+        return this_month(utc_now()), {error.field or "since": str(error)}
 
 
 def moments(first: date | None, last: date | None) -> tuple[datetime | None, datetime | None]:

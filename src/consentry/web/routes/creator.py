@@ -23,13 +23,13 @@ from consentry.app.remote_works import MAX_BATCH
 from consentry.app.royalties import Earnings, EarningsRow, owner_earnings
 from consentry.app.works import collections_of, count_works, fingerprint_upload
 from consentry.clock import utc_now
-from consentry.errors import ConsentryError, InputError, NotFoundError
+from consentry.errors import ConsentryError, NotFoundError
 from consentry.ids import IdKind, kind_of
 from consentry.registry import LicenseRequest, PartyKind, RequestState, Work
 from consentry.registry.catalogue import FileProblem
 from consentry.terms import VOCABULARY, Category, Permission, PriceUnit, Terms
 from consentry.web.charts import Bar, bar_chart
-from consentry.web.periods import moments, period_of, this_month
+from consentry.web.periods import asked_period, moments, period_of, this_month
 from consentry.web.sessions import Creator, Scripted, Visit
 from consentry.web.templating import render
 
@@ -431,12 +431,7 @@ def usage_proof(request: Request, visit: Creator, run_id: str, work_id: str) -> 
 def earnings(
     request: Request, visit: Creator, since: str | None = None, until: str | None = None
 ) -> Response:
-    errors: dict[str, str] = {}
-    try:
-        first, last = period_of(since, until)
-    except InputError as error:
-        errors[error.field or "since"] = str(error)
-        first, last = this_month(utc_now())
+    (first, last), errors = asked_period(since, until)
     earned = _earnings(visit, first, last)
     totals = earned.totals()
     by_licensee, by_work = earned.by_licensee(), earned.by_work()

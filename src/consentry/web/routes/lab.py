@@ -25,7 +25,7 @@ from consentry.clock import utc_now
 from consentry.errors import InputError, NotFoundError
 from consentry.registry import LicenseRequest, PartyKind, RequestState, Scope, ScopeKind
 from consentry.terms import Category, Permission, Price, PriceUnit, Terms
-from consentry.web.periods import moments, period_of, this_month
+from consentry.web.periods import asked_period, moments, period_of, this_month
 from consentry.web.sessions import Lab, Visit
 from consentry.web.templating import render
 from consentry.web.words import USES, purposes_words
@@ -430,12 +430,7 @@ def runs(request: Request, visit: Lab) -> Response:
 def statements(
     request: Request, visit: Lab, since: str | None = None, until: str | None = None
 ) -> Response:
-    errors: dict[str, str] = {}
-    try:
-        first, last = period_of(since, until)
-    except InputError as error:
-        errors[error.field or "since"] = str(error)
-        first, last = this_month(utc_now())
+    (first, last), errors = asked_period(since, until)
     owed = _owed(visit, first, last)
     query = (
         f"since={first.isoformat() if first else 'all'}&until={last.isoformat() if last else 'all'}"

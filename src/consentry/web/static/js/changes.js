@@ -20,7 +20,7 @@
 // A page without the partial gets the same dialog made by this script.
 
 import { base64ToBytes, bytesToBase64, bytesToHex, sha256, signedFetch } from "./httpsig.js";
-import { loadKey } from "./keys.js";
+import { loadKey, newId } from "./keys.js";
 import { describe, Names } from "./describe.js";
 
 const ROUNDS = 6;
@@ -353,22 +353,6 @@ function termsOf(terms) {
   return out;
 }
 
-function randomRunId() {
-  const alphabet = "abcdefghijklmnopqrstuvwxyz234567";
-  const bytes = crypto.getRandomValues(new Uint8Array(10));
-  let bits = 0;
-  let value = 0;
-  let out = "";
-  for (const byte of bytes) {
-    value = (value << 8) | byte;
-    bits += 8;
-    while (bits >= 5) {
-      out += alphabet[(value >>> (bits - 5)) & 31];
-      bits -= 5;
-    }
-  }
-  return `run_${out}`;
-}
 
 // Each operation: its route, and what the registry may ask this party to sign for it,
 // as the Python client expects (client/registry.py, works.py, gating.py).
@@ -494,7 +478,7 @@ export const OPERATIONS = {
   "start-run": {
     method: "POST",
     path: () => "/v1/runs",
-    prepare: (body) => (body.run_id ? body : { ...body, run_id: randomRunId() }),
+    prepare: (body) => (body.run_id ? body : { ...body, run_id: newId("run") }),
     expect: ({ body, partyId }) => new Expected(partyId, ["run.started"], {}, [body.run_id]),
   },
   "record-manifest": {

@@ -46,12 +46,17 @@ function base32(bytes) {
   return out;
 }
 
-/** A new party id, as consentry.ids.new_id makes one: `own_`/`lic_` and 80 random
- * bits in lowercase base32. `role`: "owner" or "licensee". */
+/** A new id, as consentry.ids.new_id makes one: `prefix_` and 80 random bits in
+ * lowercase base32. */
+export function newId(prefix) {
+  return `${prefix}_${base32(crypto.getRandomValues(new Uint8Array(10)))}`;
+}
+
+/** A new party id: `own_` or `lic_`. `role`: "owner" or "licensee". */
 export function newPartyId(role) {
   const prefix = role === "owner" ? "own" : role === "licensee" ? "lic" : null;
   if (prefix === null) throw new KeyError(`A party is an owner or a licensee, not ${role}.`);
-  return `${prefix}_${base32(crypto.getRandomValues(new Uint8Array(10)))}`;
+  return newId(prefix);
 }
 
 /** As PublicKey.key_id: the first 8 bytes of SHA-256 over the raw public key, hex. */
