@@ -18,6 +18,7 @@ from consentry.errors import (
     PermissionDeniedError,
     StateConflictError,
     StorageError,
+    VerificationError,
 )
 from consentry.registry._leaves import queue_event, write_events
 from consentry.registry.records import Actor, EventKind, PartyKind
@@ -200,6 +201,21 @@ class RegistryContext:
         envelope = self.envelope(kind, row.body, row.key_id, row.signature)
         key = signer if signer is not None else self.public_key(session, row.key_id)
         return verify_document(envelope, key)
+
+    def verified_event(
+        self, session: Session, row: EventRow, *, signer: PublicKey
+    ) -> dict[str, Any]:
+        """An event row's signed body, checked against ``signer`` (its actor's key), and
+        its queried columns against what was signed: a row edited to file the event
+        under another kind, subject or actor is refused as one not signed."""
+        body = self.verified_body(session, "event", row, signer=signer)
+        if (body["event"], body["subject"], body["actor"]) != (
+            row.kind,
+            row.subject_id,
+            row.actor_id,
+        ):
+            raise VerificationError("its row differs from what its actor signed")
+        return body
 
     @staticmethod
     def latest_events(session: Session, limit: int = 20) -> list[EventRow]:
