@@ -8,7 +8,7 @@ datatrove step's ranks); ``run_gate`` drives a plan over a corpus file or folder
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,8 +18,11 @@ from consentry.app.snapshots import snapshot_moment
 from consentry.app.workspace import Workspace
 from consentry.clock import parse_time
 from consentry.crypto import Signer
+from consentry.errors import InputError
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
 from consentry.gate.gate import DEFAULT_MIN_SPAN
+from consentry.gate.readers.warc import is_warc, warc_site_files
+from consentry.gate.reservations import SITE_FILES, SiteSignals
 from consentry.gate.run import (
     Describe,
     GateRun,
@@ -52,14 +55,17 @@ def gate_policy(
     *,
     open_licences: Iterable[str] = (),
     own_sources: Iterable[str] = (),
+    agent: str | None = None,
 ) -> GatePolicy:
     """What a licensee accepts as a basis for unregistered items: ``open_licences``
     (SPDX ids; none given means the default list) and its own data, by
-    ``metadata.source`` or URL prefix."""
+    ``metadata.source`` or URL prefix; ``agent``: the crawler token whose robots.txt
+    rules bind it (None: every AI crawler's)."""
     return GatePolicy(
         mode=mode,
         open_licences=frozenset(open_licences) or DEFAULT_OPEN_LICENCES,
         own_sources=frozenset(own_sources),
+        agent=agent.strip() or None if agent is not None else None,
     )
 
 
@@ -103,14 +109,18 @@ def plan_gate(
     policy: GatePolicy,
     save_index: bool = True,
     min_span: int = DEFAULT_MIN_SPAN,
+    site_signals: SiteSignals | None = None,
 ) -> PlannedGate:
     """Refresh the index and prepare the gate. ``save_index`` False for processes that
     run side by side (pipeline ranks): they read the saved index and write none.
 
     Raises ``NotFoundError`` for an unknown licensee and ``KeyStoreError`` when this
     machine does not hold its key: only the licensee signs its manifest. ``min_span``
-    is the one evidence rule of the gate and the check (normalised characters)."""
+    is the one evidence rule of the gate and the check (normalised characters);
+    ``site_signals`` the corpus's sites' signal files, held locally."""
     signer = ws.signer(licensee_id, PartyKind.LICENSEE)
+    # One purpose for the run: the one consent is asked for is the one signals bind.
+    policy = replace(policy, purpose=purpose)
     index = workspace_index(ws, save=save_index)
     gate_for, record, moment = registry_hooks(
         ws.registry,
@@ -120,6 +130,7 @@ def plan_gate(
         purpose=purpose,
         policy=policy,
         min_span=min_span,
+        site_signals=site_signals,
     )
     return PlannedGate(
         licensee_id,
@@ -145,12 +156,23 @@ def run_gate(
     policy: GatePolicy,
     on_progress: Callable[[RunStats], None] | None = None,
     min_span: int = DEFAULT_MIN_SPAN,
+    signals: Path | None = None,
     **options: Any,
 ) -> dict[str, Any]:
     """Run the gate over ``corpus`` into ``out`` (DESIGN.md §5.3); returns the summary.
+    ``signals``: a mirror of the corpus's sites' signal files (``DIR/<host>/robots.txt``
+    and so on); a WARC corpus's own responses for those files are read too.
     ``options``: ``RunSettings``' (``compress``, ``resume``, ``checkpoint_every``,
     ``workers``)."""
-    plan = plan_gate(ws, licensee_id=licensee_id, purpose=purpose, policy=policy, min_span=min_span)
+    site = site_signals_for(corpus, signals)
+    plan = plan_gate(
+        ws,
+        licensee_id=licensee_id,
+        purpose=purpose,
+        policy=policy,
+        min_span=min_span,
+        site_signals=site or None,
+    )
     return run_gate_over(
         plan.settings(corpus, out, **options),
         gate_for=plan.gate_for,
@@ -162,6 +184,23 @@ def run_gate(
         describe=plan.describe,
         moment=plan.moment,
     )
+
+
+def site_signals_for(corpus: Path, mirror: Path | None) -> SiteSignals:
+    """The signal files of a corpus's sites: from ``mirror``, and from the corpus's
+    own responses for them when it is a WARC (the mirror's copy wins).
+
+    Raises ``InputError`` for a mirror that is not a folder."""
+    if mirror is not None and not mirror.is_dir():
+        raise InputError(
+            f"--signals {mirror} is not a folder; give a folder holding <host>/robots.txt, "
+            "<host>/.well-known/tdmrep.json or <host>/ai.txt files"
+        )
+    site = SiteSignals.from_mirror(mirror) if mirror is not None else SiteSignals()
+    if is_warc(corpus):
+        found = SiteSignals.from_responses(warc_site_files(corpus, SITE_FILES.values()))
+        site = SiteSignals({**found.files, **site.files})
+    return site
 
 
 def start_run(

@@ -72,6 +72,18 @@ def run(
         help="Decide offline from this snapshot (consentry gate snapshot); send the "
         "manifest later with 'consentry manifest submit'.",
     ),
+    signals: Path | None = typer.Option(
+        None,
+        "--signals",
+        help="Folder mirroring the corpus's sites' robots.txt, .well-known/tdmrep.json and "
+        "ai.txt, one folder per host; never fetched (a WARC's own are read too).",
+    ),
+    agent: str | None = typer.Option(
+        None,
+        "--agent",
+        help="Your crawler's user-agent token: only its robots.txt rules bind you "
+        "(default: every AI crawler's, the strictest).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Admit only what owners agreed to; write admitted/rejected items, a signed
@@ -85,7 +97,9 @@ def run(
     from consentry import app
 
     category = parse_category(purpose)
-    policy = app.gate_policy(parse_mode(mode), open_licences=open_licence, own_sources=own_source)
+    policy = app.gate_policy(
+        parse_mode(mode), open_licences=open_licence, own_sources=own_source, agent=agent
+    )
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -131,6 +145,7 @@ def run(
             checkpoint_every=checkpoint_every,
             workers=workers,
             min_span=min_span,
+            signals=signals,
         )
     if as_json:
         print_json(summary)
@@ -144,6 +159,15 @@ def run(
         out.print("rejected, by reason (an item can have several):")
     for reason, count in summary["rejected_by_reason"].items():
         out.print(f"  {_reason_line(reason)}: {count:,}")
+    reservations = summary["reservations"]
+    if reservations["honoured"]:
+        out.print("reservations honoured (items rejected), by signal:")
+    for signal, count in reservations["honoured"].items():
+        out.print(f"  {signal}: {count:,}")
+    if reservations["reported"]:
+        out.print("reservation signals carried (reported beside each decision), by signal:")
+    for signal, count in reservations["reported"].items():
+        out.print(f"  {signal}: {count:,}")
     # As the run wrote it: a resumed run keeps the compression it began with.
     compressed = (out_dir / "admitted.jsonl.zst").exists()
     admitted_file = "admitted.jsonl.zst" if compressed else "admitted.jsonl"

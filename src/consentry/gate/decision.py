@@ -99,9 +99,16 @@ class Reason:
     spans: tuple[tuple[int, int], ...] = ()
     covered: bool = False
     uncovered: tuple[tuple[int, int], ...] = ()
+    # A reservation signal's reason (match "signal"): the kind of signal, where it was
+    # read, and the category it reserves.
+    signal: str | None = None
+    place: str | None = None
+    category: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"match": self.match}
+        if self.signal is not None:
+            out.update(signal=self.signal, source=self.place, category=self.category)
         if self.work_id is not None:
             out.update(
                 work_id=self.work_id,
@@ -118,6 +125,14 @@ class Reason:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reason:
         work_id = data.get("work_id")
+        if data.get("signal") is not None:
+            return cls(
+                str(data["match"]),
+                str(data["message"]),
+                signal=str(data["signal"]),
+                place=str(data.get("source") or ""),
+                category=str(data.get("category") or ""),
+            )
         if work_id is None:
             return cls(str(data["match"]), str(data["message"]))
         score = data.get("score")
@@ -140,6 +155,9 @@ class Decision:
     outcome: Outcome
     bases: tuple[UseBasis, ...] = ()
     reasons: tuple[Reason, ...] = ()
+    # Reservation signals the item carries, reported beside a decision they did not
+    # make (consent-only mode decides on consent alone).
+    signals: tuple[Reason, ...] = ()
 
     @property
     def admitted(self) -> bool:
@@ -161,15 +179,18 @@ class Decision:
                 out["reasons"] = [r.to_json() for r in self.reasons]
         else:
             out["reasons"] = [r.to_json() for r in self.reasons]
+        if self.signals:
+            out["signals"] = [r.to_json() for r in self.signals]
         return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Decision:
         """A decision from its output line (``to_json``'s form)."""
         outcome = Outcome(data["decision"])
+        signals = tuple(Reason.from_json(r) for r in data.get("signals", ()))
         if outcome is Outcome.ADMITTED:
             bases = tuple(UseBasis.from_json(b) for b in data.get("basis", ()))
             covered = tuple(Reason.from_json(r) for r in data.get("reasons", ()))
-            return cls(str(data["id"]), outcome, bases=bases, reasons=covered)
+            return cls(str(data["id"]), outcome, bases=bases, reasons=covered, signals=signals)
         reasons = tuple(Reason.from_json(r) for r in data.get("reasons", ()))
-        return cls(str(data["id"]), outcome, reasons=reasons)
+        return cls(str(data["id"]), outcome, reasons=reasons, signals=signals)

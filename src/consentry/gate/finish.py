@@ -110,6 +110,8 @@ def finish_run(
             for u in sorted(used.values(), key=lambda u: u.work_id)
         ],
         "royalties_total": {c: str(t) for c, t in sorted(royalty_totals(royalties).items())},
+        "sources": stats.sources.manifest_sources(),
+        "reservations": stats.sources.manifest_reservations(),
         "started_at": state["started_at"],
         "finished_at": format_time(finished),
     }
@@ -137,6 +139,9 @@ def finish_run(
         "items": stats.items,
         "decisions": {"admitted": stats.admitted, "rejected": stats.rejected},
         "rejected_by_reason": dict(sorted(stats.reasons.items())),
+        # Items rejected for a reservation signal (opt-out), or carrying one beside a
+        # decision on consent alone, by kind of signal.
+        "reservations": stats.sources.manifest_reservations(),
         # Decided each on its content, but named in the outputs by an id shared with an
         # earlier item: a selection by id cannot tell them apart.
         "reused_ids": {

@@ -9,7 +9,7 @@ admitted = gate.filter(dataset_rows)
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
 
@@ -25,9 +25,11 @@ from consentry.fingerprint import (
 from consentry.gate.consent import ConsentOracle
 from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBasis
 from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes, item_from_mapping
-from consentry.gate.policy import GateMode, GatePolicy, reservation_signal
+from consentry.gate.policy import GateMode, GatePolicy
+from consentry.gate.reservations import SiteSignals, item_reservation
 from consentry.index import Match, MatchIndex, MatchKind
-from consentry.terms import Basis, Price, UseDecision
+from consentry.signals import Reservation
+from consentry.terms import Basis, Category, Permission, Price, UseDecision
 
 __all__ = ["CHUNK", "DEFAULT_MIN_SPAN", "Evidence", "Gate"]
 
@@ -98,6 +100,9 @@ class Gate:
     # The one evidence rule of the gate and the check (``evidence_floor``): an excerpt
     # needs a merged evidence span this long to name a work.
     min_span: int = DEFAULT_MIN_SPAN
+    # The signal files of the corpus's sites (robots.txt, tdmrep.json, ai.txt), held
+    # locally: an item's URL is checked against its site's.
+    site_signals: SiteSignals | None = None
 
     def __post_init__(self) -> None:
         self._floor = evidence_floor(self.min_span, self.params.winnow)
@@ -179,9 +184,28 @@ class Gate:
         a basis for an unregistered item."""
         if isinstance(found, str):
             return Decision(item.id, Outcome.REJECTED, reasons=(Reason("unreadable", found),))
-        if found:
-            return self._registered(item, found)
-        return self._unregistered(item)
+        decision = self._registered(item, found) if found else self._unregistered(item)
+        return self._with_signals(item, decision)
+
+    def _with_signals(self, item: Item, decision: Decision) -> Decision:
+        """``decision`` weighed against the reservation signals ``item`` carries for the
+        run's purpose. In opt-out mode a reservation rejects the item unless every
+        basis it was admitted on is the owner's own word for this licensee (a grant)
+        or the licensee's own data; in consent-only mode, which decides on consent
+        alone, the signals are reported beside the decision."""
+        reservation = item_reservation(item, self.site_signals).for_agent(self.policy.agent)
+        if not reservation:
+            return decision
+        reasons = _signal_reasons(reservation, self.policy.purpose)
+        if not reasons:
+            return decision
+        if self.policy.mode is GateMode.CONSENT_ONLY or (
+            decision.admitted and all(b.kind in _OWN_WORD for b in decision.bases)
+        ):
+            return replace(decision, signals=reasons)
+        if decision.admitted:
+            return Decision(item.id, Outcome.REJECTED, reasons=(*reasons, *decision.reasons))
+        return replace(decision, reasons=(*decision.reasons, *reasons))
 
     def prepare(self, found: Iterable[list[Match] | str]) -> None:
         """Load consent for every work that several ``find`` results name, in one
@@ -343,13 +367,7 @@ class Gate:
             )
         match self.policy.mode:
             case GateMode.OPT_OUT:
-                signal = reservation_signal(item.metadata)
-                if signal is not None:
-                    return Decision(
-                        item.id,
-                        Outcome.REJECTED,
-                        reasons=(Reason("signal", f"rights reserved: {signal}"),),
-                    )
+                # Admitted unless a reservation signal says otherwise (``_with_signals``).
                 return Decision(
                     item.id,
                     Outcome.ADMITTED,
@@ -369,6 +387,40 @@ class Gate:
                         Reason("unregistered", f"unregistered item with no accepted basis: {why}"),
                     ),
                 )
+
+
+# Bases that a reservation signal does not overrule: the owner's grant to this licensee
+# is its own word, more specific than any signal; the licensee's own data is its own.
+_OWN_WORD = frozenset({BasisKind.GRANT, BasisKind.OWN_DATA})
+
+
+def _signal_reasons(reservation: Reservation, purpose: Category) -> tuple[Reason, ...]:
+    """A ``signal`` reason for each statement that reserves ``purpose`` (denies it, or
+    reserves it for licensing) and for each signal that could not be read, which
+    reserves every purpose: an unreadable reservation is never taken as an allow."""
+    reasons = [
+        Reason(
+            "signal",
+            f"rights reserved: {s.describe()}",
+            signal=s.source.signal.value,
+            place=s.source.place,
+            category=purpose.value,
+        )
+        for s in reservation.about(purpose)
+        if s.permission is not Permission.ALLOW
+    ]
+    reasons.extend(
+        Reason(
+            "signal",
+            f"rights reserved: an unreadable signal is taken as reserving {purpose.value}: "
+            f"{p.describe()}",
+            signal=p.source.signal.value,
+            place=p.source.place,
+            category=purpose.value,
+        )
+        for p in reservation.problems
+    )
+    return tuple(reasons)
 
 
 def _content_bytes(record: Item | Mapping[str, Any]) -> int:

@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["DEFAULT_OPEN_LICENCES", "GateMode", "GatePolicy", "reservation_signal"]
+from consentry.terms import Category
+
+__all__ = ["DEFAULT_OPEN_LICENCES", "GateMode", "GatePolicy"]
 
 
 class GateMode(StrEnum):
@@ -41,6 +43,12 @@ class GatePolicy:
     # Items whose metadata.source equals one of these, or whose metadata.url starts with
     # one, are the licensee's own data.
     own_sources: frozenset[str] = field(default_factory=frozenset)
+    # The use the run is for: the category whose reservations bind it.
+    purpose: Category = Category.TRAIN_AI
+    # The crawler (user-agent token) whose rules bind the licensee; None: every AI
+    # crawler's, the most restrictive of them, as a party that does not say which
+    # crawler gathered its corpus cannot claim another's permission.
+    agent: str | None = None
 
     def open_licence(self, metadata: Mapping[str, Any]) -> str | None:
         licence = metadata.get("license")
@@ -53,25 +61,3 @@ class GatePolicy:
         if isinstance(url, str):
             return next((p for p in self.own_sources if p and url.startswith(p)), None)
         return None
-
-
-def _reserves(value: object) -> bool:
-    return isinstance(value, str) and any(
-        token.strip().lower() in {"noai", "noimageai"}
-        for token in value.replace(";", ",").split(",")
-    )
-
-
-def reservation_signal(metadata: Mapping[str, Any]) -> str | None:
-    """The first machine-readable opt-out an item carries (TDMRep, noai), or None."""
-    headers = metadata.get("http_headers") or {}
-    meta = metadata.get("html_meta") or {}
-    if str(headers.get("tdm-reservation", "")).strip() == "1":
-        return "HTTP header tdm-reservation: 1"
-    if str(meta.get("tdm-reservation", "")).strip() == "1":
-        return "HTML meta tdm-reservation=1"
-    if _reserves(headers.get("x-robots-tag")):
-        return f"X-Robots-Tag: {headers['x-robots-tag']}"
-    if _reserves(meta.get("robots")):
-        return f"HTML meta robots={meta['robots']}"
-    return None

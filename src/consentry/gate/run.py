@@ -28,10 +28,12 @@ from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
+from consentry.gate.reservations import SiteSignals
 from consentry.gate.royalties import (
     UsedWork,
 )
 from consentry.gate.seen import SeenIds
+from consentry.gate.sources import SourceTally
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
 from consentry.interrupts import stop_on_interrupt
@@ -106,6 +108,7 @@ class RunStats:
     # Items whose id an earlier item had, and the first few of them (id, source).
     reused_ids: int = 0
     reused_examples: list[tuple[str, str]] = field(default_factory=list)
+    sources: SourceTally = field(default_factory=SourceTally)
 
 
 def item_digest(item: Item) -> bytes:
@@ -268,6 +271,7 @@ def registry_hooks(
     purpose: Category,
     policy: GatePolicy,
     min_span: int = 200,
+    site_signals: SiteSignals | None = None,
 ) -> tuple[Callable[[datetime], Gate], Callable[[dict[str, Any], str], None], RunMoment]:
     """How a run reaches the registry: the gate for the run's moment (consent as of
     then), where its signed manifest is recorded, and the moment itself, which the
@@ -276,7 +280,13 @@ def registry_hooks(
     def gate_for(at: datetime) -> Gate:
         licensee = Actor(licensee_id, PartyKind.LICENSEE, key.public)
         consent = RegistryConsent(registry, licensee=licensee, purpose=purpose, at=at)
-        return Gate(index=index, consent=consent, policy=policy, min_span=min_span)
+        return Gate(
+            index=index,
+            consent=consent,
+            policy=policy,
+            min_span=min_span,
+            site_signals=site_signals,
+        )
 
     def record_manifest(body: dict[str, Any], signature: str) -> None:
         registry.runs.record_manifest(licensee_id, key, body, signature)
@@ -330,6 +340,7 @@ class GateRun:
             Counter(state["reasons"]),
             state.get("reused_ids", 0),
             [(str(i), str(s)) for i, s in state.get("reused_examples", [])],
+            SourceTally.from_state(state.get("sources")),
         )
         # Met again by ``run_gate`` as it passes over the items a resumed run decided.
         self.seen = SeenIds()
@@ -379,6 +390,7 @@ class GateRun:
         stats = self.stats
         stats.items += 1
         stats.bytes += item.size
+        stats.sources.count(decision, url=item.metadata.get("url"), size=item.size)
         if reused:
             stats.reused_ids += 1
             if len(stats.reused_examples) < _REUSED_EXAMPLES:
@@ -429,6 +441,7 @@ class GateRun:
             reused_examples=[list(e) for e in stats.reused_examples],
             offsets=self._outputs.checkpoint(),
             used=_used_to_json(self._used),
+            sources=stats.sources.to_state(),
             seconds=self._earlier_seconds + time.perf_counter() - self._started,
         )
         write_json(self.settings.out / _STATE, self._state)

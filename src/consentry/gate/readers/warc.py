@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
 from warcio.exceptions import ArchiveLoadFailed
@@ -16,7 +17,7 @@ from warcio.statusandheaders import StatusAndHeadersParserException
 from consentry.errors import InputError
 from consentry.gate.item import DEFAULT_MAX_ITEM_BYTES, Item, shown_name
 
-__all__ = ["html_text_and_meta", "read_warc"]
+__all__ = ["html_text_and_meta", "is_warc", "read_warc", "warc_site_files"]
 
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _HIDDEN = {"script", "style", "noscript", "template"}
@@ -48,7 +49,11 @@ class _PageParser(HTMLParser):
                 values.get("name") or values.get("http-equiv") or values.get("property") or ""
             ).lower()
             if name and "content" in values:
-                self.meta[name] = values["content"]
+                # Repeated tags are one list, as repeated HTTP fields are (RFC 9110
+                # §5.3): two robots tags' directives both apply.
+                earlier = self.meta.get(name)
+                content = values["content"]
+                self.meta[name] = content if earlier is None else f"{earlier}, {content}"
 
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN and self._hidden:
@@ -62,9 +67,18 @@ class _PageParser(HTMLParser):
 def html_text_and_meta(html: str) -> tuple[str, dict[str, str]]:
     """Visible text of a page (scripts and styles dropped) and its meta tags by name."""
     parser = _PageParser()
-    parser.feed(html)
-    parser.close()
+    try:
+        parser.feed(html)
+        parser.close()
+    except AssertionError:
+        # The standard parser gives up on some markup (``<![ x [``) by failing an
+        # assertion. The page's text is then every character outside a tag, so that
+        # nothing after the bad markup escapes matching.
+        return " ".join(_TAG.sub(" ", html).split()), parser.meta
     return " ".join(" ".join(parser.parts).split()), parser.meta
+
+
+_TAG = re.compile(r"<[^>]*>")
 
 
 def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterator[Item]:
@@ -97,13 +111,53 @@ def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterato
             yield _item(record, name, number, max_bytes)
 
 
+def is_warc(path: Path) -> bool:
+    return path.name.lower().endswith(_WARC_SUFFIXES)
+
+
+_WARC_SUFFIXES = (".warc", ".warc.gz")
+# A site file is small: a larger response for one is read this far and no further.
+_SITE_FILE_BYTES = 1 << 20
+
+
+def warc_site_files(path: Path, places: Iterable[str]) -> Iterator[tuple[str, bytes]]:
+    """(URL, body) of each successful response in the WARC at ``path`` for a URL whose
+    path is one of ``places`` (``/robots.txt``...), in the file's order. A damaged
+    file yields what came before the damage: reading the items themselves says so."""
+    wanted = tuple(places)
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open corpus {path} ({exc.strerror})") from exc
+    with stream:
+        try:
+            for record in ArchiveIterator(stream):
+                if record.rec_type != "response":
+                    continue
+                url = record.rec_headers.get_header("WARC-Target-URI") or ""
+                if urlsplit(url).path not in wanted:
+                    continue
+                status = record.http_headers.get_statuscode() if record.http_headers else ""
+                if status.startswith("2"):
+                    yield url, record.content_stream().read(_SITE_FILE_BYTES)
+        except (*_DAMAGED, ValueError):
+            return
+
+
 def _item(record: object, name: str, number: int, max_bytes: int) -> Item:
     headers = record.rec_headers  # type: ignore[attr-defined]
     record_id = headers.get_header("WARC-Record-ID") or f"{name}#{number}"
     url = headers.get_header("WARC-Target-URI") or ""
     source = f"{name}#{number}"
     http = record.http_headers  # type: ignore[attr-defined]
-    http_headers = {k.lower(): v for k, v in (http.headers if http else [])}
+    http_headers: dict[str, str] = {}
+    for field_name, value in http.headers if http else []:
+        # A field sent on several lines is one comma-separated list (RFC 9110 §5.3):
+        # every X-Robots-Tag line counts, and a Content-Usage dictionary spread over
+        # lines is read whole (RFC 9651 §4.2).
+        key = field_name.lower()
+        earlier = http_headers.get(key)
+        http_headers[key] = value if earlier is None else f"{earlier}, {value}"
     metadata: dict[str, object] = {"url": url, "http_headers": http_headers}
     body = record.content_stream().read(max_bytes + 1)  # type: ignore[attr-defined]
     if len(body) > max_bytes:
