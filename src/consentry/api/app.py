@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from consentry.api import problems
 from consentry.api.openapi import describe
 from consentry.api.publishing import Checkpointer
-from consentry.api.routes import ROUTERS
+from consentry.api.routes import ROUTERS, olp
 from consentry.api.service import Service, ServiceOptions
 from consentry.errors import ConsentryError
 from consentry.settings import Settings
@@ -95,10 +95,13 @@ def create_app(
     *,
     service: Service | None = None,
     pages: Callable[[FastAPI], None] | None = None,
+    licence_server: olp.OlpOptions | None = None,
 ) -> FastAPI:
     """The service over the registry ``settings`` name (opened when it starts).
     ``pages(api)`` adds the registry's pages; where it sets ``api.state.problem_page``,
-    a problem met by a page (not under ``/v1/``) is answered by what that renders."""
+    a problem met by a page (not under ``/v1/``) is answered by what that renders.
+    ``licence_server``: how the RSL licence server under ``/rsl/`` issues tokens
+    (default: as ``consentry serve`` set in the environment)."""
     chosen = options or ServiceOptions()
 
     @asynccontextmanager
@@ -129,6 +132,8 @@ def create_app(
         redoc_url=None,
     )
     describe(api)
+    olp.describe(api)
+    api.state.olp = licence_server or olp.OlpOptions.from_env()
 
     @api.exception_handler(ConsentryError)
     async def consentry_error(request: Request, error: Exception) -> Response:
@@ -192,6 +197,8 @@ def create_app(
 
     for router in ROUTERS:
         api.include_router(router)
+    # The RSL licence server (RSL 1.0 §5): OAuth's wire format, not the /v1/ API's.
+    api.include_router(olp.router)
     if pages is not None:
         pages(api)
     api.add_middleware(_BodyLimit, limit=chosen.max_body)

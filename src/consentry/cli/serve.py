@@ -33,13 +33,21 @@ def serve(
     quorum: int | None = typer.Option(
         None, "--quorum", help="How many of the --witness witnesses must cosign (default: all)."
     ),
+    licence_token_lifetime: int = typer.Option(
+        3600,
+        "--licence-token-lifetime",
+        min=1,
+        max=86_400,
+        help="Seconds an RSL licence token is good for (at most until its grant ends).",
+    ),
 ) -> None:
     """Serve this registry over HTTP: the pages at /, the JSON API under /v1/, log tiles
-    under /log/."""
+    under /log/, and the RSL licence server of each owner under /rsl/OWNER_ID/."""
     import uvicorn
 
     from consentry.api.asgi import options_to_env
     from consentry.api.protocol import NoDelayProtocol
+    from consentry.api.routes.olp import LIFETIME_ENV
     from consentry.api.service import ServiceOptions
     from consentry.errors import InputError
     from consentry.witness import WitnessEndpoint
@@ -68,6 +76,7 @@ def serve(
         quorum=quorum,
     )
     os.environ.update(options_to_env(options))
+    os.environ[LIFETIME_ENV] = str(licence_token_lifetime)
     out.print(f"serving the registry on http://{host}:{port} ({workers} worker(s)); Ctrl-C stops")
     uvicorn.run(
         "consentry.web.asgi:from_env",

@@ -35,6 +35,7 @@ __all__ = [
     "FingerprintRow",
     "GrantRow",
     "InvitationRow",
+    "LicenceTokenRow",
     "LicenseRequestRow",
     "LicenseeRow",
     "LogCheckpointRow",
@@ -43,6 +44,7 @@ __all__ = [
     "LogManifestWorksRow",
     "LogSaltRow",
     "LogStateRow",
+    "OlpClientRow",
     "OwnerRow",
     "PasskeyRow",
     "PublicKeyRow",
@@ -365,3 +367,33 @@ class PasskeyRow(Base):
     sign_count: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class LicenceTokenRow(Base):
+    """An RSL licence token the registry issued on a grant (RSL 1.0 §5.4). Only the
+    SHA-256 of the token is kept: the token is a bearer secret its holder was given once,
+    and a copy of the database must not let anyone crawl as a licensee. ``resource`` is
+    the content URL it licenses, ``uses`` its categories (space-separated), ``licence``
+    the ``<license>`` element it was asked with."""
+
+    __tablename__ = "licence_tokens"
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    grant_id: Mapped[str] = mapped_column(ForeignKey("grants.id"), index=True)
+    owner_id: Mapped[str] = mapped_column(ForeignKey("owners.id"), index=True)
+    licensee_id: Mapped[str] = mapped_column(ForeignKey("licensees.id"), index=True)
+    resource: Mapped[str] = mapped_column(Text)
+    uses: Mapped[str] = mapped_column(String(200))
+    licence: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class OlpClientRow(Base):
+    """A party's client credentials for the RSL licence server (RSL 1.0 §5.3: HTTP Basic
+    ``client_id:client_secret``); ``party_id`` is the client id. Only the SHA-256 of the
+    secret is kept, and a new secret replaces the old one."""
+
+    __tablename__ = "olp_clients"
+    party_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    digest: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
