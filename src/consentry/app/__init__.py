@@ -118,6 +118,17 @@ if TYPE_CHECKING:
         Initialised,
         init,
     )
+    from consentry.app.summary import (
+        TrainingContentSummary,
+        summarise_manifests,
+    )
+    from consentry.app.summary_declaration import (
+        ProviderDeclaration,
+    )
+    from consentry.app.summary_render import (
+        summary_to_json,
+        summary_to_markdown,
+    )
     from consentry.app.terms import (
         load_terms_file,
         set_terms,
@@ -216,6 +227,11 @@ _WHERE = {
     "run_started": "consentry.app.gating",
     "record_manifest": "consentry.app.gating",
     "scope_of": "consentry.app.licensing",
+    "ProviderDeclaration": "consentry.app.summary_declaration",
+    "TrainingContentSummary": "consentry.app.summary",
+    "summarise_manifests": "consentry.app.summary",
+    "summary_to_json": "consentry.app.summary_render",
+    "summary_to_markdown": "consentry.app.summary_render",
     "set_terms": "consentry.app.terms",
     "show_terms": "consentry.app.terms",
     "sketch_verifier": "consentry.app.checking",
@@ -236,6 +252,7 @@ __all__ = [
     "Initialised",
     "Licences",
     "PlannedGate",
+    "ProviderDeclaration",
     "Publication",
     "Published",
     "PublishedLogWorkspace",
@@ -245,6 +262,7 @@ __all__ = [
     "SketchState",
     "SketchUpdated",
     "StatementLine",
+    "TrainingContentSummary",
     "Witnessed",
     "Workspace",
     "accept",
@@ -311,6 +329,9 @@ __all__ = [
     "sign_up",
     "sketch_verifier",
     "start_run",
+    "summarise_manifests",
+    "summary_to_json",
+    "summary_to_markdown",
     "update_sketch_file",
     "uploaded_files",
     "usage",
