@@ -29,13 +29,11 @@ good for whoever holds it until it expires or its grant ends.
 from __future__ import annotations
 
 import functools
-import json
 import os
 import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import resources
 from urllib.parse import urlsplit
 
 import httpx
@@ -44,6 +42,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from consentry.api.licence_introspection import IntrospectionUnavailableError, Introspector
 from consentry.errors import ConfigurationError
+from consentry.signals.crawlers import ai_crawlers
 
 __all__ = [
     "Crawler",
@@ -73,25 +72,8 @@ class Crawler:
 
 @functools.cache
 def known_crawlers() -> tuple[Crawler, ...]:
-    """The AI crawlers of the package's list (``signals/ai_crawlers.json``), when the
-    package ships one; none otherwise."""
-    try:
-        text = (
-            resources.files("consentry").joinpath("signals", "ai_crawlers.json").read_text("utf-8")
-        )
-    except (FileNotFoundError, NotADirectoryError):
-        return ()
-    try:
-        entries = json.loads(text)["crawlers"]
-        return tuple(
-            Crawler(str(entry["token"]), frozenset(str(c) for c in entry.get("categories", ())))
-            for entry in entries
-        )
-    except (ValueError, KeyError, TypeError) as exc:
-        raise ConfigurationError(
-            f"the package's list of AI crawlers is unreadable ({exc}); reinstall consentry "
-            "or pass the agents to the gate"
-        ) from exc
+    """The AI crawlers of the package's list (``consentry.signals.ai_crawlers``)."""
+    return tuple(Crawler(c.token, frozenset(c.categories)) for c in ai_crawlers())
 
 
 class _Matcher:

@@ -290,7 +290,9 @@ def _packets(image: bytes) -> list[tuple[str, bytes]]:
         if image[:4] == b"RIFF" and image[8:12] == b"WEBP":
             return list(_webp(image))[:MAX_PACKETS]
     except (struct.error, ValueError, zlib.error):
-        pass  # a broken container: fall back to the markers, which need no structure
+        # A broken container: its packets are found by their markers, which need no
+        # structure.
+        return list(_scanned(image))[:MAX_PACKETS]
     return list(_scanned(image))[:MAX_PACKETS]
 
 

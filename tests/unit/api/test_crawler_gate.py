@@ -37,8 +37,6 @@ def _decide(config: GateConfig, target: str, agent: str | None, auth: str | None
 
 def test_the_packaged_list_names_the_known_ai_crawlers() -> None:
     tokens = {crawler.token for crawler in known_crawlers()}
-    if not tokens:
-        pytest.skip("this package ships no list of AI crawlers")
     assert {"GPTBot", "ClaudeBot", "CCBot"} <= tokens
 
 
