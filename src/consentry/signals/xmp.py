@@ -387,12 +387,15 @@ def _read_back(value: DataMiningValue) -> Mapping[Category, Permission]:
 
 def _cost(terms: Terms, value: DataMiningValue) -> int | None:
     """How much of ``terms`` a reader of ``value`` would misread; None when it would
-    take a use the terms reserve as allowed or unstated (never a silent allow)."""
+    take a use the terms reserve as allowed or unstated (never a silent allow), or a
+    denied use as one to license (a licence would be asked for what is refused)."""
     said = _read_back(value)
     cost = 0
     for category in DATA_MINING_CATEGORIES:
         wanted, read = terms.permission(category), said.get(category)
         if wanted in _RESERVED and read not in _RESERVED:
+            return None
+        if wanted is Permission.DENY and read is not Permission.DENY:
             return None
         if read != wanted:
             # Prohibiting a use the terms allow costs more than leaving it unsaid.

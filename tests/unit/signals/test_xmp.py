@@ -383,3 +383,19 @@ def test_lang_alt_without_default_takes_the_first_language() -> None:
     )
     reservation = read_data_mining(_packet(PLUS_VOCABULARY + "DMI-PROHIBITED-SEECONSTRAINT", extra))
     assert {s.licence for s in reservation.statements} == {"premier"}
+
+
+def test_a_denied_use_is_never_written_as_one_to_license() -> None:
+    # SEECONSTRAINT reads as "ask for a licence": beside a denial it would invite a
+    # licence request for what the owner refuses.
+    terms = _terms(
+        train_ai=Permission.ALLOW,
+        train_other=Permission.ALLOW,
+        ai_input=Permission.DENY,
+        search=Permission.LICENSE,
+        data_mining=Permission.LICENSE,
+    )
+    rendering = write_data_mining(terms, other_constraints="https://ada.example/license.xml")
+    read = read_data_mining(rendering.text)
+    assert read.permission(Category.AI_INPUT) is Permission.DENY
+    assert "DMI-PROHIBITED-SEECONSTRAINT" not in rendering.text
