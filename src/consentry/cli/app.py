@@ -15,6 +15,7 @@ from consentry.cli.manifest import manifest_app
 from consentry.cli.parties import licensee_app, owner_app
 from consentry.cli.royalties import royalties_app
 from consentry.cli.serve import invite, serve, status
+from consentry.cli.signals import signals_app
 from consentry.cli.summary import summary
 from consentry.cli.terms import terms_app
 from consentry.cli.witness import witness_app
@@ -42,6 +43,7 @@ app.add_typer(usage_app, name="usage")
 app.add_typer(royalties_app, name="royalties")
 app.add_typer(witness_app, name="witness")
 app.add_typer(sketch_app, name="sketch")
+app.add_typer(signals_app, name="signals")
 app.command("check")(check)
 app.command("summary")(summary)
 app.command("demo")(demo)
