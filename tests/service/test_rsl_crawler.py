@@ -42,6 +42,8 @@ from consentry.api.crawler_gate import CrawlerGate, GateConfig
 from consentry.api.routes.olp import OlpOptions
 from consentry.crypto import FileKeyStore, KeyPair
 from consentry.crypto.httpsig import sign_request
+from consentry.signals.rsl import read_rsl
+from consentry.terms import Category, Permission
 from tests.e2e.conftest import Cli
 from tests.service.conftest import Served, serving
 
@@ -414,6 +416,52 @@ def test_an_expired_token_replayed_is_refused(world: World, tmp_path: Path) -> N
     time.sleep(max(0.0, asked + 3.5 - time.monotonic()))
     replayed = world.http.get(page, headers=headers)
     assert replayed.status_code == 401 and _challenge(replayed)["error"] == "invalid_token"
+
+
+def test_the_registry_serves_each_owners_terms_as_the_rsl_licence_its_tokens_honour(
+    world: World, tmp_path: Path
+) -> None:
+    terms = tmp_path / "terms.json"
+    terms.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "categories": {"train-ai": "license", "train-other": "license", "search": "deny"},
+                "price": {"per": "work", "amount": "0.05", "currency": "EUR"},
+            }
+        )
+    )
+    world.ada.cli("terms", "set", world.ada.id, "--owner", world.ada.id, "--file", str(terms))
+    answer = world.http.get(f"{world.server}/license.xml")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"].startswith("application/rsl+xml")
+    document = read_rsl(answer.text, place=f"{world.server}/license.xml")
+    assert not document.problems
+    # The document names this registry as its licence server, and reads back as the
+    # terms: training for a licence at the owner's price, search refused.
+    content = document.content_for(f"{world.site}/poems/one.html")
+    assert content is not None and content.server == world.server
+    said = document.reservation(f"{world.site}/poems/one.html")
+    assert said.permission(Category.TRAIN_AI) is Permission.LICENSE
+    assert said.permission(Category.SEARCH) is Permission.DENY
+    assert "0.05" in answer.text and "EUR" in answer.text
+
+    # A crawler takes the paid training licence it offers, on its grant from the owner.
+    root = defusedxml.ElementTree.fromstring(answer.text)
+    offered = [
+        ElementTree.tostring(element, encoding="unicode")
+        for element in root.iter(f"{{{RSL}}}license")
+        if "ai-train" in ElementTree.tostring(element, encoding="unicode")
+    ]
+    assert offered
+    _olp_error(_token(world, world.lab, world.ada, licence=offered[0]), 400, "invalid_license")
+    _grant(world.ada, world.lab, "train-ai", "train-other")
+    issued = _token(world, world.lab, world.ada, licence=offered[0])
+    assert issued.status_code == 200, issued.text
+
+    # An owner the registry does not know has no licence to serve.
+    unknown = world.http.get(f"{world.served.url}/rsl/own_unknown0000000/license.xml")
+    assert unknown.status_code == 404
 
 
 def test_the_proxy_endpoint_answers_as_the_gate_does(world: World) -> None:

@@ -20,6 +20,8 @@ from consentry.registry.rsl_requests import (
     OlpCode,
     TokenRefusedError,
 )
+from consentry.signals import Rendering
+from consentry.signals.rsl import write_rsl
 
 __all__ = [
     "DEFAULT_TOKEN_LIFETIME",
@@ -34,9 +36,21 @@ __all__ = [
     "introspect_licence_token",
     "issue_client_credentials",
     "issue_licence_token",
+    "owner_licence_document",
 ]
 
 DEFAULT_TOKEN_LIFETIME = timedelta(hours=1)
+
+
+def owner_licence_document(ws: Workspace, owner_id: str, *, server: str) -> Rendering:
+    """The owner's terms in force as an RSL 1.0 licence document for all of their
+    content (``<content url="/">``, a path pattern on whichever site points to it), with
+    this registry's licence server for them (``server``/rsl/``owner_id``) as its
+    ``server``: what the owner's robots.txt ``License`` line can name. Raises
+    ``NotFoundError`` for an owner the registry does not know."""
+    ws.party(owner_id, PartyKind.OWNER)
+    terms = ws.registry.terms.effective(owner_id).terms
+    return write_rsl(terms, content_url="/", license_server=f"{server.rstrip('/')}/rsl/{owner_id}")
 
 
 def issue_licence_token(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus
 
 from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -37,6 +37,7 @@ from consentry.api.auth import read_caller
 from consentry.api.deps import Served, Signed
 from consentry.app.rsl_licensing import (
     DEFAULT_TOKEN_LIFETIME,
+    RSL_MEDIA_TYPE,
     ActiveToken,
     ClientAuthenticationError,
     OlpCode,
@@ -45,6 +46,7 @@ from consentry.app.rsl_licensing import (
     introspect_licence_token,
     issue_client_credentials,
     issue_licence_token,
+    owner_licence_document,
 )
 from consentry.clock import format_time
 from consentry.errors import (
@@ -300,6 +302,20 @@ async def _olp(request: Request, service: Served, answer: _Exchange) -> JSONResp
         retry = error.retry_after if isinstance(error, RateLimitedError) else None
         return _answer(_refusal_of(error), retry)
     return JSONResponse(body, headers=_NO_STORE)
+
+
+@router.get(
+    "/rsl/{owner_id}/license.xml",
+    summary="The owner's terms as an RSL 1.0 licence naming this licence server",
+    response_class=Response,
+    responses={200: {"content": {RSL_MEDIA_TYPE: {}}, "description": "The RSL document"}},
+)
+def licence_document(request: Request, service: Served, owner_id: str) -> Response:
+    server = str(request.base_url).rstrip("/")
+    document = owner_licence_document(service.public(), owner_id, server=server)
+    # Terms change when the owner signs new ones; a crawler rereads within minutes.
+    headers = {"Cache-Control": "public, max-age=300"}
+    return Response(document.text, media_type=RSL_MEDIA_TYPE, headers=headers)
 
 
 @router.post(
