@@ -47,14 +47,16 @@ VOCABULARY = MappingProxyType(
     }
 )
 
-# Earlier drafts of the AI-preferences vocabulary used these labels; they are read
-# (mapped to the nearest category) and reported as outdated.
+# Earlier drafts of the AI-preferences vocabulary used these labels for one category
+# each; they are read and reported as outdated. Older labels that name several
+# categories at once (vocab-01's tdm, -02's all, -03's bots) have no one category:
+# ``consentry.signals.aipref.AIPREF_LABELS`` reads every label with all it names.
 OUTDATED_AIPREF_LABELS = MappingProxyType(
     {
-        "train-genai": Category.TRAIN_AI,
-        "ai-use": Category.AI_INPUT,
-        "all": Category.DATA_MINING,
-        "bots": Category.DATA_MINING,
+        "genai": Category.TRAIN_AI,  # draft-ietf-aipref-vocab-01
+        "inference": Category.AI_INPUT,  # -01
+        "train-genai": Category.TRAIN_AI,  # -02 and -03
+        "ai-use": Category.AI_INPUT,  # -02
     }
 )
 

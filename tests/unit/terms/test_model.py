@@ -144,6 +144,12 @@ def test_resolution_never_leaves_a_category_unset(layers: list[dict[str, Any]]) 
         ("tdm-reservation", Category.DATA_MINING, False),
         ("train-genai", Category.TRAIN_AI, True),
         ("ai-use", Category.AI_INPUT, True),
+        ("genai", Category.TRAIN_AI, True),
+        ("inference", Category.AI_INPUT, True),
+        # Labels of several categories have no one category to name.
+        ("all", None, False),
+        ("bots", None, False),
+        ("tdm", None, False),
         ("nonsense", None, False),
     ],
 )
@@ -151,3 +157,12 @@ def test_outside_labels_map_to_categories(
     label: str, category: Category | None, outdated: bool
 ) -> None:
     assert category_for_label(label) == (category, outdated)
+
+
+def test_outdated_labels_agree_with_the_signal_reader() -> None:
+    from consentry.signals.aipref import AIPREF_LABELS
+    from consentry.terms.vocabulary import OUTDATED_AIPREF_LABELS
+
+    for label, category in OUTDATED_AIPREF_LABELS.items():
+        assert AIPREF_LABELS[label].covers == frozenset({category}), label
+        assert AIPREF_LABELS[label].outdated, label
