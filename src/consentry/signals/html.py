@@ -293,8 +293,9 @@ def read_x_robots_tag(
 ) -> RobotsDirectives:
     """The AI directives in a response's X-Robots-Tag fields: header pairs (other names
     skipped), a mapping by name, the fields' values, or one field's value. Each field
-    is its own list, so give repeated fields apart: joined with commas, an agent prefix
-    in one would reach into the next.
+    is its own list, so give repeated fields apart (as pairs, or one value with a line
+    break between fields): joined with commas, an agent prefix in one would reach into
+    the next.
 
     Syntax (Google, "Using the X-Robots-Tag HTTP header", same page as the meta tag):
     comma-separated rules, optionally after a user agent (``X-Robots-Tag: GPTBot: noai``)
@@ -310,6 +311,9 @@ def read_x_robots_tag(
             for h in headers
             if isinstance(h, str) or h[0].strip().lower() == "x-robots-tag"
         ]
+    # A field's value holds no line break (RFC 9110 §5.5): one between values is where
+    # a reader that keeps headers as one string per name put repeated fields apart.
+    values = [line for value in values for line in value.split("\n")]
     found = RobotsDirectives()
     for number, value in enumerate(values, 1):
         where = place if len(values) == 1 else f"{place} (field {number} of {len(values)})"

@@ -20,6 +20,8 @@ from warcio.warcwriter import WARCWriter
 
 from consentry.errors import InputError
 from consentry.gate import Item, read_corpus, read_dataset
+from consentry.gate.reservations import item_reservation
+from consentry.terms import Category, Permission
 from tests.conftest import real_text
 
 TEXT = real_text()[:2000]
@@ -208,6 +210,12 @@ def _warc(path: Path) -> Path:
             ),
             ("https://example.org/c.png", "image/png", b"\x89PNG....", []),
             ("https://example.org/d", "text/html; charset=utf-8", b"\xff\xfe bad", []),
+            (
+                "https://example.org/e",
+                "text/plain",
+                b"one crawler's",
+                [("X-Robots-Tag", "googlebot: noindex"), ("X-Robots-Tag", "noai")],
+            ),
         ]
         for url, ctype, body, extra in pages:
             headers = StatusAndHeaders(
@@ -224,8 +232,8 @@ def _warc(path: Path) -> Path:
 @pytest.mark.parametrize("name", ["c.warc", "c.warc.gz"])
 def test_warc_responses_keep_headers_and_meta(tmp_path: Path, name: str) -> None:
     items = list(read_corpus(_warc(tmp_path / name)))
-    assert len(items) == 4
-    page, plain, image, bad = items
+    assert len(items) == 5
+    page, plain, image, bad, one_crawlers = items
     assert page.text is not None and TEXT[:100].split()[0] in page.text and "var x" not in page.text
     assert page.metadata["url"] == "https://example.org/a"
     assert page.metadata["http_headers"]["x-robots-tag"] == "noai"
@@ -233,6 +241,10 @@ def test_warc_responses_keep_headers_and_meta(tmp_path: Path, name: str) -> None
     assert plain.text == "café au lait"
     assert "not text" in (image.unreadable or "")
     assert "not valid utf-8" in (bad.unreadable or "")
+    # Each X-Robots-Tag line is its own list: the agent prefix of the first does not
+    # reach the second, so its noai binds every crawler.
+    reserved = item_reservation(one_crawlers)
+    assert reserved.for_agent("GPTBot").permission(Category.TRAIN_AI) is Permission.DENY
 
 
 def test_folder_items_are_named_by_relative_path(tmp_path: Path) -> None:

@@ -155,9 +155,12 @@ def _item(record: object, name: str, number: int, max_bytes: int) -> Item:
         # A field sent on several lines is one comma-separated list (RFC 9110 §5.3):
         # every X-Robots-Tag line counts, and a Content-Usage dictionary spread over
         # lines is read whole (RFC 9651 §4.2).
+        # X-Robots-Tag is the exception: an agent prefix binds only its own line, so
+        # its lines are kept apart by a line break, which no field value holds.
         key = field_name.lower()
         earlier = http_headers.get(key)
-        http_headers[key] = value if earlier is None else f"{earlier}, {value}"
+        joint = "\n" if key == "x-robots-tag" else ", "
+        http_headers[key] = value if earlier is None else f"{earlier}{joint}{value}"
     metadata: dict[str, object] = {"url": url, "http_headers": http_headers}
     body = record.content_stream().read(max_bytes + 1)  # type: ignore[attr-defined]
     if len(body) > max_bytes:
