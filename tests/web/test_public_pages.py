@@ -13,6 +13,7 @@ import random
 import re
 from pathlib import Path
 
+import httpx
 from PIL import Image, ImageDraw
 from playwright.sync_api import Page, expect
 
@@ -335,3 +336,13 @@ def test_public_forms_posted_without_their_csrf_token_are_refused(page: Page, si
         # With the page's token, the same form is answered.
         answer = page.request.post(f"{site.url}{path}", multipart={**fields, "csrf": token})
         assert answer.status in (200, 422), (path, answer.status)
+
+
+def test_the_licence_server_answers_a_browser_in_json_not_a_page(site: Site) -> None:
+    # RSL's endpoints are for crawlers and the owner's site; a browser that follows a
+    # licence link gets the same answer they do.
+    answer = httpx.get(
+        f"{site.url}/rsl/own_unknown0000000/license.xml", headers={"Accept": "text/html"}
+    )
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("application/problem+json")

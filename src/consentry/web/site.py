@@ -23,7 +23,7 @@ __all__ = ["STATIC", "create_site", "mount_pages"]
 
 STATIC = Path(__file__).parent / "static"
 # Where the JSON API and the files it serves live: a problem there stays a problem.
-_NOT_PAGES = ("/v1/", "/log/", "/healthz", "/problems/", "/openapi.json", "/static/")
+_NOT_PAGES = ("/v1/", "/rsl/", "/log/", "/healthz", "/problems/", "/openapi.json", "/static/")
 
 
 def create_site(
