@@ -9,6 +9,7 @@ import typer
 from rich.markup import escape
 
 from consentry.cli._common import out, print_json, workspace
+from consentry.cli.signals_import import import_signals_command
 
 if TYPE_CHECKING:
     from consentry.app.signal_export import ExportedFile
@@ -19,6 +20,8 @@ signals_app = typer.Typer(
     help="Write an owner's terms into a site's consent signals, and read a site's back.",
     no_args_is_help=True,
 )
+
+signals_app.command("import")(import_signals_command)
 
 _COLOURS = {"written": "green", "updated": "green", "unchanged": "dim", "skipped": "yellow"}
 
@@ -55,9 +58,11 @@ def export(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
-    """Write the owner's terms into SITE: robots.txt, tdmrep.json and its policy, ai.txt,
-    an RSL license.xml, meta tags in each page, _headers, XMP sidecars (and, with
-    --sign-images, CAWG assertions). Then list what each format cannot say.
+    """Write the owner's terms into a static site's consent signals.
+
+    robots.txt, .well-known/tdmrep.json and its policy, ai.txt, an RSL license.xml,
+    meta tags in each page, _headers, XMP sidecars (and, with --sign-images, CAWG
+    assertions); then what each format cannot say of the terms.
 
     Your own lines in robots.txt, _headers and the pages are kept: consentry's part sits
     between marker comments and is replaced on the next export."""
