@@ -118,6 +118,11 @@ if TYPE_CHECKING:
         Initialised,
         init,
     )
+    from consentry.app.site_works import (
+        RegisteredSite,
+        SiteRegistration,
+        register_site,
+    )
     from consentry.app.summary import (
         TrainingContentSummary,
         summarise_manifests,
@@ -176,6 +181,9 @@ _WHERE = {
     "PlannedGate": "consentry.app.gating",
     "Published": "consentry.app.log",
     "RegisteredCatalogue": "consentry.app.works",
+    "RegisteredSite": "consentry.app.site_works",
+    "SiteRegistration": "consentry.app.site_works",
+    "register_site": "consentry.app.site_works",
     "RoyaltyStatement": "consentry.app.royalties",
     "StatementLine": "consentry.app.royalties",
     "royalty_statement": "consentry.app.royalties",
@@ -257,8 +265,10 @@ __all__ = [
     "Published",
     "PublishedLogWorkspace",
     "RegisteredCatalogue",
+    "RegisteredSite",
     "RoyaltyStatement",
     "SignedIn",
+    "SiteRegistration",
     "SketchState",
     "SketchUpdated",
     "StatementLine",
@@ -306,6 +316,7 @@ __all__ = [
     "record_manifest",
     "register_batch",
     "register_party",
+    "register_site",
     "register_works",
     "registry_is_remote",
     "registry_status",

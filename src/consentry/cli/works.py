@@ -18,8 +18,10 @@ from consentry.errors import InputError
 if TYPE_CHECKING:
     from rich.progress import Progress
 
+    from consentry.app.site_works import SiteRegistration
     from consentry.registry import Registration
     from consentry.registry.catalogue import FileProblem
+    from consentry.terms import Terms
 
 __all__ = ["work_app"]
 
@@ -97,8 +99,8 @@ def _advancing(progress: Progress) -> tuple[Callable[[int], None], Callable[[int
 
 @work_app.command("register")
 def register(
-    paths: list[Path] = typer.Argument(
-        ..., help="Files and folders (recursive; git: tracked only)."
+    paths: list[Path] | None = typer.Argument(
+        None, help="Files and folders (recursive; git: tracked only)."
     ),
     owner: str | None = typer.Option(
         None,
@@ -129,6 +131,26 @@ def register(
     max_bytes: int | None = typer.Option(
         None, "--max-bytes", min=1, help="Largest file, in bytes (default 32 MiB)."
     ),
+    site: Path | None = typer.Option(
+        None,
+        "--site",
+        metavar="DIR",
+        help=(
+            "Register the static site built in DIR instead of PATHS: its pages (as their "
+            "visible text) and images, each with the signals found on it recorded."
+        ),
+    ),
+    base_url: str | None = typer.Option(
+        None,
+        "--base-url",
+        metavar="URL",
+        help="With --site: where the site is published (its robots.txt is that host's).",
+    ),
+    adopt_signals: bool = typer.Option(
+        False,
+        "--adopt-signals",
+        help="With --site: set each work's terms from its signals, where they say something.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON record per file."),
 ) -> None:
     """Fingerprint files locally and register them; one line per file.
@@ -141,10 +163,28 @@ def register(
     With --export FILE nothing is registered: the fingerprints are written to FILE
     (never over an existing one without --force) for the upload page to register with
     your key. Interrupted, it is finished by running the same command again.
+
+    With --site DIR the static site built in DIR is registered: each page as its
+    visible text (as a crawl of it reads), titled by its <title>, at its path on the
+    site, and each image; the site's signal files and assets are skipped. The signals
+    found on each (its meta tags, an image's metadata, the site's robots.txt,
+    tdmrep.json and ai.txt) are recorded with the work and shown under its line.
     """
     sizes = {} if max_bytes is None else {"max_bytes": max_bytes}
+    if site is None:
+        for given, name in ((base_url, "--base-url"), (adopt_signals or None, "--adopt-signals")):
+            if given is not None:
+                raise InputError(f"{name} is for registering a site: add --site DIR")
+        if not paths:
+            raise InputError("name the files and folders to register, or a site with --site DIR")
+    elif paths:
+        raise InputError(
+            f"--site registers one site; register {paths[0]} with a command of its own"
+        )
+    elif export is not None:
+        raise InputError("--export writes files' fingerprints; register a site without it")
     if export is not None:
-        _export(paths, export, owner, collection, terms_file, force, workers, sizes, as_json)
+        _export(paths or [], export, owner, collection, terms_file, force, workers, sizes, as_json)
         return
     if owner is None:
         raise InputError(
@@ -158,6 +198,20 @@ def register(
 
     terms = load_terms_file(terms_file) if terms_file else None
     progress = _progress()
+    if site is not None:
+        _register_site(
+            site,
+            owner,
+            collection=collection,
+            base_url=base_url,
+            adopt_signals=adopt_signals,
+            terms=terms,
+            workers=workers,
+            sizes=sizes,
+            progress=progress,
+            as_json=as_json,
+        )
+        return
     on_start, on_fingerprinted = _advancing(progress)
 
     def on_file(result: Registration | FileProblem) -> None:
@@ -166,7 +220,7 @@ def register(
     with workspace() as ws, progress:
         done = register_works(
             ws,
-            paths,
+            paths or [],
             owner_id=owner,
             collection=collection,
             terms=terms,
@@ -180,6 +234,81 @@ def register(
         out.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
     if done.failed:
         raise typer.Exit(1)
+
+
+def _register_site(
+    site: Path,
+    owner: str,
+    *,
+    collection: str | None,
+    base_url: str | None,
+    adopt_signals: bool,
+    terms: Terms | None,
+    workers: int,
+    sizes: dict[str, int],
+    progress: Progress,
+    as_json: bool,
+) -> None:
+    """``work register --site``: one line per file, and a dim one naming what the
+    signals on it reserve."""
+    from consentry.app import register_site
+    from consentry.app.site_works import SiteRegistration
+
+    on_start, on_fingerprinted = _advancing(progress)
+
+    def on_file(result: SiteRegistration | FileProblem) -> None:
+        if not isinstance(result, SiteRegistration):
+            _emit(result, as_json)
+        elif as_json:
+            print_json(result.to_json())
+        else:
+            out.print(_line(result.registration))
+            if result.reservation:
+                out.print(f"{'':<10} [dim]{escape(_signals_said(result))}[/dim]")
+
+    with workspace() as ws, progress:
+        done = register_site(
+            ws,
+            site,
+            owner_id=owner,
+            collection=collection,
+            base_url=base_url,
+            adopt_signals=adopt_signals,
+            terms=terms,
+            workers=workers,
+            **sizes,
+            on_start=on_start,
+            on_fingerprinted=on_fingerprinted,
+            on_file=on_file,
+        )
+    if not as_json:
+        out.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
+    if done.failed:
+        raise typer.Exit(1)
+
+
+def _signals_said(result: SiteRegistration) -> str:
+    """``signals: train-ai deny (robots-meta), data-mining deny (tdmrep-json)``: the
+    deciding signal of each category the signals reserve."""
+    from consentry.terms import Category, Permission
+
+    said = result.reservation
+    reserved = []
+    for category in Category:
+        deciding = said.deciding(category)
+        if deciding is not None and deciding.permission is not Permission.ALLOW:
+            reserved.append(
+                f"{category.value} {deciding.permission.value} ({deciding.source.signal.value})"
+            )
+    if said.problems:
+        unread = sorted({p.source.signal.value for p in said.problems})
+        reserved.append(
+            f"{len(said.problems)} unreadable ({', '.join(unread)}): every use reserved"
+        )
+    text = ", ".join(reserved) if reserved else "none reserves a use"
+    if result.terms_adopted:
+        text += "; the work's terms say so"
+    return f"signals: {text}"
 
 
 def _export(

@@ -35,6 +35,7 @@ from consentry.registry.records import (
     RegistrationStatus,
     Work,
 )
+from consentry.registry.work_signals import WorkSignals
 from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, OwnerRow, WorkRow
 
 if TYPE_CHECKING:
@@ -190,6 +191,11 @@ class Works(Holdings):
 
     def __init__(self, context: RegistryContext) -> None:
         self._context = context
+
+    @property
+    def signals(self) -> WorkSignals:
+        """The signals found on works when their owners registered them from a site."""
+        return WorkSignals(self._context)
 
     def collection(self, owner_id: str, name: str, signer: Signer) -> Collection:
         """The owner's collection called ``name``, created on first use."""

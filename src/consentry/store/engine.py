@@ -27,7 +27,7 @@ __all__ = [
 
 # The newest migration, written here so that opening a registry reads one row instead of
 # loading Alembic and parsing every migration script (a test holds it to the scripts).
-SCHEMA_REVISION = "0008"
+SCHEMA_REVISION = "0009"
 
 
 def _enable_sqlite_rules(dbapi_connection: Any, _record: Any) -> None:

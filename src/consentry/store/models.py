@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -54,6 +55,7 @@ __all__ = [
     "UTCDateTime",
     "WebSessionRow",
     "WorkRow",
+    "WorkSignalRow",
 ]
 
 _NAMING = {
@@ -397,3 +399,29 @@ class OlpClientRow(Base):
     party_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     digest: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkSignalRow(Base):
+    """One thing a signal said about a work when its owner registered it from a site
+    (``work register --site``): the statement, in the terms categories, and where it
+    was read. A row without a category is a signal that could not be read, its
+    ``label`` saying why. Not signed: it records what the site said, and grants or
+    reserves nothing itself (terms do, signed). A work's rows are replaced together
+    each time its owner registers it again, so they say what the site says now."""
+
+    __tablename__ = "work_signals"
+    __table_args__ = (
+        CheckConstraint("(category IS NULL) = (permission IS NULL)", name="statement_or_problem"),
+    )
+    work_id: Mapped[str] = mapped_column(ForeignKey("works.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    signal: Mapped[str] = mapped_column(String(40))
+    place: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    permission: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    label: Mapped[str] = mapped_column(Text)
+    outdated: Mapped[bool] = mapped_column(Boolean)
+    agent: Mapped[str | None] = mapped_column(Text, nullable=True)
+    licence: Mapped[str | None] = mapped_column(Text, nullable=True)
+    price: Mapped[str | None] = mapped_column(Text, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
