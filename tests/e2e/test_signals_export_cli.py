@@ -16,9 +16,11 @@ from consentry.signals.readers import read_image
 from consentry.signals.robots import RobotsTxt
 from consentry.signals.tdmrep import TdmrepJson
 from consentry.terms import Category, Permission
+from tests.conftest import STDLIB
 from tests.e2e.conftest import Cli
 
 BASE = "https://ada.example"
+STDLIB_WORDS = [w for w in (STDLIB / "textwrap.py").read_text().split() if w.isalpha()]
 OWN_ROBOTS = "User-agent: Googlebot\nDisallow: /private/\n"
 PAGE = "<!doctype html>\n<html><head><title>One</title></head><body><p>the poem</p></body></html>\n"
 
@@ -157,3 +159,41 @@ def test_the_human_output_names_what_each_format_cannot_say(
         "signals", "export", "--owner", owner, "--site", str(site / "nope"), expect=2
     ).stderr
     assert "does not exist" in missing
+
+
+def test_a_page_whose_work_has_terms_of_its_own_states_them(
+    cli: Cli, owner: str, site: Path, tmp_path: Path
+) -> None:
+    # Two pages registered from the site; one is then licensed for training on its own.
+    for name, words in (("free.html", STDLIB_WORDS[:400]), ("kept.html", STDLIB_WORDS[400:800])):
+        (site / "poems" / name).write_text(
+            f"<html><head><title>{name}</title></head><body><p>{' '.join(words)}</p></body></html>"
+        )
+    registered = cli("work", "register", "--site", str(site), "--owner", owner, "--json")
+    works = {r["path"]: r["id"] for r in registered.records() if r.get("status") == "registered"}
+    free = works["/poems/free.html"]
+    path = tmp_path / "free.json"
+    free_of_every_tdm_use = dict.fromkeys(
+        ("train-ai", "train-other", "ai-input", "data-mining"), "allow"
+    )
+    path.write_text(json.dumps({"version": 1, "categories": free_of_every_tdm_use}))
+    cli("terms", "set", free, "--owner", owner, "--file", str(path))
+
+    shown = cli(
+        "signals", "export", "--owner", owner, "--site", str(site), "--base-url", BASE
+    ).stdout
+    assert "1 page(s) or image(s) have terms of their own" in shown
+    assert "noai" not in (site / "poems" / "free.html").read_text()
+    assert (
+        '<meta name="robots" content="noai, noimageai">'
+        in (site / "poems" / "kept.html").read_text()
+    )
+    rules = json.loads((site / ".well-known" / "tdmrep.json").read_text())
+    assert rules[0]["location"] == "/poems/free.html$" and rules[-1]["location"] == "/"
+    tdmrep = TdmrepJson.parse(json.dumps(rules), place="t")
+    assert tdmrep.reservation(f"{BASE}/poems/free.html").permission(Category.TRAIN_AI) is (
+        Permission.ALLOW
+    )
+    assert tdmrep.reservation(f"{BASE}/poems/kept.html").permission(Category.TRAIN_AI) is (
+        Permission.DENY
+    )

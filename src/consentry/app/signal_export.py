@@ -16,7 +16,7 @@ import hashlib
 import json
 import mimetypes
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,14 +68,31 @@ class SiteSignalFiles:
     sidecar: Rendering
     licence: str | None
     notes: tuple[str, ...] = ()
+    # Pages and images whose work has terms of its own: their head block and sidecar.
+    own_heads: dict[str, Rendering] = field(default_factory=dict)
+    own_sidecars: dict[str, Rendering] = field(default_factory=dict)
+
+    def head_for(self, path: str) -> Rendering:
+        return self.own_heads.get(path, self.head)
+
+    def sidecar_for(self, path: str) -> Rendering:
+        return self.own_sidecars.get(path, self.sidecar)
 
 
 def site_signal_files(
-    terms: Terms, *, owner: Party, base_url: str | None, licence_server: str | None
+    terms: Terms,
+    *,
+    owner: Party,
+    base_url: str | None,
+    licence_server: str | None,
+    own_terms: Mapping[str, Terms] | None = None,
 ) -> SiteSignalFiles:
     """Every signal file for ``terms`` on the site at ``base_url`` (its absolute URLs —
     the tdm-policy, the RSL licence — need it), offering licences through
-    ``licence_server`` (a served registry's URL) when given. Pure."""
+    ``licence_server`` (a served registry's URL) when given. ``own_terms``: the site
+    paths (``/essays/one.html``) whose registered work has terms of its own, which
+    their meta tags, sidecars and a tdmrep.json rule of their own state. Pure."""
+    own = dict(own_terms or {})
     base = _absolute(base_url, "--base-url") if base_url is not None else None
     server = _absolute(licence_server, "--licence-server") if licence_server is not None else None
     olp = f"{server}/rsl/{owner.id}" if server else None
@@ -104,7 +121,12 @@ def site_signal_files(
         except InputError as exc:
             notes.append(f"tdm-policy: not written, as {exc}")
             policy = None
-    whole[".well-known/tdmrep.json"] = write_tdmrep_json([("/", terms)], policy=policy)
+    # The first matching rule wins (TDMRep §sec-tdm-file): each page of its own first.
+    # The site's policy is the owner's Offer of the owner's terms: not the pages'.
+    rules = [(f"{path}$", own[path]) for path in sorted(own)]
+    whole[".well-known/tdmrep.json"] = _tdmrep_json(
+        write_tdmrep_json(rules, policy=None), write_tdmrep_json([("/", terms)], policy=policy)
+    )
     whole["ai.txt"] = write_ai_txt(terms)
     whole[LICENCE_PATH] = write_rsl(
         terms, content_url=f"{base}/" if base else "/", license_server=olp
@@ -129,6 +151,18 @@ def site_signal_files(
         sidecar=write_data_mining(terms, other_constraints=licence),
         licence=licence,
         notes=tuple(notes),
+        own_heads={path: write_meta(t) for path, t in own.items()},
+        own_sidecars={path: write_data_mining(t) for path, t in own.items()},
+    )
+
+
+def _tdmrep_json(pages: Rendering, site: Rendering) -> Rendering:
+    """One tdmrep.json of the pages' own rules, then the site's."""
+    entries = [*json.loads(pages.text), *json.loads(site.text)]
+    return Rendering(
+        site.filename,
+        json.dumps(entries, indent=2, ensure_ascii=False) + "\n",
+        unsaid=_distinct(pages.unsaid, site.unsaid),
     )
 
 
@@ -269,8 +303,12 @@ def export_signals(
     owner = ws.party(owner_id, PartyKind.OWNER)
     terms = ws.registry.terms.effective(owner_id).terms
     signer = ws.signer(owner_id, PartyKind.OWNER) if sign_images else None
-    files = site_signal_files(terms, owner=owner, base_url=base_url, licence_server=licence_server)
     state = _Site.open(site, force=force)
+    pages, images = list(_found(site, _PAGES)), list(_found(site, _IMAGES))
+    own = _own_terms(ws, owner_id, terms, [_site_path(site, p) for p in (*pages, *images)])
+    files = site_signal_files(
+        terms, owner=owner, base_url=base_url, licence_server=licence_server, own_terms=own
+    )
     clashes = [path for path in files.whole if state.theirs(path)]
     if clashes and not force:
         raise InputError(
@@ -293,22 +331,25 @@ def export_signals(
         merged = with_line_block(existing, rendering.text, first=first)
         state.put(path, merged.encode("utf-8"), rendering.unsaid, whole=False)
         report()
-    for page in _found(site, _PAGES):
+    for page in pages:
         path = page.relative_to(site).as_posix()
+        head = files.head_for(_site_path(site, page))
         html = page.read_bytes().decode("utf-8", "replace")
-        updated = with_head_block(html, files.head.text)
+        updated = with_head_block(html, head.text)
         if updated is None:
             state.skip(path, "the page has no <head> to put the meta tags in")
         else:
-            state.put(path, updated.encode("utf-8"), files.head.unsaid, whole=False)
+            state.put(path, updated.encode("utf-8"), head.unsaid, whole=False)
         report()
-    for image in _found(site, _IMAGES):
+    for image in images:
         path = image.relative_to(site).as_posix()
         sidecar = image.with_suffix(".xmp").relative_to(site).as_posix()
-        state.put(sidecar, files.sidecar.text.encode("utf-8"), files.sidecar.unsaid, whole=True)
+        packet = files.sidecar_for(_site_path(site, image))
+        state.put(sidecar, packet.text.encode("utf-8"), packet.unsaid, whole=True)
         report()
         if signer is not None:
-            _sign_image(state, path, terms, owner, signer, files.licence)
+            stated = own.get(_site_path(site, image), terms)
+            _sign_image(state, path, stated, owner, signer, files.licence)
             report()
     state.save_record(owner_id)
     notes = list(files.notes)
@@ -323,7 +364,38 @@ def export_signals(
         )
     if not sign_images:
         notes.append("images carry no CAWG assertion: pass --sign-images to sign one into each")
+    if own:
+        notes.append(
+            f"{len(own)} page(s) or image(s) have terms of their own (their registered "
+            "work's): their meta tags, sidecars and tdmrep.json rules say so; robots.txt, "
+            "ai.txt, _headers and the RSL licence state the owner's terms for the whole site"
+        )
     return SignalsExport(owner_id, site, files.licence, tuple(state.done), tuple(notes))
+
+
+def _site_path(site: Path, file: Path) -> str:
+    """Where ``file`` is on the site, as ``work register --site`` names its work."""
+    return "/" + file.relative_to(site).as_posix()
+
+
+def _own_terms(ws: Workspace, owner_id: str, terms: Terms, paths: list[str]) -> dict[str, Terms]:
+    """The terms of each site path whose work (the owner's, registered from the site
+    under that path) is under terms other than the owner's."""
+    wanted = set(paths)
+    works: dict[str, str] = {}
+    after: str | None = None
+    while True:
+        batch = ws.registry.works.all(owner_id=owner_id, limit=1000, after=after)
+        works.update((w.path, w.id) for w in batch if w.path in wanted)
+        if len(batch) < 1000:
+            break
+        after = batch[-1].id
+    own: dict[str, Terms] = {}
+    for path, work_id in sorted(works.items()):
+        stated = ws.registry.terms.effective(work_id).terms
+        if stated != terms:
+            own[path] = stated
+    return own
 
 
 def _sign_image(
