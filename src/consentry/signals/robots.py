@@ -66,6 +66,8 @@ _T = TypeVar("_T")
 
 # RFC 9309 §2.5: parse at least 500 KiB; draft-ietf-aipref-attach-05 §4 keeps the limit.
 _PARSE_LIMIT = 500 * 1024
+# How many distinct sets of preferences a file keeps addressed copies of.
+_ADDRESSED_KEPT = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,6 +106,9 @@ class RobotsTxt:
     _binding_problems: tuple[Problem, ...]
     _crawlers: tuple[AiCrawler, ...]
     _cache: dict[object, object] = field(default_factory=dict, compare=False, repr=False)
+    _addressed_seen: dict[Reservation, dict[str | None, Reservation]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     @classmethod
     def parse(
@@ -160,16 +165,32 @@ class RobotsTxt:
         parts = [Reservation(problems=self._binding_problems)]
         audiences: list[str | None] = [agent] if agent is not None else [None, *self._named()]
         # Crawlers that obey the same groups hear the same preferences: read them once.
-        said: dict[tuple[int, ...], Reservation] = {}
+        said: dict[tuple[int, ...], dict[str | None, Reservation]] = {}
         for audience in audiences:
             groups, named = self._applying(audience)
             if groups not in said:
-                said[groups] = self._preferences(target, groups)
-            parts.append(_addressed(said[groups], audience if named else None))
+                said[groups] = self._addressed_copies(self._preferences(target, groups))
+            addressed = said[groups]
+            to = audience if named else None
+            if to not in addressed:
+                addressed[to] = _addressed(addressed[None], to)
+            parts.append(addressed[to])
         parts.append(Reservation(tuple(self._crawler_statements(target, agent))))
         if licences:
             parts.append(Reservation(tuple(self._licence_statements())))
         return Reservation.merge(parts)
+
+    def _addressed_copies(self, said: Reservation) -> dict[str | None, Reservation]:
+        """``said`` addressed to each crawler it was addressed to before: many paths
+        of a site hear the same preferences, and a copy per crawler per path was most
+        of the time a corpus spent here. Bounded: a file whose rules differ on every
+        path keeps only the latest."""
+        copies = self._addressed_seen.get(said)
+        if copies is None:
+            if len(self._addressed_seen) >= _ADDRESSED_KEPT:
+                self._addressed_seen.clear()
+            copies = self._addressed_seen[said] = {None: said}
+        return copies
 
     # -- which groups apply -------------------------------------------------------
 
