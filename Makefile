@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 # The browser tests drive Debian's chromium; it is installed from Debian when missing.
 CHROMIUM := /usr/bin/chromium
+# The RSL crawler tests put Debian's nginx (auth_request) in front of a site.
+NGINX := /usr/sbin/nginx
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint types pytest bench lock clean
@@ -39,7 +41,14 @@ types: $(VENV)/.installed-dev
 $(CHROMIUM):
 	$(SUDO) apt-get install -y -qq chromium || ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium)
 
-pytest: $(VENV)/.installed-dev $(CHROMIUM)
+# The package would start a server on port 80 for good; the tests run their own nginx
+# on loopback, so the install is told (policy-rc.d, 101) to start nothing.
+$(NGINX):
+	$(SUDO) sh -c 'made=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; made=1; fi; \
+	  apt-get install -y -qq nginx || (apt-get update -qq && apt-get install -y -qq nginx); done=$$?; \
+	  [ -z "$$made" ] || rm -f /usr/sbin/policy-rc.d; exit $$done'
+
+pytest: $(VENV)/.installed-dev $(CHROMIUM) $(NGINX)
 	$(BIN)/python -c 'from consentry.warmup import warm_up; warm_up()'  # compile the native kernels once, not per worker
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
