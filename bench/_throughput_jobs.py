@@ -1,0 +1,170 @@
+"""One timed job of ``bench/throughput.py``, in a process of its own on the core the
+bench pins it to: ``python bench/_throughput_jobs.py JOB CORPUS [ARGS]``. Prints one
+JSON object: the seconds the job's loop took (start-up and set-up excluded), the bytes
+of content it went through, and how many records it let in.
+
+Each baseline is what a lab would write or reach for, written plainly: parsing JSON
+Lines, an exact-digest filter, zstd over the file, and MinHash LSH filters (datasketch,
+rensa) holding every registered work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+def _lines(corpus: Path) -> Iterator[bytes]:
+    with corpus.open("rb") as stream:
+        yield from stream
+
+
+def _works(folder: Path) -> list[str]:
+    return [p.read_text("utf-8") for p in sorted(folder.rglob("*")) if p.is_file()]
+
+
+def _result(seconds: float, content: int, admitted: int, **extra: Any) -> None:
+    print(json.dumps({"seconds": seconds, "bytes": content, "admitted": admitted, **extra}))
+
+
+def parse_json(corpus: Path) -> None:
+    """Reading the corpus and parsing each record: the floor of any filter of it."""
+    started, content, count = time.perf_counter(), 0, 0
+    for line in _lines(corpus):
+        record = json.loads(line)
+        content += len(record["text"].encode())
+        count += 1
+    _result(time.perf_counter() - started, content, count)
+
+
+def exact_digest(corpus: Path, works: Path, out: Path) -> None:
+    """A filter that drops exact copies of registered works: SHA-256 of each record's
+    text against a set, admitted records written back as JSON Lines."""
+    registered = {hashlib.sha256(t.encode()).digest() for t in _works(works)}
+    started, content, admitted = time.perf_counter(), 0, 0
+    with out.open("w", encoding="utf-8") as written:
+        for line in _lines(corpus):
+            record = json.loads(line)
+            text = record["text"].encode()
+            content += len(text)
+            if hashlib.sha256(text).digest() not in registered:
+                written.write(json.dumps(record, ensure_ascii=False) + "\n")
+                admitted += 1
+    _result(time.perf_counter() - started, content, admitted)
+
+
+def zstd(corpus: Path, out: Path) -> None:
+    """zstd level 3 over the corpus file, streamed: what moving the bytes costs."""
+    import zstandard
+
+    size = corpus.stat().st_size
+    started = time.perf_counter()
+    with corpus.open("rb") as source, out.open("wb") as target:
+        zstandard.ZstdCompressor(level=3).copy_stream(source, target)
+    _result(time.perf_counter() - started, size, 0)
+
+
+def _grams(text: str) -> list[str]:
+    words = text.lower().split()
+    return [" ".join(words[i : i + 5]) for i in range(max(1, len(words) - 4))]
+
+
+def _minhash_filter(
+    corpus: Path, works: Path, limit: int, build: Callable[[list[str]], Callable[[str], bool]]
+) -> None:
+    matches = build(_works(works))
+    started, content, admitted = time.perf_counter(), 0, 0
+    for number, line in enumerate(_lines(corpus)):
+        if number >= limit:
+            break
+        record = json.loads(line)
+        content += len(record["text"].encode())
+        if not matches(record["text"]):
+            admitted += 1
+    _result(time.perf_counter() - started, content, admitted)
+
+
+def datasketch(corpus: Path, works: Path, limit: int) -> None:
+    """datasketch MinHashLSH (threshold 0.8, 128 permutations, word 5-grams)."""
+    from datasketch import MinHash, MinHashLSH
+
+    def build(texts: list[str]) -> Callable[[str], bool]:
+        def sketch(text: str) -> MinHash:
+            minhash = MinHash(num_perm=128)
+            minhash.update_batch([g.encode() for g in set(_grams(text))])
+            return minhash
+
+        lsh = MinHashLSH(threshold=0.8, num_perm=128)
+        for number, text in enumerate(texts):
+            lsh.insert(str(number), sketch(text))
+        return lambda text: bool(lsh.query(sketch(text)))
+
+    _minhash_filter(corpus, works, limit, build)
+
+
+def rensa(corpus: Path, works: Path, limit: int) -> None:
+    """rensa's RMinHash LSH, the same shingles, permutations and threshold."""
+    from rensa import RMinHash, RMinHashLSH
+
+    def build(texts: list[str]) -> Callable[[str], bool]:
+        def sketch(text: str) -> RMinHash:
+            minhash = RMinHash(num_perm=128, seed=42)
+            minhash.update(list(set(_grams(text))))
+            return minhash
+
+        lsh = RMinHashLSH(threshold=0.8, num_perm=128, num_bands=16)
+        for number, text in enumerate(texts):
+            lsh.insert(number, sketch(text))
+        return lambda text: bool(lsh.query(sketch(text)))
+
+    _minhash_filter(corpus, works, limit, build)
+
+
+def gate_filter(corpus: Path, licensee: str) -> None:
+    """consentry's ``Gate.filter`` (the API a pipeline calls) over parsed records, the
+    gate planned as ``gate run`` plans it, its index already saved."""
+    from consentry import app
+    from consentry.clock import utc_now
+    from consentry.gate import GateMode
+    from consentry.terms import Category
+    from consentry.warmup import warm_up
+
+    records = [json.loads(line) for line in _lines(corpus)]
+    content = sum(len(r["text"].encode()) for r in records)
+    with app.Workspace.from_env() as ws:
+        planned = app.plan_gate(
+            ws,
+            licensee_id=licensee,
+            purpose=Category.TRAIN_AI,
+            policy=app.gate_policy(GateMode.OPT_OUT),
+            save_index=False,
+        )
+        gate = planned.gate_for(utc_now())
+        warm_up()
+        started = time.perf_counter()
+        admitted = sum(1 for _ in gate.filter(records))
+        _result(time.perf_counter() - started, content, admitted)
+
+
+JOBS: dict[str, Callable[..., None]] = {
+    "json": parse_json,
+    "digest": exact_digest,
+    "zstd": zstd,
+    "datasketch": datasketch,
+    "rensa": rensa,
+    "api": gate_filter,
+}
+
+
+def main() -> None:
+    job, *args = sys.argv[1:]
+    JOBS[job](*[int(a) if a.isdigit() else Path(a) if "/" in a else a for a in args])
+
+
+if __name__ == "__main__":
+    main()
