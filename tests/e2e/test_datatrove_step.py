@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import gzip
+import hashlib
 import json
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from sqlalchemy import create_engine, select
 
 from consentry.crypto import PublicKey, SignedEnvelope, canonical_json, verify_document
 from consentry.errors import InputError
+from consentry.log import leaf_hash, root_from_leaf_hashes
 from consentry.store.models import EventRow
 from tests.e2e.conftest import Cli
 from tests.e2e.test_gate_cli import _world
@@ -26,7 +28,7 @@ def _written(folder: Path) -> list[dict[str, object]]:
     return records
 
 
-def test_a_pipeline_passes_on_only_admitted_documents_and_signs_each_rank(
+def test_a_pipeline_passes_on_only_admitted_documents_and_signs_one_manifest_for_the_job(
     cli: Cli, tmp_path: Path
 ) -> None:
     from datatrove.executor import LocalPipelineExecutor
@@ -68,42 +70,50 @@ def test_a_pipeline_passes_on_only_admitted_documents_and_signs_each_rank(
     assert all(r["metadata"]["consentry"]["decision"] == "admitted" for r in passed)
     kinds = {b["kind"] for r in passed for b in r["metadata"]["consentry"]["basis"]}
     assert kinds == {"grant", "open-licence"}
-    total_items = total_admitted = 0
-    for rank in (0, 1):
-        folder = runs / f"rank-{rank:05d}"
-        summary = json.loads((folder / "summary.json").read_text())
-        signed = json.loads((folder / "manifest.json").read_text())
-        body = signed["manifest"]
-        envelope = SignedEnvelope(
-            "training-manifest",
-            canonical_json(body),
-            signed["key_id"],
-            base64.b64decode(signed["signature"]),
-        )
-        verify_document(envelope, PublicKey.from_hex(body["licensee_key"]))
-        assert body["counts"]["items"] == summary["items"] == 16
-        rejected = (folder / "rejected.jsonl").read_text().splitlines()
-        decisions = (folder / "admitted.jsonl").read_text().splitlines()
-        assert (len(decisions), len(rejected)) == (8, 8)
-        # The pipeline carries the content; the run keeps only the decisions.
-        assert all("text" not in json.loads(line) for line in decisions)
-        total_items += body["counts"]["items"]
-        total_admitted += body["counts"]["admitted"]
-    assert (total_items, total_admitted) == (32, len(passed))
-    # Both manifests are on the registry's event log, under their run ids.
+    # One run for the whole job: one manifest, over both ranks' items, signed and logged.
+    summary = json.loads((runs / "summary.json").read_text())
+    signed = json.loads((runs / "manifest.json").read_text())
+    body = signed["manifest"]
+    envelope = SignedEnvelope(
+        "training-manifest",
+        canonical_json(body),
+        signed["key_id"],
+        base64.b64decode(signed["signature"]),
+    )
+    verify_document(envelope, PublicKey.from_hex(body["licensee_key"]))
+    assert body["counts"] == {"items": 32, "admitted": 16, "rejected": 16}
+    assert (
+        summary["items"] == 32
+        and body["run_id"] == json.loads((runs / "run.json").read_text())["run_id"]
+    )
+    rejected = (runs / "rejected.jsonl").read_text().splitlines()
+    decisions = (runs / "admitted.jsonl").read_text().splitlines()
+    assert (len(decisions), len(rejected)) == (16, 16)
+    # The pipeline carries the content; the run keeps only the decisions.
+    assert all("text" not in json.loads(line) for line in decisions)
+    # Rank 0's decisions, then rank 1's: the order the Merkle root is taken in.
+    sources = [json.loads(line)["id"] for line in decisions]
+    assert len(set(sources)) == 16
+    assert not list(runs.glob("rank-*")), "the parts are gone once merged"
+    # The Merkle root is over every item of rank 0 (a.jsonl), then rank 1 (b.jsonl).
+    texts = [
+        record["text"]
+        for name in ("a.jsonl", "b.jsonl")
+        for record in map(json.loads, (data / name).read_text().splitlines())
+        if record.get("text")
+    ]
+    leaves = [leaf_hash(hashlib.sha256(b"text\0" + t.encode()).digest()) for t in texts]
+    assert body["items_merkle_root"] == root_from_leaf_hashes(leaves).hex()
+    # The one manifest is on the registry's event log, under the job's run id.
     engine = create_engine(f"sqlite:///{cli.home / 'registry.db'}")
     with engine.connect() as connection:
-        logged = set(
+        logged = list(
             connection.scalars(
                 select(EventRow.subject_id).where(EventRow.kind == "manifest.recorded")
             )
         )
     engine.dispose()
-    run_ids = {
-        json.loads((runs / f"rank-{r:05d}" / "manifest.json").read_text())["manifest"]["run_id"]
-        for r in (0, 1)
-    }
-    assert logged == run_ids
+    assert logged == [body["run_id"]]
 
 
 def test_a_wrong_purpose_is_refused_when_the_pipeline_is_built(tmp_path: Path) -> None:

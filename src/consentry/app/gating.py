@@ -7,7 +7,7 @@ datatrove step's ranks); ``run_gate`` drives a plan over a corpus file or folder
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from consentry.crypto import Signer
 from consentry.errors import InputError
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
 from consentry.gate.gate import DEFAULT_MIN_SPAN
+from consentry.gate.parts import merge_parts
 from consentry.gate.readers.warc import is_warc, warc_site_files
 from consentry.gate.reservations import SITE_FILES, SiteSignals
 from consentry.gate.run import (
@@ -88,8 +89,18 @@ class PlannedGate:
         """The run settings for this plan over ``corpus`` into ``out``."""
         return RunSettings(corpus, out, self.licensee_id, self.purpose, self.policy.mode, **options)
 
-    def open_run(self, settings: RunSettings) -> GateRun:
-        """A run that a pipeline feeds item by item (``decide_chunk``, ``finish``)."""
+    def open_run(self, settings: RunSettings, *, started: bool = False) -> GateRun:
+        """A run that a pipeline feeds item by item (``decide_chunk``, ``finish``);
+        ``started``: one part of a run whose start is recorded already (under
+        ``settings.run_id``), which it joins at that moment."""
+        moment = self.moment
+        if started and self.moment is not None:
+            recorded = self.moment
+
+            def joined(run_id: str, resuming: bool) -> datetime:
+                return recorded(run_id, True)  # the moment recorded, never a new start
+
+            moment = joined
         return GateRun(
             settings,
             gate_for=self.gate_for,
@@ -97,7 +108,24 @@ class PlannedGate:
             index_digest=self.index.digest(),
             record_manifest=self.record_manifest,
             describe=self.describe,
-            moment=self.moment,
+            moment=moment,
+        )
+
+    def start(self, run_id: str) -> None:
+        """Record on the registry that run ``run_id`` begins now (its parts join it)."""
+        if self.moment is not None:
+            self.moment(run_id, False)
+
+    def merge(self, parts: Sequence[Path], settings: RunSettings) -> dict[str, Any]:
+        """One signed, recorded manifest for the run whose finished ``parts`` these are
+        (``consentry.gate.parts.merge_parts``); the summary."""
+        return merge_parts(
+            parts,
+            settings,
+            key=self.signer,
+            index_digest=self.index.digest(),
+            record_manifest=self.record_manifest,
+            describe=self.describe,
         )
 
 

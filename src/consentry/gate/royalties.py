@@ -17,7 +17,9 @@ import io
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Any
 
+from consentry.registry.documents import price_from_json
 from consentry.terms import Price, PriceUnit
 from consentry.terms.money import MONEY_CONTEXT
 
@@ -29,6 +31,8 @@ __all__ = [
     "royalty_for",
     "royalty_totals",
     "units_for",
+    "used_from_json",
+    "used_to_json",
 ]
 
 ROYALTY_COLUMNS = (
@@ -147,3 +151,34 @@ def royalties_csv(rows: Iterable[Royalty]) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+def used_to_json(used: dict[str, UsedWork]) -> dict[str, Any]:
+    """The works a run used, as its state keeps them."""
+    return {
+        w: {
+            "owner": u.owner_id,
+            "grant": u.grant_id,
+            "price": u.price.to_json() if u.price else None,
+            "items": u.items,
+            "bytes": u.bytes,
+            "tokens": u.tokens,
+        }
+        for w, u in used.items()
+    }
+
+
+def used_from_json(value: dict[str, Any]) -> dict[str, UsedWork]:
+    """The works ``used_to_json`` wrote."""
+    return {
+        w: UsedWork(
+            w,
+            u["owner"],
+            u["grant"],
+            price_from_json(u["price"]),
+            u["items"],
+            u["bytes"],
+            u["tokens"],
+        )
+        for w, u in value.items()
+    }

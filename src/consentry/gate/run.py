@@ -26,19 +26,17 @@ from consentry.gate.gate import CHUNK, Gate
 from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes
 from consentry.gate.outputs import OutputFiles
 from consentry.gate.parallel import Found, find_in_order
+from consentry.gate.parts import PART_DONE, STATE
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.reservations import SiteSignals
-from consentry.gate.royalties import (
-    UsedWork,
-)
+from consentry.gate.royalties import UsedWork, used_from_json, used_to_json
 from consentry.gate.seen import SeenIds
 from consentry.gate.sources import SourceTally
 from consentry.ids import IdKind, new_id
 from consentry.index import MatchIndex
 from consentry.interrupts import stop_on_interrupt
 from consentry.registry import Actor, PartyKind, Registry
-from consentry.registry.documents import price_from_json
 from consentry.terms import Category
 from consentry.warmup import warm_up
 
@@ -55,7 +53,7 @@ __all__ = [
     "work_names",
 ]
 
-_STATE = ".gate-state.json"
+_STATE = STATE
 # Items with a reused id named in the summary (the rest are counted).
 _REUSED_EXAMPLES = 5
 
@@ -96,6 +94,9 @@ class RunSettings:
     # False when a pipeline passes admitted items on itself: admitted.jsonl then
     # records each decision without the content.
     admitted_content: bool = True
+    # The run this is a part of, for a run decided in parts (``consentry.gate.parts``);
+    # None: a new run of its own.
+    run_id: str | None = None
 
 
 @dataclass(slots=True)
@@ -135,35 +136,6 @@ def _output_line(item: Item, decision: Decision, *, content: bool = True) -> dic
     return record
 
 
-def _used_to_json(used: dict[str, UsedWork]) -> dict[str, Any]:
-    return {
-        w: {
-            "owner": u.owner_id,
-            "grant": u.grant_id,
-            "price": u.price.to_json() if u.price else None,
-            "items": u.items,
-            "bytes": u.bytes,
-            "tokens": u.tokens,
-        }
-        for w, u in used.items()
-    }
-
-
-def _used_from_json(value: dict[str, Any]) -> dict[str, UsedWork]:
-    return {
-        w: UsedWork(
-            w,
-            u["owner"],
-            u["grant"],
-            price_from_json(u["price"]),
-            u["items"],
-            u["bytes"],
-            u["tokens"],
-        )
-        for w, u in value.items()
-    }
-
-
 def _corpus_label(corpus: Path | str) -> str:
     """A file corpus by its absolute path; a pipeline's by the name it gives."""
     return str(corpus.resolve()) if isinstance(corpus, Path) else corpus
@@ -197,7 +169,7 @@ def _start_state(settings: RunSettings) -> dict[str, Any]:
         raise InputError(f"{settings.out} is not empty; give the run an empty or new --out folder")
     return {
         "version": 1,
-        "run_id": new_id(IdKind.RUN),
+        "run_id": settings.run_id or new_id(IdKind.RUN),
         "corpus": _corpus_label(settings.corpus),
         "licensee": settings.licensee_id,
         "purpose": settings.purpose.value,
@@ -344,7 +316,7 @@ class GateRun:
         )
         # Met again by ``run_gate`` as it passes over the items a resumed run decided.
         self.seen = SeenIds()
-        self._used = _used_from_json(state["used"])
+        self._used = used_from_json(state["used"])
         self._outputs = OutputFiles(
             settings.out, compress=state["compress"], offsets=state["offsets"] or None
         )
@@ -440,7 +412,7 @@ class GateRun:
             reused_ids=stats.reused_ids,
             reused_examples=[list(e) for e in stats.reused_examples],
             offsets=self._outputs.checkpoint(),
-            used=_used_to_json(self._used),
+            used=used_to_json(self._used),
             sources=stats.sources.to_state(),
             seconds=self._earlier_seconds + time.perf_counter() - self._started,
         )
@@ -461,6 +433,15 @@ class GateRun:
         state.unlink(missing_ok=True)
         if self._made_out:
             self.settings.out.rmdir()
+
+    def finish_part(self) -> None:
+        """Checkpoint and close, as one part of a run decided in parts: its outputs,
+        digests and state are kept for ``merge_parts``, which signs the one manifest."""
+        try:
+            self.checkpoint()
+        finally:
+            self.close()
+        (self.settings.out / PART_DONE).touch()
 
     def finish(self) -> dict[str, Any]:
         """Checkpoint, close the outputs, sign and record the manifest; the summary."""

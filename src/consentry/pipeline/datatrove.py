@@ -15,17 +15,22 @@
     ).run()
 
 Only admitted documents go on, each with its decision in ``metadata["consentry"]``.
-Every rank is a gate run of its own in ``output_folder/rank-NNNNN``: ``rejected.jsonl``
-with each reason, ``admitted.jsonl`` with each decision (not the content, which the
-pipeline carries), a manifest signed by the licensee and recorded in the registry,
-``royalties.csv`` and ``summary.json``. A rank that datatrove runs again after a crash
-starts its run afresh (nothing was recorded for it), because the pipeline feeds it the
-whole shard again.
+The whole job is one gate run, decided in parts: the first rank to start records the
+run's start (``output_folder/run.json`` names it), every rank decides its shard into
+``output_folder/rank-NNNNN`` as of that moment, and the last rank to finish merges the
+parts into ``output_folder``: ``rejected.jsonl`` with each reason, ``admitted.jsonl``
+with each decision (not the content, which the pipeline carries), one manifest signed
+by the licensee and recorded in the registry (one Merkle root over every item, rank by
+rank), ``royalties.csv`` and ``summary.json``. A rank that datatrove runs again after a
+crash decides its part afresh, because the pipeline feeds it the whole shard again.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,14 +39,20 @@ from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
 
 from consentry.app import Workspace, plan_gate
+from consentry.app.gating import PlannedGate
 from consentry.errors import InputError
 from consentry.gate import DEFAULT_OPEN_LICENCES, GateMode, GatePolicy, item_from_mapping
 from consentry.gate.gate import CHUNK
 from consentry.gate.item import CHUNK_BYTES, chunked
+from consentry.gate.parts import part_is_done
+from consentry.ids import IdKind, new_id
 from consentry.settings import Settings
 from consentry.terms import Category
 
 __all__ = ["ConsentGate"]
+
+# How long a rank waits for the first rank to record the run's start.
+_RUN_WAIT_S = 120
 
 
 class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no types
@@ -122,17 +133,25 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                 save_index=False,
                 min_span=self.min_span,
             )
-            out = self.output_folder / f"rank-{rank:05d}"
-            if out.exists() and not (out / "manifest.json").exists():
-                # An unfinished run recorded nothing; the pipeline replays the shard.
+            folder = self.output_folder
+            if (folder / "manifest.json").exists():
+                raise InputError(
+                    f"{folder} holds a finished gate run; give the step another output_folder"
+                )
+            run_id = _run_of(plan, folder)
+            out = folder / f"rank-{rank:05d}"
+            if out.exists():
+                # An unfinished part recorded nothing; the pipeline replays the shard.
                 shutil.rmtree(out)
             run = plan.open_run(
                 plan.settings(
-                    f"datatrove:{self.output_folder.resolve()}#rank-{rank}/{world_size}",
+                    f"datatrove:{folder.resolve()}#rank-{rank}/{world_size}",
                     out,
                     checkpoint_every=self.checkpoint_every,
                     admitted_content=False,
-                )
+                    run_id=run_id,
+                ),
+                started=True,
             )
             try:
                 # A chunk of documents at a time, as a run decides: looked up together,
@@ -154,7 +173,55 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
             except BaseException:
                 run.close()
                 raise
-            run.finish()
+            run.finish_part()
+            parts = [folder / f"rank-{r:05d}" for r in range(world_size)]
+            if all(part_is_done(p) for p in parts) and _claimed(folder / ".merge-claim"):
+                try:
+                    plan.merge(
+                        parts,
+                        plan.settings(
+                            f"datatrove:{folder.resolve()}",
+                            folder,
+                            admitted_content=False,
+                            run_id=run_id,
+                        ),
+                    )
+                except BaseException:
+                    # Another attempt (this rank run again) may merge.
+                    (folder / ".merge-claim").unlink(missing_ok=True)
+                    raise
+
+
+def _claimed(path: Path) -> bool:
+    """Whether this process is the first to create ``path`` (exclusive creation)."""
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
+def _run_of(plan: PlannedGate, folder: Path) -> str:
+    """The job's run id: started on the registry by the first rank to claim it, and
+    named in ``folder/run.json``, which the other ranks wait for."""
+    folder.mkdir(parents=True, exist_ok=True)
+    named = folder / "run.json"
+    if _claimed(folder / ".run-claim"):
+        run_id = new_id(IdKind.RUN)
+        plan.start(run_id)
+        partial = folder / ".run.json.partial"
+        partial.write_text(json.dumps({"run_id": run_id}))
+        partial.replace(named)
+        return run_id
+    deadline = time.monotonic() + _RUN_WAIT_S
+    while not named.exists():
+        if time.monotonic() > deadline:
+            raise InputError(
+                f"no rank named the run in {named} within {_RUN_WAIT_S} s; if an earlier job "
+                f"stopped before naming it, delete {folder / '.run-claim'} and run again"
+            )
+        time.sleep(0.05)
+    return str(json.loads(named.read_text())["run_id"])
 
 
 def _text_bytes(document: Document) -> int:
