@@ -199,6 +199,7 @@ PACKAGES = {
         "log_tile",
         "log_verifier",
         "may_use",
+        "merge_gate_parts",
         "open_witness",
         "owner_statement",
         "plan_gate",

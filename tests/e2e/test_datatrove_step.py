@@ -121,3 +121,43 @@ def test_a_wrong_purpose_is_refused_when_the_pipeline_is_built(tmp_path: Path) -
 
     with pytest.raises(InputError, match="not a use category"):
         ConsentGate(licensee="lic_x", purpose="training", output_folder=tmp_path)
+
+
+def test_a_job_stopped_before_its_merge_is_merged_by_the_command(cli: Cli, tmp_path: Path) -> None:
+    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.pipeline.readers import JsonlReader
+
+    from consentry.pipeline.datatrove import ConsentGate
+
+    lab, corpus = _world(cli, tmp_path, items=20)
+    data, runs = tmp_path / "data", tmp_path / "gate"
+    data.mkdir()
+    lines = corpus.read_text().splitlines()
+    (data / "a.jsonl").write_text("\n".join(lines[:10]) + "\n")
+    (data / "b.jsonl").write_text("\n".join(lines[10:]) + "\n")
+    # As if the last rank was killed as it began merging: the claim is left behind.
+    runs.mkdir()
+    (runs / ".merge-claim").touch()
+    LocalPipelineExecutor(
+        pipeline=[
+            JsonlReader(str(data)),
+            ConsentGate(
+                licensee=lab, purpose="train-ai", output_folder=runs, home=cli.home, keys=cli.keys
+            ),
+        ],
+        tasks=2,
+        workers=2,
+        logging_dir=str(tmp_path / "logs"),
+    ).run()
+    assert not (runs / "manifest.json").exists()
+    assert sorted(p.name for p in runs.glob("rank-*")) == ["rank-00000", "rank-00001"]
+
+    other = cli("licensee", "create", "Other lab", "--json").records()[0]["id"]
+    refused = cli("gate", "merge", str(runs), "--licensee", other, expect=2).stderr
+    assert f"is licensee {lab}'s, not {other}'s" in refused
+    (summary,) = cli("gate", "merge", str(runs), "--licensee", lab, "--json").records()
+    assert summary["items"] == 16
+    body = json.loads((runs / "manifest.json").read_text())["manifest"]
+    assert body["counts"]["items"] == 16 and not list(runs.glob("rank-*"))
+    again = cli("gate", "merge", str(runs), "--licensee", lab, expect=2).stderr
+    assert "is merged already" in again

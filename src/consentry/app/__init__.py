@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from consentry.app.gating import (
         PlannedGate,
         gate_policy,
+        merge_gate_parts,
         plan_gate,
         record_manifest,
         run_gate,
@@ -216,6 +217,7 @@ _WHERE = {
     "may_use": "consentry.app.licensing",
     "open_witness": "consentry.app.witnessing",
     "plan_gate": "consentry.app.gating",
+    "merge_gate_parts": "consentry.app.gating",
     "prove": "consentry.app.log",
     "publish": "consentry.app.log",
     "Publication": "consentry.app.remote_log",
@@ -305,6 +307,7 @@ __all__ = [
     "log_tile",
     "log_verifier",
     "may_use",
+    "merge_gate_parts",
     "open_witness",
     "owner_statement",
     "plan_gate",

@@ -7,6 +7,7 @@ datatrove step's ranks); ``run_gate`` drives a plan over a corpus file or folder
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,11 +18,11 @@ from consentry.app.index import index_folder, workspace_index
 from consentry.app.snapshots import snapshot_moment
 from consentry.app.workspace import Workspace
 from consentry.clock import parse_time
-from consentry.crypto import Signer
+from consentry.crypto import Signer, parse_json_object
 from consentry.errors import InputError
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
 from consentry.gate.gate import DEFAULT_MIN_SPAN
-from consentry.gate.parts import merge_parts
+from consentry.gate.parts import STATE, merge_parts
 from consentry.gate.readers.warc import is_warc, warc_site_files
 from consentry.gate.reservations import SITE_FILES, SiteSignals
 from consentry.gate.run import (
@@ -42,6 +43,7 @@ __all__ = [
     "LabRun",
     "PlannedGate",
     "gate_policy",
+    "merge_gate_parts",
     "plan_gate",
     "record_manifest",
     "run_gate",
@@ -123,7 +125,6 @@ class PlannedGate:
             parts,
             settings,
             key=self.signer,
-            index_digest=self.index.digest(),
             record_manifest=self.record_manifest,
             describe=self.describe,
         )
@@ -252,6 +253,55 @@ def start_run(
 def run_started(ws: Workspace, *, licensee_id: str, run_id: str) -> datetime:
     """The moment the registry recorded the licensee's run ``run_id`` began."""
     return ws.registry.runs.started(ws.actor(licensee_id, PartyKind.LICENSEE), run_id)
+
+
+def merge_gate_parts(ws: Workspace, folder: Path, *, licensee_id: str) -> dict[str, Any]:
+    """Finish a run decided in parts whose last part did not merge them (a pipeline
+    job stopped after its ranks finished): the parts in ``folder`` merged into one
+    manifest, signed by the licensee and recorded; the summary. Raises ``InputError``
+    when ``folder`` holds no such run, a part is unfinished, or the run is another
+    licensee's."""
+    named = folder / "run.json"
+    if not named.is_file():
+        raise InputError(
+            f"{folder} holds no run decided in parts (no run.json); give the pipeline "
+            "step's output_folder"
+        )
+    run = parse_json_object(named.read_bytes(), what=f"run file {named}")
+    count, run_id = run.get("parts"), run.get("run_id")
+    if not isinstance(count, int) or count < 1 or not isinstance(run_id, str):
+        raise InputError(f"{named} does not name a run and its parts; it was edited or cut")
+    if (folder / "manifest.json").exists():
+        raise InputError(f"run {run_id} in {folder} is merged already: see its manifest.json")
+    parts = [folder / f"rank-{number:05d}" for number in range(count)]
+    missing = [p.name for p in parts if not (p / STATE).is_file()]
+    if missing:
+        raise InputError(
+            f"part(s) {', '.join(missing)} of run {run_id} never started; run the pipeline "
+            "again to decide them, then merge"
+        )
+    first = json.loads((parts[0] / STATE).read_text())
+    if first.get("licensee") != licensee_id:
+        raise InputError(f"run {run_id} is licensee {first.get('licensee')}'s, not {licensee_id}'s")
+    signer = ws.signer(licensee_id, PartyKind.LICENSEE)
+
+    def recorded(manifest: dict[str, Any], signature: str) -> None:
+        ws.registry.runs.record_manifest(licensee_id, signer, manifest, signature)
+
+    settings = RunSettings(
+        f"datatrove:{folder.resolve()}",
+        folder,
+        licensee_id,
+        Category(first["purpose"]),
+        GateMode(first["mode"]),
+        admitted_content=False,
+        run_id=run_id,
+    )
+    summary = merge_parts(
+        parts, settings, key=signer, record_manifest=recorded, describe=work_names(ws.registry)
+    )
+    (folder / ".merge-claim").unlink(missing_ok=True)
+    return summary
 
 
 def record_manifest(

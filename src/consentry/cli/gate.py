@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from consentry.cli._common import err, out, parse_category, parse_mode, print_json
+from consentry.cli._common import err, out, parse_category, parse_mode, print_json, workspace
 
 if TYPE_CHECKING:
     from consentry.gate.run import RunStats
@@ -150,6 +150,30 @@ def run(
     if as_json:
         print_json(summary)
         return
+    _print_summary(summary, out_dir)
+
+
+@gate_app.command("merge")
+def merge(
+    folder: Path = typer.Argument(..., help="The pipeline step's output_folder."),
+    licensee: str = typer.Option(..., "--licensee", help="Licensee id; its key signs."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Finish a run decided in parts that its last part did not merge.
+
+    A datatrove job's last rank merges its ranks' parts into one signed manifest; if it
+    stopped before doing so, this merges them, once every part has finished."""
+    from consentry import app
+
+    with workspace() as ws:
+        summary = app.merge_gate_parts(ws, folder, licensee_id=licensee)
+    if as_json:
+        print_json(summary)
+        return
+    _print_summary(summary, folder)
+
+
+def _print_summary(summary: dict[str, Any], out_dir: Path) -> None:
     decisions = summary["decisions"]
     admitted, rejected = decisions["admitted"], decisions["rejected"]
     out.print(f"{summary['items']:,} items: {admitted:,} admitted, {rejected:,} rejected")

@@ -32,7 +32,7 @@ __all__ = ["PART_DONE", "STATE", "merge_parts", "merged_state", "part_is_done"]
 PART_DONE = "part.done"
 STATE = ".gate-state.json"
 # What every part of one run shares; a part that differs belongs to another run.
-_SHARED = ("run_id", "licensee", "purpose", "mode", "compress", "started_at")
+_SHARED = ("run_id", "licensee", "purpose", "mode", "compress", "started_at", "index_digest")
 _COUNTS = ("items", "admitted", "rejected", "bytes", "reused_ids")
 _FILES = ("admitted.jsonl", "admitted.jsonl.zst", "rejected.jsonl", ".item-digests")
 _REUSED_EXAMPLES = 5
@@ -126,14 +126,14 @@ def merge_parts(
     settings: RunSettings,
     *,
     key: Signer,
-    index_digest: str,
     record_manifest: Callable[[dict[str, Any], str], None],
     describe: Describe | None = None,
 ) -> dict[str, Any]:
     """Merge the finished ``parts`` (in shard order) into ``settings.out``: its outputs,
-    one manifest signed by ``key`` and recorded, royalties and summary; the summary.
-    The parts are removed once the merged run is written. Raises ``InputError`` when a
-    part is unfinished or of another run."""
+    one manifest signed by ``key`` and recorded (naming the index the parts matched
+    against), royalties and summary; the summary. The parts are removed once the
+    merged run is written. Raises ``InputError`` when a part is unfinished, of another
+    run, or matched against another index."""
     from consentry.gate.run import RunStats  # noqa: PLC0415 - run imports this module
 
     if (settings.out / "manifest.json").exists():
@@ -167,7 +167,7 @@ def merge_parts(
         stats,
         used,
         key=key,
-        index_digest=index_digest,
+        index_digest=str(state["index_digest"]),
         record_manifest=record_manifest,
         describe=describe,
     )

@@ -322,6 +322,8 @@ class GateRun:
         )
         self._key = key
         self._index_digest = index_digest
+        # Kept with the state: the parts of one run must have matched against one index.
+        self._state.setdefault("index_digest", index_digest)
         self._record_manifest = record_manifest
         self._started = time.perf_counter()
         # Time spent before an interruption, so a resumed run's figures cover all of it.

@@ -138,7 +138,7 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                 raise InputError(
                     f"{folder} holds a finished gate run; give the step another output_folder"
                 )
-            run_id = _run_of(plan, folder)
+            run_id = _run_of(plan, folder, world_size)
             out = folder / f"rank-{rank:05d}"
             if out.exists():
                 # An unfinished part recorded nothing; the pipeline replays the shard.
@@ -187,7 +187,7 @@ class ConsentGate(PipelineStep):  # type: ignore[misc]  # datatrove ships no typ
                         ),
                     )
                 except BaseException:
-                    # Another attempt (this rank run again) may merge.
+                    # Another attempt (this rank run again, or consentry gate merge) may.
                     (folder / ".merge-claim").unlink(missing_ok=True)
                     raise
 
@@ -201,16 +201,17 @@ def _claimed(path: Path) -> bool:
     return True
 
 
-def _run_of(plan: PlannedGate, folder: Path) -> str:
+def _run_of(plan: PlannedGate, folder: Path, parts: int) -> str:
     """The job's run id: started on the registry by the first rank to claim it, and
-    named in ``folder/run.json``, which the other ranks wait for."""
+    named in ``folder/run.json`` (with the number of ``parts``, so ``consentry gate
+    merge`` knows them all), which the other ranks wait for."""
     folder.mkdir(parents=True, exist_ok=True)
     named = folder / "run.json"
     if _claimed(folder / ".run-claim"):
         run_id = new_id(IdKind.RUN)
         plan.start(run_id)
         partial = folder / ".run.json.partial"
-        partial.write_text(json.dumps({"run_id": run_id}))
+        partial.write_text(json.dumps({"run_id": run_id, "parts": parts}))
         partial.replace(named)
         return run_id
     deadline = time.monotonic() + _RUN_WAIT_S

@@ -25,6 +25,7 @@ _SHARED = {
     "mode": "opt-out",
     "compress": False,
     "started_at": "2026-12-03T10:00:00.000000Z",
+    "index_digest": "ab" * 32,
 }
 
 
@@ -85,7 +86,9 @@ def test_the_merged_run_is_the_sum_of_its_parts(states: list[dict[str, Any]]) ->
     assert merged["run_id"] == _SHARED["run_id"]
 
 
-@pytest.mark.parametrize("name", ["run_id", "licensee", "purpose", "mode", "started_at"])
+@pytest.mark.parametrize(
+    "name", ["run_id", "licensee", "purpose", "mode", "started_at", "index_digest"]
+)
 def test_parts_of_another_run_are_refused(name: str) -> None:
     other = {**_state(3, 1, {}, 1), name: "something else"}
     with pytest.raises(InputError, match=f"part 1 has {name} .* not parts of one run"):
@@ -110,4 +113,4 @@ def test_an_unfinished_part_is_not_merged(tmp_path: Path) -> None:
         raise AssertionError("nothing is recorded")
 
     with pytest.raises(InputError, match="rank-00001 did not finish"):
-        merge_parts([done, unfinished], settings, key=None, index_digest="", record_manifest=never)  # type: ignore[arg-type]
+        merge_parts([done, unfinished], settings, key=None, record_manifest=never)  # type: ignore[arg-type]
