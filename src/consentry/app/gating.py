@@ -35,6 +35,7 @@ from consentry.gate.run import (
     work_names,
 )
 from consentry.gate.run import run_gate as run_gate_over
+from consentry.gate.shards import DEFAULT_SHARD_BYTES, splittable
 from consentry.index import MatchIndex
 from consentry.registry import PartyKind
 from consentry.terms import Category
@@ -202,6 +203,24 @@ def run_gate(
         min_span=min_span,
         site_signals=site or None,
     )
+    shard_bytes = int(options.pop("shard_bytes", DEFAULT_SHARD_BYTES))
+    if _in_shards(ws, corpus, out, options, shard_bytes) and not site:
+        # Imported here: it imports this module.
+        from consentry.app.sharded_gating import run_sharded  # noqa: PLC0415
+
+        return run_sharded(
+            ws,
+            plan,
+            corpus,
+            out,
+            workers=int(options["workers"]),
+            min_span=min_span,
+            compress=bool(options.get("compress", False)),
+            resume=bool(options.get("resume", False)),
+            checkpoint_every=int(options.get("checkpoint_every", 1000)),
+            shard_bytes=shard_bytes,
+            on_progress=on_progress,
+        )
     return run_gate_over(
         plan.settings(corpus, out, **options),
         gate_for=plan.gate_for,
@@ -212,6 +231,22 @@ def run_gate(
         index_folder=plan.index_folder,
         describe=plan.describe,
         moment=plan.moment,
+    )
+
+
+def _in_shards(
+    ws: Workspace, corpus: Path, out: Path, options: dict[str, Any], shard_bytes: int
+) -> bool:
+    """Whether the run is decided shard by shard by worker processes: several workers
+    over a plain JSON Lines file of more than one shard, against a registry each worker
+    can open itself (not a served one, nor a snapshot's); and a run begun so resumes so."""
+    if (out / "run.json").is_file() or (out / STATE).is_file():
+        return (out / "run.json").is_file()
+    return (
+        int(options.get("workers", 1)) > 1
+        and splittable(corpus)
+        and corpus.stat().st_size > shard_bytes
+        and type(ws) is Workspace
     )
 
 

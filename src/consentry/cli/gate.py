@@ -55,7 +55,14 @@ def run(
         help="metadata.source value or URL prefix of your own data (repeatable).",
     ),
     workers: int = typer.Option(
-        os.cpu_count() or 1, "--workers", min=1, help="Matching processes (default: one per core)."
+        os.cpu_count() or 1,
+        "--workers",
+        min=1,
+        help="Processes (default: one per core). A plain .jsonl of several shards is "
+        "decided shard by shard, one per worker at a time.",
+    ),
+    shard_mb: int = typer.Option(
+        64, "--shard-mb", min=1, help="Size of a plain .jsonl's shards, in MB (with --workers)."
     ),
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", min=1, help="Items between checkpoints."
@@ -144,6 +151,7 @@ def run(
             resume=resume,
             checkpoint_every=checkpoint_every,
             workers=workers,
+            shard_bytes=shard_mb << 20,
             min_span=min_span,
             signals=signals,
         )

@@ -25,7 +25,7 @@ from consentry.index import Match, MatchIndex
 from consentry.interrupts import ignore_interrupts
 from consentry.terms import Price, UseDecision
 
-__all__ = ["Found", "find_in_order"]
+__all__ = ["Found", "exit_with_parent", "find_in_order"]
 
 Found = list[Match] | str
 _WORKER: Gate | None = None
@@ -41,7 +41,7 @@ class _NoConsent:
         raise RuntimeError("prices are looked up in the main process")
 
 
-def _exit_with(parent: int) -> None:
+def exit_with_parent(parent: int) -> None:
     # A worker shares the pool's pipes with its siblings, so when the main process is
     # killed (kill -9 included) no worker ever reads end-of-file: it must notice itself.
     while True:
@@ -53,7 +53,7 @@ def _exit_with(parent: int) -> None:
 def _start(index_folder: str, parent: int, min_span: int = 200) -> None:
     global _WORKER  # noqa: PLW0603 - one gate per worker process, built once
     ignore_interrupts()
-    threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    threading.Thread(target=exit_with_parent, args=(parent,), daemon=True).start()
     _WORKER = Gate(
         index=MatchIndex.load(Path(index_folder)), consent=_NoConsent(), min_span=min_span
     )

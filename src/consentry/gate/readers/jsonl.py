@@ -124,6 +124,30 @@ def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
         yield line.rstrip(b"\r\n"), False
 
 
+class _Range(io.RawIOBase):
+    """Bytes ``start`` to ``end`` of a plain file, as a stream of their own."""
+
+    def __init__(self, raw: IO[bytes], start: int, end: int) -> None:
+        super().__init__()
+        self._raw, self._left = raw, end - start
+        raw.seek(start)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]  # io's own buffer type
+        if self._left <= 0:
+            return 0
+        data = self._raw.read(min(len(buffer), self._left))
+        buffer[: len(data)] = data
+        self._left -= len(data)
+        return len(data)
+
+
+def _between(raw: IO[bytes], start: int, end: int) -> IO[bytes]:
+    return io.BufferedReader(_Range(raw, start, end), buffer_size=1 << 20)
+
+
 def _refuse_binary(path: Path) -> None:
     try:
         with open_decompressed(path) as stream:
@@ -166,10 +190,18 @@ def _line_item(line: bytes, number: int, source: str, base: Path, max_bytes: int
     return item_from_mapping(record, source=source, base=base, max_bytes=max_bytes)
 
 
-def read_jsonl(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterator[Item]:
+def read_jsonl(
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_ITEM_BYTES,
+    lines: tuple[int, int, int] | None = None,
+) -> Iterator[Item]:
     """One ``Item`` per line. A line that is blank, not a JSON object, not UTF-8, too
     long, or not one that can be written back out as JSON becomes an unreadable item
-    naming the line; reading goes on.
+    naming the line; reading goes on. ``lines``: of a plain file, only those from byte
+    ``start`` (a line's first) to ``end``, the first of them line ``first``, as
+    ``(start, end, first)`` (``plan_shards`` makes them): each item named as a reading
+    of the whole file names it.
 
     Raises ``InputError`` for a file that is binary (a NUL byte in its first 8 KiB once
     decompressed): it is not JSON Lines, and reading it would give a reason per line;
@@ -178,9 +210,11 @@ def read_jsonl(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterat
     _refuse_binary(path)
     name = shown_name(path.name)
     number = 0
+    first = 1 if lines is None else lines[2]
     try:
-        with open_decompressed(path) as stream:
-            for number, (line, cut) in enumerate(_lines(stream, max_bytes + 4096), start=1):
+        with open_decompressed(path) as whole:
+            stream: IO[bytes] = whole if lines is None else _between(whole, lines[0], lines[1])
+            for number, (line, cut) in enumerate(_lines(stream, max_bytes + 4096), start=first):
                 source = f"{name}:{number}"
                 if cut:
                     yield Item.broken(
