@@ -47,12 +47,13 @@ def pinned(core: int) -> Any:
     return lambda: os.sched_setaffinity(0, {core})
 
 
-def timed(command: list[str], world: World, core: int) -> tuple[float, str]:
-    """Seconds ``command`` took on ``core``, start to exit, and what it printed."""
+def timed(command: list[str], world: World, core: int | None) -> tuple[float, str]:
+    """Seconds ``command`` took on ``core`` (None: on any), start to exit, and what it
+    printed."""
     started = time.perf_counter()
     done = subprocess.run(
         command, env=world.env, cwd=world.root, capture_output=True, text=True, check=False,
-        preexec_fn=pinned(core),
+        preexec_fn=None if core is None else pinned(core),
     )  # fmt: skip
     elapsed = time.perf_counter() - started
     if done.returncode != 0:

@@ -1,0 +1,93 @@
+"""Gate throughput as workers are added, on the local engine, over one corpus.
+
+    .venv/bin/python bench/scale.py [--works 1000] [--items 30000] [--shard-mb 16]
+
+Registers real files from this machine and builds bench/gate.py's corpus as JSON Lines
+(as bench/throughput.py does), then runs ``consentry gate run --mode opt-out`` over it
+with one worker (one process, the corpus as one stream) and with every core of the
+machine (the corpus cut into ``--shard-mb`` shards, decided shard by shard), and checks
+the outputs are the same. Prints one JSON line per run and one for the scaling:
+
+  gate_scale_run   workers, seconds start to exit, MB/s of content
+  gate_scale       the speed-up over one worker and the efficiency per worker (the
+                   speed-up over the number of workers; goal 0.8), end to end, fixed
+                   costs included
+
+Ray, the sharded index and the registry at a million works (issue 24) are not measured
+here yet.
+"""
+
+from __future__ import annotations
+
+import argparse
+import filecmp
+import os
+import random
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _measure import emit
+from cli import World
+from gate import build_corpus
+from throughput import register, timed, write_corpus
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--works", type=int, default=1000)
+    parser.add_argument("--items", type=int, default=30_000)
+    parser.add_argument("--shard-mb", type=int, default=16)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    world = World(Path(tempfile.mkdtemp(prefix="consentry-scale-")))
+    world.run("init")
+    world.owner = world.created("owner", "create", "Bench owner")
+    world.licensee = world.created("licensee", "create", "Bench lab")
+    _, works, unrelated = register(world, args.works)
+    planted = build_corpus(random.Random(args.seed), args.items, works, unrelated)
+    records = [{"id": p.item.id, "text": p.item.text, "metadata": p.item.metadata} for p in planted]
+    corpus = world.root / "corpus.jsonl"
+    mb = write_corpus(corpus, records) / 1e6
+    (world.root / "sample.txt").write_text(works[0][2][:2000])
+    world.run("check", str(world.root / "sample.txt"), ok=(0, 1))  # saves the index
+    rates = {}
+    for workers in sorted({1, cores}):
+        out = world.root / f"out-{workers}"
+        command = [
+            *world.cli, "gate", "run", str(corpus), "--licensee", world.licensee,
+            "--purpose", "train-ai", "--mode", "opt-out", "--out", str(out),
+            "--workers", str(workers), "--shard-mb", str(args.shard_mb),
+        ]  # fmt: skip
+        seconds = timed(command, world, core=None)[0]
+        rates[workers] = mb / seconds
+        emit(
+            "gate_scale_run",
+            workers=workers,
+            mb=round(mb, 1),
+            seconds=round(seconds, 2),
+            mb_s=round(rates[workers], 2),
+        )
+    if cores > 1:
+        same = all(
+            filecmp.cmp(world.root / "out-1" / name, world.root / f"out-{cores}" / name, False)
+            for name in ("admitted.jsonl", "rejected.jsonl", "royalties.csv")
+        )
+        speedup = rates[cores] / rates[1]
+        emit(
+            "gate_scale",
+            engine="local",
+            workers=cores,
+            shard_mb=args.shard_mb,
+            speedup=round(speedup, 2),
+            efficiency_per_worker=round(speedup / cores, 2),
+            goal_efficiency=0.8,
+            outputs_equal=same,
+        )
+
+
+if __name__ == "__main__":
+    main()
