@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from consentry.app._headers_file import HeadersFile
+from consentry.app.works import interrupted_registration, set_catalogue_terms
 from consentry.app.workspace import Workspace
 from consentry.crypto import Signer
-from consentry.errors import InputError, WorkInterruptedError
+from consentry.errors import InputError
 from consentry.fingerprint import ContentKind, fingerprint_bytes, fingerprint_text
 from consentry.gate.readers.warc import html_text_and_meta
 from consentry.gate.reservations import MAX_SITE_FILE_BYTES, SITE_FILES, SiteSignals
@@ -35,7 +36,12 @@ from consentry.registry import (
     RegistrationStatus,
     TargetKind,
 )
-from consentry.registry.catalogue import DEFAULT_MAX_BYTES, FileProblem, refusal
+from consentry.registry.catalogue import (
+    DEFAULT_MAX_BYTES,
+    FileProblem,
+    read_catalogue_file,
+    refusal,
+)
 from consentry.signals import Reservation
 from consentry.signals.html import MediaKind, read_html
 from consentry.signals.readers import read_headers, read_image
@@ -211,13 +217,9 @@ def register_site(
     except KeyboardInterrupt:
         # What was reported is saved with its signals; a rerun finds those works as
         # existing, records their signals again, and registers the rest.
-        saved = done.tally["registered"] + done.tally["existing"] + done.tally["disputed"]
-        raise WorkInterruptedError(
-            f"interrupted: {saved:,} of {done.files:,} files registered and saved; run the "
-            "same command again to register the rest (files already registered are kept)"
-        ) from None
+        raise interrupted_registration(done.tally, done.files) from None
     if terms is not None:
-        _set_terms(ws, owner_id, signer, collection, terms)
+        set_catalogue_terms(ws, owner_id, signer, collection, terms)
     return done
 
 
@@ -232,15 +234,6 @@ def _where(ws: Workspace, folder: Path, base_url: str | None) -> tuple[str, str]
     if not folder.is_dir():
         raise InputError(f"--site {folder} is not a folder; name the folder the site is built in")
     return _base(base_url)
-
-
-def _set_terms(
-    ws: Workspace, owner_id: str, signer: Signer, collection: str | None, terms: Terms
-) -> None:
-    """``--terms``: on the collection, or the owner without one, as ``register_works``."""
-    registry = ws.registry
-    target = registry.works.find_collection(owner_id, collection).id if collection else owner_id
-    registry.terms.set(target, owner_id, signer, terms)
 
 
 def _adopt(ws: Workspace, owner_id: str, signer: Signer, found: dict[str, Reservation]) -> set[str]:
@@ -405,20 +398,9 @@ def _result(job: Future[_Read | FileProblem] | FileProblem, path: str) -> _Read 
 
 def _read_one(location: str, path: str, max_bytes: int) -> _Read | FileProblem:
     """A page or image of the site, fingerprinted, with the signals it carries."""
-    try:
-        size = os.stat(location).st_size
-        if size > max_bytes:
-            return FileProblem(
-                path,
-                f"{path} is {size:,} bytes, over the {max_bytes:,}-byte limit; "
-                "raise --max-bytes or split it",
-            )
-        with open(location, "rb") as handle:
-            data = handle.read(max_bytes + 1)
-    except OSError as exc:
-        return FileProblem(path, f"{path} cannot be read ({exc.strerror}); check its permissions")
-    if not data:
-        return FileProblem(path, f"{path} is empty; nothing to register", refused=True)
+    data = read_catalogue_file(location, path, max_bytes)
+    if isinstance(data, FileProblem):
+        return data
     if PurePosixPath(path).suffix.lower() in _PAGES:
         return _page(path, data)
     return _image(path, data)

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from consentry.app.workspace import Workspace
+from consentry.crypto import Signer
 from consentry.errors import InputError, WorkInterruptedError
 from consentry.registry import (
     Collection,
@@ -34,10 +35,12 @@ __all__ = [
     "collections_of",
     "count_works",
     "fingerprint_upload",
+    "interrupted_registration",
     "list_works",
     "register_works",
     "search_owners",
     "search_works",
+    "set_catalogue_terms",
     "titles_of",
 ]
 
@@ -121,15 +124,28 @@ def register_works(
     except KeyboardInterrupt:
         # Each batch commits before its files are reported, so what was reported is
         # saved; a rerun finds those as existing and registers the rest.
-        saved = done.tally["registered"] + done.tally["existing"] + done.tally["disputed"]
-        raise WorkInterruptedError(
-            f"interrupted: {saved:,} of {done.files:,} files registered and saved; run the "
-            "same command again to register the rest (files already registered are kept)"
-        ) from None
+        raise interrupted_registration(done.tally, done.files) from None
     if terms is not None:
-        target = registry.works.find_collection(owner_id, collection).id if collection else owner_id
-        registry.terms.set(target, owner_id, signer, terms)
+        set_catalogue_terms(ws, owner_id, signer, collection, terms)
     return done
+
+
+def interrupted_registration(tally: Counter[str], files: int) -> WorkInterruptedError:
+    """What a registration stopped by Ctrl-C says: what is saved, and how to finish."""
+    saved = tally["registered"] + tally["existing"] + tally["disputed"]
+    return WorkInterruptedError(
+        f"interrupted: {saved:,} of {files:,} files registered and saved; run the same "
+        "command again to register the rest (files already registered are kept)"
+    )
+
+
+def set_catalogue_terms(
+    ws: Workspace, owner_id: str, signer: Signer, collection: str | None, terms: Terms
+) -> None:
+    """``--terms`` of a registration: on its collection, or the owner without one."""
+    registry = ws.registry
+    target = registry.works.find_collection(owner_id, collection).id if collection else owner_id
+    registry.terms.set(target, owner_id, signer, terms)
 
 
 def list_works(

@@ -27,6 +27,7 @@ __all__ = [
     "FileProblem",
     "discover_files",
     "fingerprint_files",
+    "read_catalogue_file",
     "refusal",
 ]
 
@@ -121,7 +122,9 @@ def discover_files(paths: Sequence[Path]) -> list[CatalogueFile]:
     return out
 
 
-def _fingerprint_one(location: str, path: str, max_bytes: int) -> ContentFingerprint | FileProblem:
+def read_catalogue_file(location: str, path: str, max_bytes: int) -> bytes | FileProblem:
+    """The bytes of the file at ``location`` (``path`` as the creator named it), or why
+    it cannot be registered: too large, unreadable, or empty."""
     try:
         size = os.stat(location).st_size
         if size > max_bytes:
@@ -136,6 +139,13 @@ def _fingerprint_one(location: str, path: str, max_bytes: int) -> ContentFingerp
         return FileProblem(path, f"{path} cannot be read ({exc.strerror}); check its permissions")
     if not data:
         return FileProblem(path, f"{path} is empty; nothing to register", refused=True)
+    return data
+
+
+def _fingerprint_one(location: str, path: str, max_bytes: int) -> ContentFingerprint | FileProblem:
+    data = read_catalogue_file(location, path, max_bytes)
+    if isinstance(data, FileProblem):
+        return data
     try:
         printed = fingerprint_bytes(path, data)
     except InputError as exc:
