@@ -24,17 +24,13 @@ from __future__ import annotations
 import argparse
 import filecmp
 import os
-import random
 import sys
-import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _measure import emit
-from cli import World
-from gate import build_corpus
-from throughput import register, timed, write_corpus
+from throughput import bench_world, timed, write_corpus
 
 
 def main() -> None:
@@ -45,18 +41,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
-    world = World(Path(tempfile.mkdtemp(prefix="consentry-scale-")))
-    world.run("init")
-    world.owner = world.created("owner", "create", "Bench owner")
-    world.licensee = world.created("licensee", "create", "Bench lab")
-    _, works, unrelated = register(world, args.works)
-    planted = build_corpus(random.Random(args.seed), args.items, works, unrelated)
-    records = [{"id": p.item.id, "text": p.item.text, "metadata": p.item.metadata} for p in planted]
+    world, _, records = bench_world("scale", args.works, args.items, args.seed)
     corpus, half = world.root / "corpus.jsonl", world.root / "half.jsonl"
     mb = write_corpus(corpus, records) / 1e6
     half_mb = write_corpus(half, records[: len(records) // 2]) / 1e6
-    (world.root / "sample.txt").write_text(works[0][2][:2000])
-    world.run("check", str(world.root / "sample.txt"), ok=(0, 1))  # saves the index
     seconds: dict[tuple[int, Path], float] = {}
     for workers in sorted({1, cores}):
         for source, size in ((half, half_mb), (corpus, mb)):

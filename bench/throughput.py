@@ -88,6 +88,24 @@ def register(world: World, count: int) -> tuple[Path, list[tuple[str, str, str]]
     return folder, works, unrelated
 
 
+def bench_world(
+    name: str, works: int, items: int, seed: int
+) -> tuple[World, Path, list[dict[str, Any]]]:
+    """A registry in a temporary home with an owner's ``works`` registered and a lab,
+    its match index saved (as a first command saves it), the folder of the works, and
+    bench/gate.py's corpus of ``items`` records."""
+    world = World(Path(tempfile.mkdtemp(prefix=f"consentry-{name}-")))
+    world.run("init")
+    world.owner = world.created("owner", "create", "Bench owner")
+    world.licensee = world.created("licensee", "create", "Bench lab")
+    folder, registered, unrelated = register(world, works)
+    planted = build_corpus(random.Random(seed), items, registered, unrelated)
+    records = [{"id": p.item.id, "text": p.item.text, "metadata": p.item.metadata} for p in planted]
+    (world.root / "sample.txt").write_text(registered[0][2][:2000])
+    world.run("check", str(world.root / "sample.txt"), ok=(0, 1))
+    return world, folder, records
+
+
 def write_corpus(path: Path, records: list[dict[str, Any]]) -> int:
     with path.open("w", encoding="utf-8") as out:
         for record in records:
@@ -113,20 +131,11 @@ def main() -> None:
     parser.add_argument("--core", type=int, default=0)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    world = World(Path(tempfile.mkdtemp(prefix="consentry-throughput-")))
-    world.run("init")
-    world.owner = world.created("owner", "create", "Bench owner")
-    world.licensee = world.created("licensee", "create", "Bench lab")
-    folder, works, unrelated = register(world, args.works)
-    planted = build_corpus(random.Random(args.seed), args.items, works, unrelated)
-    records = [{"id": p.item.id, "text": p.item.text, "metadata": p.item.metadata} for p in planted]
+    world, folder, records = bench_world("throughput", args.works, args.items, args.seed)
     corpus, tiny = world.root / "corpus.jsonl", world.root / "tiny.jsonl"
     content = write_corpus(corpus, records)
     write_corpus(tiny, records[:1])
     mb = content / 1e6
-    # Builds and saves the match index, as a first command does, and caches bytecode.
-    (world.root / "sample.txt").write_text(works[0][2][:2000])
-    world.run("check", str(world.root / "sample.txt"), ok=(0, 1))
     gate_run(world, args.core, tiny, "out-warm")
 
     fixed = gate_run(world, args.core, tiny, "out-tiny")
@@ -136,7 +145,7 @@ def main() -> None:
     emit(
         "gate_cli",
         items=args.items,
-        works=len(works),
+        works=sum(1 for p in folder.rglob("*") if p.is_file()),
         mb=round(mb, 1),
         corpus_file_mb=round(corpus.stat().st_size / 1e6, 1),
         seconds=round(whole, 2),
