@@ -18,7 +18,8 @@ from consentry.errors import InputError
 if TYPE_CHECKING:
     from rich.progress import Progress
 
-    from consentry.app.site_works import SiteRegistration
+    from consentry.app.site_works import RegisteredSite, SiteRegistration
+    from consentry.app.works import RegisteredCatalogue
     from consentry.registry import Registration
     from consentry.registry.catalogue import FileProblem
     from consentry.terms import Terms
@@ -230,10 +231,7 @@ def register(
             on_fingerprinted=on_fingerprinted,
             on_file=on_file,
         )
-    if not as_json:
-        out.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
-    if done.failed:
-        raise typer.Exit(1)
+    _finished(done, as_json)
 
 
 def _register_site(
@@ -281,6 +279,11 @@ def _register_site(
             on_fingerprinted=on_fingerprinted,
             on_file=on_file,
         )
+    _finished(done, as_json)
+
+
+def _finished(done: RegisteredCatalogue | RegisteredSite, as_json: bool) -> None:
+    """The registration's last line, and exit status 1 when any file failed."""
     if not as_json:
         out.print(f"[bold]{done.summary().replace(':', ':[/bold]', 1)}")
     if done.failed:
