@@ -91,7 +91,9 @@ class Item:
     rejected with that reason, never dropped.
 
     ``original`` is the record as read (a JSON object for JSON Lines, Parquet and
-    datasets rows), kept so admitted items are written out unchanged. ``footprint`` is
+    datasets rows), kept so admitted items are written out unchanged; ``line`` is the
+    JSON Lines line it was read from, which an admitted item is written out as, its
+    decision added, without writing its record out again. ``footprint`` is
     about how many bytes the item holds as read (its record's strings, its image), what
     bounds a chunk (``chunked``); ``size`` is its content's, what is counted and billed.
     """
@@ -105,6 +107,7 @@ class Item:
     size: int = 0
     unreadable: str | None = None
     footprint: int = 0
+    line: bytes | None = None
 
     @property
     def name(self) -> str:
@@ -408,7 +411,8 @@ def _checked_text(text: object, max_bytes: int) -> tuple[str, int]:
     if not isinstance(text, str):
         raise _UnreadableError("text must be a string")
     try:
-        size = len(text.encode("utf-8"))
+        # An ASCII string's length is its size (most of a corpus): not encoded to count.
+        size = len(text) if text.isascii() else len(text.encode("utf-8"))
     except UnicodeEncodeError:
         raise _UnreadableError("text contains unpaired surrogates (not valid Unicode)") from None
     if not text.strip():

@@ -10,7 +10,25 @@ from typing import Any, BinaryIO
 
 import zstandard
 
-__all__ = ["OutputFiles"]
+__all__ = ["OutputFiles", "with_verdict"]
+
+
+def _encoded(value: dict[str, Any]) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def with_verdict(line: bytes, record: dict[str, Any], verdict: dict[str, Any]) -> bytes | None:
+    """``line``, the JSON object ``record`` was read from, with ``verdict``'s fields
+    added after its own: the record as it came, byte for byte, without writing its
+    content out again. None when a verdict field other than an equal ``id`` is one
+    the record has, which the record is written out again to replace."""
+    added = {key: value for key, value in verdict.items() if key not in record}
+    if len(added) + 1 < len(verdict) or ("id" in record and record["id"] != verdict.get("id")):
+        return None
+    body = line.rstrip()
+    if not added:
+        return body
+    return body[:-1] + b"," + _encoded(added)[1:]
 
 
 class _Appender:
@@ -71,11 +89,10 @@ class OutputFiles:
             offset=offsets.get("digests") if resume else None,
         )
 
-    def write(self, *, admitted: bool, line: dict[str, Any], digest: bytes) -> None:
-        encoded = (json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n").encode(
-            "utf-8"
-        )
-        (self.admitted if admitted else self.rejected).write(encoded)
+    def write(self, *, admitted: bool, line: dict[str, Any] | bytes, digest: bytes) -> None:
+        """Append ``line`` (an object, or a line already written out) and ``digest``."""
+        encoded = line if isinstance(line, bytes) else _encoded(line)
+        (self.admitted if admitted else self.rejected).write(encoded + b"\n")
         self.digests.write(digest)
 
     def checkpoint(self) -> dict[str, int]:

@@ -24,7 +24,7 @@ from consentry.gate.decision import Decision
 from consentry.gate.finish import SIGNED_MANIFEST, finish_run, write_json
 from consentry.gate.gate import CHUNK, Gate
 from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes
-from consentry.gate.outputs import OutputFiles
+from consentry.gate.outputs import OutputFiles, with_verdict
 from consentry.gate.parallel import Found, find_in_order
 from consentry.gate.parts import PART_DONE, STATE
 from consentry.gate.policy import GateMode, GatePolicy
@@ -121,7 +121,10 @@ def item_digest(item: Item) -> bytes:
     return hashlib.sha256(b"unreadable\0" + item.source.encode("utf-8")).digest()
 
 
-def _output_line(item: Item, decision: Decision, *, content: bool = True) -> dict[str, Any]:
+def _output_line(item: Item, decision: Decision, *, content: bool = True) -> dict[str, Any] | bytes:
+    """What is written for ``item``: its decision (and for an admitted item with
+    ``content``, its record), as an object, or as the line it came in with the
+    decision's fields added (``with_verdict``)."""
     verdict = decision.to_json()
     if not decision.admitted:
         return {**verdict, "source": item.source}
@@ -129,7 +132,10 @@ def _output_line(item: Item, decision: Decision, *, content: bool = True) -> dic
         return {**verdict, "source": item.source, "metadata": item.metadata}
     if item.original is not None:
         # The record as it came in, so admitted.jsonl is itself a corpus.
-        return {**item.original, **verdict}
+        if item.line is not None and (line := with_verdict(item.line, item.original, verdict)):
+            return line
+        original = item.original if item.line is None else json.loads(item.line)
+        return {**original, **verdict}
     record: dict[str, Any] = {**verdict, "metadata": item.metadata}
     if item.text is not None:
         record["text"] = item.text

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, BinaryIO, cast
 
+import orjson
 import zstandard
 
 from consentry.errors import InputError
@@ -162,7 +163,17 @@ def _refuse_binary(path: Path) -> None:
 
 
 def _parsed(line: bytes, number: int) -> tuple[object, str | None]:
-    """The line's JSON value, or why it has none."""
+    """The line's JSON value, or why it has none. Read by the fast parser; a line it
+    refuses (NaN, an unpaired surrogate, deep nesting, bad UTF-8) is read again by the
+    standard one, whose value or reason is the one a record is judged by, as is a line
+    whose id the fast parser read as a float: an integer too wide for 64 bits."""
+    try:
+        value = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not (isinstance(value, dict) and type(value.get("id")) is float):
+            return value, None
     try:
         return json.loads(line), None
     except UnicodeDecodeError:
@@ -187,7 +198,10 @@ def _line_item(line: bytes, number: int, source: str, base: Path, max_bytes: int
         return Item.broken(
             source, f"line {number} is a JSON {type(record).__name__}, not an object"
         )
-    return item_from_mapping(record, source=source, base=base, max_bytes=max_bytes)
+    item = item_from_mapping(record, source=source, base=base, max_bytes=max_bytes)
+    if item.original is not None:
+        item.line = line
+    return item
 
 
 def read_jsonl(
