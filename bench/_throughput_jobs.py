@@ -151,7 +151,38 @@ def gate_filter(corpus: Path, licensee: str) -> None:
         _result(time.perf_counter() - started, content, admitted)
 
 
+def shard_cost(corpus: Path, licensee: str, out: Path) -> None:
+    """What a small shard costs a worker that has decided one already (a process pool
+    or Ray worker is long-lived: the plan, index and kernels are loaded once): the
+    seconds to decide a one-record shard into its part, per shard."""
+    from consentry import app
+    from consentry.app.sharded_gating import ShardJob, decide_shard
+    from consentry.gate import GateMode
+    from consentry.gate.shards import plan_shards
+    from consentry.ids import IdKind, new_id
+    from consentry.terms import Category
+
+    policy = app.gate_policy(GateMode.OPT_OUT)
+    with app.Workspace.from_env() as ws:
+        planned = app.plan_gate(
+            ws, licensee_id=licensee, purpose=Category.TRAIN_AI, policy=policy, save_index=False
+        )
+        run_id = new_id(IdKind.RUN)
+        planned.start(run_id)
+        job = ShardJob(
+            ws.settings, corpus, out, run_id, licensee, Category.TRAIN_AI, policy, 200, False, 1000
+        )
+        (shard,) = plan_shards(corpus, target_bytes=1 << 30)
+        decide_shard(job, shard)  # the worker's first shard: plans the gate
+        rounds = 20
+        started = time.perf_counter()
+        for _ in range(rounds):
+            decide_shard(job, shard)
+        _result((time.perf_counter() - started) / rounds, 0, 1)
+
+
 JOBS: dict[str, Callable[..., None]] = {
+    "shard": shard_cost,
     "json": parse_json,
     "digest": exact_digest,
     "zstd": zstd,

@@ -10,6 +10,9 @@ Lines, and runs every job in a process of its own pinned to one core (``--core``
   gate_cli        ``consentry gate run --mode opt-out --workers 1`` over the corpus, start to exit
                   (end to end) and without the fixed cost of a process (steady), and
                   that fixed cost: the same command over a corpus of one record
+  shard_fixed     a small shard's cost to a long-lived worker (a process pool's or a Ray
+                  worker's, which loads the plan, index and kernels once): a
+                  one-record shard decided into its part, after a first
   gate_api        ``Gate.filter`` over the parsed records, the gate planned as a run
                   plans it (bench/_throughput_jobs.py ``api``)
   baseline        per baseline, its MB/s of content per core and ours (steady, CLI)
@@ -156,6 +159,8 @@ def main() -> None:
         goal_steady_mb_s=150,
         goal_fixed_s=0.5,
     )
+    shard = job(world, args.core, "shard", tiny, world.licensee, world.root / "out-shard")
+    emit("shard_fixed", seconds_per_small_shard=round(shard["seconds"], 3), goal_s=0.5)
     api = job(world, args.core, "api", corpus, world.licensee)
     emit(
         "gate_api",

@@ -201,6 +201,7 @@ def _line_item(line: bytes, number: int, source: str, base: Path, max_bytes: int
     item = item_from_mapping(record, source=source, base=base, max_bytes=max_bytes)
     if item.original is not None:
         item.line = line
+        item.footprint += len(line)  # held beside its record until written out
     return item
 
 
