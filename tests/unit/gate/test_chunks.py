@@ -91,9 +91,10 @@ def _run(corpus: Path, out: Path, **options: Any) -> tuple[dict[str, Any], list[
 
 def test_a_run_decides_large_items_a_byte_budget_at_a_time(tmp_path: Path) -> None:
     corpus = _corpus(tmp_path / "c.jsonl", 20, 4000)
-    summary, decided = _run(corpus, tmp_path / "out", chunk_bytes=10_000)
+    summary, decided = _run(corpus, tmp_path / "out", chunk_bytes=20_000)
     assert summary["items"] == 20
-    # Two items of 4 KB fit in 10 KB, a third does not: ten chunks, not one of 20.
+    # An item of 4 KB of text holds 8 KB as read (its record and the line it is written
+    # out as): two fit in 20 KB, a third does not: ten chunks, not one of 20.
     assert decided == list(range(2, 21, 2))
     whole, decided = _run(corpus, tmp_path / "whole")
     assert decided == [20]
