@@ -18,19 +18,24 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from consentry.crypto import Signer
 from consentry.errors import InputError
 from consentry.gate.finish import SIGNED_MANIFEST, finish_run
 from consentry.gate.royalties import used_from_json
+from consentry.gate.seen import repeats_across
 from consentry.gate.sources import SourceTally
 
 if TYPE_CHECKING:
     from consentry.gate.run import Describe, RunSettings
 
-__all__ = ["PART_DONE", "STATE", "merge_parts", "merged_state", "part_is_done"]
+__all__ = ["PART_DONE", "SEEN_IDS", "STATE", "merge_parts", "merged_state", "part_is_done"]
 
 PART_DONE = "part.done"
 STATE = ".gate-state.json"
+# The digests of the ids a part met (``SeenIds.digests``), for ids reused across parts.
+SEEN_IDS = ".seen-ids.npy"
 # What every part of one run shares; a part that differs belongs to another run.
 _SHARED = ("run_id", "licensee", "purpose", "mode", "compress", "started_at", "index_digest")
 _COUNTS = ("items", "admitted", "rejected", "bytes", "reused_ids")
@@ -107,6 +112,17 @@ def _sources(states: Sequence[dict[str, Any]]) -> dict[str, Any]:
     return total.to_state()
 
 
+def _reused_across(parts: Sequence[Path]) -> int:
+    """Items reusing an id that an earlier part met (``repeats_across``)."""
+    missing = [str(p) for p in parts if not (p / SEEN_IDS).is_file()]
+    if missing:
+        raise InputError(
+            f"part(s) {', '.join(missing)} keep no record of the ids they met (decided by "
+            "an earlier version); decide them again, then merge"
+        )
+    return repeats_across(np.load(p / SEEN_IDS, allow_pickle=False) for p in parts)
+
+
 def _joined(parts: Sequence[Path], name: str, out: Path) -> None:
     """Each part's ``name`` after the last, as one file in ``out`` (zstd frames, and
     JSON Lines, may be joined as they are)."""
@@ -145,6 +161,7 @@ def merge_parts(
         )
     states = [json.loads((p / STATE).read_text()) for p in parts]
     state = merged_state(states)
+    state["reused_ids"] += _reused_across(parts)
     out = settings.out
     out.mkdir(parents=True, exist_ok=True)
     for name in _FILES:

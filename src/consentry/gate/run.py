@@ -16,6 +16,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from consentry.clock import format_time, parse_time, utc_now
 from consentry.crypto import Signer
 from consentry.errors import InputError, WorkInterruptedError
@@ -26,7 +28,7 @@ from consentry.gate.gate import CHUNK, Gate
 from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes
 from consentry.gate.outputs import OutputFiles, with_verdict
 from consentry.gate.parallel import Found, find_in_order
-from consentry.gate.parts import PART_DONE, STATE
+from consentry.gate.parts import PART_DONE, SEEN_IDS, STATE
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.readers import read_corpus
 from consentry.gate.reservations import SiteSignals
@@ -449,6 +451,10 @@ class GateRun:
             self.checkpoint()
         finally:
             self.close()
+        held = self.settings.out / SEEN_IDS
+        with held.with_suffix(".partial").open("wb") as kept:
+            np.save(kept, self.seen.digests(), allow_pickle=False)
+        held.with_suffix(".partial").replace(held)
         (self.settings.out / PART_DONE).touch()
 
     def finish(self) -> dict[str, Any]:

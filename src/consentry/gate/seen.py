@@ -20,7 +20,7 @@ from collections.abc import Iterable
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["SeenIds"]
+__all__ = ["SeenIds", "repeats_across"]
 
 # Digests held in a plain set before they are sorted into a run.
 _BUFFER = 1 << 16
@@ -66,6 +66,13 @@ class SeenIds:
             self._settle()
         return repeats
 
+    def digests(self) -> npt.NDArray[np.uint64]:
+        """Every id met, as its digest, sorted: what a part of a run keeps, so that ids
+        met in more than one part are counted when the parts are merged."""
+        if self._recent:
+            self._settle()
+        return np.sort(np.concatenate([*self._runs, np.empty(0, np.uint64)]))
+
     def _settle(self) -> None:
         run = np.sort(np.fromiter(self._recent, dtype=np.uint64, count=len(self._recent)))
         self._recent = set()
@@ -74,3 +81,11 @@ class SeenIds:
         while self._runs and len(self._runs[-1]) <= 2 * len(run):
             run = np.sort(np.concatenate([self._runs.pop(), run]), kind="stable")
         self._runs.append(run)
+
+
+def repeats_across(parts: Iterable[npt.NDArray[np.uint64]]) -> int:
+    """The items of a run decided in parts that reuse an id an earlier part met, which
+    no part could see, given each part's ``digests``: an id met in k parts is reused
+    k - 1 more times than the parts counted (each counted its own repeats)."""
+    every = np.concatenate([*parts, np.empty(0, np.uint64)])
+    return int(len(every) - len(np.unique(every)))

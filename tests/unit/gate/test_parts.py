@@ -3,6 +3,9 @@ summed part by part; parts of another run, or used under another grant, refused.
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +14,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from consentry.errors import InputError
-from consentry.gate.parts import PART_DONE, merge_parts, merged_state
+from consentry.gate import Item
+from consentry.gate.parts import PART_DONE, SEEN_IDS, merge_parts, merged_state
 from consentry.gate.policy import GateMode
-from consentry.gate.run import RunSettings
+from consentry.gate.run import GateRun, RunSettings
 from consentry.terms import Category
+from tests.unit.gate.offline_run import KEY, no_record, unregistered_gate
 
 _SHARED = {
     "version": 1,
@@ -114,3 +119,54 @@ def test_an_unfinished_part_is_not_merged(tmp_path: Path) -> None:
 
     with pytest.raises(InputError, match="rank-00001 did not finish"):
         merge_parts([done, unfinished], settings, key=None, record_manifest=never)  # type: ignore[arg-type]
+
+
+def _decided_in_parts(ids: list[str], cuts: list[int], tmp_path: Path) -> dict[str, Any]:
+    """A run over items named ``ids``, decided in parts cut at ``cuts`` and merged."""
+    began = datetime(2026, 12, 3, 10, tzinfo=UTC)
+    bounds = [0, *cuts, len(ids)]
+    parts = []
+    for number, (start, end) in enumerate(pairwise(bounds)):
+        part = tmp_path / f"part-{number}"
+        run = GateRun(
+            RunSettings(
+                f"c#{number}", part, "lic_test", Category.TRAIN_AI, GateMode.CONSENT_ONLY,
+                run_id="run_aaaaaaaaaaaaaaaa",
+            ),
+            gate_for=unregistered_gate,
+            key=KEY,
+            index_digest="0" * 64,
+            record_manifest=no_record,
+            moment=lambda run_id, resuming: began,
+        )  # fmt: skip
+        run.decide_chunk([Item(i, f"c:{k}", text="words") for k, i in enumerate(ids[start:end])])
+        run.finish_part()
+        parts.append(part)
+    settings = RunSettings(
+        "c", tmp_path / "merged", "lic_test", Category.TRAIN_AI, GateMode.CONSENT_ONLY,
+        run_id="run_aaaaaaaaaaaaaaaa",
+    )  # fmt: skip
+    return merge_parts(parts, settings, key=KEY, record_manifest=no_record)
+
+
+@given(
+    ids=st.lists(st.sampled_from("abcdefgh"), min_size=1, max_size=30),
+    cuts=st.lists(st.integers(0, 30), max_size=3),
+)
+def test_ids_reused_across_parts_are_counted_as_one_run_counts_them(
+    ids: list[str], cuts: list[int], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    cuts = sorted(min(c, len(ids)) for c in cuts)
+    summary = _decided_in_parts(ids, cuts, tmp_path_factory.mktemp("parts"))
+    assert summary["reused_ids"]["items"] == len(ids) - len(set(ids))
+
+
+def test_a_part_without_its_ids_is_not_merged(tmp_path: Path) -> None:
+    done = tmp_path / "p0"
+    done.mkdir()
+    (done / PART_DONE).touch()
+    settings = RunSettings("c", tmp_path / "out", "lic_x", Category.TRAIN_AI, GateMode.OPT_OUT)
+    (done / ".gate-state.json").write_text(json.dumps(_state(1, 1, {}, 1)))
+    with pytest.raises(InputError, match="keep no record of the ids they met"):
+        merge_parts([done], settings, key=None, record_manifest=lambda b, s: None)  # type: ignore[arg-type]
+    assert not (done / SEEN_IDS).exists()
