@@ -120,7 +120,7 @@ def _reused_across(parts: Sequence[Path]) -> int:
             f"part(s) {', '.join(missing)} keep no record of the ids they met (decided by "
             "an earlier version); decide them again, then merge"
         )
-    return repeats_across(np.load(p / SEEN_IDS, allow_pickle=False) for p in parts)
+    return repeats_across([np.load(p / SEEN_IDS, mmap_mode="r", allow_pickle=False) for p in parts])
 
 
 def _joined(parts: Sequence[Path], name: str, out: Path) -> None:

@@ -15,7 +15,7 @@ million): rare enough for a warning, which is all a repeat causes.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -83,9 +83,19 @@ class SeenIds:
         self._runs.append(run)
 
 
-def repeats_across(parts: Iterable[npt.NDArray[np.uint64]]) -> int:
+def repeats_across(parts: Sequence[npt.NDArray[np.uint64]], *, ranges: int = 256) -> int:
     """The items of a run decided in parts that reuse an id an earlier part met, which
-    no part could see, given each part's ``digests``: an id met in k parts is reused
-    k - 1 more times than the parts counted (each counted its own repeats)."""
-    every = np.concatenate([*parts, np.empty(0, np.uint64)])
-    return int(len(every) - len(np.unique(every)))
+    no part could see, given each part's ``digests`` (sorted, each id once): an id met
+    in k parts is reused k - 1 more times than the parts counted (each counted its
+    own). Taken a range of digests at a time, so memory-mapped parts of a corpus of
+    billions of items are held a ``ranges``-th at a time."""
+    cuts = [np.uint64((1 << 64) * k // ranges) for k in range(1, ranges)]
+    bounds = [[0, *np.searchsorted(part, cuts).tolist(), len(part)] for part in parts]
+    repeats = 0
+    for k in range(ranges):
+        held = np.concatenate(
+            [np.empty(0, np.uint64)]
+            + [part[at[k] : at[k + 1]] for part, at in zip(parts, bounds, strict=True)]
+        )
+        repeats += len(held) - len(np.unique(held))
+    return repeats

@@ -9,6 +9,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -18,6 +19,7 @@ from consentry.gate import Item
 from consentry.gate.parts import PART_DONE, SEEN_IDS, merge_parts, merged_state
 from consentry.gate.policy import GateMode
 from consentry.gate.run import GateRun, RunSettings
+from consentry.gate.seen import repeats_across
 from consentry.terms import Category
 from tests.unit.gate.offline_run import KEY, no_record, unregistered_gate
 
@@ -170,3 +172,16 @@ def test_a_part_without_its_ids_is_not_merged(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="keep no record of the ids they met"):
         merge_parts([done], settings, key=None, record_manifest=lambda b, s: None)  # type: ignore[arg-type]
     assert not (done / SEEN_IDS).exists()
+
+
+@given(
+    st.lists(st.lists(st.integers(0, (1 << 64) - 1), max_size=40), max_size=5),
+    st.sampled_from([1, 2, 7, 256]),
+)
+def test_repeats_across_parts_are_counted_in_any_number_of_ranges(
+    parts: list[list[int]], ranges: int
+) -> None:
+    # Ids drawn from a few values, so parts share some; each part holds each once.
+    arrays = [np.unique(np.array([v % 50 << 58 for v in p], dtype=np.uint64)) for p in parts]
+    every = [v for a in arrays for v in a.tolist()]
+    assert repeats_across(arrays, ranges=ranges) == len(every) - len(set(every))
