@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from consentry._jit import inline, jit
+from consentry.fingerprint._native import _fmix64
 
 __all__ = [
     "band_buckets",
@@ -19,11 +20,13 @@ __all__ = [
     "digest_rows",
     "excerpt_evidence",
     "excerpt_evidence_many",
+    "group_ranges",
     "near_matches",
     "posting_buckets",
     "posting_hashes",
     "posting_keys",
     "probe_postings",
+    "shard_routes",
 ]
 
 _ONE = np.uint64(1)
@@ -209,6 +212,33 @@ def probe_postings(
         spread[j] += posting_spread[left]
         k += 1
     return queries[:k], lefts[:k], rights[:k]
+
+
+@jit
+def shard_routes(values: Any, shards: int) -> Any:
+    """The shard of ``shards`` each 64-bit value routes to: the value mixed by
+    MurmurHash3's finaliser, then Lemire's multiply-shift on the high half. Mixed,
+    because inside a shard the Bloom filter and the buckets pick by a key's leading
+    bits: a shard chosen by those same bits would hold one narrow range of keys."""
+    out = np.empty(values.shape[0], dtype=np.int64)
+    count = np.uint64(shards)
+    for i in range(values.shape[0]):
+        out[i] = np.int64(((_fmix64(np.uint64(values[i])) >> _HALF) * count) >> _HALF)
+    return out
+
+
+@jit
+def group_ranges(starts: Any, keys: Any, groups: Any, queries: Any) -> tuple[Any, Any]:
+    """For each query key and its group: the range of that key in the group's run of
+    ``keys`` (group ``g`` owns ``keys[starts[g]:starts[g + 1]]``, ascending), as two
+    arrays of positions, ``[left, right)``."""
+    lefts = np.empty(queries.shape[0], dtype=np.int64)
+    rights = np.empty(queries.shape[0], dtype=np.int64)
+    for j in range(queries.shape[0]):
+        low, high = starts[groups[j]], starts[groups[j] + 1]
+        lefts[j] = _first_not_below(keys, low, high, queries[j])
+        rights[j] = _first_above(keys, lefts[j], high, queries[j])
+    return lefts, rights
 
 
 @inline

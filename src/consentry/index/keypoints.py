@@ -23,7 +23,7 @@ import numpy.typing as npt
 from consentry._opencv import opencv
 from consentry.fingerprint.keypoints import Keypoints
 
-__all__ = ["KeypointParams", "keypoint_hits"]
+__all__ = ["KeypointParams", "Neighbours", "keypoint_hits", "keypoint_verdicts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,65 @@ class KeypointParams:
     max_scale: float = 4.0
 
 
+@dataclass(frozen=True, slots=True)
+class Neighbours:
+    """For each descriptor of a query: the Hamming distance of the nearest stored
+    descriptor and of the second nearest (``inf`` where there is none), and the
+    nearest's row and position. Plain arrays, so the stored descriptors can be split
+    (``ShardedIndex``) and each part's neighbours merged with ``nearest_of``."""
+
+    first: npt.NDArray[np.float64]
+    second: npt.NDArray[np.float64]
+    rows: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.float32]
+
+    @classmethod
+    def among(
+        cls,
+        descriptors: npt.NDArray[np.uint8],
+        positions: npt.NDArray[np.float32],
+        rows: npt.NDArray[np.uint32],
+        query: npt.NDArray[np.uint8],
+    ) -> Neighbours:
+        """The two nearest of ``descriptors`` (``rows`` names each one's row) to each
+        of ``query``'s."""
+        n = len(query)
+        first, second = np.full(n, np.inf), np.full(n, np.inf)
+        if not len(descriptors) or not n:
+            return cls(first, second, np.zeros(n, np.int64), np.zeros((n, 2), np.float32))
+        nearest = np.zeros(n, dtype=np.int64)
+        cv2 = opencv()
+        for pair in cv2.BFMatcher(cv2.NORM_HAMMING).knnMatch(query, descriptors, k=2):
+            if pair:
+                j = pair[0].queryIdx
+                first[j], nearest[j] = pair[0].distance, pair[0].trainIdx
+                if len(pair) == 2:
+                    second[j] = pair[1].distance
+        return cls(first, second, rows[nearest].astype(np.int64), positions[nearest])
+
+    @classmethod
+    def nearest_of(cls, parts: Sequence[Neighbours]) -> Neighbours:
+        """The neighbours among every part's descriptors together."""
+        if len(parts) == 1:
+            return parts[0]
+        first = np.stack([part.first for part in parts])
+        best = np.argmin(first, axis=0)
+        # The second nearest overall: the best part's second, or another part's first.
+        others = first.copy()
+        others[best, np.arange(first.shape[1])] = np.inf
+        second = np.minimum(
+            np.stack([part.second for part in parts])[best, np.arange(first.shape[1])],
+            others.min(axis=0),
+        )
+        pick = np.arange(first.shape[1])
+        return cls(
+            first[best, pick],
+            second,
+            np.stack([part.rows for part in parts])[best, pick],
+            np.stack([part.positions for part in parts])[best, pick],
+        )
+
+
 def keypoint_hits(
     descriptors: npt.NDArray[np.uint8],
     positions: npt.NDArray[np.float32],
@@ -51,30 +110,42 @@ def keypoint_hits(
     row) that one of ``queries`` (an image's keypoints, and its mirror image's)
     reproduces; the score is the share of the query's keypoints the transform explains,
     the best over the queries."""
-    cv2 = opencv()
-
-    best: dict[int, float] = {}
     if len(descriptors) < 2:
         return []
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    for query in queries:
-        if len(query) < params.min_inliers:
+    return keypoint_verdicts(
+        queries,
+        [
+            Neighbours.among(descriptors, positions, rows, query.descriptors)
+            if len(query) >= params.min_inliers
+            else None
+            for query in queries
+        ],
+        params,
+    )
+
+
+def keypoint_verdicts(
+    queries: Sequence[Keypoints],
+    neighbours: Sequence[Neighbours | None],
+    params: KeypointParams,
+) -> list[tuple[int, float]]:
+    """``keypoint_hits`` from each query's ``neighbours`` among at least two stored
+    descriptors (None for a query too small to look up)."""
+    best: dict[int, float] = {}
+    for query, near in zip(queries, neighbours, strict=True):
+        if near is None or len(query) < params.min_inliers:
             continue
-        pairs = matcher.knnMatch(query.descriptors, descriptors, k=2)
-        good = [
-            (m.queryIdx, m.trainIdx)
-            for m, n in (p for p in pairs if len(p) == 2)
-            if m.distance <= params.max_distance and m.distance < params.ratio * n.distance
-        ]
+        good = np.flatnonzero(
+            (near.first <= params.max_distance) & (near.first < params.ratio * near.second)
+        )
         if len(good) < params.min_inliers:
             continue
-        found = np.array(good, dtype=np.int64)
-        owners = rows[found[:, 1]]
+        owners = near.rows[good]
         for row in np.unique(owners).tolist():
-            mine = found[owners == row]
+            mine = good[owners == row]
             if len(mine) < params.min_inliers:
                 continue
-            inliers = _inliers(query.positions[mine[:, 0]], positions[mine[:, 1]], params)
+            inliers = _inliers(query.positions[mine], near.positions[mine], params)
             if inliers >= params.min_inliers:
                 score = round(inliers / len(query), 4)
                 best[row] = max(best.get(row, 0.0), score)

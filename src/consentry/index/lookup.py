@@ -3,6 +3,7 @@
 Two implementations answer it: ``MatchIndex``, which holds every fingerprint of every
 work (the registry's, and a lab's snapshot), and ``Sketch``, the signed offline file
 that holds only what is evidence of copying and nothing of the works' content.
+``ShardedIndex`` is ``MatchIndex`` cut into shards by fingerprint hash, answering alike.
 """
 
 from __future__ import annotations

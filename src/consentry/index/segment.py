@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
-from pathlib import Path
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -14,10 +11,20 @@ import numpy.typing as npt
 from consentry.fingerprint import ExcerptFingerprints, MinHashSignature
 from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _kernels
+from consentry.index._storage import Arrays
 from consentry.index.bloom import BloomFilter
 from consentry.index.records import IndexedWork
 
-__all__ = ["BANDS", "PERMUTATIONS", "ROWS", "Segment", "band_keys", "image_hits", "keypoint_arrays"]
+__all__ = [
+    "BANDS",
+    "PERMUTATIONS",
+    "ROWS",
+    "Segment",
+    "band_keys",
+    "image_hits",
+    "keypoint_arrays",
+    "posting_lookup",
+]
 
 PERMUTATIONS = 256
 # 32 bands of 8 rows: a pair at Jaccard 0.8 shares a band with probability
@@ -27,6 +34,7 @@ ROWS = 8
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
+I64 = npt.NDArray[np.int64]
 
 
 def band_keys(signatures: U32) -> U64:
@@ -81,8 +89,17 @@ def _spread(hashes: U64, works: npt.NDArray[np.int64]) -> U32:
     return spread
 
 
+def posting_lookup(keys: U64, works: npt.NDArray[np.int64]) -> tuple[U32, I64, U32]:
+    """What finding postings needs, for posting keys sorted ascending and the work
+    (a number; a code work's two views are one) each belongs to: per posting, how many
+    distinct works hold its key; where each bucket of keys starts; the blocks of a
+    Bloom filter over the keys."""
+    buckets = _kernels.posting_buckets(keys, _kernels.bucket_bits(len(keys)))
+    return _spread(keys, works), buckets, BloomFilter.build(np.unique(keys)).blocks
+
+
 @dataclass(frozen=True, slots=True)
-class Segment:
+class Segment(Arrays):
     """Arrays for one batch of works. Row ``i`` of the per-work arrays is work ``i`` of
     this segment; postings refer to those rows."""
 
@@ -185,8 +202,7 @@ class Segment:
         posting_keys = all_keys[order_p]
         posting_works = (np.concatenate(owners) if owners else np.zeros(0, np.uint32))[order_p]
         posting_offsets = (np.concatenate(offsets) if offsets else np.zeros(0, np.uint32))[order_p]
-        bloom = BloomFilter.build(np.unique(posting_keys))
-        posting_spread = _spread(
+        posting_spread, posting_buckets, bloom_blocks = posting_lookup(
             posting_keys,
             np.array(owners_of_rows, dtype=np.int64)[posting_works.astype(np.int64)]
             if len(posting_works)
@@ -218,42 +234,11 @@ class Segment:
             posting_works=posting_works.astype(np.uint32),
             posting_offsets=posting_offsets.astype(np.uint32),
             posting_spread=posting_spread,
-            posting_buckets=_kernels.posting_buckets(
-                posting_keys, _kernels.bucket_bits(len(posting_keys))
-            ),
-            bloom_blocks=bloom.blocks,
+            posting_buckets=posting_buckets,
+            bloom_blocks=bloom_blocks,
             image_hashes=image_hashes,
             image_works=np.array(image_rows, dtype=np.uint32),
             keypoint_descriptors=descriptors,
             keypoint_positions=positions,
             keypoint_works=keypoint_works,
         )
-
-    def save(self, folder: Path) -> None:
-        """One ``.npy`` per array, so loading can memory-map them."""
-        folder.mkdir(parents=True, exist_ok=True)
-        for field in fields(self):
-            np.save(folder / f"{field.name}.npy", getattr(self, field.name), allow_pickle=False)
-
-    @classmethod
-    def load(cls, folder: Path, *, mmap: bool = True) -> Segment:
-        mode: Literal["r"] | None = "r" if mmap else None
-        # As plain arrays over the mapping (still paged in on demand): a memmap subclass
-        # is converted by every kernel call that takes it.
-        return cls(
-            **{
-                field.name: np.asarray(
-                    np.load(folder / f"{field.name}.npy", mmap_mode=mode, allow_pickle=False)
-                )
-                for field in fields(cls)
-            }
-        )
-
-    def digest(self) -> str:
-        """SHA-256 over every array, in field order: names the segment's content."""
-        hasher = hashlib.sha256()
-        for field in fields(self):
-            array = np.ascontiguousarray(getattr(self, field.name))
-            hasher.update(f"{field.name}:{array.dtype.str}:{array.shape}\n".encode())
-            hasher.update(array.tobytes())
-        return hasher.hexdigest()

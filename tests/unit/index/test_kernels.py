@@ -245,3 +245,44 @@ def _grouped(
         )
         for i in range(low, high)
     ]
+
+
+@given(
+    st.lists(st.lists(st.integers(0, 20), max_size=30), min_size=1, max_size=5),
+    st.lists(st.tuples(st.integers(0, 4), st.integers(0, 21)), max_size=40),
+)
+def test_group_ranges_finds_each_key_within_its_group(
+    groups: list[list[int]], queries: list[tuple[int, int]]
+) -> None:
+    runs = [sorted(group) for group in groups]
+    starts = np.cumsum([0, *map(len, runs)])
+    keys = np.array([key for run in runs for key in run], dtype=np.uint64)
+    asked = [(g % len(runs), key) for g, key in queries]
+    lefts, rights = _kernels.group_ranges(
+        starts,
+        keys,
+        np.array([g for g, _ in asked], dtype=np.int64),
+        np.array([key for _, key in asked], dtype=np.uint64),
+    )
+    for (g, key), left, right in zip(asked, lefts.tolist(), rights.tolist(), strict=True):
+        run = runs[g]
+        start = int(starts[g])
+        held = [start + i for i, k in enumerate(run) if k == key]
+        expected = (held[0], held[-1] + 1) if held else (start + sum(k < key for k in run),) * 2
+        assert (left, right) == expected
+
+
+def _fmix64_by_hand(h: int) -> int:
+    mask = (1 << 64) - 1
+    h ^= h >> 33
+    h = (h * 0xFF51AFD7ED558CCD) & mask
+    h ^= h >> 33
+    h = (h * 0xC4CEB9FE1A85EC53) & mask
+    return h ^ (h >> 33)
+
+
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=50), st.integers(1, 64))
+def test_shard_routes_mixes_then_scales_into_the_shards(values: list[int], shards: int) -> None:
+    routes = _kernels.shard_routes(np.array(values, dtype=np.uint64), shards).tolist()
+    assert routes == [((_fmix64_by_hand(v) >> 32) * shards) >> 32 for v in values]
+    assert all(0 <= route < shards for route in routes)

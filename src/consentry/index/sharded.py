@@ -1,0 +1,297 @@
+"""``ShardedIndex``: the match index cut by fingerprint hash into shards that can live
+on different workers, so the registry can outgrow one machine's memory.
+
+A lookup routes each of the query's fingerprints to the one shard that keeps it
+(``shard_of``): exact digests, band keys and excerpt hashes go to one shard each; a
+near copy's candidates are then scored where their signatures live; a PDQ hash or a
+set of keypoints, which match by distance rather than by equality, is asked of every
+shard. Each shard answers with plain arrays of rows, and the rules that need the whole
+picture (a near match found for too many works, an excerpt's hit count and spans, the
+strongest match per work) run once over the merged answers, in ``_combine``, the same
+code ``MatchIndex`` runs: the answers are ``MatchIndex``'s for the same works.
+
+Saved as one folder per shard, one for the roster (each row's work and owner, which
+name the matches) and ``index.json``; memory-mapped on load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from consentry.errors import InputError
+from consentry.fingerprint import ExcerptFingerprints
+from consentry.fingerprint.keypoints import Keypoints
+from consentry.index import _combine, _kernels
+from consentry.index._storage import Arrays, read_manifest, write_index
+from consentry.index.keypoints import Neighbours, keypoint_verdicts
+from consentry.index.match_index import MatchIndex, MatchParams, params_json, params_of
+from consentry.index.records import IndexedWork, Match
+from consentry.index.segment import BANDS, PERMUTATIONS, band_keys
+from consentry.index.shard import Shard, digest_words, shard_of
+
+__all__ = ["Roster", "ShardedIndex"]
+
+# Bumped whenever the shard or roster layout changes.
+_FORMAT = 1
+_WHAT = "sharded match index"
+
+I64 = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, slots=True)
+class Roster(Arrays):
+    """Per row of the whole index: its work, owner, kind, and view (1 for a code
+    work's text view). Small beside the postings, so every router holds it whole."""
+
+    work_ids: npt.NDArray[np.str_]
+    owner_ids: npt.NDArray[np.str_]
+    kinds: npt.NDArray[np.str_]
+    views: npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, slots=True)
+class _Names:
+    works: list[str]
+    owners: list[str]
+
+
+def _merged(found: Sequence[tuple[I64, I64]]) -> tuple[I64, I64]:
+    """Shards' (query, row) pairs as one list, by query and then row."""
+    if not found:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    queries = np.concatenate([q for q, _ in found])
+    rows = np.concatenate([r for _, r in found])
+    order = np.lexsort((rows, queries))
+    return queries[order], rows[order]
+
+
+@dataclass
+class ShardedIndex(_combine.Matcher):
+    """A match index cut into ``len(shards)`` shards by fingerprint hash."""
+
+    roster: Roster
+    shards: list[Shard]
+    params: MatchParams = field(default_factory=MatchParams)
+    _names: _Names = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._names = _Names(self.roster.work_ids.tolist(), self.roster.owner_ids.tolist())
+
+    # -- building ---------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls, works: Iterable[IndexedWork], *, shards: int, params: MatchParams | None = None
+    ) -> ShardedIndex:
+        """``works`` indexed in ``shards`` shards; raises ``InputError`` for fewer than one."""
+        return cls.split(MatchIndex.build(works, params=params), shards=shards)
+
+    @classmethod
+    def split(cls, index: MatchIndex, *, shards: int) -> ShardedIndex:
+        """``index`` cut into ``shards`` shards, answering as it does (for image
+        keypoints, as it does compacted); raises ``InputError`` for fewer than one."""
+        if shards < 1:
+            raise InputError(f"a sharded index needs at least one shard, not {shards}")
+        segments = index.segments
+
+        def joined(name: str) -> npt.NDArray[np.generic]:
+            arrays = [getattr(segment, name) for segment in segments]
+            return np.concatenate(arrays) if arrays else np.zeros(0, np.uint8)
+
+        roster = Roster(
+            work_ids=joined("work_ids").astype(np.str_),
+            owner_ids=joined("owner_ids").astype(np.str_),
+            kinds=joined("kinds").astype(np.str_),
+            views=joined("views").astype(np.uint8),
+        )
+        return cls(roster, Shard.split(segments, shards), index.params)
+
+    @property
+    def size(self) -> int:
+        """Registered works held (a code work's text view is not counted twice)."""
+        return int((self.roster.views == 0).sum())
+
+    def work_ids(self) -> set[str]:
+        return set(self._names.works)
+
+    # -- persistence ------------------------------------------------------------------
+
+    def digest(self) -> str:
+        """SHA-256 naming this index's content and parameters."""
+        return self._digest([shard.digest() for shard in self.shards])
+
+    def _digest(self, shards: Sequence[str]) -> str:
+        hasher = hashlib.sha256(json.dumps(params_json(self.params), sort_keys=True).encode())
+        hasher.update(self.roster.digest().encode())
+        for digest in shards:
+            hasher.update(digest.encode())
+        return hasher.hexdigest()
+
+    def save(self, folder: Path) -> str:
+        """Write the index to ``folder`` crash-safely, a folder per shard; returns its
+        digest."""
+        count, digests = len(self.shards), [shard.digest() for shard in self.shards]
+        names = [f"shard-{n:03d}-of-{count:03d}-{d[:16]}" for n, d in enumerate(digests)]
+        roster = f"roster-{self.roster.digest()[:16]}"
+        digest = self._digest(digests)
+        manifest = {
+            "format": _FORMAT,
+            "roster": roster,
+            "shards": names,
+            "shard_digests": digests,
+            "params": params_json(self.params),
+            "digest": digest,
+        }
+        parts: list[tuple[str, Arrays]] = [(roster, self.roster)]
+        parts += zip(names, self.shards, strict=True)
+        write_index(folder, parts, manifest, kinds=["roster", "shard"])
+        return digest
+
+    @classmethod
+    def load(cls, folder: Path, *, mmap: bool = True) -> ShardedIndex:
+        """Load a saved sharded index, memory-mapped unless ``mmap`` is False.
+
+        Raises ``InputError`` when the folder holds none or one that fails its digest.
+        """
+        manifest = read_manifest(folder, _FORMAT, _WHAT)
+        try:
+            index = cls(
+                Roster.load(folder / manifest["roster"], mmap=mmap),
+                [Shard.load(folder / name, mmap=mmap) for name in manifest["shards"]],
+                params_of(manifest["params"]),
+            )
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            raise InputError(f"{_WHAT} in {folder} is incomplete ({exc}); rebuild it") from exc
+        if index.digest() != manifest["digest"]:
+            raise InputError(f"{_WHAT} in {folder} does not match its recorded digest; rebuild it")
+        return index
+
+    @staticmethod
+    def load_shard(folder: Path, number: int, *, mmap: bool = True) -> Shard:
+        """Shard ``number`` alone of the index saved in ``folder``: what a worker that
+        answers for one shard loads.
+
+        Raises ``InputError`` when it is missing or fails its recorded digest.
+        """
+        manifest = read_manifest(folder, _FORMAT, _WHAT)
+        try:
+            digest = manifest["shard_digests"][number]
+            shard = Shard.load(folder / manifest["shards"][number], mmap=mmap)
+        except (OSError, ValueError, TypeError, KeyError, IndexError) as exc:
+            raise InputError(
+                f"shard {number} of the {_WHAT} in {folder} is missing ({exc}); rebuild it"
+            ) from exc
+        if shard.digest() != digest:
+            raise InputError(
+                f"shard {number} of the {_WHAT} in {folder} does not match its recorded "
+                "digest; rebuild it"
+            )
+        return shard
+
+    # -- lookups: route, ask each shard, combine --------------------------------------
+
+    def _routed(self, values: npt.NDArray[np.uint64]) -> Iterable[tuple[Shard, I64]]:
+        """Each shard with the positions of ``values`` it keeps, where it keeps any."""
+        route = shard_of(values, len(self.shards))
+        for number, shard in enumerate(self.shards):
+            mine = np.flatnonzero(route == number)
+            if len(mine):
+                yield shard, mine
+
+    def _exact(self, digests: Sequence[bytes]) -> list[list[Match]]:
+        valid, keys = _combine.digest_queries(digests)
+        found = []
+        for shard, mine in self._routed(digest_words(keys)):
+            queries, rows = shard.exact(keys[mine])
+            found.append((mine[queries], rows))
+        queries, rows = _merged(found)
+        return _combine.exact_matches(len(digests), valid, [(self._names, queries, rows)])
+
+    def _near(self, signatures: Sequence[npt.NDArray[np.uint32]]) -> list[list[Match]]:
+        valid, queries = _combine.signature_queries(signatures)
+        keys = band_keys(queries).reshape(-1)
+        bands = np.tile(np.arange(BANDS), len(queries))
+        # Round one: the rows sharing a band key with each query, each pair once.
+        found = []
+        for shard, mine in self._routed(keys):
+            which, rows = shard.band_candidates(bands[mine], keys[mine])
+            found.append((mine[which] // BANDS, rows))
+        query_of, rows = _merged(found)
+        first = np.ones(len(rows), dtype=bool)
+        first[1:] = (query_of[1:] != query_of[:-1]) | (rows[1:] != rows[:-1])
+        query_of, rows = query_of[first], rows[first]
+        # Round two: each candidate scored where its row's signature lives.
+        equal = np.zeros(len(rows), dtype=np.int64)
+        home = rows % len(self.shards)
+        for number, shard in enumerate(self.shards):
+            mine = np.flatnonzero(home == number)
+            if len(mine):
+                asked, which = np.unique(query_of[mine], return_inverse=True)
+                equal[mine] = shard.agreement(queries[asked], which.astype(np.int64), rows[mine])
+        scores = equal / PERMUTATIONS
+        near = scores >= self.params.near_threshold
+        part = (self._names, query_of[near], rows[near], scores[near])
+        return _combine.near_matches(
+            len(signatures), valid, [part], self.params.max_works_per_fingerprint
+        )
+
+    def _excerpts(self, queries: Sequence[ExcerptFingerprints]) -> list[list[Match]]:
+        sizes = [len(query) for query in queries]
+        if not any(sizes):
+            return [[] for _ in queries]
+        bounds, hashes, offsets = _combine.excerpt_queries(queries)
+        found = []
+        for shard, mine in self._routed(_kernels.posting_keys(hashes)):
+            which, rows = shard.excerpt_rows(hashes[mine], self.params.max_works_per_fingerprint)
+            found.append((mine[which], rows))
+        held, rows = _merged(found)
+        # The shards have already set boilerplate aside and kept one posting per (hash,
+        # row): as one posting per pair of a hash held by one work, the kernel that
+        # groups a segment's evidence groups these by row, counts them and draws spans.
+        one = np.arange(len(held), dtype=np.int64)
+        evidence = _kernels.excerpt_evidence_many(
+            held,
+            one,
+            one + 1,
+            np.ones(len(hashes), dtype=np.int64),
+            1,
+            rows.astype(np.uint32),
+            offsets,
+            self.params.noise,
+            np.searchsorted(held, bounds),
+        )
+        return _combine.excerpt_matches(
+            sizes, [(self._names, evidence)], self.params.min_excerpt_hits
+        )
+
+    def _images(self, hashes: Sequence[bytes], keypoints: Sequence[bytes] = ()) -> list[Match]:
+        # Close PDQ hashes and matching keypoints need not share a route: every shard
+        # is asked.
+        by_hash: list[tuple[int, float]] = []
+        if hashes:
+            found = [s.image_rows_near(hashes, self.params.pdq_max_distance) for s in self.shards]
+            rows = np.concatenate([rows for rows, _ in found])
+            scores = [score for _, some in found for score in some]
+            by_hash = [(int(rows[i]), scores[i]) for i in np.argsort(rows, kind="stable")]
+        queries = [Keypoints.from_bytes(k) for k in keypoints]
+        params = self.params.keypoints
+        by_keypoints: list[tuple[int, float]] = []
+        # As the single index, which looks nothing up among fewer than two keypoints.
+        if queries and sum(shard.keypoint_count for shard in self.shards) >= 2:
+            neighbours = [
+                Neighbours.nearest_of(
+                    [s.keypoint_neighbours(query.descriptors) for s in self.shards]
+                )
+                if len(query) >= params.min_inliers
+                else None
+                for query in queries
+            ]
+            by_keypoints = keypoint_verdicts(queries, neighbours, params)
+        return _combine.image_matches([(self._names, by_hash)], [(self._names, by_keypoints)])
