@@ -21,6 +21,7 @@ from consentry.clock import parse_time
 from consentry.crypto import Signer, parse_json_object
 from consentry.errors import InputError
 from consentry.gate import DEFAULT_OPEN_LICENCES, Gate, GateMode, GatePolicy
+from consentry.gate.engines import EngineName
 from consentry.gate.gate import DEFAULT_MIN_SPAN
 from consentry.gate.parts import STATE, merge_parts
 from consentry.gate.readers.warc import is_warc, warc_site_files
@@ -193,7 +194,8 @@ def run_gate(
     ``signals``: a mirror of the corpus's sites' signal files (``DIR/<host>/robots.txt``
     and so on); a WARC corpus's own responses for those files are read too.
     ``options``: ``RunSettings``' (``compress``, ``resume``, ``checkpoint_every``,
-    ``workers``)."""
+    ``workers``), and ``shard_bytes``, ``engine`` (an ``EngineName``) and ``address``
+    (a Ray cluster's) for a run decided in shards."""
     site = site_signals_for(corpus, signals)
     plan = plan_gate(
         ws,
@@ -204,7 +206,9 @@ def run_gate(
         site_signals=site or None,
     )
     shard_bytes = int(options.pop("shard_bytes", DEFAULT_SHARD_BYTES))
-    if _in_shards(ws, corpus, out, options, shard_bytes) and not site:
+    engine = EngineName(options.pop("engine", EngineName.LOCAL))
+    address = options.pop("address", None)
+    if _in_shards(ws, corpus, out, options, shard_bytes, engine):
         # Imported here: it imports this module.
         from consentry.app.sharded_gating import run_sharded  # noqa: PLC0415
 
@@ -220,6 +224,9 @@ def run_gate(
             checkpoint_every=int(options.get("checkpoint_every", 1000)),
             shard_bytes=shard_bytes,
             on_progress=on_progress,
+            engine=engine,
+            address=None if address is None else str(address),
+            site_signals=site or None,
         )
     return run_gate_over(
         plan.settings(corpus, out, **options),
@@ -235,19 +242,36 @@ def run_gate(
 
 
 def _in_shards(
-    ws: Workspace, corpus: Path, out: Path, options: dict[str, Any], shard_bytes: int
+    ws: Workspace,
+    corpus: Path,
+    out: Path,
+    options: dict[str, Any],
+    shard_bytes: int,
+    engine: EngineName,
 ) -> bool:
-    """Whether the run is decided shard by shard by worker processes: several workers
-    over a plain JSON Lines file of more than one shard, against a registry each worker
-    can open itself (not a served one, nor a snapshot's); and a run begun so resumes so."""
+    """Whether the run is decided shard by shard by an engine's workers: always on Ray;
+    locally, several workers over a plain JSON Lines or Parquet file larger than one
+    shard, against a registry each worker can open itself (not a served one, nor a
+    snapshot's); and a run begun so resumes so. Raises ``InputError`` for a corpus
+    the Ray engine cannot cut into shards."""
     if (out / "run.json").is_file() or (out / STATE).is_file():
         return (out / "run.json").is_file()
-    return (
-        int(options.get("workers", 1)) > 1
-        and splittable(corpus)
-        and corpus.stat().st_size > shard_bytes
-        and type(ws) is Workspace
-    )
+    match engine:
+        case EngineName.RAY:
+            if not splittable(corpus):
+                raise InputError(
+                    f"--engine ray decides a file it can cut into shards, plain JSON Lines "
+                    f"(.jsonl, .json, .ndjson) or Parquet, and {corpus} is neither; "
+                    "decompress or convert it, or use --engine local"
+                )
+            return True
+        case EngineName.LOCAL:
+            return (
+                int(options.get("workers", 1)) > 1
+                and splittable(corpus)
+                and corpus.stat().st_size > shard_bytes
+                and type(ws) is Workspace
+            )
 
 
 def site_signals_for(corpus: Path, mirror: Path | None) -> SiteSignals:

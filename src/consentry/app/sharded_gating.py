@@ -1,12 +1,15 @@
-"""A gate run over a plain JSON Lines corpus decided shard by shard by an engine's
-workers, and merged into the run one process would have made: the same decisions, the
-same outputs in the same order, one manifest over every item.
+"""A gate run over a plain JSON Lines or Parquet corpus decided shard by shard by an
+engine's workers, and merged into the run one process would have made: the same
+decisions, the same outputs in the same order, one manifest over every item.
 
-``OUT/run.json`` holds the run's id and its shards (byte ranges of the corpus); each
+``OUT/run.json`` holds the run's id and its shards (``consentry.gate.shards``); each
 shard is decided into ``OUT/parts/shard-NNNNN`` and marked done when it is whole. An
 interrupted or killed run resumes shard by shard (``--resume``): done shards are kept,
-the others decided again. Workers plan the gate as a pipeline rank does, from the same
-registry and the saved index, and join the run at the moment the registry recorded.
+the others decided again. The engine runs the shards (``consentry.gate.engines``): on
+the local one, workers plan the gate as a pipeline rank does, from the same registry and
+the saved index; on Ray, they get the index and the run's consent, read once here, and
+need no registry (``consentry.app.shard_deciding``). Either way they join the run at the
+moment the registry recorded.
 """
 
 from __future__ import annotations
@@ -14,101 +17,27 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from consentry.app.gating import PlannedGate, plan_gate
+from consentry.app.gating import PlannedGate
+from consentry.app.shard_deciding import PlannedInWorker, ShardJob, carried_gate
 from consentry.app.workspace import Workspace
 from consentry.errors import InputError, WorkInterruptedError
-from consentry.gate import GatePolicy
+from consentry.gate import SiteSignals
+from consentry.gate.engines import Engine, EngineName
 from consentry.gate.engines.local import LocalEngine
-from consentry.gate.gate import CHUNK
-from consentry.gate.item import CHUNK_BYTES, chunked, held_bytes
+from consentry.gate.finish import write_json
 from consentry.gate.parts import STATE, merged_state, part_is_done
-from consentry.gate.readers import read_jsonl
-from consentry.gate.run import RunSettings, RunStats
+from consentry.gate.run import RunStats
 from consentry.gate.shards import DEFAULT_SHARD_BYTES, Shard, plan_shards
 from consentry.gate.sources import SourceTally
 from consentry.ids import IdKind, new_id
 from consentry.interrupts import stop_on_interrupt
-from consentry.settings import Settings
-from consentry.terms import Category
 
-__all__ = ["ShardJob", "run_sharded"]
+__all__ = ["run_sharded"]
 
 _PLAN = "run.json"
-
-
-@dataclass(frozen=True, slots=True)
-class ShardJob:
-    """What a worker needs to decide a shard of the run, sent to it once per shard."""
-
-    settings: Settings
-    corpus: Path
-    out: Path
-    run_id: str
-    licensee_id: str
-    purpose: Category
-    policy: GatePolicy
-    min_span: int
-    compress: bool
-    checkpoint_every: int
-
-    def part(self, shard: Shard) -> Path:
-        return self.out / "parts" / f"shard-{shard.number:05d}"
-
-
-# One planned gate per worker process and run, made at its first shard.
-_PLANNED: dict[str, tuple[Workspace, PlannedGate]] = {}
-
-
-def _planned(job: ShardJob) -> PlannedGate:
-    held = _PLANNED.get(job.run_id)
-    if held is None:
-        ws = Workspace(job.settings)
-        plan = plan_gate(
-            ws,
-            licensee_id=job.licensee_id,
-            purpose=job.purpose,
-            policy=job.policy,
-            save_index=False,
-            min_span=job.min_span,
-        )
-        held = _PLANNED[job.run_id] = (ws, plan)
-    return held[1]
-
-
-def decide_shard(job: ShardJob, shard: Shard) -> dict[str, Any]:
-    """Decide ``shard`` into its part, as of the run's recorded moment; its counts."""
-    plan = _planned(job)
-    part = job.part(shard)
-    if part.exists():
-        shutil.rmtree(part)  # an unfinished part: decided again, whole
-    run = plan.open_run(
-        RunSettings(
-            f"{job.corpus.resolve()}#shard-{shard.number}",
-            part,
-            job.licensee_id,
-            job.purpose,
-            job.policy.mode,
-            compress=job.compress,
-            checkpoint_every=job.checkpoint_every,
-            run_id=job.run_id,
-        ),
-        started=True,
-    )
-    try:
-        items = read_jsonl(job.corpus, lines=shard.lines)
-        for chunk in chunked(items, held=held_bytes, max_items=CHUNK, max_bytes=CHUNK_BYTES):
-            run.decide_chunk(chunk)
-    except BaseException:
-        run.close()
-        raise
-    run.finish_part()
-    stats = run.stats
-    return {"items": stats.items, "bytes": stats.bytes, "rejected": stats.rejected}
 
 
 def _plan_of(
@@ -183,13 +112,23 @@ def run_sharded(
     checkpoint_every: int = 1000,
     shard_bytes: int = DEFAULT_SHARD_BYTES,
     on_progress: Callable[[RunStats], None] | None = None,
+    engine: EngineName = EngineName.LOCAL,
+    address: str | None = None,
+    site_signals: SiteSignals | None = None,
 ) -> dict[str, Any]:
-    """Decide ``corpus`` (plain JSON Lines) shard by shard on ``workers`` processes
-    and merge the parts into ``out``; the summary, as ``run_gate`` returns it."""
+    """Decide ``corpus`` (``splittable``) shard by shard on ``engine``'s ``workers``
+    (Ray: on the cluster at ``address``, else one started for the run) and merge the
+    parts into ``out``; the summary, as ``run_gate`` returns it, with the engine's
+    figures under ``engine``. Raises ``EngineUnavailableError`` before anything is
+    written when the engine cannot run here, ``ShardFailedError`` naming a shard whose
+    decision failed (the shards decided are kept for ``--resume``)."""
+    if engine is EngineName.RAY:
+        from consentry.gate.engines.ray import import_ray  # noqa: PLC0415 - Ray is optional
+
+        import_ray(address)
     held = _plan_of(plan, corpus, out, resume=resume, shard_bytes=shard_bytes)
     shards = [Shard.from_json(s) for s in held["shards"]]
     job = ShardJob(
-        ws.settings,
         corpus,
         out,
         str(held["run_id"]),
@@ -199,6 +138,7 @@ def run_sharded(
         min_span,
         compress,
         checkpoint_every,
+        site_signals,
     )
     parts = [job.part(s) for s in shards]
     todo = [s for s, p in zip(shards, parts, strict=True) if not part_is_done(p)]
@@ -207,10 +147,9 @@ def run_sharded(
         if on_progress is not None:
             on_progress(_stats([p for p in parts if part_is_done(p)]))
 
+    runner, decide, figures = _engine(engine, ws, plan, job, workers=workers, address=address)
     with stop_on_interrupt() as stop:
-        LocalEngine(workers).run(
-            todo, partial(decide_shard, job), on_done=done, stop=lambda: stop.asked
-        )
+        runner.run(todo, decide, on_done=done, stop=lambda: stop.asked)
         if stop.asked:
             finished = sum(part_is_done(p) for p in parts)
             raise WorkInterruptedError(
@@ -223,4 +162,30 @@ def run_sharded(
     )
     shutil.rmtree(out / "parts", ignore_errors=True)
     (out / _PLAN).unlink()
+    summary["engine"] = {"name": engine.value, "workers": workers, **figures()}
+    write_json(out / "summary.json", summary)
     return summary
+
+
+def _engine(
+    name: EngineName,
+    ws: Workspace,
+    plan: PlannedGate,
+    job: ShardJob,
+    *,
+    workers: int,
+    address: str | None,
+) -> tuple[Engine, Callable[[Shard], dict[str, Any]], Callable[[], dict[str, Any]]]:
+    """The engine named, what it decides each shard with, and its figures once run."""
+    match name:
+        case EngineName.LOCAL:
+            return LocalEngine(workers), PlannedInWorker(job, ws.settings), dict
+        case EngineName.RAY:
+            from consentry.gate.engines.ray import RayEngine  # noqa: PLC0415 - Ray is optional
+
+            ray = RayEngine(workers, address=address)
+
+            def shipped() -> dict[str, Any]:
+                return {} if ray.shipped is None else dict(ray.shipped.to_json())
+
+            return ray, carried_gate(plan, job), shipped

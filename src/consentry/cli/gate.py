@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from consentry.cli._common import err, out, parse_category, parse_mode, print_json, workspace
+from consentry.errors import InputError
 
 if TYPE_CHECKING:
+    from consentry.gate.engines import EngineName
     from consentry.gate.run import RunStats
 
 __all__ = ["gate_app"]
@@ -28,6 +30,20 @@ def _reason_line(reason: str) -> str:
         "unregistered": "unregistered items with no basis",
         "unreadable": "unreadable items",
     }.get(reason, f"items with reason {reason}")
+
+
+def _parse_engine(name: str, address: str | None) -> EngineName:
+    """``--engine``'s value; ``--address`` only with ray. Raises ``InputError``."""
+    from consentry.gate.engines import EngineName
+
+    try:
+        engine = EngineName(name)
+    except ValueError:
+        choices = ", ".join(e.value for e in EngineName)
+        raise InputError(f"--engine {name!r} is not one of {choices}", field="engine") from None
+    if address is not None and engine is not EngineName.RAY:
+        raise InputError("--address names a Ray cluster: use it with --engine ray")
+    return engine
 
 
 gate_app = typer.Typer(help="Run the ingestion gate over a corpus.", no_args_is_help=True)
@@ -62,7 +78,22 @@ def run(
         "decided shard by shard, one per worker at a time.",
     ),
     shard_mb: int = typer.Option(
-        64, "--shard-mb", min=1, help="Size of a plain .jsonl's shards, in MB (with --workers)."
+        64,
+        "--shard-mb",
+        min=1,
+        help="Size of the shards of a plain .jsonl or a Parquet file, in MB (with --workers "
+        "or --engine ray).",
+    ),
+    engine: str = typer.Option(
+        "local",
+        "--engine",
+        help="Where shards are decided: local (processes here) or ray (a Ray cluster, "
+        "--workers actors; needs pip install 'consentry[ray]').",
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="With --engine ray: a running cluster's address (default: start one here).",
     ),
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", min=1, help="Items between checkpoints."
@@ -104,6 +135,7 @@ def run(
     from consentry import app
 
     category = parse_category(purpose)
+    engine_name = _parse_engine(engine, address)
     policy = app.gate_policy(
         parse_mode(mode), open_licences=open_licence, own_sources=own_source, agent=agent
     )
@@ -152,6 +184,8 @@ def run(
             checkpoint_every=checkpoint_every,
             workers=workers,
             shard_bytes=shard_mb << 20,
+            engine=engine_name,
+            address=address,
             min_span=min_span,
             signals=signals,
         )

@@ -3,7 +3,8 @@ purpose at the run's moment?"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -11,7 +12,7 @@ from consentry.registry import Actor, Registry
 from consentry.registry.consent import Consent
 from consentry.terms import Category, Price, UseDecision
 
-__all__ = ["ConsentOracle", "RegistryConsent"]
+__all__ = ["ConsentOracle", "ConsentTable", "RegistryConsent"]
 
 
 class ConsentOracle(Protocol):
@@ -73,3 +74,36 @@ class RegistryConsent:
         """The price the licensee's grant ``grant_id`` carries: of the grants the run's
         consent verified, so a grant set aside there costs nothing here."""
         return self._standing().price_of(grant_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentTable:
+    """Every answer a run can need, read before it starts: the decision for each work
+    the index holds and the price of each grant those decisions use. A plain value, so
+    workers that cannot reach the registry decide exactly as the run's oracle would."""
+
+    at: datetime
+    answers: Mapping[str, UseDecision]
+    prices: Mapping[str, Price]
+
+    @classmethod
+    def read(cls, oracle: ConsentOracle, work_ids: Iterable[str], *, at: datetime) -> ConsentTable:
+        """``oracle``'s answers (as of ``at``, the moment it decides for) for
+        ``work_ids``, read in one batch, and the prices of the grants they rely on."""
+        ids = sorted(set(work_ids))
+        answers = dict(oracle.decide(ids))
+        grants = sorted({d.grant_id for d in answers.values() if d.grant_id is not None})
+        prices = {g: price for g in grants if (price := oracle.price_of(g)) is not None}
+        return cls(at, answers, prices)
+
+    def decide(self, work_ids: Sequence[str]) -> Mapping[str, UseDecision]:
+        """As the oracle read answered; a work it was not asked about has no consent
+        (the table covers the whole index, so a match always names one it holds)."""
+        answers = self.answers
+        return {
+            w: answers.get(w) or UseDecision(False, f"work {w} is not in the registry")
+            for w in work_ids
+        }
+
+    def price_of(self, grant_id: str) -> Price | None:
+        return self.prices.get(grant_id)

@@ -1,28 +1,39 @@
-"""A corpus cut into shards that can be decided apart and merged in order: a plain JSON
-Lines file into byte ranges that start and end at line boundaries, each knowing the
-number of its first line, so that its items are named as a reading of the whole file
-names them and the merged run is the run one process would have made."""
+"""A corpus cut into shards that can be decided apart and merged in order, each knowing
+the number of its first item, so that its items are named as a reading of the whole
+file names them and the merged run is the run one process would have made:
+
+- a plain JSON Lines file into byte ranges that start and end at line boundaries;
+- a Parquet file into runs of whole row groups.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-from consentry.errors import InputError
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-__all__ = ["DEFAULT_SHARD_BYTES", "Shard", "plan_shards", "splittable"]
+from consentry.errors import InputError
+from consentry.gate.item import Item
+from consentry.gate.readers import read_jsonl, read_parquet
+
+__all__ = ["DEFAULT_SHARD_BYTES", "Shard", "plan_shards", "read_shard", "splittable"]
 
 DEFAULT_SHARD_BYTES = 64 << 20
 _PLAIN = (".jsonl", ".json", ".ndjson")
+_PARQUET = ".parquet"
 _BLOCK = 8 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class Shard:
-    """Lines of the corpus from byte ``start`` to ``end``, the first of them line
-    ``first_line``."""
+    """Items of the corpus from ``start`` to ``end``, the first of them item
+    ``first_line``: of a JSON Lines file, the lines from byte ``start`` to byte
+    ``end``; of a Parquet file, row groups ``start`` to ``end`` (exclusive)."""
 
     number: int
     start: int
@@ -52,16 +63,33 @@ class Shard:
 
 
 def splittable(path: Path) -> bool:
-    """Whether ``path`` is a plain JSON Lines file, which can be cut at any line."""
-    return path.is_file() and path.name.lower().endswith(_PLAIN)
+    """Whether ``path`` is a file that can be cut into shards: plain JSON Lines (at any
+    line) or Parquet (at any row group)."""
+    name = path.name.lower()
+    return path.is_file() and (name.endswith(_PLAIN) or name.endswith(_PARQUET))
 
 
 def plan_shards(path: Path, *, target_bytes: int = DEFAULT_SHARD_BYTES) -> list[Shard]:
-    """``path`` cut into shards of about ``target_bytes``, each ending after a newline
-    (the last at the end of the file), with their first lines counted: one reading of
-    the file, at the speed of counting newlines."""
+    """``path`` (``splittable``) cut into shards of about ``target_bytes`` each, with
+    their first items counted. Raises ``InputError`` for a file that cannot be read."""
     if target_bytes < 1:
         raise InputError(f"a shard must hold at least one byte, not {target_bytes}")
+    if path.name.lower().endswith(_PARQUET):
+        return _row_group_shards(path, target_bytes)
+    return _line_shards(path, target_bytes)
+
+
+def read_shard(path: Path, shard: Shard) -> Iterator[Item]:
+    """The items of ``shard`` of ``path``, named as a reading of the whole file names
+    them."""
+    if path.name.lower().endswith(_PARQUET):
+        return read_parquet(path, row_groups=shard.lines)
+    return read_jsonl(path, lines=shard.lines)
+
+
+def _line_shards(path: Path, target_bytes: int) -> list[Shard]:
+    """Each shard ending after a newline (the last at the end of the file): one
+    reading of the file, at the speed of counting newlines."""
     size = path.stat().st_size
     cuts = [0]
     with path.open("rb") as stream:
@@ -83,3 +111,21 @@ def plan_shards(path: Path, *, target_bytes: int = DEFAULT_SHARD_BYTES) -> list[
                 line += block.count(b"\n")
                 left -= len(block)
     return shards
+
+
+def _row_group_shards(path: Path, target_bytes: int) -> list[Shard]:
+    """Consecutive row groups, each shard as many as hold about ``target_bytes`` (at
+    least one); read from the file's footer alone."""
+    try:
+        metadata = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException) as exc:
+        raise InputError(f"{path} is not a readable Parquet file ({exc})") from exc
+    shards: list[Shard] = []
+    first, held, row, first_row = 0, 0, 1, 1
+    for group in range(metadata.num_row_groups):
+        held += metadata.row_group(group).total_byte_size
+        row += metadata.row_group(group).num_rows
+        if held >= target_bytes or group == metadata.num_row_groups - 1:
+            shards.append(Shard(len(shards), first, group + 1, first_row))
+            first, held, first_row = group + 1, 0, row
+    return shards or [Shard(0, 0, 0, 1)]

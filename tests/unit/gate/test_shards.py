@@ -1,5 +1,5 @@
-"""Shards of a JSON Lines file read back as the whole file reads: every line once, in
-order, each item named by its line in the whole file, whatever the cut."""
+"""Shards of a JSON Lines or Parquet file read back as the whole file reads: every item
+once, in order, each named by its line or row in the whole file, whatever the cut."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ import json
 from itertools import pairwise
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from consentry.errors import InputError
-from consentry.gate.readers import read_jsonl
-from consentry.gate.shards import plan_shards, splittable
+from consentry.gate.readers import read_jsonl, read_parquet
+from consentry.gate.shards import plan_shards, read_shard, splittable
 
 _line = st.one_of(
     st.builds(lambda n, t: json.dumps({"id": f"i{n}", "text": t}), st.integers(0, 99), st.text()),
@@ -51,15 +53,41 @@ def test_shards_read_as_the_whole_file(
     assert _named(pieces) == _named(read_jsonl(path))
 
 
-def test_only_plain_json_lines_is_cut(tmp_path: Path) -> None:
+def test_only_plain_json_lines_and_parquet_are_cut(tmp_path: Path) -> None:
     for name, cut in (
         ("a.jsonl", True),
         ("a.ndjson", True),
         ("a.jsonl.gz", False),
-        ("a.parquet", False),
+        ("a.parquet", True),
+        ("a.warc", False),
     ):
         (tmp_path / name).write_bytes(b"{}\n")
         assert splittable(tmp_path / name) is cut
     assert not splittable(tmp_path)
     with pytest.raises(InputError, match="at least one byte"):
         plan_shards(tmp_path / "a.jsonl", target_bytes=0)
+    with pytest.raises(InputError, match="not a readable Parquet file"):
+        plan_shards(tmp_path / "a.parquet")
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(0, 60), st.integers(1, 12), st.integers(1, 4000))
+def test_parquet_shards_read_as_the_whole_file(
+    tmp_path_factory: pytest.TempPathFactory, rows: int, group_rows: int, target: int
+) -> None:
+    path = tmp_path_factory.mktemp("shards") / "corpus.parquet"
+    table = pa.table(
+        {
+            "id": [f"i{n % 7}" for n in range(rows)],
+            "text": [f"row {n} " * (n % 5) for n in range(rows)],
+            "metadata": ['{"license": "CC0-1.0"}' if n % 3 else "not json" for n in range(rows)],
+        }
+    )
+    pq.write_table(table, path, row_group_size=group_rows)
+    shards = plan_shards(path, target_bytes=target)
+    groups = pq.ParquetFile(path).metadata.num_row_groups
+    assert shards[0].start == 0 and shards[-1].end == groups
+    assert all(a.end == b.start for a, b in pairwise(shards))
+    assert [s.number for s in shards] == list(range(len(shards)))
+    pieces = [item for s in shards for item in read_shard(path, s)]
+    assert _named(pieces) == _named(read_parquet(path))

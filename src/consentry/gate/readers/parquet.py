@@ -20,10 +20,16 @@ _COLUMNS = ("id", "text", "metadata", "image", "image_path")
 
 
 def read_parquet(
-    path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES, batch_rows: int = 1024
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_ITEM_BYTES,
+    batch_rows: int = 1024,
+    row_groups: tuple[int, int, int] | None = None,
 ) -> Iterator[Item]:
     """One ``Item`` per row, as ``item_from_mapping`` makes it; a ``metadata`` column of
-    JSON strings is parsed.
+    JSON strings is parsed. ``row_groups`` (first, end, first row): only row groups
+    ``first`` to ``end`` (exclusive), whose first row is row ``first row`` of the file,
+    each item named as a reading of the whole file names it (a shard of the file).
 
     Raises ``InputError`` for a file that is not Parquet or has no ``id`` column, and,
     after the items before the damage, for one whose data cannot be decoded part way."""
@@ -36,9 +42,14 @@ def read_parquet(
     if "id" not in columns:
         raise InputError(f"{path} has no 'id' column; the gate needs one id per row")
     name = shown_name(path.name)
-    row = 0
+    row, groups = 0, None
+    if row_groups is not None:
+        first, end, first_row = row_groups
+        row, groups = first_row - 1, list(range(first, end))
     try:
-        for batch in parquet.iter_batches(batch_size=batch_rows, columns=columns):
+        for batch in parquet.iter_batches(
+            batch_size=batch_rows, row_groups=groups, columns=columns
+        ):
             for record in batch.to_pylist():
                 row += 1
                 yield _row_item(record, f"{name}#{row}", row, path.parent, max_bytes)
