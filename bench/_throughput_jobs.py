@@ -156,7 +156,7 @@ def shard_cost(corpus: Path, licensee: str, out: Path) -> None:
     or Ray worker is long-lived: the plan, index and kernels are loaded once): the
     seconds to decide a one-record shard into its part, per shard."""
     from consentry import app
-    from consentry.app.sharded_gating import ShardJob, decide_shard
+    from consentry.app.shard_deciding import PlannedInWorker, ShardJob
     from consentry.gate import GateMode
     from consentry.gate.shards import plan_shards
     from consentry.ids import IdKind, new_id
@@ -169,15 +169,14 @@ def shard_cost(corpus: Path, licensee: str, out: Path) -> None:
         )
         run_id = new_id(IdKind.RUN)
         planned.start(run_id)
-        job = ShardJob(
-            ws.settings, corpus, out, run_id, licensee, Category.TRAIN_AI, policy, 200, False, 1000
-        )
+        job = ShardJob(corpus, out, run_id, licensee, Category.TRAIN_AI, policy, 200, False, 1000)
+        decide = PlannedInWorker(job, ws.settings)
         (shard,) = plan_shards(corpus, target_bytes=1 << 30)
-        decide_shard(job, shard)  # the worker's first shard: plans the gate
+        decide(shard)  # the worker's first shard: plans the gate
         rounds = 20
         started = time.perf_counter()
         for _ in range(rounds):
-            decide_shard(job, shard)
+            decide(shard)
         _result((time.perf_counter() - started) / rounds, 0, 1)
 
 
