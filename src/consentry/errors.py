@@ -6,6 +6,8 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
 
     ConsentryError
     ├── ConfigurationError      the registry is missing or misconfigured
+    │   └── EngineUnavailableError   a gate engine asked for is not installed or
+    │                                reachable (consentry.gate.engines)
     ├── InputError              a file, argument or document the user gave is unusable
     │   └── TermsError          a terms document fails its schema
     ├── KeyStoreError           a private key is missing, unreadable or exposed
@@ -24,6 +26,8 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
     │   └── RateLimitedError         too many requests from one key or address
     ├── WitnessError            a witness is unreachable or refused a checkpoint
     ├── StorageError            the database failed underneath us
+    ├── ShardFailedError        deciding one shard of a run failed; names it
+    │                           (consentry.gate.engines)
     └── WorkInterruptedError    the user stopped long work; what was saved, how to finish
 """
 
