@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import Engine, event, insert, select, text
@@ -38,6 +39,7 @@ from tests.conftest import STDLIB, Actor
 
 WORKS = 40_000
 OWNERS = 400
+IDLE = 20_000
 LARGE = ("works", "fingerprints", "terms", "grants", "license_requests", "public_keys", "owners")
 
 
@@ -87,6 +89,16 @@ def _grow(engine: Engine) -> None:
         db.execute(
             insert(PublicKeyRow),
             _copies(key, OWNERS * 2, lambda n: {"key_id": f"k{n:015d}", "party_id": f"p{n}"}),
+        )
+        # Owners with no works here, so that a batch of some owners' keys is read from
+        # among many, as in a registry of a million works.
+        db.execute(
+            insert(PublicKeyRow),
+            _copies(key, IDLE, lambda n: {"key_id": f"x{n:015d}", "party_id": f"own_x{n}"}),
+        )
+        db.execute(
+            insert(OwnerRow),
+            _copies(owner, IDLE, lambda n: {"id": f"own_x{n:015d}", "key_id": f"x{n:015d}"}),
         )
         db.execute(
             insert(OwnerRow),
@@ -207,16 +219,28 @@ def test_hot_reads_use_an_index_with_tens_of_thousands_of_works(
     registry.licensing.grant(request.id, owner.id, owner.key)
     _grow(engine)
 
+    synthetic = [f"wrk_s{n:015d}" for n in range(0, WORKS, WORKS // 2000)]
     with _recorded(engine) as sent:
         # Registering: is this content, or this owner's digest, here already?
         list(registry.works.register(owner.id, owner.key, [_file("string.py")]))
+        # A catalogue in bulk (COPY on PostgreSQL, whose sequence is drawn from first).
+        bulk = ("glob.py", "fnmatch.py", "getopt.py", "bisect.py", "colorsys.py")
+        list(registry.works.register(owner.id, owner.key, [_file(n) for n in bulk]))
         # Terms in force, one target and a batch (what a sketch export reads).
         registry.terms.effective(works[0])
         registry.terms.effective_for_works(works)
         # A gate run's consent: the licensee's grants, then the works' owners and terms.
         registry.licensing.consent(lab.actor, Category.TRAIN_AI).decide(works)
         registry.works.many(works)
-    assert len(sent) >= 8
+        # The same for a batch of two thousand works of twenty owners: their keys and
+        # terms read together (the copies fail verification, after being read).
+        registry.licensing.consent(lab.actor, Category.TRAIN_AI).decide(synthetic)
+        registry.terms.effective_for(
+            [(w, f"own_s{int(w[5:]) % OWNERS:015d}", None) for w in synthetic], refused={}
+        )
+        # Building the match index: works a page at a time, by id.
+        list(islice(registry.works.index_records(batch=500), 600))
+    assert len(sent) >= 12
     offending = {
         statement: tables
         for statement, parameters in sent

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from consentry.app.checking import ExportedSketch, SketchUpdated, update_sketch_file
-from consentry.app.index import MAX_SEGMENTS, current_index, index_folder
+from consentry.app.index import compact_index, current_index, index_folder
 from consentry.app.log import log_signer
 from consentry.app.workspace import Workspace
 from consentry.check import Checker, CheckReport, RegistryNotices
@@ -183,8 +183,7 @@ def _live_index(ws: Workspace) -> MatchIndex:
             kept.index = current_index(ws.registry, index_folder(ws), save=False)
         elif size != kept.indexed_at:
             ws.registry.works.refresh_index(kept.index)
-            if len(kept.index.segments) > MAX_SEGMENTS:
-                kept.index.compact()
+            compact_index(kept.index)
         kept.indexed_at = size
         return kept.index
 

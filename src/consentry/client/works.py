@@ -25,7 +25,7 @@ from consentry.registry import (
     Work,
 )
 from consentry.registry.terms_service import TermsService
-from consentry.registry.works import Works
+from consentry.registry.works import SEGMENT_WORKS, Works
 from consentry.terms import Terms
 
 if TYPE_CHECKING:
@@ -139,7 +139,7 @@ class RemoteWorks(Works):
         listed = self._client.pages("/v1/works", params=params)
         return [Work.from_json(item) for item in islice(listed, limit)]
 
-    def refresh_index(self, index: MatchIndex) -> int:
+    def refresh_index(self, index: MatchIndex, *, segment_works: int = SEGMENT_WORKS) -> int:
         raise ConfigurationError(
             f"the registry at {self._client.base_url} does not send works' fingerprints, "
             "which a match index is built from; run this where the registry's database is "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -92,6 +92,30 @@ class RegistryContext:
             keys[(kind, party_id)] = key
         return key
 
+    def load_party_keys(self, session: Session, party_ids: Iterable[str], kind: PartyKind) -> None:
+        """Read the keys of ``party_ids`` not read yet in this session, a thousand per
+        query, so that verifying a batch of many owners' works reads no key per work.
+        A party not found is left to ``party_key``, which says so."""
+        keys: dict[tuple[PartyKind, str], PublicKey] = session.info.setdefault("party_keys", {})
+        wanted = sorted({p for p in party_ids if (kind, p) not in keys})
+        party = OwnerRow if kind is PartyKind.OWNER else LicenseeRow
+        for first in range(0, len(wanted), 1000):
+            # Two lookups by primary key, not a join: the planner may read a small
+            # table of keys whole for a join, and it grows with the parties.
+            holders: dict[str, list[str]] = {}
+            for key_id, party_id in session.execute(
+                select(party.key_id, party.id).where(party.id.in_(wanted[first : first + 1000]))
+            ):
+                holders.setdefault(str(key_id), []).append(str(party_id))
+            found = session.execute(
+                select(PublicKeyRow.key_id, PublicKeyRow.public_key).where(
+                    PublicKeyRow.key_id.in_(list(holders))
+                )
+            )
+            for key_id, public_key in found:
+                for party_id in holders[str(key_id)]:
+                    keys[(kind, party_id)] = PublicKey.from_hex(str(public_key))
+
     def require_actor(
         self, session: Session, party_id: str, kind: PartyKind, key: PublicKey
     ) -> PublicKey:
@@ -169,15 +193,18 @@ class RegistryContext:
         event: EventKind,
         actor_id: str,
         subject_id: str,
+        add: bool = True,
     ) -> SignedEnvelope:
         """Sign ``body`` as a ``document``, store it on ``row`` and add the row, then
-        append the event that records it, all in the caller's transaction."""
+        append the event that records it, all in the caller's transaction. ``add``
+        False: the caller writes the row itself (in bulk) before the transaction ends."""
         envelope = sign_document(document, body, signer)
         row.body = envelope.body.decode("utf-8")
         row.key_id = envelope.key_id
         row.signature = envelope.signature_b64
-        session.add(row)
-        session.flush()
+        if add:
+            session.add(row)
+            session.flush()
         self.append_event(
             session,
             kind=event,

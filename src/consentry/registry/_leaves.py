@@ -9,7 +9,8 @@ one query for the salts they need, one multi-row insert each for events, their l
 entries (each event is a leaf of the tree when its transaction commits), new salts and
 manifest work lists, instead of round trips per row. That is what lets a
 bulk registration append thousands of events a second; nothing inside a transaction
-reads its own events back.
+reads its own events back. A bulk registration on PostgreSQL (``bulk_events``) writes
+its events, leaves and salts with ``COPY`` instead, their numbers drawn first.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ from consentry.log.leaf import Commitment, Domain, new_salt, sign_leaf
 from consentry.log.tree import leaf_hash
 from consentry.registry.records import EventKind
 from consentry.replay import replay_base
+from consentry.store.bulk import copy_rows, next_values, supports_copy
 from consentry.store.models import (
+    Base,
     EventRow,
     LogEntryRow,
     LogManifestWorksRow,
@@ -36,9 +39,13 @@ from consentry.store.models import (
     LogStateRow,
 )
 
-__all__ = ["domain_of", "queue_event", "write_events"]
+__all__ = ["bulk_events", "domain_of", "queue_event", "write_events"]
 
 _EVENTS = "consentry.events"
+_BULK = "consentry.bulk_events"
+_EVENT_COLUMNS = (
+    "seq", "kind", "actor_id", "subject_id", "created_at", "body", "key_id", "signature"
+)  # fmt: skip
 
 
 def domain_of(identifier: str) -> Domain:
@@ -155,17 +162,51 @@ def _not_behind(session: Session, ours: Sequence[int]) -> None:
         )
 
 
+def bulk_events(session: Session) -> bool:
+    """Have this transaction's events written with ``COPY`` where the database takes it
+    (PostgreSQL); returns whether it does. The same rows as ``INSERT`` writes."""
+    copying = supports_copy(session)
+    if copying:
+        session.info[_BULK] = True
+    return copying
+
+
+def _insert_events(session: Session, queued: list[_QueuedEvent], copying: bool) -> list[int]:
+    """Write the events; their numbers, in the order queued."""
+    if not copying:
+        return list(
+            session.scalars(
+                insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
+                [q.row for q in queued],
+            ).all()
+        )
+    seqs = next_values(session, EventRow.__tablename__, "seq", len(queued))
+    rows = [
+        (seq, *(q.row[c] for c in _EVENT_COLUMNS[1:])) for seq, q in zip(seqs, queued, strict=True)
+    ]
+    copy_rows(session, EventRow.__tablename__, _EVENT_COLUMNS, rows)
+    return seqs
+
+
+def _insert(session: Session, model: type[Base], rows: list[dict[str, Any]], copying: bool) -> None:
+    if not rows:
+        return
+    if not copying:
+        session.execute(insert(model), rows)
+        return
+    columns = tuple(rows[0])
+    copy_rows(session, model.__tablename__, columns, [tuple(r[c] for c in columns) for r in rows])
+
+
 def write_events(session: Session) -> None:
     """Write the transaction's queued events, their signed leaves and new salts."""
     queued: list[_QueuedEvent] = session.info.pop(_EVENTS, [])
+    copying = bool(session.info.pop(_BULK, False))
     if not queued:
         return
     session.flush()  # the rows the events are about go first
     salts = _Salts(session, _salt_owners(queued))
-    seqs = session.scalars(
-        insert(EventRow).returning(EventRow.seq, sort_by_parameter_order=True),
-        [q.row for q in queued],
-    ).all()
+    seqs = _insert_events(session, queued, copying)
     leaves: list[tuple[int, bytes]] = []
     manifests, content_salts = [], []
     for seq, event in zip(seqs, queued, strict=True):
@@ -201,13 +242,10 @@ def write_events(session: Session) -> None:
     ).scalar_one()
     _not_behind(session, seqs)
     first = size - len(leaves)
-    session.execute(
-        insert(LogEntryRow),
-        [
-            {"idx": first + n, "event_seq": seq, "data": data, "leaf_hash": leaf_hash(data)}
-            for n, (seq, data) in enumerate(leaves)
-        ],
-    )
-    session.execute(insert(LogSaltRow), salts.new + content_salts)
-    if manifests:
-        session.execute(insert(LogManifestWorksRow), manifests)
+    entries = [
+        {"idx": first + n, "event_seq": seq, "data": data, "leaf_hash": leaf_hash(data)}
+        for n, (seq, data) in enumerate(leaves)
+    ]
+    _insert(session, LogEntryRow, entries, copying)
+    _insert(session, LogSaltRow, salts.new + content_salts, copying)
+    _insert(session, LogManifestWorksRow, manifests, copying)

@@ -411,6 +411,8 @@ class Licensing:
     ) -> tuple[list[tuple[Grant, Revocation | None]], list[tuple[str, str]]]:
         """The grants the rows point to, as their events issued and revoked them, and
         (owner id, why) for each that the events do not establish."""
+        # Each grant is checked against its owner's key: read together, not per grant.
+        self._context.load_party_keys(session, {row.owner_id for row in rows}, PartyKind.OWNER)
         grants, why = grants_recorded(self._context, session, [row.id for row in rows])
         revoked, refused = revocations_recorded(self._context, session, list(grants.values()))
         held, rejected = [], []

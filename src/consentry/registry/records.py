@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -253,11 +254,17 @@ class Scope:
     def covers(self, work: Work) -> bool:
         match self.kind:
             case ScopeKind.WORKS:
-                return work.id in self.ids
+                return self._holds(work.id)
             case ScopeKind.COLLECTION:
-                return work.collection_id is not None and work.collection_id in self.ids
+                return work.collection_id is not None and self._holds(work.collection_id)
             case ScopeKind.OWNER:
-                return work.owner_id in self.ids
+                return self._holds(work.owner_id)
+
+    def _holds(self, identifier: str) -> bool:
+        # A grant may name a catalogue's hundred thousand works, and a run asks of each
+        # work it meets: a search in the sorted ids, not a walk through them.
+        at = bisect_left(self.ids, identifier)
+        return at < len(self.ids) and self.ids[at] == identifier
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "ids": sorted(self.ids)}

@@ -241,6 +241,8 @@ class TermsService:
                     for t, owner_id in ((t, chain[1]) for t in chain)
                     if t and t not in layers
                 }
+                owners = {chain[1] for chain in batch}
+                self._context.load_party_keys(session, owners, PartyKind.OWNER)
                 layers.update(
                     self._layers(session, wanted, failed if refused is not None else None)
                 )

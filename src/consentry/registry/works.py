@@ -26,6 +26,8 @@ from consentry.errors import (
 )
 from consentry.ids import IdKind, new_id
 from consentry.registry._context import RegistryContext
+from consentry.registry._leaves import bulk_events
+from consentry.registry._work_rows import BulkWorks, check_fields
 from consentry.registry.holdings import Holdings
 from consentry.registry.records import (
     Collection,
@@ -36,15 +38,19 @@ from consentry.registry.records import (
     Work,
 )
 from consentry.registry.work_signals import WorkSignals
+from consentry.store.bulk import refresh_statistics
 from consentry.store.models import CollectionRow, DisputeRow, FingerprintRow, OwnerRow, WorkRow
 
 if TYPE_CHECKING:
     from consentry.fingerprint import ContentFingerprint
     from consentry.index import IndexedWork, MatchIndex
 
-__all__ = ["FileFingerprint", "Works", "fingerprint_commitment"]
+__all__ = ["SEGMENT_WORKS", "FileFingerprint", "Works", "fingerprint_commitment"]
 
 _BATCH = 500
+# Works per index segment built from the registry: what one segment's records cost in
+# memory while it is built (a few kilobytes a work), and what compaction merges up to.
+SEGMENT_WORKS = 100_000
 # A batch that lost a race for some of its content is run again, reading the winners'
 # works; each loss means another registration committed, so a few attempts suffice.
 _ATTEMPTS = 8
@@ -62,6 +68,8 @@ _CLAIM_LOCKS = 0x636F6E73
 # The exact digest of content that normalises to nothing (SHA-256 of no bytes): no
 # work may hold it, and works registered with it before that rule are never indexed.
 _NOTHING = hashlib.sha256(b"").hexdigest()
+# The tables a registration fills, whose statistics it keeps fresh (``refresh_statistics``).
+_LOADED = ("works", "fingerprints", "events", "log_entries", "log_salts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +260,10 @@ class Works(Holdings):
 
         Yields one ``Registration`` per file, in order, as each batch commits, so an
         interrupted run keeps what it registered and a rerun reports those as existing.
+        On PostgreSQL a batch's rows go in with ``COPY``, on SQLite row by row: the same
+        rows either way. Raises ``InputError`` for a file that cannot be registered
+        (content that normalises to nothing, a field too wide), nothing of its batch
+        written.
         """
         with self._context.transaction() as session:
             self._context.require_actor(session, owner_id, PartyKind.OWNER, signer.public)
@@ -259,7 +271,11 @@ class Works(Holdings):
                 self._collection(session, owner_id, collection, signer).id if collection else None
             )
         for batch in _batches(files, _BATCH):
-            yield from self._register_racing(owner_id, signer, collection_id, batch)
+            done = self._register_racing(owner_id, signer, collection_id, batch)
+            with self._context.transaction() as session:
+                # Each batch's lookup of its digests stays on the index as tables grow.
+                refresh_statistics(session, _LOADED)
+            yield from done
 
     def _register_racing(
         self,
@@ -297,8 +313,12 @@ class Works(Holdings):
                     f"{item.path} normalises to nothing (empty, blank or only comments); "
                     "nothing is a copy of nothing, so it cannot be registered"
                 )
+            check_fields(item)
         digests = {item.fingerprint.digest for item in batch}
         _wait_for_claims(session, digests)
+        # PostgreSQL takes the batch's new works, fingerprints and events in one COPY
+        # each; SQLite gets them row by row (see ``_work_rows``).
+        bulk = BulkWorks() if bulk_events(session) else None
         known: dict[str, list[WorkRow]] = {}
         for row in session.scalars(select(WorkRow).where(WorkRow.digest.in_(digests))):
             known.setdefault(row.digest, []).append(row)
@@ -315,9 +335,11 @@ class Works(Holdings):
                 holder = next((r for r in rows if r.content is not None), rows[0])
                 results.append(self._dispute(session, owner_id, signer, item, holder))
                 continue
-            row = self._insert(session, owner_id, signer, collection_id, item)
+            row = self._insert(session, owner_id, signer, collection_id, item, bulk)
             known[row.digest] = [row]
             results.append(Registration(RegistrationStatus.REGISTERED, item.path, _work(row)))
+        if bulk is not None:
+            bulk.write(session)
         return results
 
     def _insert(
@@ -327,6 +349,7 @@ class Works(Holdings):
         signer: Signer,
         collection_id: str | None,
         item: FileFingerprint,
+        bulk: BulkWorks | None = None,
     ) -> WorkRow:
         fingerprint = item.fingerprint
         parts = _fingerprint_parts(fingerprint)
@@ -374,17 +397,22 @@ class Works(Holdings):
             event=EventKind.WORK_REGISTERED,
             actor_id=owner_id,
             subject_id=work_id,
+            add=bulk is None,
         )
-        session.add_all(
-            FingerprintRow(
-                work_id=work_id,
-                kind=kind,
-                params_version=fingerprint.params_version,
-                value=value,
-                quality=quality,
-            )
+        printed = [
+            {
+                "work_id": work_id,
+                "kind": kind,
+                "params_version": fingerprint.params_version,
+                "value": value,
+                "quality": quality,
+            }
             for kind, value, quality in parts
-        )
+        ]
+        if bulk is None:
+            session.add_all(FingerprintRow(**fields) for fields in printed)
+        else:
+            bulk.add(row, printed)
         return row
 
     def _dispute(
@@ -457,6 +485,8 @@ class Works(Holdings):
                     select(WorkRow).where(WorkRow.id.in_(work_ids[first : first + 1000]))
                 ).all()
                 parts = self._parts(session, [row.id for row in rows])
+                owners = {row.owner_id for row in rows}
+                self._context.load_party_keys(session, owners, PartyKind.OWNER)
                 for row in rows:
                     try:
                         self._verify(session, row, parts[row.id])
@@ -596,10 +626,19 @@ class Works(Holdings):
             text_excerpts=parts["text-excerpts"].value if "text-excerpts" in parts else b"",
         )
 
-    def refresh_index(self, index: MatchIndex) -> int:
-        """Add the works ``index`` does not hold yet, as one new segment; returns how
-        many were added."""
-        return index.add(self.index_records(exclude=index.work_ids()))
+    def refresh_index(self, index: MatchIndex, *, segment_works: int = SEGMENT_WORKS) -> int:
+        """Add the works ``index`` does not hold yet, as new segments of at most
+        ``segment_works`` works each; returns how many were added. The records are
+        read a batch at a time, so memory holds one segment's records, not the
+        registry's (the index answers the same however its works are split)."""
+        added = 0
+        batch: list[IndexedWork] = []
+        for record in self.index_records(exclude=index.work_ids()):
+            batch.append(record)
+            if len(batch) == segment_works:
+                added += index.add(batch)
+                batch = []
+        return added + index.add(batch)
 
     def disputes(self, work_id: str) -> list[tuple[str, str]]:
         """(dispute id, claimant owner id) for each dispute over ``work_id``."""
