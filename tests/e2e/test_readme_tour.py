@@ -91,6 +91,18 @@ def _block_steps(lines: list[str]) -> list[Step]:
     return steps
 
 
+# A tour of several shells ("# shell 2: the creator") runs in one bash process, so each
+# shell's consentry variables are kept apart: leaving a shell keeps its exports, and
+# coming back to it restores them, as separate terminals would.
+_SHELL_COMMENT = re.compile(r"# shell (\d+)\b")
+_SHELLS = """_tour_shell() {
+  export -p | grep ' CONSENTRY_' > "$HOME/.tour-shell-${_TOUR_SHELL:-0}.env" || true
+  for name in $(compgen -e | grep '^CONSENTRY_'); do unset "$name"; done
+  _TOUR_SHELL=$1
+  if [ -f "$HOME/.tour-shell-$1.env" ]; then . "$HOME/.tour-shell-$1.env"; fi
+}"""
+
+
 def run_tour(
     steps: list[Step], folder: Path, *, replace: dict[str, str] | None = None
 ) -> list[str]:
@@ -105,12 +117,18 @@ def run_tour(
     script = folder / "tour.sh"
     swaps = dict(replace or {})
     # A pasted `!` would be history expansion in an interactive shell: keep it so here.
-    lines = ["set -o history -o histexpand", "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT"]
+    lines = [
+        "set -o history -o histexpand",
+        "trap 'kill $(jobs -p) 2>/dev/null; wait' EXIT",
+        _SHELLS,
+    ]
     for n, step in enumerate(steps):
         command = step.command
         for written, used in swaps.items():
             command = command.replace(written, used)
         lines += [f"printf '\\n{_MARKER.format(n)}\\n'", command]
+        if shell := _SHELL_COMMENT.match(command):
+            lines.append(f"_tour_shell {shell[1]}")
     script.write_text("\n".join(lines) + "\n")
     done = subprocess.run(
         ["bash", "--noprofile", "--norc", str(script)],
