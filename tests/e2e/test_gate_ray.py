@@ -6,7 +6,6 @@ once per run, never once per shard; a failing shard is named."""
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import os
@@ -15,7 +14,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pyarrow as pa
@@ -30,6 +28,7 @@ from consentry.gate.shards import Shard
 from tests.e2e.conftest import Cli
 from tests.e2e.test_gate_cli import _check_outputs, _gate_args, _lines, _world
 from tests.e2e.test_gate_shards import ITEMS, _same_run, _start, _when_a_shard_is_done
+from tests.unit.gate.test_engines import hide_ray
 
 ray = import_ray()
 
@@ -217,14 +216,7 @@ def test_without_ray_the_command_says_how_to_install_it_and_writes_nothing(
     world: tuple[Cli, str, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cli, lab, corpus, _ = world
-    real = importlib.import_module
-
-    def missing(name: str, package: str | None = None) -> ModuleType:
-        if name == "ray":
-            raise ImportError("No module named 'ray'")
-        return real(name, package)
-
-    monkeypatch.setattr(importlib, "import_module", missing)
+    hide_ray(monkeypatch)
     out = tmp_path / "out"
     stderr = cli(*_gate_args(corpus, lab, out), "--engine", "ray", expect=2).stderr
     assert stderr.strip().splitlines() == [

@@ -61,9 +61,8 @@ def test_a_consent_table_answers_as_its_oracle_read_in_one_batch() -> None:
     assert pickle.loads(pickle.dumps(table)) == table  # noqa: S301 - our own bytes
 
 
-def test_the_ray_engine_without_ray_says_how_to_install_it(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def hide_ray(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``ray`` fail to import, as on a base install without the extra."""
     real = importlib.import_module
 
     def missing(name: str, package: str | None = None) -> ModuleType:
@@ -72,6 +71,12 @@ def test_the_ray_engine_without_ray_says_how_to_install_it(
         return real(name, package)
 
     monkeypatch.setattr(importlib, "import_module", missing)
+
+
+def test_the_ray_engine_without_ray_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    hide_ray(monkeypatch)
     with pytest.raises(EngineUnavailableError, match=r"pip install 'consentry\[ray\]'"):
         import_ray()
 
