@@ -3,11 +3,19 @@ the number of its first item, so that its items are named as a reading of the wh
 file names them and the merged run is the run one process would have made:
 
 - a plain JSON Lines file into byte ranges that start and end at line boundaries;
-- a Parquet file into runs of whole row groups.
+- a Parquet file into runs of whole row groups;
+- a WARC file (``.warc``, or ``.warc.gz`` of one gzip member per record) into byte
+  ranges that start where a record does (``consentry.gate.readers._warc_members`` says
+  where a cut may go). A ``.warc.gz`` compressed as one gzip stream is one shard.
+
+Signal files a WARC holds for its sites (robots.txt...) are read from the whole file
+before it is cut (``consentry.app.gating.site_signals_for``), so they apply to every
+shard.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import pairwise
@@ -19,7 +27,9 @@ import pyarrow.parquet as pq
 
 from consentry.errors import InputError
 from consentry.gate.item import Item
-from consentry.gate.readers import read_jsonl, read_parquet
+from consentry.gate.readers import read_jsonl, read_parquet, read_warc
+from consentry.gate.readers._warc_members import record_starts
+from consentry.gate.readers.warc import is_warc
 
 __all__ = ["DEFAULT_SHARD_BYTES", "Shard", "plan_shards", "read_shard", "splittable"]
 
@@ -33,7 +43,9 @@ _BLOCK = 8 << 20
 class Shard:
     """Items of the corpus from ``start`` to ``end``, the first of them item
     ``first_line``: of a JSON Lines file, the lines from byte ``start`` to byte
-    ``end``; of a Parquet file, row groups ``start`` to ``end`` (exclusive)."""
+    ``end``; of a Parquet file, row groups ``start`` to ``end`` (exclusive); of a WARC
+    file, the records from byte ``start`` to byte ``end``, ``first_line`` the number
+    of their first response."""
 
     number: int
     start: int
@@ -64,9 +76,9 @@ class Shard:
 
 def splittable(path: Path) -> bool:
     """Whether ``path`` is a file that can be cut into shards: plain JSON Lines (at any
-    line) or Parquet (at any row group)."""
+    line), Parquet (at any row group) or WARC (where a record begins)."""
     name = path.name.lower()
-    return path.is_file() and (name.endswith(_PLAIN) or name.endswith(_PARQUET))
+    return path.is_file() and (name.endswith((*_PLAIN, _PARQUET)) or is_warc(path))
 
 
 def plan_shards(path: Path, *, target_bytes: int = DEFAULT_SHARD_BYTES) -> list[Shard]:
@@ -76,6 +88,8 @@ def plan_shards(path: Path, *, target_bytes: int = DEFAULT_SHARD_BYTES) -> list[
         raise InputError(f"a shard must hold at least one byte, not {target_bytes}")
     if path.name.lower().endswith(_PARQUET):
         return _row_group_shards(path, target_bytes)
+    if is_warc(path):
+        return _record_shards(path, target_bytes)
     return _line_shards(path, target_bytes)
 
 
@@ -84,6 +98,8 @@ def read_shard(path: Path, shard: Shard) -> Iterator[Item]:
     them."""
     if path.name.lower().endswith(_PARQUET):
         return read_parquet(path, row_groups=shard.lines)
+    if is_warc(path):
+        return read_warc(path, records=shard.lines)
     return read_jsonl(path, lines=shard.lines)
 
 
@@ -129,3 +145,29 @@ def _row_group_shards(path: Path, target_bytes: int) -> list[Shard]:
             shards.append(Shard(len(shards), first, group + 1, first_row))
             first, held, first_row = group + 1, 0, row
     return shards or [Shard(0, 0, 0, 1)]
+
+
+def _record_shards(path: Path, target_bytes: int) -> list[Shard]:
+    """Each shard beginning at a record where a cut may go, the first at or past
+    ``target_bytes`` from the shard before; the last ending at the end of the file.
+    One reading of the file: a ``.warc.gz`` is inflated whole, a plain one is read
+    header by header."""
+    try:
+        stream = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot open corpus {path} ({exc.strerror})") from exc
+    starts, responses = [(0, 1)], 0
+    with stream:
+        try:
+            for at, response in record_starts(stream):
+                if at - starts[-1][0] >= target_bytes:
+                    starts.append((at, responses + 1))
+                responses += response
+            size = stream.seek(0, io.SEEK_END)
+        except OSError as exc:
+            raise InputError(f"cannot read corpus {path} ({exc.strerror})") from exc
+    ends = [at for at, _ in starts[1:]] + [size]
+    return [
+        Shard(number, start, end, first)
+        for number, ((start, first), end) in enumerate(zip(starts, ends, strict=True))
+    ]

@@ -53,13 +53,16 @@ def test_shards_read_as_the_whole_file(
     assert _named(pieces) == _named(read_jsonl(path))
 
 
-def test_only_plain_json_lines_and_parquet_are_cut(tmp_path: Path) -> None:
+def test_plain_json_lines_parquet_and_warc_are_cut_compressed_json_lines_not(
+    tmp_path: Path,
+) -> None:
     for name, cut in (
         ("a.jsonl", True),
         ("a.ndjson", True),
         ("a.jsonl.gz", False),
         ("a.parquet", True),
-        ("a.warc", False),
+        ("a.warc", True),
+        ("a.warc.gz", True),
     ):
         (tmp_path / name).write_bytes(b"{}\n")
         assert splittable(tmp_path / name) is cut

@@ -4,33 +4,22 @@
 from __future__ import annotations
 
 import re
-import zlib
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import urlsplit
 
 from warcio.archiveiterator import ArchiveIterator
-from warcio.exceptions import ArchiveLoadFailed
-from warcio.statusandheaders import StatusAndHeadersParserException
 
 from consentry.errors import InputError
 from consentry.gate.item import DEFAULT_MAX_ITEM_BYTES, Item, shown_name
+from consentry.gate.readers._warc_members import DAMAGED, RecordWindow
 
 __all__ = ["html_text_and_meta", "is_warc", "read_warc", "warc_site_files"]
 
 _CHARSET = re.compile(r"charset=[\"']?([A-Za-z0-9_.:-]+)", re.IGNORECASE)
 _HIDDEN = {"script", "style", "noscript", "template"}
-# What warcio raises where a file stops being a WARC: its own errors, and those of the
-# gzip member or the headers it was reading.
-_DAMAGED = (
-    ArchiveLoadFailed,
-    StatusAndHeadersParserException,
-    OSError,
-    EOFError,
-    zlib.error,
-    AttributeError,
-)
 
 
 class _PageParser(HTMLParser):
@@ -81,34 +70,67 @@ def html_text_and_meta(html: str) -> tuple[str, dict[str, str]]:
 _TAG = re.compile(r"<[^>]*>")
 
 
-def read_warc(path: Path, *, max_bytes: int = DEFAULT_MAX_ITEM_BYTES) -> Iterator[Item]:
-    """One ``Item`` per response record.
+def read_warc(
+    path: Path,
+    *,
+    max_bytes: int = DEFAULT_MAX_ITEM_BYTES,
+    records: tuple[int, int, int] | None = None,
+) -> Iterator[Item]:
+    """One ``Item`` per response record. ``records``: only those from byte ``start`` (a
+    record's first, where ``plan_shards`` cuts) to ``end``, the first response of them
+    item ``first``, as ``(start, end, first)``: each item named, and any damage
+    reported, as a reading of the whole file names and reports it.
 
     Raises ``InputError`` for a file that cannot be opened, and, after the items before
-    it, for one that stops being a WARC part way (truncated, corrupt, or not one)."""
+    it, for one that stops being a WARC part way (truncated, corrupt, or not one),
+    naming the byte where the last record it read begins."""
     try:
         stream = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot open corpus {path} ({exc.strerror})") from exc
     name = shown_name(path.name)
     with stream:
-        number = 0
-        records = iter(ArchiveIterator(stream))
+        source: BinaryIO | RecordWindow = stream
+        number, where = 0, 0
+        if records is not None:
+            source = RecordWindow(stream, records[0], records[1])
+            number, where = records[2] - 1, records[0]
+        archive = ArchiveIterator(source)
+        read = iter(archive)
         while True:
             # Only warcio's reading is taken for damage: an error of ours is not one.
             try:
-                record = next(records)
+                record = next(read)
             except StopIteration:
                 return
-            except _DAMAGED as exc:
-                raise InputError(
-                    f"corpus {shown_name(str(path))} is not a valid WARC past record "
-                    f"{number:,} ({exc}); it is truncated, corrupt or not a WARC file"
-                ) from exc
+            except DAMAGED as exc:
+                raise _damaged(path, number, where, exc) from exc
+            # Where the record just read begins. warcio's offset can go astray (below
+            # zero, even) once a member is damaged: the furthest one yet is kept.
+            where = max(where, archive.offset)
             if record.rec_type != "response":
                 continue
             number += 1
             yield _item(record, name, number, max_bytes)
+
+
+def _damaged(path: Path, number: int, where: int, exc: Exception) -> InputError:
+    """The error for a WARC that stops being one past item ``number``, the last record
+    read beginning at byte ``where``."""
+    shown = f"corpus {shown_name(str(path))} is not a valid WARC past record {number:,}"
+    if _ONE_STREAM in str(exc):
+        return InputError(
+            f"{shown} (after byte {where:,}: a gzip member holds more than one record, as "
+            "in a file compressed as one gzip stream); decompress it, or compress each "
+            "record as a gzip member of its own"
+        )
+    return InputError(
+        f"{shown} (after byte {where:,}: {exc}); it is truncated, corrupt or not a WARC file"
+    )
+
+
+# The first line of what warcio says of a gzip member that holds several records.
+_ONE_STREAM = ArchiveIterator.GZIP_ERR_MSG.strip().splitlines()[0]
 
 
 def is_warc(path: Path) -> bool:
@@ -140,7 +162,7 @@ def warc_site_files(path: Path, places: Iterable[str]) -> Iterator[tuple[str, by
                 status = record.http_headers.get_statuscode() if record.http_headers else ""
                 if status.startswith("2"):
                     yield url, record.content_stream().read(_SITE_FILE_BYTES)
-        except (*_DAMAGED, ValueError):
+        except (*DAMAGED, ValueError):
             return
 
 
