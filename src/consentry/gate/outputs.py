@@ -8,13 +8,20 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
+import orjson
 import zstandard
 
 __all__ = ["OutputFiles", "with_verdict"]
 
 
 def _encoded(value: dict[str, Any]) -> bytes:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """``value`` as compact JSON. Written by the fast encoder; what it refuses (an
+    integer wider than 64 bits in a record's metadata) by the standard one, which the
+    reader has already checked can write it."""
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 def with_verdict(line: bytes, record: dict[str, Any], verdict: dict[str, Any]) -> bytes | None:

@@ -24,6 +24,8 @@ __all__ = ["open_decompressed", "read_jsonl"]
 _GZIP = b"\x1f\x8b"
 _ZSTD = b"\x28\xb5\x2f\xfd"
 _PLAIN = frozenset({".jsonl", ".json", ".ndjson"})
+# Read from the corpus at a time, and split into lines in one call.
+_READ_BYTES = 1 << 20
 # What a damaged compressed stream raises: gzip's EOFError (truncated), BadGzipFile (an
 # OSError) and zlib.error (corrupt), zstd's ZstdError, and the file's own OSError.
 _DAMAGED = (OSError, EOFError, zlib.error, zstandard.ZstdError)
@@ -110,19 +112,28 @@ def open_decompressed(path: Path) -> Iterator[IO[bytes]]:
 
 def _lines(stream: IO[bytes], limit: int) -> Iterator[tuple[bytes, bool]]:
     """Each line (without its newline) and whether it was cut at ``limit`` bytes; the
-    rest of an over-long line is read past without being held."""
-    while True:
-        line = stream.readline(limit + 1)
-        if not line:
-            return
-        if len(line) > limit and not line.endswith(b"\n"):
-            while True:
-                rest = stream.readline(1 << 20)
-                if not rest or rest.endswith(b"\n"):
-                    break
-            yield line[:limit], True
-            continue
-        yield line.rstrip(b"\r\n"), False
+    rest of an over-long line is read past without being held. Read a block at a time
+    and split there: a call per line costs as much as the parse of a short record."""
+    # One underlying read at a time (``read1``): a damaged stream has given every line
+    # before the damage when it raises.
+    read = getattr(stream, "read1", stream.read)
+    pending = b""  # the start of the line the last block ended in
+    skipping = False  # inside the rest of a line already cut
+    while block := read(_READ_BYTES):
+        if skipping:
+            end = block.find(b"\n")
+            if end < 0:
+                continue
+            block, skipping = block[end + 1 :], False
+        lines = (pending + block if pending else block).split(b"\n")
+        pending = lines.pop()
+        for line in lines:
+            yield (line[:limit], True) if len(line) > limit else (line.rstrip(b"\r"), False)
+        if len(pending) > limit:
+            yield pending[:limit], True
+            pending, skipping = b"", True
+    if pending:
+        yield pending.rstrip(b"\r"), False
 
 
 class _Range(io.RawIOBase):
