@@ -151,6 +151,36 @@ def gate_filter(corpus: Path, licensee: str) -> None:
         _result(time.perf_counter() - started, content, admitted)
 
 
+def gate_find(corpus: Path, licensee: str) -> None:
+    """The finding alone: each chunk's fingerprints and index lookups (``Gate.find_many``)
+    over items already parsed, with no consent, decision or output: the ceiling of any
+    path through the gate that keeps today's kernels."""
+    from consentry import app
+    from consentry.clock import utc_now
+    from consentry.gate import GateMode
+    from consentry.gate.gate import CHUNK
+    from consentry.gate.item import item_from_mapping
+    from consentry.terms import Category
+    from consentry.warmup import warm_up
+
+    items = [item_from_mapping(json.loads(line), source="bench") for line in _lines(corpus)]
+    content = sum(len((i.text or "").encode()) for i in items)
+    chunks = [items[at : at + CHUNK] for at in range(0, len(items), CHUNK)]
+    with app.Workspace.from_env() as ws:
+        planned = app.plan_gate(
+            ws,
+            licensee_id=licensee,
+            purpose=Category.TRAIN_AI,
+            policy=app.gate_policy(GateMode.OPT_OUT),
+            save_index=False,
+        )
+        gate = planned.gate_for(utc_now())
+        warm_up()
+        started = time.perf_counter()
+        matched = sum(1 for chunk in chunks for found in gate.find_many(chunk) if found)
+        _result(time.perf_counter() - started, content, len(items) - matched)
+
+
 def shard_cost(corpus: Path, licensee: str, out: Path) -> None:
     """What a small shard costs a worker that has decided one already (a process pool
     or Ray worker is long-lived: the plan, index and kernels are loaded once): the
@@ -188,6 +218,7 @@ JOBS: dict[str, Callable[..., None]] = {
     "datasketch": datasketch,
     "rensa": rensa,
     "api": gate_filter,
+    "find": gate_find,
 }
 
 

@@ -15,6 +15,9 @@ Lines, and runs every job in a process of its own pinned to one core (``--core``
                   one-record shard decided into its part, after a first
   gate_api        ``Gate.filter`` over the parsed records, the gate planned as a run
                   plans it (bench/_throughput_jobs.py ``api``)
+  gate_find       the finding alone (fingerprints and index lookups over parsed items,
+                  no consent, decisions or outputs): the ceiling of any path through
+                  the gate with today's kernels
   baseline        per baseline, its MB/s of content per core and ours (steady, CLI)
                   over it: parsing the JSON Lines, an exact-digest filter, zstd over
                   the file, datasketch and rensa MinHash LSH filters holding every
@@ -167,6 +170,13 @@ def main() -> None:
         mb=round(api["bytes"] / 1e6, 1),
         mb_s_per_core=round(api["bytes"] / 1e6 / api["seconds"], 2),
         admitted=api["admitted"],
+    )
+    found = job(world, args.core, "find", corpus, world.licensee)
+    emit(
+        "gate_find",
+        mb=round(found["bytes"] / 1e6, 1),
+        mb_s_per_core=round(found["bytes"] / 1e6 / found["seconds"], 2),
+        cli_steady_over_it=round(steady / (found["bytes"] / 1e6 / found["seconds"]), 2),
     )
     baselines = {
         "json.loads": job(world, args.core, "json", corpus),
