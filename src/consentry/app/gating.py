@@ -250,8 +250,8 @@ def _in_shards(
     engine: EngineName,
 ) -> bool:
     """Whether the run is decided shard by shard by an engine's workers: always on Ray;
-    locally, several workers over a plain JSON Lines or Parquet file larger than one
-    shard, against a registry each worker can open itself (not a served one, nor a
+    locally, several workers over a plain JSON Lines, Parquet or WARC file larger
+    than one shard, against a registry each worker can open itself (not a served one, nor a
     snapshot's); and a run begun so resumes so. Raises ``InputError`` for a corpus
     the Ray engine cannot cut into shards."""
     if (out / "run.json").is_file() or (out / STATE).is_file():
@@ -261,8 +261,9 @@ def _in_shards(
             if not splittable(corpus):
                 raise InputError(
                     f"--engine ray decides a file it can cut into shards, plain JSON Lines "
-                    f"(.jsonl, .json, .ndjson) or Parquet, and {corpus} is neither; "
-                    "decompress or convert it, or use --engine local"
+                    f"(.jsonl, .json, .ndjson), Parquet or WARC (.warc, .warc.gz), and "
+                    f"{corpus} is none of them; decompress or convert it, or use "
+                    "--engine local"
                 )
             return True
         case EngineName.LOCAL:
