@@ -1,7 +1,7 @@
 """Gate throughput as workers are added, on the local and the Ray engines, over one corpus.
 
     .venv/bin/python bench/scale.py [--works 1000] [--items 30000] [--shard-mb 16]
-                                    [--engine local --engine ray]
+                                    [--engine local --engine ray] [--index-shards 2]
 
 Registers real files from this machine and builds bench/gate.py's corpus as JSON Lines
 (as bench/throughput.py does), then runs ``consentry gate run --mode opt-out`` over it
@@ -12,7 +12,10 @@ and over its first half:
   shard);
 - Ray engine: with one worker and with two (one Ray actor each, on a local cluster of
   two CPUs started once here, which every run joins with ``--address``; its start is
-  timed apart), the corpus cut into ``--shard-mb`` shards.
+  timed apart), the corpus cut into ``--shard-mb`` shards; then with two workers again,
+  the index whole on the node and held by ``--index-shards`` actors a shard each, both
+  run the same way: ``run_sharded`` in a process of its own (this script with
+  ``--index-run``), as ``gate run --engine ray --index-shards N`` runs it.
 
 Checks each run's outputs are those of the local one-worker run. Prints one JSON line
 per run and one per engine for the scaling:
@@ -25,6 +28,12 @@ per run and one per engine for the scaling:
                    whole corpus, fixed costs included, and steady, from the time the
                    second half added (fixed costs taken out)
   ray_cluster      seconds to start the local cluster the Ray runs join
+  gate_scale_index_shards
+                   two Ray workers with the index held by ``--index-shards`` actors beside
+                   the same run with the index whole on the node: the bytes each worker's
+                   node holds per worker (the decider, put once) and the index actors'
+                   per shard, MB/s end to end and steady, each with its ratio to the
+                   whole index's, and whether the outputs are the one-worker run's
 
 The registry at scale (index memory, registration, grant lookups, snapshots) is
 bench/scale_registry.py's.
@@ -51,6 +60,16 @@ from throughput import bench_world, timed, write_corpus
 _COMPARED = ("admitted.jsonl", "rejected.jsonl", "royalties.csv")
 
 
+_SHIPPED = (
+    "object_store_bytes",
+    "object_store_bytes_per_worker",
+    "nodes",
+    "index_shards",
+    "index_object_store_bytes",
+    "index_object_store_bytes_per_shard",
+)
+
+
 def _runs(
     world: World,
     engine: str,
@@ -59,18 +78,30 @@ def _runs(
     *,
     shard_mb: int,
     extra: list[str],
-) -> dict[tuple[int, str], float]:
-    """Seconds of each run of ``engine`` with each count of ``workers`` over each corpus."""
+    index_shards: int | None = None,
+) -> tuple[dict[tuple[int, str], float], dict[str, Any]]:
+    """Seconds of each run of ``engine`` with each count of ``workers`` over each corpus,
+    and what the last run shipped. ``index_shards`` None: through the command; else
+    through ``--index-run`` (Ray, ``extra`` its ``--address``), the index held by that
+    many actors (0: whole on the node)."""
     seconds: dict[tuple[int, str], float] = {}
+    shipped: dict[str, Any] = {}
+    name = engine if index_shards is None else f"{engine}-index-{index_shards}"
     for count in workers:
         for source, size, items in corpora:
-            out = world.root / f"out-{engine}-{count}-{source.stem}"
-            command = [
-                *world.cli, "gate", "run", str(source), "--licensee", world.licensee,
-                "--purpose", "train-ai", "--mode", "opt-out", "--out", str(out),
-                "--workers", str(count), "--shard-mb", str(shard_mb), "--engine", engine,
-                *extra, "--json",
-            ]  # fmt: skip
+            out = world.root / f"out-{name}-{count}-{source.stem}"
+            if index_shards is None:
+                command = [
+                    *world.cli, "gate", "run", str(source), "--licensee", world.licensee,
+                    "--purpose", "train-ai", "--mode", "opt-out", "--out", str(out),
+                    "--workers", str(count), "--shard-mb", str(shard_mb), "--engine", engine,
+                    *extra, "--json",
+                ]  # fmt: skip
+            else:
+                command = [
+                    sys.executable, __file__, "--index-run", str(source), str(out),
+                    world.licensee, str(count), str(shard_mb), str(index_shards), *extra,
+                ]  # fmt: skip
             took, printed = timed(command, world, core=None)
             seconds[(count, source.stem)] = took
             summary: dict[str, Any] = json.loads(printed.splitlines()[-1])
@@ -84,12 +115,23 @@ def _runs(
                 seconds=round(took, 2),
                 mb_s=round(size / took, 2),
                 **{
-                    k: shipped[k]
-                    for k in ("object_store_bytes", "object_store_bytes_per_worker", "nodes")
-                    if k in shipped
+                    **({} if index_shards is None else {"index_shards": index_shards}),
+                    **{k: shipped[k] for k in _SHIPPED if k in shipped},
                 },
             )
-    return seconds
+    return seconds, shipped
+
+
+def _same_as_one_worker(world: World, out: str) -> bool:
+    return all(
+        filecmp.cmp(world.root / "out-local-1-corpus" / name, world.root / out / name, False)
+        for name in _COMPARED
+    )
+
+
+def _steady(seconds: dict[tuple[int, str], float], count: int, mb: float, half_mb: float) -> float:
+    """MB/s the corpus's second half adds with ``count`` workers: fixed costs taken out."""
+    return (mb - half_mb) / (seconds[(count, "corpus")] - seconds[(count, "half")])
 
 
 def _scaling(
@@ -102,18 +144,11 @@ def _scaling(
     half_mb: float,
     shard_mb: int,
 ) -> None:
-    same = all(
-        filecmp.cmp(
-            world.root / "out-local-1-corpus" / name,
-            world.root / f"out-{engine}-{workers}-corpus" / name,
-            False,
-        )
-        for name in _COMPARED
-    )
+    same = _same_as_one_worker(world, f"out-{engine}-{workers}-corpus")
     whole = seconds[(1, "corpus")] / seconds[(workers, "corpus")]
 
     def steady(count: int) -> float:
-        return (mb - half_mb) / (seconds[(count, "corpus")] - seconds[(count, "half")])
+        return _steady(seconds, count, mb, half_mb)
 
     emit(
         "gate_scale",
@@ -144,7 +179,85 @@ def _ray_cluster(world: World, cpus: int) -> str:
     return str(ray.get_runtime_context().gcs_address)
 
 
+def _index_shards(
+    world: World,
+    corpora: list[tuple[Path, float, int]],
+    *,
+    address: str,
+    index_shards: int,
+    mb: float,
+    half_mb: float,
+    shard_mb: int,
+) -> None:
+    """Two Ray workers with the index held by ``index_shards`` actors, beside the same
+    runs with the index whole on the node."""
+    runs = {
+        shards: _runs(
+            world, "ray", [2], corpora, shard_mb=shard_mb, extra=[address],
+            index_shards=shards,
+        )
+        for shards in (0, index_shards)
+    }  # fmt: skip
+    whole_shipped, held_shipped = runs[0][1], runs[index_shards][1]
+    per_worker = "object_store_bytes_per_worker"
+    end_to_end = {n: mb / seconds[(2, "corpus")] for n, (seconds, _) in runs.items()}
+    steady = {n: _steady(seconds, 2, mb, half_mb) for n, (seconds, _) in runs.items()}
+    emit(
+        "gate_scale_index_shards",
+        engine="ray",
+        workers=2,
+        index_shards=index_shards,
+        shard_mb=shard_mb,
+        bytes_per_worker={"whole": whole_shipped[per_worker], "sharded": held_shipped[per_worker]},
+        bytes_per_worker_ratio=round(held_shipped[per_worker] / whole_shipped[per_worker], 4),
+        index_bytes_per_shard=held_shipped["index_object_store_bytes_per_shard"],
+        mb_s={"whole": round(end_to_end[0], 2), "sharded": round(end_to_end[index_shards], 2)},
+        mb_s_ratio=round(end_to_end[index_shards] / end_to_end[0], 2),
+        steady_mb_s={"whole": round(steady[0], 2), "sharded": round(steady[index_shards], 2)},
+        steady_ratio=round(steady[index_shards] / steady[0], 2),
+        outputs_equal=all(_same_as_one_worker(world, f"out-ray-index-{n}-2-corpus") for n in runs),
+    )
+
+
+def _index_run(argv: list[str]) -> None:
+    """One gate run on Ray in this process, as ``gate run CORPUS --licensee LAB
+    --purpose train-ai --mode opt-out --out OUT --workers W --shard-mb MB --engine ray
+    --address ADDRESS --index-shards N`` runs it; prints its summary."""
+    from consentry.app.gating import gate_policy, plan_gate
+    from consentry.app.sharded_gating import run_sharded
+    from consentry.app.workspace import Workspace
+    from consentry.gate import GateMode
+    from consentry.gate.engines import EngineName
+    from consentry.gate.gate import DEFAULT_MIN_SPAN
+    from consentry.terms import Category
+
+    corpus, out, licensee, workers, shard_mb, index_shards, address = argv
+    with Workspace.from_env() as ws:
+        plan = plan_gate(
+            ws,
+            licensee_id=licensee,
+            purpose=Category.TRAIN_AI,
+            policy=gate_policy(GateMode.OPT_OUT),
+        )
+        summary = run_sharded(
+            ws,
+            plan,
+            Path(corpus),
+            Path(out),
+            workers=int(workers),
+            min_span=DEFAULT_MIN_SPAN,
+            shard_bytes=int(shard_mb) << 20,
+            engine=EngineName.RAY,
+            address=address,
+            index_shards=int(index_shards),
+        )
+    print(json.dumps(summary, default=str))
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--index-run"]:
+        _index_run(sys.argv[2:])
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--works", type=int, default=1000)
     parser.add_argument("--items", type=int, default=30_000)
@@ -152,6 +265,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--engine", action="append", choices=("local", "ray"), help="Default: both."
+    )
+    parser.add_argument(
+        "--index-shards", type=int, default=2, help="Ray: actors holding the index (0: none)."
     )
     args = parser.parse_args()
     engines = args.engine or ["local", "ray"]
@@ -164,15 +280,17 @@ def main() -> None:
     sizes = {"mb": mb, "half_mb": half_mb, "shard_mb": args.shard_mb}
     # The local one-worker run is what every other run's outputs are checked against.
     local = sorted({1, cores})
-    seconds = _runs(world, "local", local, corpora, shard_mb=args.shard_mb, extra=[])
+    seconds, _ = _runs(world, "local", local, corpora, shard_mb=args.shard_mb, extra=[])
     if "local" in engines and cores > 1:
         _scaling(world, "local", seconds, cores, **sizes)
     if "ray" in engines:
         address = _ray_cluster(world, 2)
-        ray_seconds = _runs(
+        ray_seconds, _ = _runs(
             world, "ray", [1, 2], corpora, shard_mb=args.shard_mb, extra=["--address", address]
         )
         _scaling(world, "ray", ray_seconds, 2, **sizes)
+        if args.index_shards:
+            _index_shards(world, corpora, address=address, index_shards=args.index_shards, **sizes)
 
 
 if __name__ == "__main__":

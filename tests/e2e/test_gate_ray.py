@@ -1,8 +1,9 @@
 """A corpus decided shard by shard on a Ray cluster of two worker processes, started
 once for this module: the same outputs, byte for byte, as the local engine makes (JSON
-Lines by byte ranges, Parquet by row groups); killed, or stopped with Ctrl-C, it resumes
-with every item decided exactly once; what the workers share goes into the object store
-once per run, never once per shard; a failing shard is named."""
+Lines by byte ranges, Parquet by row groups, the index whole on every node or held by
+actors a shard each); killed, or stopped with Ctrl-C, or losing an index shard's actor,
+it resumes with every item decided exactly once; what the workers share goes into the
+object store once per run, never once per shard; a failing shard is named."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ import json
 import logging
 import os
 import signal
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,17 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from consentry.app.gating import PlannedGate, gate_policy, plan_gate
+from consentry.app.sharded_gating import run_sharded
+from consentry.app.workspace import Workspace
 from consentry.errors import InputError
-from consentry.gate.engines import ShardFailedError
+from consentry.gate import GateMode
+from consentry.gate.engines import EngineName, ShardFailedError
 from consentry.gate.engines._reaper import descendants, start_time
 from consentry.gate.engines.ray import RayEngine, import_ray
 from consentry.gate.shards import Shard
+from consentry.settings import Settings
+from consentry.terms import Category
 from tests.e2e.conftest import Cli
 from tests.e2e.test_gate_cli import _check_outputs, _gate_args, _lines, _world
 from tests.e2e.test_gate_shards import ITEMS, _same_run, _start, _when_a_shard_is_done
@@ -157,6 +166,126 @@ def test_ctrl_c_stops_a_ray_run_between_shards_and_it_resumes(
     cli(*args, "--resume")
     _check_outputs(out, ITEMS, corpus)
     _same_as_local(local, out)
+
+
+@contextmanager
+def _planned(cli: Cli, lab: str) -> Iterator[tuple[Workspace, PlannedGate]]:
+    """The workspace and gate plan ``gate run --licensee LAB --purpose train-ai`` makes
+    against ``cli``'s registry."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CONSENTRY_DATABASE_URL", raising=False)
+        for name, value in cli.overrides.items():
+            patch.setenv(name, value)
+        with Workspace(Settings.from_env()) as ws:
+            policy = gate_policy(GateMode.CONSENT_ONLY)
+            yield ws, plan_gate(ws, licensee_id=lab, purpose=Category.TRAIN_AI, policy=policy)
+
+
+def _gate_with_index_shards(
+    cli: Cli,
+    lab: str,
+    corpus: Path,
+    out: Path,
+    *,
+    address: str,
+    shard_bytes: int = 1 << 20,
+    resume: bool = False,
+) -> dict[str, Any]:
+    """What ``gate run CORPUS --licensee LAB --purpose train-ai --out OUT --zstd
+    --workers 2 --shard-mb 1 --engine ray --address ADDRESS --index-shards 2`` runs:
+    the command's own call, made here until the command takes the option."""
+    with _planned(cli, lab) as (ws, plan):
+        return run_sharded(
+            ws,
+            plan,
+            corpus,
+            out,
+            workers=2,
+            min_span=200,
+            compress=True,
+            resume=resume,
+            shard_bytes=shard_bytes,
+            engine=EngineName.RAY,
+            address=address,
+            index_shards=2,
+        )
+
+
+def test_with_the_index_held_by_actors_a_shard_each_the_run_is_the_local_engines(
+    world: tuple[Cli, str, Path, Path], cluster: str, tmp_path: Path
+) -> None:
+    cli, lab, corpus, local = world
+    out = tmp_path / "ray"
+    summary = _gate_with_index_shards(cli, lab, corpus, out, address=cluster)
+    _check_outputs(out, ITEMS, corpus)
+    _same_as_local(local, out)
+    engine = summary["engine"]
+    assert (engine["name"], engine["workers"], engine["index_shards"]) == ("ray", 2, 2)
+    assert engine["index_object_store_bytes"] > 0
+    assert engine["index_object_store_bytes_per_shard"] == engine["index_object_store_bytes"] // 2
+    assert json.loads((out / "summary.json").read_text())["engine"] == engine
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _kill_an_index_actor_once_a_shard_is_done(out: Path, killed: list[int]) -> threading.Thread:
+    """A thread that, once a shard of the run into ``out`` is done, kills the process of
+    one of the actors holding the index's shards (this process's cluster's)."""
+
+    def kill() -> None:
+        deadline = time.monotonic() + 120
+        while not list((out / "parts").glob("*/part.done")):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+        for pid in descendants(os.getpid()):
+            if _command(pid).startswith("ray::_IndexShard"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                return
+
+    thread = threading.Thread(target=kill, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_run_that_loses_an_index_shard_stops_and_resumes_deciding_every_item_once(
+    world: tuple[Cli, str, Path, Path], cluster: str, tmp_path: Path
+) -> None:
+    cli, lab, corpus, local = world
+    out = tmp_path / "out"
+    # Shards of 256 KB: many are left to decide when the first is done.
+    small = 256 << 10
+    killed: list[int] = []
+    killer = _kill_an_index_actor_once_a_shard_is_done(out, killed)
+    with pytest.raises(ShardFailedError) as failed:
+        _gate_with_index_shards(cli, lab, corpus, out, address=cluster, shard_bytes=small)
+    killer.join(timeout=10)
+    assert len(killed) == 1, "an index actor's process was killed mid-run"
+    said = str(failed.value)
+    assert said.startswith("the Ray actor holding index shard "), said
+    assert " of 2 is gone (" in said and " was decided; " in said, said
+    assert said.endswith("the shards decided are kept: run again with --resume"), said
+    assert not (out / "manifest.json").exists()
+    assert list((out / "parts").glob("*/part.done")), "the shards decided are kept"
+    _gate_with_index_shards(cli, lab, corpus, out, address=cluster, shard_bytes=small, resume=True)
+    _check_outputs(out, ITEMS, corpus)
+    _same_as_local(local, out)
+
+
+def test_index_shards_off_ray_are_refused_before_anything_is_written(
+    world: tuple[Cli, str, Path, Path], tmp_path: Path
+) -> None:
+    cli, lab, corpus, _ = world
+    out = tmp_path / "out"
+    with _planned(cli, lab) as (ws, plan), pytest.raises(InputError, match=r"--index-shards 2"):
+        run_sharded(ws, plan, corpus, out, workers=2, min_span=200, index_shards=2)
+    assert not out.exists()
 
 
 class _Counted:

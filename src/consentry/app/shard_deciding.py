@@ -4,18 +4,20 @@ Two ways to get the gate there. On the local engine each worker process plans it
 the registry, as a pipeline rank does (``PlannedInWorker``). On a cluster the workers
 need no registry: the driver reads consent for every indexed work once, as of the run's
 moment, and the index, that consent table and the policy travel with the decider
-(``CarriedGate``), sent once to each worker. Either way the part is the one
-``GateRun.finish_part`` writes, so merging and resuming do not know which it was.
+(``CarriedGate``), sent once to each worker; or, with the index held by actors of its
+own, a shard each, a router to them in the index's place (``CarriedGate.routed_to``).
+Either way the part is the one ``GateRun.finish_part`` writes, so merging and resuming
+do not know which it was.
 """
 
 from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from consentry.app.gating import PlannedGate, plan_gate
 from consentry.app.workspace import Workspace
@@ -29,6 +31,7 @@ from consentry.gate.item import CHUNK_BYTES, chunked, held_bytes
 from consentry.gate.run import GateRun, RunSettings
 from consentry.gate.shards import Shard, read_shard
 from consentry.index import MatchIndex
+from consentry.index.sharded import ShardedIndex
 from consentry.settings import Settings
 from consentry.terms import Category
 
@@ -139,20 +142,38 @@ def _not_recorded(manifest: dict[str, Any], signature: str) -> None:
 @dataclass(frozen=True, slots=True)
 class CarriedGate:
     """Decides shards with the index and consent it carries: no registry needed where
-    it runs. Sent once to each worker, which keeps it for all its shards."""
+    it runs. Sent once to each worker, which keeps it for all its shards. ``index``:
+    the whole index, or a router to its shards held elsewhere (``routed_to``)."""
 
     job: ShardJob
-    index: MatchIndex
+    index: MatchIndex | ShardedIndex[Any]
     index_digest: str
     consent: ConsentTable
 
     def __call__(self, shard: Shard) -> dict[str, Any]:
         return decide_into_part(self.job, shard, self._open_run)
 
+    def carried_index(self) -> MatchIndex:
+        """The whole index this decider carries. Raises ``InputError`` for one that
+        carries a router to its shards instead."""
+        if not isinstance(self.index, MatchIndex):
+            raise InputError(
+                f"run {self.job.run_id}'s decider carries a router to the index's shards, "
+                "not the index to cut into them"
+            )
+        return self.index
+
+    def routed_to(self, index: ShardedIndex[Any]) -> CarriedGate:
+        """This decider with ``index`` (its index, sharded) in its index's place; the
+        digest named in the manifest stays the whole index's."""
+        return replace(self, index=index)
+
     def _open_run(self, settings: RunSettings) -> GateRun:
         at = self.consent.at
         gate = Gate(
-            index=self.index,
+            # A gate asks its index only ``match_many`` and ``match``, which a sharded
+            # index answers as the index it was cut from does.
+            index=cast(MatchIndex, self.index),
             consent=self.consent,
             policy=self.job.policy,
             min_span=self.job.min_span,

@@ -8,8 +8,9 @@ interrupted or killed run resumes shard by shard (``--resume``): done shards are
 the others decided again. The engine runs the shards (``consentry.gate.engines``): on
 the local one, workers plan the gate as a pipeline rank does, from the same registry and
 the saved index; on Ray, they get the index and the run's consent, read once here, and
-need no registry (``consentry.app.shard_deciding``). Either way they join the run at the
-moment the registry recorded.
+need no registry (``consentry.app.shard_deciding``); with ``index_shards``, the index
+is held by that many actors of its own, a shard each, and the workers' lookups are
+routed to them. Either way they join the run at the moment the registry recorded.
 """
 
 from __future__ import annotations
@@ -115,13 +116,20 @@ def run_sharded(
     engine: EngineName = EngineName.LOCAL,
     address: str | None = None,
     site_signals: SiteSignals | None = None,
+    index_shards: int = 0,
 ) -> dict[str, Any]:
     """Decide ``corpus`` (``splittable``) shard by shard on ``engine``'s ``workers``
-    (Ray: on the cluster at ``address``, else one started for the run) and merge the
-    parts into ``out``; the summary, as ``run_gate`` returns it, with the engine's
-    figures under ``engine``. Raises ``EngineUnavailableError`` before anything is
-    written when the engine cannot run here, ``ShardFailedError`` naming a shard whose
-    decision failed (the shards decided are kept for ``--resume``)."""
+    (Ray: on the cluster at ``address``, else one started for the run; with
+    ``index_shards``, the index held by that many actors, a shard each, instead of
+    whole on every node) and merge the parts into ``out``; the summary, as
+    ``run_gate`` returns it, with the engine's figures under ``engine``. Raises
+    ``EngineUnavailableError`` before anything is written when the engine cannot run
+    here, ``InputError`` for index shards off Ray, ``ShardFailedError`` naming a shard
+    whose decision failed (the shards decided are kept for ``--resume``)."""
+    if index_shards and engine is not EngineName.RAY:
+        raise InputError(
+            f"--index-shards {index_shards} holds the index on Ray actors: use it with --engine ray"
+        )
     if engine is EngineName.RAY:
         from consentry.gate.engines.ray import import_ray  # noqa: PLC0415 - Ray is optional
 
@@ -147,7 +155,9 @@ def run_sharded(
         if on_progress is not None:
             on_progress(_stats([p for p in parts if part_is_done(p)]))
 
-    runner, decide, figures = _engine(engine, ws, plan, job, workers=workers, address=address)
+    runner, decide, figures = _engine(
+        engine, ws, plan, job, workers=workers, address=address, index_shards=index_shards
+    )
     with stop_on_interrupt() as stop:
         runner.run(todo, decide, on_done=done, stop=lambda: stop.asked)
         if stop.asked:
@@ -175,6 +185,7 @@ def _engine(
     *,
     workers: int,
     address: str | None,
+    index_shards: int,
 ) -> tuple[Engine, Callable[[Shard], dict[str, Any]], Callable[[], dict[str, Any]]]:
     """The engine named, what it decides each shard with, and its figures once run."""
     match name:
@@ -183,7 +194,7 @@ def _engine(
         case EngineName.RAY:
             from consentry.gate.engines.ray import RayEngine  # noqa: PLC0415 - Ray is optional
 
-            ray = RayEngine(workers, address=address)
+            ray = RayEngine(workers, address=address, index_shards=index_shards)
 
             def shipped() -> dict[str, Any]:
                 return {} if ray.shipped is None else dict(ray.shipped.to_json())

@@ -4,15 +4,16 @@ Each exact digest, each LSH band key and each excerpt hash is kept by exactly on
 shard, chosen by its hash (``shard_of``), and so is each PDQ hash. What is kept per
 registered row (its MinHash signature, its image keypoints) lives in the shard
 ``row % shards``. A shard answers for what it keeps only, taking and returning plain
-arrays, so it can be answered in another process or on another machine; the combining
-of the answers is ``ShardedIndex``'s.
+arrays, so it can be answered in another process or on another machine (whatever
+answers ``ShardLookups`` can stand in for it); the combining of the answers is
+``ShardedIndex``'s.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -22,7 +23,7 @@ from consentry.index._storage import Arrays
 from consentry.index.keypoints import Neighbours
 from consentry.index.segment import BANDS, PERMUTATIONS, Segment, image_hits, posting_lookup
 
-__all__ = ["Shard", "digest_words", "shard_of"]
+__all__ = ["Shard", "ShardLookups", "digest_words", "shard_of"]
 
 U64 = npt.NDArray[np.uint64]
 U32 = npt.NDArray[np.uint32]
@@ -48,6 +49,42 @@ def _ranges(lefts: I64, rights: I64) -> tuple[I64, I64]:
     starts = np.cumsum(lengths) - lengths
     positions = np.arange(int(lengths.sum())) - np.repeat(starts - lefts, lengths)
     return which, positions
+
+
+class ShardLookups(Protocol):
+    """What a ``ShardedIndex`` asks of each of its shards: a ``Shard`` held here, or a
+    stand-in for one held elsewhere. Every lookup takes a whole batch's queries for
+    the shard and answers in plain arrays, so a shard in another process costs one
+    round trip per lookup and batch, never one per item."""
+
+    @property
+    def keypoint_count(self) -> int:
+        """How many image keypoints the shard keeps."""
+        ...
+
+    def exact(self, digests: npt.NDArray[np.uint8]) -> tuple[I64, I64]:
+        """As ``Shard.exact``."""
+        ...
+
+    def band_candidates(self, bands: I64, keys: U64) -> tuple[I64, I64]:
+        """As ``Shard.band_candidates``."""
+        ...
+
+    def agreement(self, signatures: U32, which: I64, rows: I64) -> I64:
+        """As ``Shard.agreement``."""
+        ...
+
+    def excerpt_rows(self, hashes: U64, max_works: int) -> tuple[I64, I64]:
+        """As ``Shard.excerpt_rows``."""
+        ...
+
+    def image_rows_near(self, hashes: Sequence[bytes], limit: int) -> tuple[I64, list[float]]:
+        """As ``Shard.image_rows_near``."""
+        ...
+
+    def keypoint_neighbours(self, queries: Sequence[npt.NDArray[np.uint8]]) -> list[Neighbours]:
+        """As ``Shard.keypoint_neighbours``."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,11 +172,14 @@ class Shard(Arrays):
         """How many image keypoints this shard keeps."""
         return len(self.keypoint_descriptors)
 
-    def keypoint_neighbours(self, descriptors: npt.NDArray[np.uint8]) -> Neighbours:
-        """The nearest two keypoints kept here to each query descriptor."""
-        return Neighbours.among(
-            self.keypoint_descriptors, self.keypoint_positions, self.keypoint_rows, descriptors
-        )
+    def keypoint_neighbours(self, queries: Sequence[npt.NDArray[np.uint8]]) -> list[Neighbours]:
+        """For each query's descriptors, the nearest two keypoints kept here to each."""
+        return [
+            Neighbours.among(
+                self.keypoint_descriptors, self.keypoint_positions, self.keypoint_rows, query
+            )
+            for query in queries
+        ]
 
     # -- building ---------------------------------------------------------------------
 

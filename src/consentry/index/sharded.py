@@ -10,6 +10,11 @@ picture (a near match found for too many works, an excerpt's hit count and spans
 strongest match per work) run once over the merged answers, in ``_combine``, the same
 code ``MatchIndex`` runs: the answers are ``MatchIndex``'s for the same works.
 
+The shards need not be here: the index routes to anything that answers a shard's
+lookups (``ShardLookups``), such as a proxy for a shard held by another process, which
+costs one round trip per shard and lookup for a whole batch of queries; ``fan_out``
+says how the shards asked for one lookup are waited on (in turn, or at once).
+
 Saved as one folder per shard, one for the roster (each row's work and owner, which
 name the matches) and ``index.json``; memory-mapped on load.
 """
@@ -18,15 +23,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
+from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
 
 from consentry.errors import InputError
-from consentry.fingerprint import ExcerptFingerprints
+from consentry.fingerprint import ExcerptFingerprints, StreamPrints
 from consentry.fingerprint.keypoints import Keypoints
 from consentry.index import _combine, _kernels
 from consentry.index._storage import Arrays, read_manifest, write_index
@@ -34,15 +41,29 @@ from consentry.index.keypoints import Neighbours, keypoint_verdicts
 from consentry.index.match_index import MatchIndex, MatchParams, params_json, params_of
 from consentry.index.records import IndexedWork, Match
 from consentry.index.segment import BANDS, PERMUTATIONS, band_keys
-from consentry.index.shard import Shard, digest_words, shard_of
+from consentry.index.shard import Shard, ShardLookups, digest_words, shard_of
 
-__all__ = ["Roster", "ShardedIndex"]
+__all__ = ["FanOut", "Roster", "ShardedIndex", "in_turn"]
 
 # Bumped whenever the shard or roster layout changes.
 _FORMAT = 1
 _WHAT = "sharded match index"
 
 I64 = npt.NDArray[np.int64]
+T = TypeVar("T")
+S = TypeVar("S", bound=ShardLookups)
+
+
+class FanOut(Protocol):
+    """How the shards asked for one lookup are waited on: every call made, and the
+    answers returned in the calls' order."""
+
+    def __call__(self, calls: Sequence[Callable[[], T]]) -> list[T]: ...
+
+
+def in_turn(calls: Sequence[Callable[[], T]]) -> list[T]:
+    """Each call made after the one before: for shards held in this process."""
+    return [call() for call in calls]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,28 +94,35 @@ def _merged(found: Sequence[tuple[I64, I64]]) -> tuple[I64, I64]:
 
 
 @dataclass
-class ShardedIndex(_combine.Matcher):
-    """A match index cut into ``len(shards)`` shards by fingerprint hash."""
+class ShardedIndex(_combine.Matcher, Generic[S]):
+    """A match index cut into ``len(shards)`` shards by fingerprint hash: ``Shard``s
+    held here (``split``, ``load``), or stand-ins answering for shards held elsewhere."""
 
     roster: Roster
-    shards: list[Shard]
+    shards: Sequence[S]
     params: MatchParams = field(default_factory=MatchParams)
+    fan_out: FanOut = field(default=in_turn, repr=False, compare=False)
     _names: _Names = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._names = _Names(self.roster.work_ids.tolist(), self.roster.owner_ids.tolist())
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled without the names: where it is unpickled they are made again from the
+        # roster, which so travels once, not twice.
+        return type(self), (self.roster, self.shards, self.params, self.fan_out)
 
     # -- building ---------------------------------------------------------------------
 
     @classmethod
     def build(
         cls, works: Iterable[IndexedWork], *, shards: int, params: MatchParams | None = None
-    ) -> ShardedIndex:
+    ) -> ShardedIndex[Shard]:
         """``works`` indexed in ``shards`` shards; raises ``InputError`` for fewer than one."""
         return cls.split(MatchIndex.build(works, params=params), shards=shards)
 
     @classmethod
-    def split(cls, index: MatchIndex, *, shards: int) -> ShardedIndex:
+    def split(cls, index: MatchIndex, *, shards: int) -> ShardedIndex[Shard]:
         """``index`` cut into ``shards`` shards, answering as it does (for image
         keypoints, as it does compacted); raises ``InputError`` for fewer than one."""
         if shards < 1:
@@ -111,7 +139,7 @@ class ShardedIndex(_combine.Matcher):
             kinds=joined("kinds").astype(np.str_),
             views=joined("views").astype(np.uint8),
         )
-        return cls(roster, Shard.split(segments, shards), index.params)
+        return ShardedIndex(roster, Shard.split(segments, shards), index.params)
 
     @property
     def size(self) -> int:
@@ -123,7 +151,7 @@ class ShardedIndex(_combine.Matcher):
 
     # -- persistence ------------------------------------------------------------------
 
-    def digest(self) -> str:
+    def digest(self: ShardedIndex[Shard]) -> str:
         """SHA-256 naming this index's content and parameters."""
         return self._digest([shard.digest() for shard in self.shards])
 
@@ -134,7 +162,7 @@ class ShardedIndex(_combine.Matcher):
             hasher.update(digest.encode())
         return hasher.hexdigest()
 
-    def save(self, folder: Path) -> str:
+    def save(self: ShardedIndex[Shard], folder: Path) -> str:
         """Write the index to ``folder`` crash-safely, a folder per shard; returns its
         digest."""
         count, digests = len(self.shards), [shard.digest() for shard in self.shards]
@@ -155,14 +183,14 @@ class ShardedIndex(_combine.Matcher):
         return digest
 
     @classmethod
-    def load(cls, folder: Path, *, mmap: bool = True) -> ShardedIndex:
+    def load(cls, folder: Path, *, mmap: bool = True) -> ShardedIndex[Shard]:
         """Load a saved sharded index, memory-mapped unless ``mmap`` is False.
 
         Raises ``InputError`` when the folder holds none or one that fails its digest.
         """
         manifest = read_manifest(folder, _FORMAT, _WHAT)
         try:
-            index = cls(
+            index = ShardedIndex(
                 Roster.load(folder / manifest["roster"], mmap=mmap),
                 [Shard.load(folder / name, mmap=mmap) for name in manifest["shards"]],
                 params_of(manifest["params"]),
@@ -197,20 +225,34 @@ class ShardedIndex(_combine.Matcher):
 
     # -- lookups: route, ask each shard, combine --------------------------------------
 
-    def _routed(self, values: npt.NDArray[np.uint64]) -> Iterable[tuple[Shard, I64]]:
+    def _streams(self, streams: Sequence[StreamPrints]) -> list[list[Match]]:
+        # The three lookups are independent: fanned out together, shards answered
+        # elsewhere cost a batch two waits (digests, band keys and excerpts; then the
+        # candidates' scores), not four.
+        exact, near, excerpts = self.fan_out(
+            [
+                partial(self._exact, [stream.digest for stream in streams]),
+                partial(self._near, [stream.signature for stream in streams]),
+                partial(self._excerpts, [stream.excerpts for stream in streams]),
+            ]
+        )
+        return [e + n + x for e, n, x in zip(exact, near, excerpts, strict=True)]
+
+    def _routed(self, values: npt.NDArray[np.uint64]) -> list[tuple[S, I64]]:
         """Each shard with the positions of ``values`` it keeps, where it keeps any."""
         route = shard_of(values, len(self.shards))
+        found = []
         for number, shard in enumerate(self.shards):
             mine = np.flatnonzero(route == number)
             if len(mine):
-                yield shard, mine
+                found.append((shard, mine))
+        return found
 
     def _exact(self, digests: Sequence[bytes]) -> list[list[Match]]:
         valid, keys = _combine.digest_queries(digests)
-        found = []
-        for shard, mine in self._routed(digest_words(keys)):
-            queries, rows = shard.exact(keys[mine])
-            found.append((mine[queries], rows))
+        asked = self._routed(digest_words(keys))
+        answers = self.fan_out([partial(shard.exact, keys[mine]) for shard, mine in asked])
+        found = [(mine[q], rows) for (_, mine), (q, rows) in zip(asked, answers, strict=True)]
         queries, rows = _merged(found)
         return _combine.exact_matches(len(digests), valid, [(self._names, queries, rows)])
 
@@ -219,22 +261,30 @@ class ShardedIndex(_combine.Matcher):
         keys = band_keys(queries).reshape(-1)
         bands = np.tile(np.arange(BANDS), len(queries))
         # Round one: the rows sharing a band key with each query, each pair once.
-        found = []
-        for shard, mine in self._routed(keys):
-            which, rows = shard.band_candidates(bands[mine], keys[mine])
-            found.append((mine[which] // BANDS, rows))
+        asked = self._routed(keys)
+        answers = self.fan_out(
+            [partial(shard.band_candidates, bands[mine], keys[mine]) for shard, mine in asked]
+        )
+        found = [
+            (mine[which] // BANDS, rows)
+            for (_, mine), (which, rows) in zip(asked, answers, strict=True)
+        ]
         query_of, rows = _merged(found)
         first = np.ones(len(rows), dtype=bool)
         first[1:] = (query_of[1:] != query_of[:-1]) | (rows[1:] != rows[:-1])
         query_of, rows = query_of[first], rows[first]
         # Round two: each candidate scored where its row's signature lives.
-        equal = np.zeros(len(rows), dtype=np.int64)
         home = rows % len(self.shards)
+        scored: list[tuple[I64, Callable[[], I64]]] = []
         for number, shard in enumerate(self.shards):
             mine = np.flatnonzero(home == number)
             if len(mine):
-                asked, which = np.unique(query_of[mine], return_inverse=True)
-                equal[mine] = shard.agreement(queries[asked], which.astype(np.int64), rows[mine])
+                held, which = np.unique(query_of[mine], return_inverse=True)
+                ask = partial(shard.agreement, queries[held], which.astype(np.int64), rows[mine])
+                scored.append((mine, ask))
+        equal = np.zeros(len(rows), dtype=np.int64)
+        for (mine, _), agreed in zip(scored, self.fan_out([ask for _, ask in scored]), strict=True):
+            equal[mine] = agreed
         scores = equal / PERMUTATIONS
         near = scores >= self.params.near_threshold
         part = (self._names, query_of[near], rows[near], scores[near])
@@ -247,10 +297,14 @@ class ShardedIndex(_combine.Matcher):
         if not any(sizes):
             return [[] for _ in queries]
         bounds, hashes, offsets = _combine.excerpt_queries(queries)
-        found = []
-        for shard, mine in self._routed(_kernels.posting_keys(hashes)):
-            which, rows = shard.excerpt_rows(hashes[mine], self.params.max_works_per_fingerprint)
-            found.append((mine[which], rows))
+        most = self.params.max_works_per_fingerprint
+        asked = self._routed(_kernels.posting_keys(hashes))
+        answers = self.fan_out(
+            [partial(shard.excerpt_rows, hashes[mine], most) for shard, mine in asked]
+        )
+        found = [
+            (mine[which], rows) for (_, mine), (which, rows) in zip(asked, answers, strict=True)
+        ]
         held, rows = _merged(found)
         # The shards have already set boilerplate aside and kept one posting per (hash,
         # row): as one posting per pair of a hash held by one work, the kernel that
@@ -276,7 +330,8 @@ class ShardedIndex(_combine.Matcher):
         # is asked.
         by_hash: list[tuple[int, float]] = []
         if hashes:
-            found = [s.image_rows_near(hashes, self.params.pdq_max_distance) for s in self.shards]
+            limit = self.params.pdq_max_distance
+            found = self.fan_out([partial(s.image_rows_near, hashes, limit) for s in self.shards])
             rows = np.concatenate([rows for rows, _ in found])
             scores = [score for _, some in found for score in some]
             by_hash = [(int(rows[i]), scores[i]) for i in np.argsort(rows, kind="stable")]
@@ -285,13 +340,15 @@ class ShardedIndex(_combine.Matcher):
         by_keypoints: list[tuple[int, float]] = []
         # As the single index, which looks nothing up among fewer than two keypoints.
         if queries and sum(shard.keypoint_count for shard in self.shards) >= 2:
-            neighbours = [
-                Neighbours.nearest_of(
-                    [s.keypoint_neighbours(query.descriptors) for s in self.shards]
-                )
-                if len(query) >= params.min_inliers
-                else None
-                for query in queries
-            ]
+            asked = [k for k, query in enumerate(queries) if len(query) >= params.min_inliers]
+            descriptors = [queries[k].descriptors for k in asked]
+            per_shard = (
+                self.fan_out([partial(s.keypoint_neighbours, descriptors) for s in self.shards])
+                if asked
+                else []
+            )
+            neighbours: list[Neighbours | None] = [None] * len(queries)
+            for j, k in enumerate(asked):
+                neighbours[k] = Neighbours.nearest_of([found[j] for found in per_shard])
             by_keypoints = keypoint_verdicts(queries, neighbours, params)
         return _combine.image_matches([(self._names, by_hash)], [(self._names, by_keypoints)])

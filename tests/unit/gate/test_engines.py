@@ -1,6 +1,7 @@
 """What the engines rest on, without a cluster: the consent table answers as the oracle
 it was read from, in one batch; a missing Ray is one sentence; a cluster's processes
-die with the run that started them."""
+die with the run that started them; index shards are asked only of a decider that
+carries its index, and reported only when held."""
 
 from __future__ import annotations
 
@@ -15,10 +16,12 @@ from types import ModuleType
 
 import pytest
 
+from consentry.errors import InputError
 from consentry.gate.consent import ConsentTable
 from consentry.gate.engines import EngineUnavailableError
 from consentry.gate.engines._reaper import reaped, start_time
-from consentry.gate.engines.ray import import_ray
+from consentry.gate.engines.ray import RayEngine, Shipped, import_ray
+from consentry.gate.shards import Shard
 from consentry.terms import Basis, Price, PriceUnit, UseDecision
 
 _AT = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
@@ -95,10 +98,48 @@ def test_what_a_run_starts_dies_with_it() -> None:
 def test_the_engines_export_what_they_document() -> None:
     from consentry.gate import engines
     from consentry.gate.engines import ray as ray_engine
+    from consentry.gate.engines import ray_index
 
-    assert engines.__all__ == ["Engine", "EngineName", "EngineUnavailableError", "ShardFailedError"]
-    assert ray_engine.__all__ == ["RayEngine", "Shipped", "import_ray"]
+    assert engines.__all__ == [
+        "Engine",
+        "EngineName",
+        "EngineUnavailableError",
+        "IndexShardLostError",
+        "ShardFailedError",
+    ]
+    assert ray_engine.__all__ == ["IndexCarrier", "RayEngine", "Shipped", "import_ray"]
+    assert ray_index.__all__ == ["HeldIndex", "ShardProxy", "at_once", "hold_index"]
     assert [e.value for e in engines.EngineName] == ["local", "ray"]
+
+
+def test_index_shards_are_held_only_for_a_decider_that_carries_its_index() -> None:
+    with pytest.raises(InputError, match=r"--index-shards -1: give 0 .* or the number of actors"):
+        RayEngine(2, index_shards=-1)
+    engine = RayEngine(2, index_shards=2)
+    # Refused before Ray is imported or a cluster is sought.
+    with pytest.raises(InputError, match=r"carries its match index .* not for a function"):
+        engine.run([Shard(0, 0, 1, 1)], lambda shard: {}, on_done=lambda shard, result: None)
+    assert engine.shipped is None
+
+
+def test_what_a_run_shipped_names_the_index_shards_only_when_they_were_held() -> None:
+    whole = Shipped(8_000, 1, 2)
+    assert whole.to_json() == {
+        "object_store_bytes": 8_000,
+        "nodes": 1,
+        "workers": 2,
+        "object_store_bytes_per_worker": 4_000,
+    }
+    held = Shipped(600, 2, 4, index_shards=3, index_bytes=7_500)
+    assert held.to_json() == {
+        "object_store_bytes": 600,
+        "nodes": 2,
+        "workers": 4,
+        "object_store_bytes_per_worker": 300,
+        "index_shards": 3,
+        "index_object_store_bytes": 7_500,
+        "index_object_store_bytes_per_shard": 2_500,
+    }
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,20 @@
 """The sharded index against the single one: built from the same works, cut into one to
 eight shards, it gives the same answers (matches, kinds, scores, spans, order), its
-shards' postings partition the single index's, and it round-trips through a folder."""
+shards' postings partition the single index's, and it round-trips through a folder.
+Its shards held by Ray actors (on a local cluster of two CPUs, started once for this
+module) and asked through proxies, it answers alike again, a chunk's lookups costing
+each actor one call per lookup kind."""
 
 from __future__ import annotations
 
+import logging
+import os
 import pickle
 import random
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -18,6 +25,8 @@ from PIL import Image
 from consentry.errors import InputError
 from consentry.fingerprint import ContentFingerprint, StreamPrints, fingerprint_bytes, image_query
 from consentry.fingerprint import text_prints as prints_of
+from consentry.gate.engines.ray_index import HeldIndex, hold_index
+from consentry.gate.gate import CHUNK
 from consentry.index import IndexedWork, MatchIndex, MatchParams
 from consentry.index.segment import BANDS
 from consentry.index.shard import Shard, digest_words, shard_of
@@ -322,3 +331,109 @@ def test_a_damaged_sharded_index_is_refused(tmp_path: Path) -> None:
         ShardedIndex.load(tmp_path / "nowhere")
     with pytest.raises(InputError, match="at least one shard"):
         ShardedIndex.build([], shards=0)
+
+
+@pytest.fixture(scope="module")
+def ray() -> Iterator[ModuleType]:
+    """A local Ray cluster of two CPUs, for the tests of shards held by actors."""
+    from consentry.gate.engines.ray import import_ray
+
+    module = import_ray()
+    environ = dict(os.environ)
+    module.init(
+        num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR
+    )
+    try:
+        yield module
+    finally:
+        module.shutdown()
+        os.environ.clear()
+        os.environ.update(environ)
+
+
+def _served(ray: ModuleType, held: HeldIndex) -> list[dict[str, int]]:
+    return held.served(ray)
+
+
+@pytest.mark.ray
+@settings(max_examples=6, deadline=None)
+@given(
+    st.lists(_WORK, min_size=2, max_size=10),
+    st.lists(_QUERY, max_size=6),
+    st.integers(1, 4),
+    st.integers(1, 3),
+    _PARAMS,
+)
+def test_shards_held_by_ray_actors_answer_as_the_single_index(
+    ray: ModuleType,
+    specs: list[tuple[str, str]],
+    queries: list[tuple[str, int, int, int]],
+    shards: int,
+    segments: int,
+    params: MatchParams,
+) -> None:
+    works, named = _works(specs)
+    single = MatchIndex(params=params)
+    for k in range(segments):
+        single.add(works[k::segments])
+    items = [_query(named[k % len(named)], how, seed, n) for how, k, seed, n in queries]
+    held = hold_index(ray, single, shards)
+    try:
+        routed = held.router
+        assert routed.match_many(items) == single.match_many(items)
+        assert [routed.match_prints(prints) for prints in items[:2]] == [
+            single.match_prints(prints) for prints in items[:2]
+        ]
+        assert routed.size == single.size and routed.work_ids() == single.work_ids()
+        # Sent to a worker as the decider carries it: it answers alike there.
+        again = pickle.loads(pickle.dumps(routed))  # noqa: S301 - bytes made here
+        assert again.match_many(items[:3]) == single.match_many(items[:3])
+    finally:
+        held.release(ray)
+
+
+@pytest.mark.ray
+def test_a_chunk_costs_each_index_actor_one_call_per_lookup_kind(ray: ModuleType) -> None:
+    works, named = _works([("as-is", name) for name in SOURCES] + [("near-copy", "GPL-3")])
+    single = MatchIndex.build(works)
+    kinds = ("copy", "excerpt", "edited", "unrelated")
+    # One chunk as the gate looks it up: each stream of each item on its own.
+    items = [
+        [stream]
+        for k in range(CHUNK)
+        for stream in _query(named[k % len(named)], kinds[k % 4], k, 400)
+    ][:CHUNK]
+    held = hold_index(ray, single, 3)
+    try:
+        before = _served(ray, held)
+        assert held.router.match_many(items) == single.match_many(items)
+        after = _served(ray, held)
+    finally:
+        held.release(ray)
+    for was, now in zip(before, after, strict=True):
+        calls = {kind: now.get(kind, 0) - was.get(kind, 0) for kind in now}
+        # Every shard keeps some of a chunk's digests, band keys and excerpt hashes.
+        assert calls == {"exact": 1, "band_candidates": 1, "agreement": 1, "excerpt_rows": 1}
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("shards", [1, 3])
+def test_images_are_matched_by_shards_held_by_ray_actors_as_by_the_single_index(
+    ray: ModuleType, pictures: MatchIndex, shards: int
+) -> None:
+    held = hold_index(ray, pictures, shards)
+    try:
+        for make in IMAGES.values():
+            query = image_query(_png(make()), name="query.png")
+            before = _served(ray, held)
+            assert held.router.match_image(
+                query.digest, query.orientations, keypoints=query.keypoints
+            ) == pictures.match_image(query.digest, query.orientations, keypoints=query.keypoints)
+            after = _served(ray, held)
+            for was, now in zip(before, after, strict=True):
+                assert all(now[kind] - was.get(kind, 0) <= 1 for kind in now)
+                assert now["image_rows_near"] - was.get("image_rows_near", 0) == 1
+        essay = _printed("GPL-3", _text("GPL-3"))
+        assert held.router.match(essay) == pictures.match(essay)
+    finally:
+        held.release(ray)

@@ -5,7 +5,9 @@ the parts in shard order (``consentry.gate.parts``).
     ConsentryError
     ├── ConfigurationError
     │   └── EngineUnavailableError   the engine asked for is not installed or reachable
-    └── ShardFailedError             deciding one shard failed; names it
+    ├── ShardFailedError             deciding one shard failed; names it
+    └── IndexShardLostError          the worker holding a shard of the match index is
+                                     gone (a lookup's failure, which fails the shard)
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import Any, Protocol
 from consentry.errors import ConfigurationError, ConsentryError
 from consentry.gate.shards import Shard
 
-__all__ = ["Engine", "EngineName", "EngineUnavailableError", "ShardFailedError"]
+__all__ = [
+    "Engine",
+    "EngineName",
+    "EngineUnavailableError",
+    "IndexShardLostError",
+    "ShardFailedError",
+]
 
 
 class EngineName(StrEnum):
@@ -37,6 +45,11 @@ class ShardFailedError(ConsentryError):
     def __init__(self, message: str, *, shard: Shard) -> None:
         super().__init__(message)
         self.shard = shard
+
+
+class IndexShardLostError(ConsentryError):
+    """A lookup found the worker holding its shard of the match index gone; the message
+    names the index shard. The shard of the corpus being decided fails with it."""
 
 
 class Engine(Protocol):

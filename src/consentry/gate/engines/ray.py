@@ -19,8 +19,14 @@ items, their names and the outputs are the same, and the corpus itself never pas
 through the object store; when the columnar engine takes Arrow batches, a worker reads
 its shard as batches the same way.
 
-Ray is an optional dependency (``pip install 'consentry[ray]'``), imported only here,
-when a run asks for this engine.
+With ``index_shards`` the index does not go to every node: it is cut into that many
+shards by fingerprint hash, each held by an actor of its own (``ray_index``), and the
+decider travels with a router in its place, which sends each shard only the lookups
+routed to it, a round trip per shard and lookup kind for a whole chunk. Past one
+machine's memory, the index is spread over the cluster's.
+
+Ray is an optional dependency (``pip install 'consentry[ray]'``), imported only by this
+engine, when a run asks for it.
 """
 
 from __future__ import annotations
@@ -31,17 +37,21 @@ import logging
 import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from consentry.gate.engines import EngineUnavailableError, ShardFailedError
+from consentry.errors import InputError
+from consentry.gate.engines import EngineUnavailableError, IndexShardLostError, ShardFailedError
 from consentry.gate.engines._reaper import reaped
+from consentry.gate.engines.ray_index import HeldIndex, hold_index
 from consentry.gate.shards import Shard
+from consentry.index import MatchIndex
+from consentry.index.sharded import ShardedIndex
 from consentry.interrupts import ignore_interrupts
 
-__all__ = ["RayEngine", "Shipped", "import_ray"]
+__all__ = ["IndexCarrier", "RayEngine", "Shipped", "import_ray"]
 
 # Read by Ray when it is first imported: with clusters of several machines off, Ray
 # takes this node's address to be the loopback one, so a cluster started here binds its
@@ -82,24 +92,49 @@ def _is_loopback(address: str) -> bool:
 
 @dataclass(frozen=True, slots=True)
 class Shipped:
-    """What a run put into the object store: one object of ``object_bytes``, held by
-    ``nodes`` nodes, read by ``workers`` actors."""
+    """What a run put into the object store: one object of ``object_bytes`` (the
+    decider), held by ``nodes`` nodes, read by ``workers`` actors; with the index held
+    by actors, its ``index_shards`` shards, of ``index_bytes`` together, each held by
+    one of them."""
 
     object_bytes: int
     nodes: int
     workers: int
+    index_shards: int = 0
+    index_bytes: int = 0
 
     @property
     def bytes_per_worker(self) -> int:
         return self.object_bytes * self.nodes // max(self.workers, 1)
 
     def to_json(self) -> dict[str, int]:
-        return {
+        found = {
             "object_store_bytes": self.object_bytes,
             "nodes": self.nodes,
             "workers": self.workers,
             "object_store_bytes_per_worker": self.bytes_per_worker,
         }
+        if self.index_shards:
+            found |= {
+                "index_shards": self.index_shards,
+                "index_object_store_bytes": self.index_bytes,
+                "index_object_store_bytes_per_shard": self.index_bytes // self.index_shards,
+            }
+        return found
+
+
+@runtime_checkable
+class IndexCarrier(Protocol):
+    """A decider whose gates look matches up in the match index it carries, which can
+    travel with a router in the index's place (``RayEngine(index_shards=N)``)."""
+
+    def carried_index(self) -> MatchIndex:
+        """The whole index it carries."""
+        ...
+
+    def routed_to(self, index: ShardedIndex[Any]) -> Callable[[Shard], dict[str, Any]]:
+        """The same decider, its gates asking ``index`` (the carried one, sharded)."""
+        ...
 
 
 class _ShardWorker:
@@ -116,11 +151,20 @@ class _ShardWorker:
 
 class RayEngine:
     """``workers`` Ray actors, each deciding one shard after another; on a cluster
-    started for the run, or on the one at ``address``."""
+    started for the run, or on the one at ``address``. With ``index_shards``, the
+    decider's index (an ``IndexCarrier``'s) is held by that many actors, a shard each,
+    and looked up there; with none, every node holds it whole."""
 
-    def __init__(self, workers: int, *, address: str | None = None) -> None:
+    def __init__(self, workers: int, *, address: str | None = None, index_shards: int = 0) -> None:
+        """Raises ``InputError`` for a negative count of index shards."""
+        if index_shards < 0:
+            raise InputError(
+                f"--index-shards {index_shards}: give 0 (each node holds the whole index) "
+                "or the number of actors to hold its shards"
+            )
         self.workers = workers
         self.address = address
+        self.index_shards = index_shards
         # What the last run shipped through the object store (None before one ran).
         self.shipped: Shipped | None = None
 
@@ -135,11 +179,18 @@ class RayEngine:
         """As ``Engine.run``; ``stop()`` asked between shards: once it says so, no
         further shard starts, and those running finish (their parts are kept). Raises
         ``EngineUnavailableError`` without Ray or a cluster, ``ShardFailedError``
-        naming the shard whose decision failed."""
+        naming the shard whose decision failed (or the index shard whose actor went),
+        ``InputError`` for index shards asked of a decider that carries no index."""
         if not shards:
             return
+        carrier = _carrier(decide) if self.index_shards else None
         ray = import_ray(self.address)
-        with _connected(ray, workers=self.workers, address=self.address):
+        with _connected(ray, workers=self.workers, address=self.address), ExitStack() as held:
+            index: HeldIndex | None = None
+            if carrier is not None:
+                index = hold_index(ray, carrier.carried_index(), self.index_shards)
+                held.callback(index.release, ray)
+                decide = carrier.routed_to(index.router)
             shared = ray.put(decide)
             count = min(self.workers, len(shards))
             # SPREAD: on a cluster of several nodes every node gets workers, and so
@@ -148,12 +199,26 @@ class RayEngine:
                 _ShardWorker
             )
             actors = [actor.remote(shared) for _ in range(count)]
-            try:
-                _schedule(ray, actors, shards, on_done=on_done, stop=stop)
-                self.shipped = _shipped(ray, shared, count)
-            finally:
-                for each in actors:
-                    ray.kill(each)
+            held.callback(_killed, ray, actors)
+            if index is not None:
+                # The workers and the index actors start together; shards wait for both.
+                index.ready(ray)
+            _schedule(ray, actors, shards, on_done=on_done, stop=stop)
+            self.shipped = _shipped(ray, shared, count, index)
+
+
+def _carrier(decide: object) -> IndexCarrier:
+    if not isinstance(decide, IndexCarrier):
+        raise InputError(
+            "index shards are held for a decider that carries its match index (the gate's "
+            f"on Ray), not for a {type(decide).__name__}"
+        )
+    return decide
+
+
+def _killed(ray: Any, actors: list[Any]) -> None:
+    for each in actors:
+        ray.kill(each)
 
 
 def _schedule(
@@ -188,6 +253,12 @@ def _result(ray: Any, ref: Any, shard: Shard) -> dict[str, Any]:
         result: dict[str, Any] = ray.get(ref)
     except ray.exceptions.RayTaskError as exc:
         cause = exc.cause if isinstance(exc.cause, BaseException) else exc
+        if isinstance(cause, IndexShardLostError):
+            raise ShardFailedError(
+                f"{cause} while {where} was decided; the shards decided are kept: run "
+                "again with --resume",
+                shard=shard,
+            ) from cause
         raise ShardFailedError(
             f"{where} failed: {cause}; the shards decided are kept: mend the cause and "
             "run again with --resume",
@@ -202,9 +273,12 @@ def _result(ray: Any, ref: Any, shard: Shard) -> dict[str, Any]:
     return result
 
 
-def _shipped(ray: Any, shared: Any, workers: int) -> Shipped:
+def _shipped(ray: Any, shared: Any, workers: int, index: HeldIndex | None) -> Shipped:
     found = ray.experimental.get_object_locations([shared]).get(shared) or {}
-    return Shipped(int(found.get("object_size") or 0), len(found.get("node_ids") or ()), workers)
+    size, nodes = int(found.get("object_size") or 0), len(found.get("node_ids") or ())
+    if index is None:
+        return Shipped(size, nodes, workers)
+    return Shipped(size, nodes, workers, len(index.actors), index.object_bytes(ray))
 
 
 @contextmanager
