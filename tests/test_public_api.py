@@ -102,6 +102,7 @@ PACKAGES = {
         "MatchIndex",
         "MatchKind",
         "MatchParams",
+        "Matcher",
         "Sketch",
     },
     "consentry.log": {

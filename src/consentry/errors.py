@@ -28,6 +28,8 @@ translated at the boundary (``raise X(...) from exc``) and never escape the publ
     ├── StorageError            the database failed underneath us
     ├── ShardFailedError        deciding one shard of a run failed; names it
     │                           (consentry.gate.engines)
+    ├── IndexShardLostError     a lookup found the worker holding its shard of the
+    │                           index gone (consentry.gate.engines)
     └── WorkInterruptedError    the user stopped long work; what was saved, how to finish
 """
 

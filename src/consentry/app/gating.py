@@ -194,8 +194,9 @@ def run_gate(
     ``signals``: a mirror of the corpus's sites' signal files (``DIR/<host>/robots.txt``
     and so on); a WARC corpus's own responses for those files are read too.
     ``options``: ``RunSettings``' (``compress``, ``resume``, ``checkpoint_every``,
-    ``workers``), and ``shard_bytes``, ``engine`` (an ``EngineName``) and ``address``
-    (a Ray cluster's) for a run decided in shards."""
+    ``workers``), and ``shard_bytes``, ``engine`` (an ``EngineName``), ``address``
+    (a Ray cluster's) and ``index_shards`` (Ray actors holding the index, a shard
+    each) for a run decided in shards."""
     site = site_signals_for(corpus, signals)
     plan = plan_gate(
         ws,
@@ -208,6 +209,13 @@ def run_gate(
     shard_bytes = int(options.pop("shard_bytes", DEFAULT_SHARD_BYTES))
     engine = EngineName(options.pop("engine", EngineName.LOCAL))
     address = options.pop("address", None)
+    index_shards = int(options.pop("index_shards", 0))
+    if index_shards and engine is not EngineName.RAY:
+        # Refused here, not by the sharded run: a small corpus on the local engine never
+        # reaches it, and the option would be ignored without a word.
+        raise InputError(
+            f"--index-shards {index_shards} holds the index on Ray actors: use it with --engine ray"
+        )
     if _in_shards(ws, corpus, out, options, shard_bytes, engine):
         # Imported here: it imports this module.
         from consentry.app.sharded_gating import run_sharded  # noqa: PLC0415
@@ -227,6 +235,7 @@ def run_gate(
             engine=engine,
             address=None if address is None else str(address),
             site_signals=site or None,
+            index_shards=index_shards,
         )
     return run_gate_over(
         plan.settings(corpus, out, **options),

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from consentry.app.gating import PlannedGate, plan_gate
 from consentry.app.workspace import Workspace
@@ -171,9 +171,7 @@ class CarriedGate:
     def _open_run(self, settings: RunSettings) -> GateRun:
         at = self.consent.at
         gate = Gate(
-            # A gate asks its index only ``match_many`` and ``match``, which a sharded
-            # index answers as the index it was cut from does.
-            index=cast(MatchIndex, self.index),
+            index=self.index,
             consent=self.consent,
             policy=self.job.policy,
             min_span=self.job.min_span,

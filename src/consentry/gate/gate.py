@@ -27,7 +27,7 @@ from consentry.gate.decision import BasisKind, Decision, Outcome, Reason, UseBas
 from consentry.gate.item import CHUNK_BYTES, Item, chunked, held_bytes, item_from_mapping
 from consentry.gate.policy import GateMode, GatePolicy
 from consentry.gate.reservations import SiteSignals, item_reservation
-from consentry.index import Match, MatchIndex, MatchKind
+from consentry.index import Match, Matcher, MatchKind
 from consentry.signals import Reservation
 from consentry.terms import Basis, Category, Permission, Price, UseDecision
 
@@ -93,7 +93,8 @@ class Gate:
     """Consent enforced per item: every registered work an item reproduces needs a
     basis, and an unregistered item needs one the policy accepts."""
 
-    index: MatchIndex
+    # A MatchIndex, or a ShardedIndex whose shards other processes may hold.
+    index: Matcher
     consent: ConsentOracle
     policy: GatePolicy = field(default_factory=GatePolicy)
     params: FingerprintParams = field(default_factory=FingerprintParams)
