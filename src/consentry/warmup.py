@@ -1,8 +1,8 @@
 """Machine code ready before work starts, and a word on screen when it is not.
 
-``warm_up`` compiles (or loads from the disk cache) the kernels so that parallel
-workers find machine code ready. ``compile_notice`` shows that compilation is under way
-when it happens anyway: a fresh install where no warm-up ran.
+``warm_up`` makes sure that every kernel's machine code is in numba's disk cache, so
+that parallel workers load it rather than compile it. ``compile_notice`` shows that
+compilation is under way when it happens anyway: a fresh install where no warm-up ran.
 
 Importing this module imports neither numba nor a kernel: the command line imports it
 before it knows whether the command it runs needs either.
@@ -10,17 +10,21 @@ before it knows whether the command it runs needs either.
 
 from __future__ import annotations
 
+import hashlib
+import importlib
 import importlib.abc
 import importlib.util
+import json
+import os
 import sys
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from importlib.machinery import ModuleSpec
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -33,20 +37,152 @@ __all__ = ["COMPILING", "compile_notice", "warm_up"]
 
 COMPILING = "compiling native kernels (first run only; later runs start at once)…"
 
+# The record, in ``consentry._jit.cache_folder()``, that a warm-up left every kernel's
+# machine code on disk, and what that machine code depends on.
+_READY = "kernels-ready.json"
+_READY_VERSION = 1
+_PACKAGE = Path(__file__).resolve().parent
+_MACHINE_CODE = (".nbi", ".nbc")  # numba's index and data files
+
 
 def warm_up() -> None:
-    """Compile (or load from the disk cache) every kernel for every argument type that
-    registering works, the gate (its worker processes too) and the publication check
-    pass it, so that nothing compiles once work has begun.
+    """Make sure that registering works, the gate (its worker processes too) and the
+    publication check find every kernel's machine code, for every argument type they
+    pass it, in numba's disk cache, so that nothing compiles once work has begun.
 
-    A run's workers are forked after this, with its machine code in memory; what the
-    warm-up misses, each of them compiles for itself, in silence. So this takes each
-    path those commands take, on built-in samples: every way text reaches a kernel
-    (ASCII, Unicode normalised character by character or in full, code tokenised
-    natively or by Pygments, code told by its content where no name says what it is),
-    and lookups in an index built in memory, memory-mapped from disk, read from disk
-    unmapped, refreshed and compacted, one stream, one item and a chunk of items at a
-    time, and in an offline sketch.
+    A run's workers are started after this. Once a warm-up has left every kernel on
+    disk, and nothing that machine code depends on has changed since (this package's
+    sources, Python, numba, the processor, the cache files themselves), this only sets
+    numba up to load machine code, which the workers inherit, and returns: each
+    process then loads from the disk only the kernels it calls, when it first calls
+    them (milliseconds each, where compiling one takes seconds). Otherwise it compiles,
+    or loads, every kernel, and records that it did.
+    """
+    from consentry._jit import cache_folder  # noqa: PLC0415 - imports numba
+
+    folder = cache_folder()
+    ready = None if folder is None else folder / _READY
+    if ready is not None and _is_ready(ready):
+        _ready_to_load()
+        return
+    _load_every_kernel()
+    if ready is not None:
+        _record_ready(ready, _machine_code_files())
+
+
+def _ready_to_load() -> None:
+    """What numba does once per process before it loads its first machine code (find
+    its extensions, set up its typing and lowering, a fifth of a second), done now: the
+    workers a run starts next inherit it rather than each doing it again."""
+    from numba.core import entrypoints  # noqa: PLC0415 - imported by now
+    from numba.core.registry import cpu_target  # noqa: PLC0415
+
+    entrypoints.init_all()  # type: ignore[no-untyped-call]  # numba ships no types
+    cpu_target.target_context.refresh()
+
+
+def _install() -> dict[str, Any]:
+    """What numba's machine code on disk was made for: a change to any of it means a
+    kernel may compile again."""
+    import numba  # noqa: PLC0415 - imported by now
+    import numpy  # noqa: PLC0415
+
+    # llvmlite ships no types; numba is imported, and llvmlite with it.
+    llvmlite: Any = importlib.import_module("llvmlite")
+    binding: Any = importlib.import_module("llvmlite.binding")
+    # As numba picks the processor it compiles for.
+    cpu = os.environ.get("NUMBA_CPU_NAME") or binding.get_host_cpu_name()
+    features = os.environ.get("NUMBA_CPU_FEATURES") or binding.get_host_cpu_features().flatten()
+    return {
+        "python": sys.version,
+        "numba": numba.__version__,
+        "llvmlite": llvmlite.__version__,
+        "numpy": numpy.__version__,
+        "cpu": cpu,
+        "cpu_features": hashlib.sha256(features.encode()).hexdigest(),
+        "numba_cache_dir": os.environ.get("NUMBA_CACHE_DIR", ""),
+        "sources": _sources_digest(_PACKAGE),
+    }
+
+
+def _sources_digest(package: Path) -> str:
+    """A digest of where, how large and how recent every module of ``package`` is:
+    numba keys its machine code on a kernel's source, and a kernel may be added in
+    any module."""
+    modules = []
+    for folder, folders, files in os.walk(package):
+        folders[:] = [f for f in folders if f != "__pycache__"]
+        for name in files:
+            if name.endswith(".py"):
+                status = os.stat(os.path.join(folder, name))
+                modules.append(f"{folder}/{name}\0{status.st_mtime_ns}\0{status.st_size}")
+    return hashlib.sha256("\n".join(sorted(modules)).encode()).hexdigest()
+
+
+def _machine_code_files() -> list[Path]:
+    """numba's cache files in the folders the kernels defined so far are cached in."""
+    from consentry._jit import kernels  # noqa: PLC0415
+
+    folders = {Path(kernel.stats.cache_path) for kernel in kernels()}
+    return sorted(
+        path for folder in folders for path in folder.iterdir() if path.suffix in _MACHINE_CODE
+    )
+
+
+def _file_states(paths: Iterable[Path]) -> dict[str, list[int]] | None:
+    """Each file's modification time and size; None when one is missing."""
+    states = {}
+    for path in paths:
+        try:
+            status = path.stat()
+        except OSError:
+            return None
+        states[str(path)] = [status.st_mtime_ns, status.st_size]
+    return states
+
+
+def _record_ready(ready: Path, machine_code: Iterable[Path]) -> None:
+    """Record in ``ready`` that ``machine_code`` holds every kernel, for this install.
+    Written whole or not at all; when the folder refuses it, the next warm-up runs in
+    full again."""
+    files = _file_states(machine_code)
+    if files is None:  # removed while being listed: nothing to vouch for
+        return
+    from consentry._jit import write_whole  # noqa: PLC0415 - imports numba
+
+    record = {"version": _READY_VERSION, "install": _install(), "machine_code": files}
+    write_whole(ready, json.dumps(record, sort_keys=True).encode())
+
+
+def _is_ready(ready: Path) -> bool:
+    """Whether ``ready`` records that every kernel's machine code is on disk, for this
+    install, and that machine code is as the record found it. Anything else (no
+    record, a damaged or foreign one, a cache file changed or gone) is not ready."""
+    try:
+        text = ready.read_bytes()
+        record = json.loads(text)
+    except (OSError, ValueError, RecursionError):
+        return False
+    if not isinstance(record, dict) or record.get("version") != _READY_VERSION:
+        return False
+    files = record.get("machine_code")
+    if not isinstance(files, dict) or not files:
+        return False
+    if record.get("install") != _install():
+        return False
+    return _file_states(Path(name) for name in files) == files
+
+
+def _load_every_kernel() -> None:
+    """Compile (or load from the disk cache) every kernel for every argument type that
+    registering works, the gate and the publication check pass it.
+
+    So this takes each path those commands take, on built-in samples: every way text
+    reaches a kernel (ASCII, Unicode normalised character by character or in full, code
+    tokenised natively or by Pygments, code told by its content where no name says
+    what it is), and lookups in an index built in memory, memory-mapped from disk,
+    read from disk unmapped, refreshed and compacted, one stream, one item and a chunk
+    of items at a time, and in an offline sketch.
     """
     from consentry.fingerprint import (  # noqa: PLC0415
         code_language,

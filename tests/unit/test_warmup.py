@@ -243,7 +243,8 @@ def _compilations() -> Iterator[list[str]]:
 
 
 def machine_code_added_by_flows() -> list[str]:
-    """In a fresh process: ``warm_up``, then the flows; what machine code the flows
+    """In a fresh process: the warm-up in full (what ``warm_up`` does until it has
+    recorded that every kernel is on disk), then the flows; what machine code the flows
     still needed, compiled or loaded from the disk cache.
 
     A compile event alone would not do: numba sends none when it loads machine code
@@ -252,9 +253,9 @@ def machine_code_added_by_flows() -> list[str]:
     any kernel beyond what the warm-up left, however it came, is counted instead."""
     import tempfile
 
-    from consentry.warmup import warm_up
+    from consentry.warmup import _load_every_kernel
 
-    warm_up()
+    _load_every_kernel()
     before = {key: set(kernel.signatures) for key, kernel in _kernels().items()}
     with tempfile.TemporaryDirectory() as folder, _compilations() as compiled:
         _flows(Path(folder))

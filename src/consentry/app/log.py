@@ -27,7 +27,6 @@ from consentry.log.tiles import fsck, write_tiles
 from consentry.log.tree import leaf_hash
 from consentry.registry import PartyKind
 from consentry.registry.transparency import SignedCheckpoint, Usage
-from consentry.witness import WitnessEndpoint
 
 __all__ = [
     "Published",
@@ -161,6 +160,10 @@ class Witnessed:
 
 def witness(ws: Workspace, endpoints: Sequence[str], quorum: int | None) -> Witnessed:
     """Sign the latest checkpoint and ask each witness (``'URL VKEY'``) to cosign it."""
+    # Imported here: the witness package (an HTTP client and server) is for this use
+    # case alone, and every gate run imports this module.
+    from consentry.witness import WitnessEndpoint  # noqa: PLC0415
+
     parsed = [WitnessEndpoint.parse(text) for text in endpoints]
     needed = len(parsed) if quorum is None else quorum
     if not 1 <= needed <= len(parsed):

@@ -2,26 +2,101 @@
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any, cast
+
 import typer
+from typer.core import TyperGroup
 
 from consentry import __version__
 from consentry.cli._common import out, print_json, state, workspace
-from consentry.cli.check import check, sketch_app
-from consentry.cli.demo import demo
-from consentry.cli.gate import gate_app
-from consentry.cli.license import license_app
-from consentry.cli.log import log_app, usage_app
-from consentry.cli.manifest import manifest_app
-from consentry.cli.parties import licensee_app, owner_app
-from consentry.cli.royalties import royalties_app
-from consentry.cli.serve import invite, serve, status
-from consentry.cli.signals import signals_app
-from consentry.cli.summary import summary
-from consentry.cli.terms import terms_app
-from consentry.cli.witness import witness_app
-from consentry.cli.works import work_app
 
 __all__ = ["app"]
+
+# Every command: the module that defines it and its name there, in the order --help
+# lists them. A command's module is imported when the command runs (or a listing of
+# every command is asked for), so a command pays for its own options and imports, not
+# for every other command's.
+_COMMANDS: dict[str, tuple[str, str]] = {
+    "check": ("consentry.cli.check", "check"),
+    "summary": ("consentry.cli.summary", "summary"),
+    "demo": ("consentry.cli.demo", "demo"),
+    "serve": ("consentry.cli.serve", "serve"),
+    "invite": ("consentry.cli.serve", "invite"),
+    "status": ("consentry.cli.serve", "status"),
+    "init": (__name__, "init"),
+    "owner": ("consentry.cli.parties", "owner_app"),
+    "licensee": ("consentry.cli.parties", "licensee_app"),
+    "work": ("consentry.cli.works", "work_app"),
+    "terms": ("consentry.cli.terms", "terms_app"),
+    "license": ("consentry.cli.license", "license_app"),
+    "gate": ("consentry.cli.gate", "gate_app"),
+    "manifest": ("consentry.cli.manifest", "manifest_app"),
+    "log": ("consentry.cli.log", "log_app"),
+    "usage": ("consentry.cli.log", "usage_app"),
+    "royalties": ("consentry.cli.royalties", "royalties_app"),
+    "witness": ("consentry.cli.witness", "witness_app"),
+    "sketch": ("consentry.cli.check", "sketch_app"),
+    "signals": ("consentry.cli.signals", "signals_app"),
+}
+
+
+def _made(name: str) -> Any:
+    """Command ``name`` as Click runs it, made as typer makes a subcommand."""
+    module, attribute = _COMMANDS[name]
+    command = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer(add_completion=False)
+    holder.callback()(_nothing)  # a group: ``name`` is made as its subcommand
+    if isinstance(command, typer.Typer):
+        holder.add_typer(command, name=name)
+    else:
+        holder.command(name)(command)
+    return cast(TyperGroup, typer.main.get_command(holder)).commands[name]
+
+
+def _nothing() -> None:
+    """Nothing."""
+
+
+class _Commands(MutableMapping[str, Any]):
+    """The root's commands by name; listing their names imports nothing, and each is
+    made when first asked for."""
+
+    def __init__(self, made: Mapping[str, Any]) -> None:
+        self._made = dict(made)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._made:
+            if name not in _COMMANDS:
+                raise KeyError(name)
+            self._made[name] = _made(name)
+        return self._made[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._made[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._made[name]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from _COMMANDS
+        yield from (name for name in self._made if name not in _COMMANDS)
+
+    def __len__(self) -> int:
+        return len(_COMMANDS) + sum(1 for name in self._made if name not in _COMMANDS)
+
+    def __contains__(self, name: object) -> bool:
+        return name in _COMMANDS or name in self._made
+
+
+class _Root(TyperGroup):
+    """``consentry``: its commands made as they are needed."""
+
+    def __init__(self, **settings: Any) -> None:
+        super().__init__(**settings)
+        self.commands = _Commands(self.commands)
+
 
 app = typer.Typer(
     name="consentry",
@@ -30,26 +105,8 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_Root,
 )
-app.add_typer(owner_app, name="owner")
-app.add_typer(licensee_app, name="licensee")
-app.add_typer(work_app, name="work")
-app.add_typer(terms_app, name="terms")
-app.add_typer(license_app, name="license")
-app.add_typer(gate_app, name="gate")
-app.add_typer(manifest_app, name="manifest")
-app.add_typer(log_app, name="log")
-app.add_typer(usage_app, name="usage")
-app.add_typer(royalties_app, name="royalties")
-app.add_typer(witness_app, name="witness")
-app.add_typer(sketch_app, name="sketch")
-app.add_typer(signals_app, name="signals")
-app.command("check")(check)
-app.command("summary")(summary)
-app.command("demo")(demo)
-app.command("serve")(serve)
-app.command("invite")(invite)
-app.command("status")(status)
 
 
 def _version(value: bool) -> None:

@@ -6,13 +6,17 @@ A copy that differs only in whitespace, line endings, letter case, compatibility
 
 from __future__ import annotations
 
+import hashlib
 import re
+import sys
 import unicodedata
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 
+from consentry._jit import cache_folder, write_whole
 from consentry.fingerprint import _native
 from consentry.fingerprint._rolling import CodePoints, codepoints
 
@@ -63,6 +67,69 @@ def _composition_seconds() -> set[int]:
 
 @cache
 def _single_character_table() -> npt.NDArray[np.uint32]:
+    """``_build_single_character_table()``, built once per install rather than once per
+    process (it takes a process most of a second): kept in ``cache_folder()``, and
+    only when the first text that is not ASCII asks for it."""
+    folder = cache_folder()
+    if folder is None:
+        return _build_single_character_table()
+    name = f"folding-py{sys.version_info[0]}{sys.version_info[1]}"
+    return _kept_table(folder / f"{name}-unicode{unicodedata.unidata_version}.bin")
+
+
+# A kept table: this tag, the key it was built for, the table (little-endian), and a
+# digest of the key and the table, so that a damaged or short file is never used.
+_TABLE_TAG = b"consentry folding 1\n"
+_TABLE_BYTES = 0x10000 * 4
+_DIGEST = 32
+
+
+def _table_key() -> bytes | None:
+    """What the table is a function of: Python (its NFKC and case folding), its
+    Unicode database, and this module (how the table is built); None when this
+    module's source cannot be read to tell."""
+    made_by = "\0".join(
+        [sys.version, unicodedata.unidata_version, str(_native.SLOW), str(_native.DROP)]
+    )
+    try:
+        source = Path(__file__).read_bytes()
+    except OSError:
+        return None
+    return hashlib.sha256(made_by.encode() + source).digest()
+
+
+def _kept_table(path: Path) -> npt.NDArray[np.uint32]:
+    """The table kept in ``path``, when it is whole and was built for this key; else
+    built, and kept there for the next process."""
+    key = _table_key()
+    if key is None:
+        return _build_single_character_table()
+    if (kept := _read_table(path, key)) is not None:
+        return kept
+    table = _build_single_character_table()
+    payload = key + table.astype("<u4").tobytes()
+    write_whole(path, _TABLE_TAG + payload + hashlib.sha256(payload).digest())
+    return table
+
+
+def _read_table(path: Path, key: bytes) -> npt.NDArray[np.uint32] | None:
+    """The table in ``path`` if the file is exactly a table built for ``key``, else
+    None (missing, short, damaged, another build's)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    size = len(_TABLE_TAG) + len(key) + _TABLE_BYTES + _DIGEST
+    if len(data) != size or not data.startswith(_TABLE_TAG):
+        return None
+    payload, digest = data[len(_TABLE_TAG) : -_DIGEST], data[-_DIGEST:]
+    if payload[: len(key)] != key or hashlib.sha256(payload).digest() != digest:
+        return None
+    # A copy: writable and in native order, the array type the kernels were compiled for.
+    return np.frombuffer(payload[len(key) :], dtype="<u4").astype(np.uint32)
+
+
+def _build_single_character_table() -> npt.NDArray[np.uint32]:
     """For each code point of the Basic Multilingual Plane: what a normalising pass
     (NFKC, case folding, NFKC) makes of it alone, when that is one character that
     nothing around it can change (``DROP`` for invisible ones); ``SLOW`` when its
