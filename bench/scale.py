@@ -12,10 +12,8 @@ and over its first half:
   shard);
 - Ray engine: with one worker and with two (one Ray actor each, on a local cluster of
   two CPUs started once here, which every run joins with ``--address``; its start is
-  timed apart), the corpus cut into ``--shard-mb`` shards; then with two workers again,
-  the index whole on the node and held by ``--index-shards`` actors a shard each, both
-  run the same way: ``run_sharded`` in a process of its own (this script with
-  ``--index-run``), as ``gate run --engine ray --index-shards N`` runs it.
+  timed apart), the corpus cut into ``--shard-mb`` shards; then with two workers and
+  the index held by ``--index-shards`` actors a shard each.
 
 Checks each run's outputs are those of the local one-worker run. Prints one JSON line
 per run and one per engine for the scaling:
@@ -78,30 +76,23 @@ def _runs(
     *,
     shard_mb: int,
     extra: list[str],
-    index_shards: int | None = None,
+    name: str | None = None,
 ) -> tuple[dict[tuple[int, str], float], dict[str, Any]]:
     """Seconds of each run of ``engine`` with each count of ``workers`` over each corpus,
-    and what the last run shipped. ``index_shards`` None: through the command; else
-    through ``--index-run`` (Ray, ``extra`` its ``--address``), the index held by that
-    many actors (0: whole on the node)."""
+    and what the last run shipped; ``extra``: the command's further options, ``name``
+    the runs' (default: the engine's)."""
     seconds: dict[tuple[int, str], float] = {}
     shipped: dict[str, Any] = {}
-    name = engine if index_shards is None else f"{engine}-index-{index_shards}"
+    name = name or engine
     for count in workers:
         for source, size, items in corpora:
             out = world.root / f"out-{name}-{count}-{source.stem}"
-            if index_shards is None:
-                command = [
-                    *world.cli, "gate", "run", str(source), "--licensee", world.licensee,
-                    "--purpose", "train-ai", "--mode", "opt-out", "--out", str(out),
-                    "--workers", str(count), "--shard-mb", str(shard_mb), "--engine", engine,
-                    *extra, "--json",
-                ]  # fmt: skip
-            else:
-                command = [
-                    sys.executable, __file__, "--index-run", str(source), str(out),
-                    world.licensee, str(count), str(shard_mb), str(index_shards), *extra,
-                ]  # fmt: skip
+            command = [
+                *world.cli, "gate", "run", str(source), "--licensee", world.licensee,
+                "--purpose", "train-ai", "--mode", "opt-out", "--out", str(out),
+                "--workers", str(count), "--shard-mb", str(shard_mb), "--engine", engine,
+                *extra, "--json",
+            ]  # fmt: skip
             took, printed = timed(command, world, core=None)
             seconds[(count, source.stem)] = took
             summary: dict[str, Any] = json.loads(printed.splitlines()[-1])
@@ -114,10 +105,7 @@ def _runs(
                 mb=round(size, 1),
                 seconds=round(took, 2),
                 mb_s=round(size / took, 2),
-                **{
-                    **({} if index_shards is None else {"index_shards": index_shards}),
-                    **{k: shipped[k] for k in _SHIPPED if k in shipped},
-                },
+                **{k: shipped[k] for k in _SHIPPED if k in shipped},
             )
     return seconds, shipped
 
@@ -193,8 +181,9 @@ def _index_shards(
     runs with the index whole on the node."""
     runs = {
         shards: _runs(
-            world, "ray", [2], corpora, shard_mb=shard_mb, extra=[address],
-            index_shards=shards,
+            world, "ray", [2], corpora, shard_mb=shard_mb,
+            extra=["--address", address, "--index-shards", str(shards)],
+            name=f"ray-index-{shards}",
         )
         for shards in (0, index_shards)
     }  # fmt: skip
@@ -219,45 +208,7 @@ def _index_shards(
     )
 
 
-def _index_run(argv: list[str]) -> None:
-    """One gate run on Ray in this process, as ``gate run CORPUS --licensee LAB
-    --purpose train-ai --mode opt-out --out OUT --workers W --shard-mb MB --engine ray
-    --address ADDRESS --index-shards N`` runs it; prints its summary."""
-    from consentry.app.gating import gate_policy, plan_gate
-    from consentry.app.sharded_gating import run_sharded
-    from consentry.app.workspace import Workspace
-    from consentry.gate import GateMode
-    from consentry.gate.engines import EngineName
-    from consentry.gate.gate import DEFAULT_MIN_SPAN
-    from consentry.terms import Category
-
-    corpus, out, licensee, workers, shard_mb, index_shards, address = argv
-    with Workspace.from_env() as ws:
-        plan = plan_gate(
-            ws,
-            licensee_id=licensee,
-            purpose=Category.TRAIN_AI,
-            policy=gate_policy(GateMode.OPT_OUT),
-        )
-        summary = run_sharded(
-            ws,
-            plan,
-            Path(corpus),
-            Path(out),
-            workers=int(workers),
-            min_span=DEFAULT_MIN_SPAN,
-            shard_bytes=int(shard_mb) << 20,
-            engine=EngineName.RAY,
-            address=address,
-            index_shards=int(index_shards),
-        )
-    print(json.dumps(summary, default=str))
-
-
 def main() -> None:
-    if sys.argv[1:2] == ["--index-run"]:
-        _index_run(sys.argv[2:])
-        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--works", type=int, default=1000)
     parser.add_argument("--items", type=int, default=30_000)

@@ -188,12 +188,12 @@ def _gate_with_index_shards(
     out: Path,
     *,
     address: str,
-    shard_bytes: int = 1 << 20,
+    shard_bytes: int,
     resume: bool = False,
 ) -> dict[str, Any]:
     """What ``gate run CORPUS --licensee LAB --purpose train-ai --out OUT --zstd
-    --workers 2 --shard-mb 1 --engine ray --address ADDRESS --index-shards 2`` runs:
-    the command's own call, made here until the command takes the option."""
+    --workers 2 --engine ray --address ADDRESS --index-shards 2`` runs, with shards
+    smaller than ``--shard-mb`` can ask: the application's own call."""
     with _planned(cli, lab) as (ws, plan):
         return run_sharded(
             ws,
@@ -216,7 +216,9 @@ def test_with_the_index_held_by_actors_a_shard_each_the_run_is_the_local_engines
 ) -> None:
     cli, lab, corpus, local = world
     out = tmp_path / "ray"
-    summary = _gate_with_index_shards(cli, lab, corpus, out, address=cluster)
+    engine_args = ("--engine", "ray", "--address", cluster, "--index-shards", "2")
+    printed = cli(*_gate_args(corpus, lab, out), *_SHARDS, *engine_args, "--json")
+    summary = json.loads(printed.stdout)
     _check_outputs(out, ITEMS, corpus)
     _same_as_local(local, out)
     engine = summary["engine"]
@@ -283,6 +285,15 @@ def test_index_shards_off_ray_are_refused_before_anything_is_written(
 ) -> None:
     cli, lab, corpus, _ = world
     out = tmp_path / "out"
+    # Over a corpus of one shard too, which the local engine decides without shards.
+    for workers in ("2", "1"):
+        refused = cli(
+            *_gate_args(corpus, lab, out), "--workers", workers, "--index-shards", "2", expect=2
+        )
+        assert "--index-shards 2 holds the index on Ray actors: use it with --engine ray" in (
+            refused.stderr
+        )
+        assert not out.exists()
     with _planned(cli, lab) as (ws, plan), pytest.raises(InputError, match=r"--index-shards 2"):
         run_sharded(ws, plan, corpus, out, workers=2, min_span=200, index_shards=2)
     assert not out.exists()

@@ -91,8 +91,8 @@ def run(
         64,
         "--shard-mb",
         min=1,
-        help="Size of the shards of a plain .jsonl or a Parquet file, in MB (with --workers "
-        "or --engine ray).",
+        help="Size of the shards of a plain .jsonl, a Parquet or a WARC file, in MB (with "
+        "--workers or --engine ray).",
     ),
     engine: str = typer.Option(
         "local",
@@ -104,6 +104,13 @@ def run(
         None,
         "--address",
         help="With --engine ray: a running cluster's address (default: start one here).",
+    ),
+    index_shards: int = typer.Option(
+        0,
+        "--index-shards",
+        min=0,
+        help="With --engine ray: hold the match index on this many Ray actors, a shard "
+        "each, and route lookups to them (default 0: every node holds it whole).",
     ),
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", min=1, help="Items between checkpoints."
@@ -190,6 +197,7 @@ def run(
             shard_bytes=shard_mb << 20,
             engine=engine_name,
             address=address,
+            index_shards=index_shards,
             min_span=min_span,
             signals=signals,
         )
