@@ -1,4 +1,4 @@
-"""A gate run over a plain JSON Lines or Parquet corpus decided shard by shard by an
+"""A gate run over a plain JSON Lines, Parquet or WARC corpus decided shard by shard by an
 engine's workers, and merged into the run one process would have made: the same
 decisions, the same outputs in the same order, one manifest over every item.
 
