@@ -15,6 +15,7 @@ import json
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -125,17 +126,16 @@ def rensa(corpus: Path, works: Path, limit: int) -> None:
     _minhash_filter(corpus, works, limit, build)
 
 
-def gate_filter(corpus: Path, licensee: str) -> None:
-    """consentry's ``Gate.filter`` (the API a pipeline calls) over parsed records, the
-    gate planned as ``gate run`` plans it, its index already saved."""
+@contextmanager
+def _planned_gate(licensee: str) -> Iterator[Any]:
+    """The gate ``gate run --mode opt-out`` plans for ``licensee``, its index already
+    saved, the kernels loaded."""
     from consentry import app
     from consentry.clock import utc_now
     from consentry.gate import GateMode
     from consentry.terms import Category
     from consentry.warmup import warm_up
 
-    records = [json.loads(line) for line in _lines(corpus)]
-    content = sum(len(r["text"].encode()) for r in records)
     with app.Workspace.from_env() as ws:
         planned = app.plan_gate(
             ws,
@@ -146,6 +146,15 @@ def gate_filter(corpus: Path, licensee: str) -> None:
         )
         gate = planned.gate_for(utc_now())
         warm_up()
+        yield gate
+
+
+def gate_filter(corpus: Path, licensee: str) -> None:
+    """consentry's ``Gate.filter`` (the API a pipeline calls) over parsed records, the
+    gate planned as ``gate run`` plans it, its index already saved."""
+    records = [json.loads(line) for line in _lines(corpus)]
+    content = sum(len(r["text"].encode()) for r in records)
+    with _planned_gate(licensee) as gate:
         started = time.perf_counter()
         admitted = sum(1 for _ in gate.filter(records))
         _result(time.perf_counter() - started, content, admitted)
@@ -155,27 +164,13 @@ def gate_find(corpus: Path, licensee: str) -> None:
     """The finding alone: each chunk's fingerprints and index lookups (``Gate.find_many``)
     over items already parsed, with no consent, decision or output: the ceiling of any
     path through the gate that keeps today's kernels."""
-    from consentry import app
-    from consentry.clock import utc_now
-    from consentry.gate import GateMode
     from consentry.gate.gate import CHUNK
     from consentry.gate.item import item_from_mapping
-    from consentry.terms import Category
-    from consentry.warmup import warm_up
 
     items = [item_from_mapping(json.loads(line), source="bench") for line in _lines(corpus)]
     content = sum(len((i.text or "").encode()) for i in items)
     chunks = [items[at : at + CHUNK] for at in range(0, len(items), CHUNK)]
-    with app.Workspace.from_env() as ws:
-        planned = app.plan_gate(
-            ws,
-            licensee_id=licensee,
-            purpose=Category.TRAIN_AI,
-            policy=app.gate_policy(GateMode.OPT_OUT),
-            save_index=False,
-        )
-        gate = planned.gate_for(utc_now())
-        warm_up()
+    with _planned_gate(licensee) as gate:
         started = time.perf_counter()
         matched = sum(1 for chunk in chunks for found in gate.find_many(chunk) if found)
         _result(time.perf_counter() - started, content, len(items) - matched)

@@ -121,6 +121,21 @@ def _query(named: tuple[str, str], how: str, seed: int, length: int) -> list[Str
             raise AssertionError(how)
 
 
+def _index_and_queries(
+    specs: list[tuple[str, str]],
+    queries: list[tuple[str, int, int, int]],
+    segments: int,
+    params: MatchParams,
+) -> tuple[MatchIndex, list[list[StreamPrints]]]:
+    """The single index of the works ``specs`` names, built in ``segments``, and the
+    items ``queries`` makes of them."""
+    works, named = _works(specs)
+    single = MatchIndex(params=params)
+    for k in range(segments):
+        single.add(works[k::segments])
+    return single, [_query(named[k % len(named)], how, seed, n) for how, k, seed, n in queries]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     st.lists(_WORK, min_size=2, max_size=10),
@@ -136,11 +151,7 @@ def test_the_sharded_index_answers_as_the_single_one(
     segments: int,
     params: MatchParams,
 ) -> None:
-    works, named = _works(specs)
-    single = MatchIndex(params=params)
-    for k in range(segments):
-        single.add(works[k::segments])
-    items = [_query(named[k % len(named)], how, seed, n) for how, k, seed, n in queries]
+    single, items = _index_and_queries(specs, queries, segments, params)
     sharded = ShardedIndex.split(single, shards=shards)
     assert sharded.match_many(items) == single.match_many(items)
     assert [sharded.match_prints(prints) for prints in items[:2]] == [
@@ -372,11 +383,7 @@ def test_shards_held_by_ray_actors_answer_as_the_single_index(
     segments: int,
     params: MatchParams,
 ) -> None:
-    works, named = _works(specs)
-    single = MatchIndex(params=params)
-    for k in range(segments):
-        single.add(works[k::segments])
-    items = [_query(named[k % len(named)], how, seed, n) for how, k, seed, n in queries]
+    single, items = _index_and_queries(specs, queries, segments, params)
     held = hold_index(ray, single, shards)
     try:
         routed = held.router
