@@ -52,7 +52,13 @@ def _open(data: bytes, *, name: str) -> Image.Image:
                     "register a downscaled copy"
                 )
             image.load()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+    except UnidentifiedImageError as exc:
+        # Pillow's own message names the buffer object by its address: a reason that
+        # would differ from one reading of the same bytes to the next.
+        raise InputError(
+            f"{name} is not a readable image (no image format recognised); re-export it"
+        ) from exc
+    except (OSError, SyntaxError, ValueError) as exc:
         raise InputError(f"{name} is not a readable image ({exc}); re-export it") from exc
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise InputError(f"{name} is a decompression bomb; refusing to decode it") from exc
