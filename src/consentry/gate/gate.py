@@ -126,26 +126,31 @@ class Gate:
         return self.find_many([item])[0]
 
     def find_many(self, items: Sequence[Item]) -> list[list[Match] | str]:
-        """``find`` for each of ``items``, text items looked up together (a run does
-        this per chunk: one index lookup per kind for the chunk, not per item)."""
-        found: list[list[Match] | str] = []
-        texts: list[int] = []
-        for item in items:
-            if item.unreadable is not None:
-                found.append(item.unreadable)
-            elif item.image is not None:
-                found.append(self._find_image(item))
-            else:
-                texts.append(len(found))
-                found.append([])
-        prints = text_prints_many([self._named_text(items[k]) for k in texts], self.params)
+        """``find`` for each of ``items``, looked up together (a run does this per
+        chunk: one index lookup per kind for the chunk's texts, and one for its
+        images, not per item)."""
+        found: list[list[Match] | str] = [
+            [] if item.unreadable is None else item.unreadable for item in items
+        ]
+        readable = [k for k, item in enumerate(items) if item.unreadable is None]
+        images = [k for k in readable if items[k].image is not None]
+        texts = [k for k in readable if items[k].image is None]
+        for k, pictured in zip(images, self._find_images([items[k] for k in images]), strict=True):
+            found[k] = pictured
+        for k, matches in zip(texts, self._find_texts([items[k] for k in texts]), strict=True):
+            found[k] = matches
+        return found
+
+    def _find_texts(self, items: Sequence[Item]) -> list[list[Match]]:
+        prints = text_prints_many([self._named_text(item) for item in items], self.params)
         # Each stream looked up on its own (the index flattens them anyway), so each
         # match knows the stream its spans are in.
         streams = [stream for item_prints in prints for stream in item_prints]
         per_stream = self.index.match_many([[stream] for stream in streams])
         winnow, floor = self.params.winnow, self._floor
+        found: list[list[Match]] = []
         at = 0
-        for k, item_prints in zip(texts, prints, strict=True):
+        for item_prints in prints:
             mine: dict[str, Match] = {}
             for number, stream in enumerate(item_prints):
                 length = stream.length
@@ -163,7 +168,27 @@ class Gate:
                         m.work_id, m.owner_id, m.kind, m.score, tuple(spans), number, length
                     )
             at += len(item_prints)
-            found[k] = list(mine.values())
+            found.append(list(mine.values()))
+        return found
+
+    def _find_images(self, items: Sequence[Item]) -> list[list[Match] | str]:
+        """What each image item reproduces, or why it cannot be read; looked up
+        together, so an index whose shards are held elsewhere answers the chunk's
+        images in one round trip per kind of lookup."""
+        found: list[list[Match] | str] = []
+        looked_up: list[int] = []
+        pictures = []
+        for item in items:
+            try:
+                pictures.append(self._image_fingerprint(item))
+            except InputError as exc:
+                found.append(str(exc))
+                continue
+            looked_up.append(len(found))
+            found.append([])
+        if pictures:
+            for k, matches in zip(looked_up, self.index.match_images(pictures), strict=True):
+                found[k] = matches
         return found
 
     @staticmethod
@@ -172,13 +197,6 @@ class Gate:
         # Items are text unless their name says code; a JSON Lines id is rarely a file
         # name. Code is also compared as plain text, against every work's text.
         return item.name, item.text
-
-    def _find_image(self, item: Item) -> list[Match] | str:
-        try:
-            printed, variants, keypoints = self._image_fingerprint(item)
-        except InputError as exc:
-            return str(exc)
-        return self.index.match(printed, pdq_variants=variants, keypoints=keypoints)
 
     def conclude(self, item: Item, found: list[Match] | str) -> Decision:
         """The decision from what ``find`` returned: consent for each matched work, or

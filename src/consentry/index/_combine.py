@@ -199,6 +199,13 @@ class Matcher(ABC):
     def _images(self, hashes: Sequence[bytes], keypoints: Sequence[bytes] = ()) -> list[Match]:
         """PDQ matches, then keypoint matches, each strongest first."""
 
+    def _images_many(
+        self, queries: Sequence[tuple[Sequence[bytes], Sequence[bytes]]]
+    ) -> list[list[Match]]:
+        """``_images`` for each image's ``(hashes, keypoints)``; an index whose lookups
+        cost a round trip asks them together."""
+        return [self._images(hashes, keypoints) for hashes, keypoints in queries]
+
     def match(
         self,
         item: ContentFingerprint,
@@ -212,9 +219,22 @@ class Matcher(ABC):
         mirrored copy of an image still matches; ``keypoints`` its ORB keypoints and its
         mirror image's (``ImageQuery.keypoints``), so a cropped copy does.
         """
-        prints = StreamPrints.from_stored(item.digest, item.minhash, item.excerpts)
-        images = self._images([h for h in (item.pdq, *pdq_variants) if h], keypoints)
-        return strongest([*self._streams([prints])[0], *images])
+        return self.match_images([(item, pdq_variants, keypoints)])[0]
+
+    def match_images(
+        self, queries: Sequence[tuple[ContentFingerprint, Sequence[bytes], Sequence[bytes]]]
+    ) -> list[list[Match]]:
+        """``match`` for each ``(item, pdq_variants, keypoints)``, looked up together:
+        each kind of lookup one batch for all of them, where an index whose shards are
+        held elsewhere would pay a round trip per kind per item."""
+        prints = [StreamPrints.from_stored(i.digest, i.minhash, i.excerpts) for i, _, _ in queries]
+        images = self._images_many(
+            [([h for h in (i.pdq, *variants) if h], points) for i, variants, points in queries]
+        )
+        return [
+            strongest([*found, *pictured])
+            for found, pictured in zip(self._streams(prints), images, strict=True)
+        ]
 
     def match_image(
         self, digest: str, hashes: Sequence[bytes], *, keypoints: Sequence[bytes] = ()

@@ -78,7 +78,9 @@ class ShardLookups(Protocol):
         """As ``Shard.excerpt_rows``."""
         ...
 
-    def image_rows_near(self, hashes: Sequence[bytes], limit: int) -> tuple[I64, list[float]]:
+    def image_rows_near(
+        self, groups: Sequence[Sequence[bytes]], limit: int
+    ) -> list[tuple[I64, list[float]]]:
         """As ``Shard.image_rows_near``."""
         ...
 
@@ -160,12 +162,17 @@ class Shard(Arrays):
         first[1:] = (queries[1:] != queries[:-1]) | (rows[1:] != rows[:-1])
         return queries[first], rows[first]
 
-    def image_rows_near(self, hashes: Sequence[bytes], limit: int) -> tuple[I64, list[float]]:
-        """Rows (ascending) of the PDQ hashes kept here within ``limit`` bits of one
-        of ``hashes``, and their scores."""
-        hits = image_hits(self.image_hashes, hashes, limit)
-        rows = self.image_rows[[i for i, _ in hits]].astype(np.int64)
-        return rows, [score for _, score in hits]
+    def image_rows_near(
+        self, groups: Sequence[Sequence[bytes]], limit: int
+    ) -> list[tuple[I64, list[float]]]:
+        """For each image's PDQ hashes (a group), the rows (ascending) of the hashes
+        kept here within ``limit`` bits of one of them, and their scores."""
+        found = []
+        for hashes in groups:
+            hits = image_hits(self.image_hashes, hashes, limit)
+            rows = self.image_rows[[i for i, _ in hits]].astype(np.int64)
+            found.append((rows, [score for _, score in hits]))
+        return found
 
     @property
     def keypoint_count(self) -> int:

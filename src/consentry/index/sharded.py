@@ -326,29 +326,62 @@ class ShardedIndex(_combine.Matcher, Generic[S]):
         )
 
     def _images(self, hashes: Sequence[bytes], keypoints: Sequence[bytes] = ()) -> list[Match]:
+        return self._images_many([(hashes, keypoints)])[0]
+
+    def _images_many(
+        self, queries: Sequence[tuple[Sequence[bytes], Sequence[bytes]]]
+    ) -> list[list[Match]]:
         # Close PDQ hashes and matching keypoints need not share a route: every shard
-        # is asked.
-        by_hash: list[tuple[int, float]] = []
-        if hashes:
-            limit = self.params.pdq_max_distance
-            found = self.fan_out([partial(s.image_rows_near, hashes, limit) for s in self.shards])
-            rows = np.concatenate([rows for rows, _ in found])
-            scores = [score for _, some in found for score in some]
-            by_hash = [(int(rows[i]), scores[i]) for i in np.argsort(rows, kind="stable")]
-        queries = [Keypoints.from_bytes(k) for k in keypoints]
-        params = self.params.keypoints
-        by_keypoints: list[tuple[int, float]] = []
+        # is asked, once for all the images.
+        by_hash = self._near_hashes([list(hashes) for hashes, _ in queries])
+        by_keypoints = self._keypoint_verdicts(
+            [[Keypoints.from_bytes(k) for k in keypoints] for _, keypoints in queries]
+        )
+        return [
+            _combine.image_matches([(self._names, hashed)], [(self._names, pointed)])
+            for hashed, pointed in zip(by_hash, by_keypoints, strict=True)
+        ]
+
+    def _near_hashes(self, groups: Sequence[Sequence[bytes]]) -> list[list[tuple[int, float]]]:
+        """Per image's PDQ hashes, the rows within the distance and their scores."""
+        found: list[list[tuple[int, float]]] = [[] for _ in groups]
+        if not any(groups):
+            return found
+        limit = self.params.pdq_max_distance
+        per_shard = self.fan_out([partial(s.image_rows_near, groups, limit) for s in self.shards])
+        for k, hashes in enumerate(groups):
+            if hashes:
+                rows = np.concatenate([answers[k][0] for answers in per_shard])
+                scores = [score for answers in per_shard for score in answers[k][1]]
+                found[k] = [(int(rows[i]), scores[i]) for i in np.argsort(rows, kind="stable")]
+        return found
+
+    def _keypoint_verdicts(
+        self, images: Sequence[Sequence[Keypoints]]
+    ) -> list[list[tuple[int, float]]]:
+        """Per image's keypoint sets (its own and its mirror image's), the rows they
+        map onto."""
+        verdicts: list[list[tuple[int, float]]] = [[] for _ in images]
         # As the single index, which looks nothing up among fewer than two keypoints.
-        if queries and sum(shard.keypoint_count for shard in self.shards) >= 2:
-            asked = [k for k, query in enumerate(queries) if len(query) >= params.min_inliers]
-            descriptors = [queries[k].descriptors for k in asked]
-            per_shard = (
-                self.fan_out([partial(s.keypoint_neighbours, descriptors) for s in self.shards])
-                if asked
-                else []
-            )
-            neighbours: list[Neighbours | None] = [None] * len(queries)
-            for j, k in enumerate(asked):
-                neighbours[k] = Neighbours.nearest_of([found[j] for found in per_shard])
-            by_keypoints = keypoint_verdicts(queries, neighbours, params)
-        return _combine.image_matches([(self._names, by_hash)], [(self._names, by_keypoints)])
+        if not any(images) or sum(shard.keypoint_count for shard in self.shards) < 2:
+            return verdicts
+        params = self.params.keypoints
+        asked = [
+            (k, j)
+            for k, queries in enumerate(images)
+            for j, query in enumerate(queries)
+            if len(query) >= params.min_inliers
+        ]
+        descriptors = [images[k][j].descriptors for k, j in asked]
+        per_shard = (
+            self.fan_out([partial(s.keypoint_neighbours, descriptors) for s in self.shards])
+            if asked
+            else []
+        )
+        neighbours: list[list[Neighbours | None]] = [[None] * len(q) for q in images]
+        for n, (k, j) in enumerate(asked):
+            neighbours[k][j] = Neighbours.nearest_of([answers[n] for answers in per_shard])
+        for k, queries in enumerate(images):
+            if queries:
+                verdicts[k] = keypoint_verdicts(queries, neighbours[k], params)
+        return verdicts

@@ -12,6 +12,7 @@ import os
 import pickle
 import random
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -25,9 +26,11 @@ from PIL import Image
 from consentry.errors import InputError
 from consentry.fingerprint import ContentFingerprint, StreamPrints, fingerprint_bytes, image_query
 from consentry.fingerprint import text_prints as prints_of
+from consentry.gate.consent import ConsentTable
 from consentry.gate.engines.ray_index import HeldIndex, hold_index
-from consentry.gate.gate import CHUNK
-from consentry.index import IndexedWork, MatchIndex, MatchParams
+from consentry.gate.gate import CHUNK, Gate
+from consentry.gate.item import Item
+from consentry.index import IndexedWork, Match, Matcher, MatchIndex, MatchParams
 from consentry.index.segment import BANDS
 from consentry.index.shard import Shard, digest_words, shard_of
 from consentry.index.sharded import ShardedIndex
@@ -203,6 +206,46 @@ def test_images_are_matched_as_by_the_single_index(pictures: MatchIndex, shards:
     assert found == {"picture_3", "picture_4", "picture_5", "coffee.png", "astronaut.png"}
     essay = _printed("GPL-3", _text("GPL-3"))
     assert sharded.match(essay) == pictures.match(essay)
+
+
+def _image_items() -> list[Item]:
+    """A chunk of image items as a run reads them: each of ``IMAGES``, then an image
+    that cannot be read, then a text, so each kind keeps its place."""
+    items = [
+        Item(f"img-{name}", "test", image=_png(make()), metadata={"path": f"{name}.png"})
+        for name, make in IMAGES.items()
+    ]
+    items.insert(3, Item("broken", "test", image=b"\x89PNG not really", metadata={}))
+    items.append(Item("essay", "test", text=_text("GPL-3"), metadata={}))
+    return items
+
+
+def _finder(index: Matcher) -> Gate:
+    """A gate over ``index``; finding asks nothing of consent."""
+    return Gate(index=index, consent=ConsentTable(datetime.now(UTC), {}, {}))
+
+
+def _found_one_at_a_time(index: Matcher, items: list[Item]) -> list[list[Match] | str]:
+    return [_finder(index).find(item) for item in items]
+
+
+@pytest.mark.parametrize("shards", [0, 1, 3])
+def test_a_chunks_images_looked_up_together_are_matched_as_one_at_a_time(
+    pictures: MatchIndex, shards: int
+) -> None:
+    index: Matcher = pictures if not shards else ShardedIndex.split(pictures, shards=shards)
+    items = _image_items()
+    together = _finder(index).find_many(items)
+    assert together == _found_one_at_a_time(index, items)
+    assert together == _found_one_at_a_time(pictures, items)
+    # The same reason each time the same bytes are read: no object address in it.
+    assert (
+        together[3] == "broken is not a readable image (no image format recognised); re-export it"
+    )
+    assert {m.work_id for found in together[:-1] if isinstance(found, list) for m in found} == {
+        "picture_3", "picture_4", "picture_5", "coffee.png", "astronaut.png"
+    }  # fmt: skip
+    assert [m.work_id for m in together[-1]] == ["essay"]
 
 
 def _rows(index: ShardedIndex, name: str, rows: str) -> list[tuple[object, ...]]:
@@ -442,5 +485,25 @@ def test_images_are_matched_by_shards_held_by_ray_actors_as_by_the_single_index(
                 assert now["image_rows_near"] - was.get("image_rows_near", 0) == 1
         essay = _printed("GPL-3", _text("GPL-3"))
         assert held.router.match(essay) == pictures.match(essay)
+    finally:
+        held.release(ray)
+
+
+@pytest.mark.ray
+def test_a_chunks_images_cost_each_index_actor_one_call_per_kind(
+    ray: ModuleType, pictures: MatchIndex
+) -> None:
+    held = hold_index(ray, pictures, 2)
+    try:
+        items = _image_items()
+        before = _served(ray, held)
+        found = _finder(held.router).find_many(items)
+        after = _served(ray, held)
+        assert found == _found_one_at_a_time(pictures, items)
+        for was, now in zip(before, after, strict=True):
+            calls = {kind: now[kind] - was.get(kind, 0) for kind in now}
+            # One call per kind for the chunk's images, one for its text.
+            assert calls["image_rows_near"] == 1 and calls["keypoint_neighbours"] == 1, calls
+            assert all(count <= 2 for count in calls.values()), calls
     finally:
         held.release(ray)

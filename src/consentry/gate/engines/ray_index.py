@@ -114,8 +114,12 @@ class ShardProxy:
         found: tuple[I64, I64] = self._asked("excerpt_rows", hashes, max_works)
         return found
 
-    def image_rows_near(self, hashes: Sequence[bytes], limit: int) -> tuple[I64, list[float]]:
-        found: tuple[I64, list[float]] = self._asked("image_rows_near", list(hashes), limit)
+    def image_rows_near(
+        self, groups: Sequence[Sequence[bytes]], limit: int
+    ) -> list[tuple[I64, list[float]]]:
+        found: list[tuple[I64, list[float]]] = self._asked(
+            "image_rows_near", [list(hashes) for hashes in groups], limit
+        )
         return found
 
     def keypoint_neighbours(self, queries: Sequence[npt.NDArray[np.uint8]]) -> list[Neighbours]:
