@@ -9,7 +9,7 @@ import gzip
 import io
 import random
 from collections.abc import Iterable
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from pathlib import Path
 
 import pytest
@@ -302,7 +302,11 @@ def test_damage_reads_in_shards_as_whole_and_is_not_cut_past(
         "block running into the next record": None if gz else 2,
         "two records in one member": 2 if gz else None,
     }.get(case)
-    if cut_before is None:
+    if case == "truncated last record":
+        # Not dropped in silence: the error names where the last whole record ends.
+        assert error is not None and f"(after byte {offsets[4]:,}: " in error
+        assert [s.start for s in shards] == offsets[:4]
+    elif cut_before is None:
         assert error is None
     else:
         assert error is not None
@@ -374,3 +378,35 @@ def test_a_plain_shard_beginning_a_byte_before_a_16_kib_boundary_reads_whole(
     path = tmp_path / "c.warc"
     path.write_bytes(b"".join(records))
     assert [s.start for s in _check(path, 1)] == [0, 16_383]
+
+
+@settings(max_examples=300, deadline=None)
+@given(gz=st.booleans(), data=st.data())
+def test_a_warc_cut_anywhere_loses_no_record_in_silence(
+    tmp_path_factory: pytest.TempPathFactory, gz: bool, data: st.DataObject
+) -> None:
+    records = _record_bytes(_CRAWL, gz=gz)
+    starts = [0, *accumulate(len(r) for r in records)][:-1]
+    whole = b"".join(records)
+    folder = tmp_path_factory.mktemp("cut")
+    uncut = folder / ("whole.warc.gz" if gz else "whole.warc")
+    uncut.write_bytes(whole)
+    pages = [(item.id, item.text) for item in read_warc(uncut)]
+    cut = data.draw(st.integers(1, len(whole) - 1))
+    path = folder / ("c.warc.gz" if gz else "c.warc")
+    path.write_bytes(whole[:cut])
+    got, error = _read(read_warc(path))
+    read = [(item.id, item.text) for item in got]
+    # What is read is the whole file's, never a page cut short.
+    assert read == pages[: len(read)]
+    if error is None:
+        # Read without a word: then every response the cut began was read whole (the
+        # cut fell after its block, in the line breaks or the gzip trailer after it).
+        begun = sum(
+            1
+            for (kind, _, _), at in zip(_CRAWL, starts, strict=True)
+            if kind == "response" and at < cut
+        )
+        assert len(read) == begun, f"a WARC cut at byte {cut} of {len(whole)} lost a record"
+    else:
+        assert error.startswith(f"corpus {path} is not a valid WARC past record {len(read):,} ")

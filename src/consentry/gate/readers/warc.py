@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Iterator
 from html.parser import HTMLParser
@@ -83,7 +84,9 @@ def read_warc(
 
     Raises ``InputError`` for a file that cannot be opened, and, after the items before
     it, for one that stops being a WARC part way (truncated, corrupt, or not one),
-    naming the byte where the last record it read begins."""
+    naming the byte where the last record it read begins, or where bytes that are no
+    whole record begin: a record the file ends inside of is never taken for a whole
+    one, nor left out in silence."""
     try:
         stream = path.open("rb")
     except OSError as exc:
@@ -92,29 +95,72 @@ def read_warc(
     with stream:
         source: BinaryIO | RecordWindow = stream
         number, where = 0, 0
+        stop = os.fstat(stream.fileno()).st_size
         if records is not None:
             source = RecordWindow(stream, records[0], records[1])
-            number, where = records[2] - 1, records[0]
+            number, where, stop = records[2] - 1, records[0], records[1]
         archive = ArchiveIterator(source)
         read = iter(archive)
+        whole_to = where  # where the last record read whole ends
         while True:
             # Only warcio's reading is taken for damage: an error of ours is not one.
             try:
                 record = next(read)
             except StopIteration:
-                return
+                break
             except DAMAGED as exc:
                 raise _damaged(path, number, where, exc) from exc
             # Where the record just read begins. warcio's offset can go astray (below
             # zero, even) once a member is damaged: the furthest one yet is kept.
             where = max(where, archive.offset)
-            if record.rec_type != "response":
-                continue
-            number += 1
-            yield _item(record, name, number, max_bytes)
+            headers = record.rec_headers
+            if not (headers.get_header("WARC-Type") and headers.get_header("Content-Length")):
+                # Both are required of every record: headers without them were cut short.
+                raise _damaged(path, number, where, _NO_HEADERS)
+            item = None
+            if record.rec_type == "response":
+                item = _item(record, name, number + 1, max_bytes)
+            try:
+                archive.read_to_end(record)
+            except DAMAGED as exc:
+                raise _damaged(path, number, where, exc) from exc
+            if getattr(record.raw_stream, "limit", 0) > 0:
+                # warcio gives a record the file ends inside of as if it were whole (its
+                # block is read through a limit, unless warcio inflates it itself).
+                raise _damaged(path, number, where, _CUT_SHORT)
+            whole_to = archive.get_record_offset() + archive.get_record_length()
+            if item is not None:
+                number += 1
+                yield item
+        if (rest := _first_not_blank(stream, whole_to, stop)) is not None:
+            # warcio ends quietly at a gzip member cut short, or at bytes that are no
+            # record: what lies after the last whole record is lost, not ignored.
+            raise _damaged(path, number, rest, _NOT_A_RECORD)
 
 
-def _damaged(path: Path, number: int, where: int, exc: Exception) -> InputError:
+# What is said of a record whose block the file ends inside of, of one whose headers
+# lack what every record has, and of bytes after the last whole record that are none.
+_CUT_SHORT = "the file ends inside its block"
+_NO_HEADERS = "a record without its WARC-Type and Content-Length"
+_NOT_A_RECORD = "the bytes from there on are no whole record"
+
+
+def _first_not_blank(stream: BinaryIO, start: int, stop: int) -> int | None:
+    """Where the first byte from ``start`` to ``stop`` of ``stream`` that is not a line
+    break is; None when there is none."""
+    stream.seek(start)
+    at = start
+    while at < stop:
+        block = stream.read(min(stop - at, 1 << 16))
+        if not block:
+            return None
+        if kept := block.lstrip(b"\r\n"):
+            return at + len(block) - len(kept)
+        at += len(block)
+    return None
+
+
+def _damaged(path: Path, number: int, where: int, exc: Exception | str) -> InputError:
     """The error for a WARC that stops being one past item ``number``, the last record
     read beginning at byte ``where``."""
     shown = f"corpus {shown_name(str(path))} is not a valid WARC past record {number:,}"
@@ -124,8 +170,10 @@ def _damaged(path: Path, number: int, where: int, exc: Exception) -> InputError:
             "in a file compressed as one gzip stream); decompress it, or compress each "
             "record as a gzip member of its own"
         )
+    # warcio meets headers cut short as a missing line, and says so in Python's words.
+    said = "a record's headers are cut short" if isinstance(exc, AttributeError) else exc
     return InputError(
-        f"{shown} (after byte {where:,}: {exc}); it is truncated, corrupt or not a WARC file"
+        f"{shown} (after byte {where:,}: {said}); it is truncated, corrupt or not a WARC file"
     )
 
 
