@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import re
 from collections.abc import Iterable
 from itertools import accumulate, pairwise
 from pathlib import Path
@@ -410,3 +411,23 @@ def test_a_warc_cut_anywhere_loses_no_record_in_silence(
         assert len(read) == begun, f"a WARC cut at byte {cut} of {len(whole)} lost a record"
     else:
         assert error.startswith(f"corpus {path} is not a valid WARC past record {len(read):,} ")
+
+
+@pytest.mark.parametrize("length", [b"abc", b"-5", b""])
+def test_a_record_whose_length_is_no_count_is_an_error_not_a_guess(
+    tmp_path: Path, length: bytes
+) -> None:
+    records = _record_bytes(_CRAWL, gz=False)
+    records[2] = re.sub(rb"Content-Length: \d+", b"Content-Length: " + length, records[2])
+    path = tmp_path / "c.warc"
+    path.write_bytes(b"".join(records))
+    got, error = _read(read_warc(path))
+    assert [item.id for item in got] == [item.id for item in read_warc(_whole(tmp_path))][:1]
+    assert error is not None and "a Content-Length that is a count of bytes" in error
+    assert f"(after byte {len(records[0]) + len(records[1]):,}: " in error
+
+
+def _whole(folder: Path) -> Path:
+    path = folder / "whole.warc"
+    path.write_bytes(b"".join(_record_bytes(_CRAWL, gz=False)))
+    return path

@@ -114,8 +114,11 @@ def read_warc(
             # zero, even) once a member is damaged: the furthest one yet is kept.
             where = max(where, archive.offset)
             headers = record.rec_headers
-            if not (headers.get_header("WARC-Type") and headers.get_header("Content-Length")):
-                # Both are required of every record: headers without them were cut short.
+            length = headers.get_header("Content-Length") or ""
+            if not (headers.get_header("WARC-Type") and length.strip().isdigit()):
+                # Both are required of every record: headers without them were cut
+                # short, and a length that is no count (warcio takes it for 0) would
+                # have the record's block read as whatever follows it.
                 raise _damaged(path, number, where, _NO_HEADERS)
             item = None
             if record.rec_type == "response":
@@ -141,7 +144,7 @@ def read_warc(
 # What is said of a record whose block the file ends inside of, of one whose headers
 # lack what every record has, and of bytes after the last whole record that are none.
 _CUT_SHORT = "the file ends inside its block"
-_NO_HEADERS = "a record without its WARC-Type and Content-Length"
+_NO_HEADERS = "a record without a WARC-Type and a Content-Length that is a count of bytes"
 _NOT_A_RECORD = "the bytes from there on are no whole record"
 
 
